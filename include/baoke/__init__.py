@@ -1,0 +1,1 @@
+"""Baoke (保客): the after-sales retention data platform of a car-dealer group."""

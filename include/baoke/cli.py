@@ -1,0 +1,171 @@
+"""The ``baoke`` command: run a day, run the demo, manage the embedded warehouse, open
+the Airflow UI. ``baoke --help`` lists everything; every command says what it did."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from baoke import airflow_env
+from baoke.config import NO_TELEMETRY_ENV
+from baoke.dates import parse_business_date, recent_business_date
+
+os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
+
+app = typer.Typer(
+    help="Baoke (保客): the after-sales retention data platform of a car-dealer group.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
+app.add_typer(warehouse_app, name="warehouse")
+
+
+def _date_option(value: Optional[str]) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return parse_business_date(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+def _vars_option(value: Optional[str]) -> dict:
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise typer.BadParameter(f"--vars must be a JSON object, e.g. '{{\"holdout_pct\": 0}}' ({err})") from err
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter("--vars must be a JSON object, e.g. '{\"holdout_pct\": 0}'")
+    return parsed
+
+
+DateOpt = Annotated[
+    Optional[str], typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
+]
+VarsOpt = Annotated[
+    Optional[str], typer.Option("--vars", help="JSON object of rule overrides passed to dbt.", metavar="JSON")
+]
+RetriesOpt = Annotated[
+    Optional[int], typer.Option("--retries", help="Override every task's retries (0: fail fast).", min=0)
+]
+
+
+def _prepare() -> str:
+    """Everything a run needs before Airflow starts: local Airflow env, warehouse,
+    platform migrations, dbt manifest, Airflow metadata DB. Returns the warehouse URI."""
+    from baoke import dbt, migrate, warehouse
+
+    airflow_env.apply()
+    url = warehouse.resolve_warehouse()
+    typer.echo(f"warehouse: {warehouse.describe(url)}")
+    applied = migrate.migrate(url)
+    if applied:
+        typer.echo(f"migrations applied: {', '.join(applied)}")
+    if dbt.manifest_is_stale():
+        typer.echo("dbt manifest: rebuilding (dbt parse)")
+        dbt.build_manifest()
+    airflow_env.ensure_metadata_db()
+    return url
+
+
+def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int]) -> bool:
+    from baoke import report, runner
+
+    url = _prepare()
+    typer.echo(f"business date: {business_date.isoformat()}")
+    results = runner.run_day(business_date, dbt_vars, retries)
+    if not results:
+        typer.secho("no DAG ran: dags/ holds none of the day's DAGs", fg="red", err=True)
+        return False
+    for result in results:
+        typer.echo(report.dag_line(result))
+    typer.echo(report.warehouse_summary(url))
+    return all(r.ok for r in results)
+
+
+@app.command()
+def run(
+    date: DateOpt = None,
+    vars: VarsOpt = None,
+    retries: RetriesOpt = None,
+) -> None:
+    """Run the day's DAGs for business date D (extract, build the warehouse, export)."""
+    business_date = _date_option(date)
+    if business_date is None:
+        raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
+    ok = _run_day(business_date, _vars_option(vars), retries)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def demo(date: DateOpt = None) -> None:
+    """Run the platform's daily job end to end on the embedded warehouse, for a recent date."""
+    business_date = _date_option(date) or recent_business_date()
+    typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
+    ok = _run_day(business_date, {}, retries=0)
+    if ok:
+        typer.secho("demo finished: every DAG succeeded", fg="green")
+        typer.echo("next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL")
+    else:
+        typer.secho("demo failed: see the failed tasks above", fg="red", err=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def manifest() -> None:
+    """Build dbt_project/target/manifest.json (dbt parse), from which the DAG is rendered."""
+    from baoke import dbt
+
+    typer.echo(f"dbt manifest written: {dbt.build_manifest()}")
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port of the Airflow UI.")] = 8080) -> None:
+    """Open the Airflow UI locally (`airflow standalone`, project-local AIRFLOW_HOME)."""
+    _prepare()
+    os.environ["AIRFLOW__API__PORT"] = str(port)
+    home = os.environ["AIRFLOW_HOME"]
+    typer.echo(f"Airflow UI on http://localhost:{port} (login and password: {home}/simple_auth_manager_passwords.json.generated)")
+    airflow_bin = os.path.join(os.path.dirname(sys.executable), "airflow")
+    os.execv(airflow_bin, [airflow_bin, "standalone"])
+
+
+@warehouse_app.command("up")
+def warehouse_up() -> None:
+    """Start the embedded warehouse (initialising it the first time) and print its URI."""
+    from baoke import warehouse
+
+    typer.echo(warehouse.embedded().up())
+
+
+@warehouse_app.command("down")
+def warehouse_down() -> None:
+    """Stop the embedded warehouse (its data stays in .baoke/warehouse)."""
+    from baoke import warehouse
+
+    typer.echo("stopped" if warehouse.embedded().down() else "not running")
+
+
+@warehouse_app.command("url")
+def warehouse_url() -> None:
+    """Print the embedded warehouse's URI (exit 1 if it is not running)."""
+    from baoke import warehouse
+
+    url = warehouse.embedded().url()
+    if url is None:
+        typer.echo("embedded warehouse is not running: `baoke warehouse up`", err=True)
+        raise typer.Exit(1)
+    typer.echo(url)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""Where Baoke finds things: configuration comes only from the environment.
+
+feeds.md fixes the names: the Airflow connections ``warehouse``, ``dms_api`` and
+``oem_api`` (given as ``AIRFLOW_CONN_*`` environment variables or in Airflow's own
+store), and the folders ``INSURER_INBOX``, ``CALLCENTER_INBOX`` and ``OUTBOUND_DIR``.
+Everything else has a project-local default under ``.baoke/`` so that a fresh clone
+works with nothing set.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Airflow connection ids the platform reads (feeds.md: "configured as").
+CONNECTION_IDS: tuple[str, ...] = ("warehouse", "dms_api", "oem_api")
+
+#: Folder settings the platform reads, by environment variable name.
+FOLDER_ENV: tuple[str, ...] = ("INSURER_INBOX", "CALLCENTER_INBOX", "OUTBOUND_DIR")
+
+#: Environment that keeps every tool from phoning home: Baoke holds personal data.
+NO_TELEMETRY_ENV: dict[str, str] = {
+    "DO_NOT_TRACK": "1",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "SCARF_ANALYTICS": "false",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+}
+
+
+def conn_env_name(conn_id: str) -> str:
+    """The environment variable Airflow reads a connection from (``AIRFLOW_CONN_<ID>``)."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _default_project_dir() -> Path:
+    """The checkout this package was installed from (editable install), else the cwd.
+
+    In the container image the project lives at ``BAOKE_PROJECT_DIR`` instead.
+    """
+    candidate = Path(__file__).resolve().parents[2]
+    if (candidate / "dbt_project").is_dir():
+        return candidate
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Baoke's settings, read from the environment (names are case-insensitive)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    project_dir: Path = Field(default_factory=_default_project_dir, alias="BAOKE_PROJECT_DIR")
+    home: Path | None = Field(default=None, alias="BAOKE_HOME")
+    insurer_inbox: str | None = Field(default=None, alias="INSURER_INBOX")
+    callcenter_inbox: str | None = Field(default=None, alias="CALLCENTER_INBOX")
+    outbound_dir: str | None = Field(default=None, alias="OUTBOUND_DIR")
+
+    @cached_property
+    def state_dir(self) -> Path:
+        """Project-local state: embedded warehouse, Airflow home, default folders."""
+        return (self.home or self.project_dir / ".baoke").resolve()
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.project_dir / "dags"
+
+    @property
+    def airflow_home(self) -> Path:
+        return Path(os.environ.get("AIRFLOW_HOME") or self.state_dir / "airflow")
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.state_dir / "warehouse"
+
+    def folder(self, env_name: str) -> str:
+        """A feed folder (or ``sftp://`` path); defaults live under ``.baoke/``."""
+        value = {
+            "INSURER_INBOX": self.insurer_inbox,
+            "CALLCENTER_INBOX": self.callcenter_inbox,
+            "OUTBOUND_DIR": self.outbound_dir,
+        }[env_name]
+        return value or str(self.state_dir / env_name.lower())
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (cheap; never cached globally,
+    so tests and the CLI can change the environment between calls)."""
+    return Settings()

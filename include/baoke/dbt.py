@@ -1,0 +1,65 @@
+"""Running dbt outside Airflow: building the manifest Cosmos renders the DAG from, and
+plain ``dbt`` commands (``dbt debug``, a bare ``dbt build`` for benchmarks).
+
+dbt reads its connection from ``dbt_project/profiles.yml``, which takes it from the
+``BAOKE_WH_*`` variables this module derives from the warehouse URI.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from baoke.config import NO_TELEMETRY_ENV, get_settings
+
+
+def profile_env(warehouse_url: str) -> dict[str, str]:
+    """The ``BAOKE_WH_*`` variables profiles.yml reads, from a postgres URI."""
+    parts = urlsplit(warehouse_url)
+    return {
+        "BAOKE_WH_HOST": parts.hostname or "127.0.0.1",
+        "BAOKE_WH_PORT": str(parts.port or 5432),
+        "BAOKE_WH_USER": unquote(parts.username or "postgres"),
+        "BAOKE_WH_PASSWORD": unquote(parts.password or ""),
+        "BAOKE_WH_DBNAME": parts.path.lstrip("/") or "baoke",
+    }
+
+
+def manifest_path() -> Path:
+    return get_settings().dbt_project_dir / "target" / "manifest.json"
+
+
+def run_dbt(args: list[str], warehouse_url: str | None = None) -> bool:
+    """Run a dbt command in-process on the project; True if it succeeded.
+
+    Without a warehouse URL the placeholders in profiles.yml are used, which is enough
+    for commands that do not connect (``parse``)."""
+    from dbt.cli.main import dbtRunner
+
+    project = get_settings().dbt_project_dir
+    os.environ.update(NO_TELEMETRY_ENV)
+    if warehouse_url:
+        os.environ.update(profile_env(warehouse_url))
+    result = dbtRunner().invoke([*args, "--project-dir", str(project), "--profiles-dir", str(project)])
+    return result.success
+
+
+def build_manifest() -> Path:
+    """``dbt parse``: writes target/manifest.json, from which Cosmos renders one Airflow
+    task per model without running dbt at DAG-parse time. Needs no database."""
+    if not run_dbt(["parse", "--quiet"]):
+        raise RuntimeError("dbt parse failed: the dbt project has an error (run `dbt parse` in dbt_project/)")
+    return manifest_path()
+
+
+def manifest_is_stale() -> bool:
+    """True when a file of the dbt project is newer than the manifest."""
+    target = manifest_path()
+    if not target.exists():
+        return True
+    built = target.stat().st_mtime
+    project = get_settings().dbt_project_dir
+    sources = [p for sub in ("models", "seeds", "macros", "tests") for p in (project / sub).rglob("*") if p.is_file()]
+    sources += [project / "dbt_project.yml", project / "profiles.yml"]
+    return any(p.stat().st_mtime > built for p in sources if p.exists())

@@ -1,0 +1,53 @@
+"""Cosmos setup: the dbt project rendered as one Airflow task per model, seed and test.
+
+The DAG is rendered from ``dbt_project/target/manifest.json`` (built ahead of time by
+``baoke manifest``, in the image and before every ``baoke run``), so parsing the DAG
+file does not run dbt. The connection is the Airflow connection ``warehouse``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from baoke.config import get_settings
+from baoke.dates import business_date_from_context
+
+
+def set_dbt_vars(context: Any, operator: Any) -> None:
+    """Cosmos interceptor: pass the business date, and any ``dbt_vars`` of the run's conf
+    (``baoke run --vars``), to dbt as ``--vars``. The business date always wins."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    operator.vars = {
+        **(operator.vars or {}),
+        **(conf.get("dbt_vars") or {}),
+        "business_date": business_date_from_context(context).isoformat(),
+    }
+
+
+def dbt_task_group_kwargs() -> dict[str, Any]:
+    """Everything a ``DbtTaskGroup`` of the Baoke project needs."""
+    settings = get_settings()
+    project_dir = settings.dbt_project_dir
+    return {
+        "project_config": ProjectConfig(
+            dbt_project_path=project_dir,
+            manifest_path=project_dir / "target" / "manifest.json",
+            install_dbt_deps=False,
+        ),
+        "profile_config": ProfileConfig(
+            profile_name="baoke",
+            target_name="warehouse",
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id="warehouse", profile_args={"schema": "public"}
+            ),
+        ),
+        "execution_config": ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+        ),
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        "operator_args": {"interceptors": [set_dbt_vars], "install_deps": False},
+    }

@@ -1,0 +1,50 @@
+"""What a run prints: each DAG's outcome, then what the warehouse now holds.
+
+Counts are read back from the warehouse, never assumed from what a job meant to do.
+"""
+
+from __future__ import annotations
+
+import psycopg2
+
+from baoke.runner import DagResult
+
+#: The schemas a run writes to, in the order data flows through them.
+SCHEMAS: tuple[str, ...] = ("raw", "etl", "rules", "staging", "intermediate", "marts")
+
+
+def dag_line(result: DagResult) -> str:
+    done = sum(1 for s in result.tasks.values() if s == "success")
+    line = f"{result.dag_id}: {result.state} ({done}/{len(result.tasks)} tasks succeeded)"
+    if result.failed_tasks:
+        line += "; failed: " + ", ".join(result.failed_tasks)
+    return line
+
+
+def table_counts(url: str) -> list[tuple[str, str, int]]:
+    """(schema, relation, rows) for every table and view in Baoke's schemas."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_schema = any(%s) order by 1, 2",
+                (list(SCHEMAS),),
+            )
+            relations = cur.fetchall()
+            counts = []
+            for schema, name in relations:
+                cur.execute(f'select count(*) from "{schema}"."{name}"')
+                counts.append((schema, name, cur.fetchone()[0]))
+            return counts
+    finally:
+        conn.close()
+
+
+def warehouse_summary(url: str) -> str:
+    counts = [c for c in table_counts(url) if c[0] != "etl" or c[1] != "schema_migrations"]
+    if not counts:
+        return "warehouse: no tables yet"
+    width = max(len(f"{s}.{t}") for s, t, _ in counts)
+    lines = ["warehouse now holds:"] + [f"  {f'{s}.{t}':<{width}}  {n:>10,} rows" for s, t, n in counts]
+    return "\n".join(lines)

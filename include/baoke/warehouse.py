@@ -1,0 +1,236 @@
+"""The warehouse connection, and the embedded PostgreSQL used when none is configured.
+
+A fresh clone has no database server to talk to, so Baoke starts one itself from the
+binaries the ``pgserver`` package ships. It listens on TCP (127.0.0.1, a free port),
+not only on a unix socket, because Cosmos builds Airflow Asset URIs from the warehouse
+host and rejects a socket path. Its data lives in the project-local ``.baoke/warehouse``
+folder and survives restarts; the server keeps running between CLI calls until
+``baoke warehouse down``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import psycopg2
+from pgserver import _commands as pg
+from pgserver.utils import PostmasterInfo, find_suitable_port
+
+from baoke.config import conn_env_name, get_settings
+
+DATABASE = "baoke"
+SUPERUSER = "postgres"
+# Trust authentication ignores it, but Cosmos' profile mapping insists on a password.
+PLACEHOLDER_PASSWORD = "baoke"
+
+# Settings for a single-user development server doing bulk loads.
+_SERVER_CONF = """
+# --- Baoke embedded warehouse ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 60
+shared_buffers = 256MB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+max_wal_size = 2GB
+timezone = 'Asia/Shanghai'
+"""
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse could not be reached or started; the message says why."""
+
+
+@dataclass(frozen=True)
+class EmbeddedWarehouse:
+    """A PostgreSQL server whose data lives in ``root`` (``root/pgdata``)."""
+
+    root: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def _log(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def _port_file(self) -> Path:
+        return self.root / "port"
+
+    # -- public API ---------------------------------------------------------------
+
+    def url(self) -> str | None:
+        """The connection URI while the server runs, else None."""
+        info = self._running()
+        return None if info is None else _uri(info.port)
+
+    def up(self) -> str:
+        """Start the server if needed (initialising it the first time); return its URI."""
+        info = self._running()
+        if info is None:
+            self._init_if_needed()
+            port = self._choose_port()
+            try:
+                pg.pg_ctl(
+                    ["-w", "-t", "60", "-l", str(self._log), "-o", f"-p {port}", "start"],
+                    pgdata=self.pgdata,
+                    user=self._system_user(),
+                    timeout=90,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+                tail = self._log.read_text(errors="replace")[-2000:] if self._log.exists() else ""
+                raise WarehouseError(f"embedded warehouse did not start ({err}); server log:\n{tail}") from err
+            self._port_file.write_text(str(port))
+            info = self._wait_ready()
+        url = _uri(info.port)
+        _ensure_database(info.port)
+        return url
+
+    def down(self) -> bool:
+        """Stop the server; True if it was running."""
+        if self._running() is None:
+            return False
+        pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=60)
+        return True
+
+    # -- internals ----------------------------------------------------------------
+
+    @staticmethod
+    def _system_user() -> str | None:
+        """PostgreSQL refuses to run as root: as root, run it as a dedicated user."""
+        if os.geteuid() != 0:
+            return None
+        from pgserver.utils import ensure_user_exists
+
+        ensure_user_exists("pgserver")
+        return "pgserver"
+
+    def _running(self) -> PostmasterInfo | None:
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        if info is not None and info.is_running() and info.status == "ready" and info.port:
+            return info
+        return None
+
+    def _wait_ready(self, seconds: float = 30) -> PostmasterInfo:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            info = self._running()
+            if info is not None:
+                return info
+            time.sleep(0.2)
+        raise WarehouseError(f"embedded warehouse in {self.pgdata} did not become ready; see {self._log}")
+
+    def _choose_port(self) -> int:
+        """Reuse the last port when it is free (stable URLs), else take a free one."""
+        if self._port_file.exists():
+            port = int(self._port_file.read_text())
+            if _port_free(port):
+                return port
+        return find_suitable_port("127.0.0.1")
+
+    def _init_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        user = self._system_user()
+        if user is not None:
+            from pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.root)
+            shutil.chown(self.root, user=user)
+            _make_binaries_readable()
+        pg.initdb(
+            ["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", SUPERUSER],
+            pgdata=self.pgdata,
+            user=user,
+        )
+        with (self.pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(_SERVER_CONF)
+
+
+def _make_binaries_readable() -> None:
+    """pgserver's bundled binaries must be runnable by the non-root server user."""
+    import stat
+
+    from pgserver.utils import ensure_folder_permissions
+
+    ensure_folder_permissions(pg.POSTGRES_BIN_PATH, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(pg.POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _uri(port: int, database: str = DATABASE) -> str:
+    return f"postgresql://{SUPERUSER}:{PLACEHOLDER_PASSWORD}@127.0.0.1:{port}/{database}"
+
+
+def _ensure_database(port: int) -> None:
+    conn = psycopg2.connect(_uri(port, "postgres"))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (DATABASE,))
+            if cur.fetchone() is None:
+                cur.execute(f'create database "{DATABASE}"')
+    finally:
+        conn.close()
+
+
+def embedded() -> EmbeddedWarehouse:
+    """The project's embedded warehouse (``.baoke/warehouse``)."""
+    return EmbeddedWarehouse(get_settings().warehouse_dir)
+
+
+def conn_value_to_uri(value: str) -> str:
+    """Turn an ``AIRFLOW_CONN_WAREHOUSE`` value (URI or Airflow's JSON form) into a libpq URI."""
+    value = value.strip()
+    if not value.startswith("{"):
+        scheme, rest = value.split("://", 1)
+        if scheme not in {"postgres", "postgresql"}:
+            raise WarehouseError(f"warehouse connection must be a postgres URI, got scheme {scheme!r}")
+        return f"postgresql://{rest}"
+    spec = json.loads(value)
+    auth = ""
+    if spec.get("login"):
+        auth = quote(spec["login"], safe="")
+        if spec.get("password"):
+            auth += ":" + quote(spec["password"], safe="")
+        auth += "@"
+    port = f":{spec['port']}" if spec.get("port") else ""
+    return f"postgresql://{auth}{spec.get('host', '127.0.0.1')}{port}/{spec.get('schema', '')}"
+
+
+def resolve_warehouse(start_embedded: bool = True) -> str:
+    """The warehouse URI: the ``warehouse`` connection from the environment, else the
+    embedded server (started if needed and exported as ``AIRFLOW_CONN_WAREHOUSE`` so that
+    Airflow tasks, dbt and child processes all see the same database)."""
+    env = conn_env_name("warehouse")
+    if os.environ.get(env):
+        return conn_value_to_uri(os.environ[env])
+    if not start_embedded:
+        raise WarehouseError(f"no warehouse configured: set {env} or run `baoke warehouse up`")
+    url = embedded().up()
+    os.environ[env] = url
+    return url
+
+
+def describe(url: str) -> str:
+    """The URI with its password hidden, for printing."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or ""
+    return f"{parts.scheme}://{user + '@' if user else ''}{netloc}{parts.path}"
