@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from baoke import airflow_env
-from baoke.config import NO_TELEMETRY_ENV
+from baoke.config import NO_TELEMETRY_ENV, get_settings
 from baoke.dates import parse_business_date, recent_business_date
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
@@ -54,20 +54,30 @@ DateOpt = Annotated[
 VarsOpt = Annotated[
     Optional[str], typer.Option("--vars", help="JSON object of rule overrides passed to dbt.", metavar="JSON")
 ]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Airflow's and dbt's logs as they run.")]
 RetriesOpt = Annotated[
     Optional[int], typer.Option("--retries", help="Override every task's retries (0: fail fast).", min=0)
 ]
 
 
+class PrepareError(RuntimeError):
+    """A run could not start; the message names what is missing."""
+
+
 def _prepare() -> str:
     """Everything a run needs before Airflow starts: local Airflow env, warehouse,
     platform migrations, dbt manifest, Airflow metadata DB. Returns the warehouse URI."""
+    import psycopg2
+
     from baoke import dbt, migrate, warehouse
 
     airflow_env.apply()
-    url = warehouse.resolve_warehouse()
-    typer.echo(f"warehouse: {warehouse.describe(url)}")
-    applied = migrate.migrate(url)
+    try:
+        url = warehouse.resolve_warehouse()
+        typer.echo(f"warehouse: {warehouse.describe(url)}")
+        applied = migrate.migrate(url)
+    except (warehouse.WarehouseError, psycopg2.OperationalError) as err:
+        raise PrepareError(f"cannot use the warehouse: {str(err).strip()}") from err
     if applied:
         typer.echo(f"migrations applied: {', '.join(applied)}")
     if dbt.manifest_is_stale():
@@ -77,17 +87,23 @@ def _prepare() -> str:
     return url
 
 
-def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int]) -> bool:
+def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int], verbose: bool) -> bool:
     from baoke import report, runner
 
     url = _prepare()
     typer.echo(f"business date: {business_date.isoformat()}")
-    results = runner.run_day(business_date, dbt_vars, retries)
+    log_path = get_settings().state_dir / "logs" / f"run_{business_date.isoformat()}.log"
+    with report.output_to(None if verbose else log_path):
+        results = runner.run_day(business_date, dbt_vars, retries)
+    if not verbose:
+        typer.echo(f"Airflow and dbt log: {log_path}")
     if not results:
         typer.secho("no DAG ran: dags/ holds none of the day's DAGs", fg="red", err=True)
         return False
     for result in results:
         typer.echo(report.dag_line(result))
+    if not all(r.ok for r in results) and not verbose:
+        typer.echo(report.log_tail(log_path))
     typer.echo(report.warehouse_summary(url))
     return all(r.ok for r in results)
 
@@ -97,21 +113,30 @@ def run(
     date: DateOpt = None,
     vars: VarsOpt = None,
     retries: RetriesOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run the day's DAGs for business date D (extract, build the warehouse, export)."""
     business_date = _date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
-    ok = _run_day(business_date, _vars_option(vars), retries)
+    try:
+        ok = _run_day(business_date, _vars_option(vars), retries, verbose)
+    except PrepareError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
     raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
-def demo(date: DateOpt = None) -> None:
+def demo(date: DateOpt = None, verbose: VerboseOpt = False) -> None:
     """Run the platform's daily job end to end on the embedded warehouse, for a recent date."""
     business_date = _date_option(date) or recent_business_date()
     typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
-    ok = _run_day(business_date, {}, retries=0)
+    try:
+        ok = _run_day(business_date, {}, retries=0, verbose=verbose)
+    except PrepareError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
     if ok:
         typer.secho("demo finished: every DAG succeeded", fg="green")
         typer.echo("next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL")

@@ -19,8 +19,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Airflow connection ids the platform reads (feeds.md: "configured as").
 CONNECTION_IDS: tuple[str, ...] = ("warehouse", "dms_api", "oem_api")
 
-#: Folder settings the platform reads, by environment variable name.
-FOLDER_ENV: tuple[str, ...] = ("INSURER_INBOX", "CALLCENTER_INBOX", "OUTBOUND_DIR")
+#: Folder settings the platform reads (environment variable -> default under .baoke/).
+FOLDER_DEFAULTS: dict[str, str] = {
+    "INSURER_INBOX": "inbox/insurer",
+    "CALLCENTER_INBOX": "inbox/callcenter",
+    "OUTBOUND_DIR": "outbound",
+}
+FOLDER_ENV: tuple[str, ...] = tuple(FOLDER_DEFAULTS)
 
 #: Environment that keeps every tool from phoning home: Baoke holds personal data.
 NO_TELEMETRY_ENV: dict[str, str] = {
@@ -50,7 +55,7 @@ def _default_project_dir() -> Path:
 class Settings(BaseSettings):
     """Baoke's settings, read from the environment (names are case-insensitive)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore")
 
     project_dir: Path = Field(default_factory=_default_project_dir, alias="BAOKE_PROJECT_DIR")
     home: Path | None = Field(default=None, alias="BAOKE_HOME")
@@ -86,7 +91,7 @@ class Settings(BaseSettings):
             "CALLCENTER_INBOX": self.callcenter_inbox,
             "OUTBOUND_DIR": self.outbound_dir,
         }[env_name]
-        return value or str(self.state_dir / env_name.lower())
+        return value or str(self.state_dir / FOLDER_DEFAULTS[env_name])
 
 
 def get_settings() -> Settings:

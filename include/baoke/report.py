@@ -5,6 +5,12 @@ Counts are read back from the warehouse, never assumed from what a job meant to 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import psycopg2
 
 from baoke.runner import DagResult
@@ -48,3 +54,34 @@ def warehouse_summary(url: str) -> str:
     width = max(len(f"{s}.{t}") for s, t, _ in counts)
     lines = ["warehouse now holds:"] + [f"  {f'{s}.{t}':<{width}}  {n:>10,} rows" for s, t, n in counts]
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def output_to(path: Path | None) -> Iterator[None]:
+    """Send this process's stdout and stderr (Airflow's and dbt's logs included, which
+    write to the file descriptors directly) to ``path``; None leaves them alone."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The end of a run's log, where a failure's reason is."""
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(["--- last lines of " + str(path) + " ---", *text[-lines:]])

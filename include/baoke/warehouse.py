@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import warnings
+
 import psycopg2
-from pgserver import _commands as pg
-from pgserver.utils import PostmasterInfo, find_suitable_port
+
+with warnings.catch_warnings():
+    # pgserver asks platformdirs for a runtime dir we never use (we listen on TCP).
+    warnings.simplefilter("ignore")
+    from pgserver import _commands as pg
+    from pgserver.utils import PostmasterInfo, find_suitable_port
 
 from baoke.config import conn_env_name, get_settings
 

@@ -1,0 +1,62 @@
+"""Test session setup: everything runs against a real PostgreSQL that the suite starts
+itself (the embedded warehouse, in a temporary folder, on a free TCP port) and a
+throwaway Airflow home — never against the project's own .baoke/ or a server on 5432.
+
+The environment is set at import time, before any test imports Airflow (which reads its
+configuration once, on first import).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_STATE = Path(tempfile.mkdtemp(prefix="baoke-test-"))
+
+os.environ["BAOKE_HOME"] = str(_STATE)
+os.environ["AIRFLOW_HOME"] = str(_STATE / "airflow")
+for _name in ("AIRFLOW_CONN_WAREHOUSE", "AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
+    os.environ.pop(_name, None)
+
+from baoke import airflow_env  # noqa: E402
+
+airflow_env.apply()
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> Path:
+    """The suite's BAOKE_HOME (removed at the end)."""
+    yield _STATE
+    from baoke.warehouse import EmbeddedWarehouse
+
+    for sub in ("warehouse", "test-warehouse"):
+        EmbeddedWarehouse(_STATE / sub).down()
+    shutil.rmtree(_STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(state_dir: Path) -> str:
+    """A real, empty PostgreSQL started for this test session (embedded, TCP)."""
+    from baoke.warehouse import EmbeddedWarehouse
+
+    return EmbeddedWarehouse(state_dir / "test-warehouse").up()
+
+
+@pytest.fixture(scope="session")
+def manifest(state_dir: Path) -> Path:
+    """The dbt manifest the warehouse DAG is rendered from (dbt parse, no database)."""
+    from baoke.dbt import build_manifest
+
+    return build_manifest()
+
+
+@pytest.fixture
+def warehouse_env(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test warehouse configured the way a deployment does it: AIRFLOW_CONN_WAREHOUSE."""
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", warehouse_url)
+    return warehouse_url

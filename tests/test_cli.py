@@ -1,0 +1,100 @@
+"""The ``baoke`` command line: help, clear errors with exit code 2 for bad input, and
+the day's run end to end through Airflow (dag.test) and dbt on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+from typer.testing import CliRunner
+
+from baoke.cli import app
+
+BAOKE = str(Path(sys.executable).with_name("baoke"))
+runner = CliRunner()
+
+
+def baoke(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the installed ``baoke`` entry point as a user would."""
+    return subprocess.run(
+        [BAOKE, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
+def test_help_lists_the_commands():
+    result = baoke("--help")
+    assert result.returncode == 0
+    for command in ("run", "demo", "warehouse", "ui", "manifest"):
+        assert command in result.stdout
+    warehouse_help = baoke("warehouse", "--help")
+    for sub in ("up", "down", "url"):
+        assert sub in warehouse_help.stdout
+
+
+@pytest.mark.parametrize("bad_date", ["2026/11/21", "21-11-2026", "2026-02-30", "yesterday"])
+def test_an_unknown_date_format_is_a_clear_error_with_exit_2(bad_date: str):
+    result = baoke("run", "--date", bad_date)
+    assert result.returncode == 2
+    assert "YYYY-MM-DD" in result.stderr and bad_date in result.stderr
+
+
+def test_run_requires_a_date():
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "--date is required" in result.output
+
+
+@pytest.mark.parametrize("bad_vars", ["[1, 2]", "{holdout_pct: 0}", "0.1"])
+def test_vars_must_be_a_json_object(bad_vars: str):
+    result = runner.invoke(app, ["run", "--date", "2026-11-21", "--vars", bad_vars])
+    assert result.exit_code == 2
+    assert "--vars must be a JSON object" in result.output
+
+
+def test_warehouse_url_when_nothing_runs_exits_1(state_dir: Path):
+    result = runner.invoke(app, ["warehouse", "url"])
+    assert result.exit_code == 1
+    assert "baoke warehouse up" in result.output
+
+
+def test_an_unreachable_warehouse_fails_clearly(warehouse_url: str):
+    result = baoke("run", "--date", "2026-11-21", env={"AIRFLOW_CONN_WAREHOUSE": "postgresql://postgres:x@127.0.0.1:1/baoke"})
+    assert result.returncode == 1
+    assert "cannot use the warehouse" in result.stderr and "127.0.0.1" in result.stderr
+
+
+@pytest.mark.slow
+def test_run_builds_the_day_through_airflow_and_dbt(warehouse_env: str, manifest: Path, state_dir: Path):
+    result = baoke("run", "--date", "2026-11-20", "--vars", '{"holdout_pct": 0}', "--retries", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "business date: 2026-11-20" in result.stdout
+    assert "baoke_warehouse: success (8/8 tasks succeeded)" in result.stdout
+    assert "rules.churn_status_thresholds" in result.stdout
+    with psycopg2.connect(warehouse_env) as conn, conn.cursor() as cur:
+        cur.execute("select churn_status, min_days, max_days from rules.churn_status_thresholds order by status_rank")
+        assert cur.fetchall() == [
+            ("new", 0, 89), ("active", 0, 89), ("lapsing", 90, 179), ("at_risk", 180, 364), ("churned", 365, None),
+        ]
+    log = (state_dir / "logs" / "run_2026-11-20.log").read_text()
+    assert "business_date: '2026-11-20'" in log, "the business date reaches dbt as a var"
+    assert "holdout_pct: 0" in log, "--vars reach dbt"
+
+
+@pytest.mark.slow
+def test_demo_starts_the_embedded_warehouse_when_none_is_configured(monkeypatch, manifest: Path, state_dir: Path):
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE", raising=False)
+    result = baoke("demo", "--date", "2026-11-19")
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "demo finished: every DAG succeeded" in result.stdout
+        embedded_url = runner.invoke(app, ["warehouse", "url"]).output.strip()
+        assert embedded_url.startswith("postgresql://postgres:")
+        with psycopg2.connect(embedded_url) as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from rules.service_intervals where brand = '*' and model = '*'")
+            assert cur.fetchone() == (1,)
+    finally:
+        runner.invoke(app, ["warehouse", "down"])

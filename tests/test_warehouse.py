@@ -1,0 +1,104 @@
+"""The embedded warehouse: a real PostgreSQL on 127.0.0.1 that dbt can use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg2
+import pytest
+
+from baoke import dbt, migrate, warehouse
+
+
+def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
+    wh = warehouse.EmbeddedWarehouse(tmp_path / "wh")
+    assert wh.url() is None
+    url = wh.up()
+    try:
+        parts = urlsplit(url)
+        assert parts.hostname == "127.0.0.1"
+        assert parts.port != 5432
+        assert parts.password, "Cosmos' profile mapping needs a password"
+        assert wh.up() == url, "up() on a running server returns the same server"
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("create table kept (x int); insert into kept values (42)")
+        assert wh.down() is True
+        assert wh.url() is None
+        with psycopg2.connect(wh.up()) as conn, conn.cursor() as cur:
+            cur.execute("select x from kept")
+            assert cur.fetchone() == (42,)
+    finally:
+        wh.down()
+    assert wh.down() is False
+
+
+def test_dbt_connects_to_the_embedded_warehouse(warehouse_url: str):
+    assert dbt.run_dbt(["debug"], warehouse_url) is True
+
+
+def test_dbt_debug_fails_on_a_wrong_port(warehouse_url: str):
+    parts = urlsplit(warehouse_url)
+    assert dbt.run_dbt(["debug"], warehouse_url.replace(f":{parts.port}/", ":1/")) is False
+
+
+def test_configured_warehouse_wins_over_the_embedded_one(warehouse_env: str, state_dir: Path):
+    assert warehouse.resolve_warehouse() == warehouse_env
+    assert warehouse.embedded().url() is None, "no embedded server was started"
+
+
+def test_without_configuration_the_embedded_warehouse_is_started(monkeypatch, state_dir: Path):
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE", raising=False)
+    url = warehouse.resolve_warehouse()
+    try:
+        assert url == warehouse.embedded().url()
+        assert (state_dir / "warehouse" / "pgdata" / "PG_VERSION").exists()
+        import os
+
+        assert os.environ["AIRFLOW_CONN_WAREHOUSE"] == url, "exported for Airflow tasks and dbt"
+    finally:
+        warehouse.embedded().down()
+
+
+def test_no_embedded_fallback_when_asked_not_to(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE", raising=False)
+    with pytest.raises(warehouse.WarehouseError, match="AIRFLOW_CONN_WAREHOUSE"):
+        warehouse.resolve_warehouse(start_embedded=False)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("postgres://u:p@db:5433/wh", "postgresql://u:p@db:5433/wh"),
+        ("postgresql://u@db/wh", "postgresql://u@db/wh"),
+        (
+            json.dumps({"conn_type": "postgres", "host": "db", "login": "u", "password": "p@ss", "port": 5433, "schema": "wh"}),
+            "postgresql://u:p%40ss@db:5433/wh",
+        ),
+    ],
+)
+def test_airflow_connection_forms_become_libpq_uris(value: str, expected: str):
+    assert warehouse.conn_value_to_uri(value) == expected
+
+
+def test_a_non_postgres_warehouse_connection_is_refused():
+    with pytest.raises(warehouse.WarehouseError, match="postgres URI"):
+        warehouse.conn_value_to_uri("mysql://u:p@db/wh")
+
+
+def test_describe_hides_the_password():
+    assert warehouse.describe("postgresql://u:secret@db:5433/wh") == "postgresql://u@db:5433/wh"
+
+
+def test_migrations_create_the_layers_once(warehouse_url: str):
+    first = migrate.migrate(warehouse_url)
+    assert migrate.migrate(warehouse_url) == [], "a second run applies nothing"
+    with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
+        cur.execute("select name from etl.schema_migrations order by name")
+        recorded = [r[0] for r in cur.fetchall()]
+        cur.execute("select nspname from pg_namespace")
+        schemas = {r[0] for r in cur.fetchall()}
+    assert recorded == [name for name, _ in migrate.migration_files()]
+    assert set(first) <= set(recorded)
+    assert {"raw", "etl", "rules", "staging", "intermediate", "marts"} <= schemas
