@@ -37,6 +37,10 @@ def apply(settings: Settings | None = None) -> Path:
     env = airflow_environment(settings or get_settings())
     for key, value in env.items():
         os.environ.setdefault(key, value)
+    # Airflow starts its components as `airflow ...` subprocesses: find this venv's.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     return home

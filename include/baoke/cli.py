@@ -108,6 +108,17 @@ def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int], ver
     return all(r.ok for r in results)
 
 
+def _guarded(job) -> bool:
+    """Run ``job``; a run that cannot start exits 1 with its reason, not a traceback."""
+    from baoke.runner import DagImportError
+
+    try:
+        return job()
+    except (PrepareError, DagImportError) as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
+
+
 @app.command()
 def run(
     date: DateOpt = None,
@@ -119,11 +130,7 @@ def run(
     business_date = _date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
-    try:
-        ok = _run_day(business_date, _vars_option(vars), retries, verbose)
-    except PrepareError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(1) from err
+    ok = _guarded(lambda: _run_day(business_date, _vars_option(vars), retries, verbose))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -132,11 +139,7 @@ def demo(date: DateOpt = None, verbose: VerboseOpt = False) -> None:
     """Run the platform's daily job end to end on the embedded warehouse, for a recent date."""
     business_date = _date_option(date) or recent_business_date()
     typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
-    try:
-        ok = _run_day(business_date, {}, retries=0, verbose=verbose)
-    except PrepareError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(1) from err
+    ok = _guarded(lambda: _run_day(business_date, {}, retries=0, verbose=verbose))
     if ok:
         typer.secho("demo finished: every DAG succeeded", fg="green")
         typer.echo("next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL")

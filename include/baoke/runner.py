@@ -26,6 +26,10 @@ DAY_ORDER: tuple[str, ...] = (
 )
 
 
+class DagImportError(RuntimeError):
+    """A DAG file failed to import; the message holds each file's error."""
+
+
 @dataclass
 class DagResult:
     dag_id: str
@@ -48,7 +52,7 @@ def load_dags() -> dict[str, Any]:
     bag = DagBag()
     if bag.import_errors:
         details = "\n".join(f"{path}:\n{err}" for path, err in bag.import_errors.items())
-        raise RuntimeError(f"DAG files failed to import:\n{details}")
+        raise DagImportError(f"DAG files failed to import:\n{details}")
     return bag.dags
 
 
