@@ -1,0 +1,142 @@
+"""The simulated manufacturer (OEM) lost-customer feed (feeds.md §3):
+``GET /oem/v1/lost-customers?dealer_code=&period=&page=&page_size=`` with ``X-Api-Key``.
+
+A list (dealer, month) is published when the world clock reaches its ``generated_at``
+— normally the 3rd of the following month. Before that the API answers 404
+``period_not_published``, and an extractor must try again on a later day rather than
+record an empty list. A month for which the manufacturer has nothing to say for a
+dealer is still published on the 3rd, as an empty list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baoke.simulator.faults import FaultPlan
+from baoke.simulator.servers import (
+    CST,
+    ApiError,
+    Request,
+    Response,
+    Route,
+    SimulatedApi,
+    bad_parameter,
+    int_param,
+    route,
+    same_secret,
+)
+
+DEFAULT_API_KEY = "baoke-sim-oem-key"
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 1000
+#: Lists are published on this day of the month after the period.
+PUBLICATION_DAY = 3
+
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def publication_time(period: str) -> str:
+    """When a period's list is due: the 3rd of the next month, 00:00 +08:00."""
+    year, month = (int(part) for part in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return dt.datetime(year, month, PUBLICATION_DAY, tzinfo=CST).isoformat()
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One page request of the lost-customer list, validated."""
+
+    dealer_code: str
+    period: str
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_request(cls, query: dict[str, str]) -> ListQuery:
+        dealer_code = query.get("dealer_code", "")
+        period = query.get("period", "")
+        if not dealer_code:
+            raise bad_parameter("dealer_code is required")
+        if not _PERIOD.fullmatch(period):
+            raise bad_parameter(f"period must be YYYY-MM, got {period!r}")
+        return cls(
+            dealer_code=dealer_code,
+            period=period,
+            page=int_param(query, "page", 1, 1, 1_000_000),
+            page_size=int_param(query, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        )
+
+
+def published_at(conn: sqlite3.Connection, clock: str, q: ListQuery) -> str:
+    """The list's ``generated_at`` if it is published at ``clock``; 404 otherwise.
+
+    A list the world holds is published at its own ``generated_at`` (which may be later
+    than the 3rd); a dealer/month with no list is published empty on the 3rd.
+    """
+    (generated_at,) = conn.execute(
+        "select max(generated_at) from oem_lost_customers where dealer_code = ? and period = ?",
+        (q.dealer_code, q.period),
+    ).fetchone()
+    due = generated_at or publication_time(q.period)
+    if due > clock:
+        raise ApiError(404, "period_not_published")
+    return due
+
+
+def fetch_items(conn: sqlite3.Connection, q: ListQuery) -> tuple[int, list[dict[str, Any]]]:
+    """(total, the items of the requested page) in list order."""
+    key = (q.dealer_code, q.period)
+    (total,) = conn.execute(
+        "select count(*) from oem_lost_customers where dealer_code = ? and period = ?", key
+    ).fetchone()
+    rows = conn.execute(
+        "select record from oem_lost_customers where dealer_code = ? and period = ?"
+        " order by item_no limit ? offset ?",
+        (*key, q.page_size, (q.page - 1) * q.page_size),
+    ).fetchall()
+    return total, [json.loads(record) for (record,) in rows]
+
+
+class OemApi(SimulatedApi):
+    """The manufacturer's lost-customer feed, one API key for the dealer group."""
+
+    paging_param = "page"
+
+    def __init__(
+        self,
+        world: Path | str,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.api_key = api_key
+        super().__init__(world, faults)
+
+    def routes(self) -> list[Route]:
+        return [route("GET", r"/oem/v1/lost-customers", self._lost_customers, listing=True)]
+
+    def authenticate(self, request: Request) -> None:
+        if not same_secret(request.headers.get("X-Api-Key"), self.api_key):
+            raise ApiError(403, "invalid_api_key")
+
+    def _lost_customers(self, request: Request, _: re.Match[str]) -> Response:
+        q = ListQuery.from_request(request.query)
+        with self.world.connect() as conn:
+            generated_at = published_at(conn, self.world.clock(conn), q)
+            total, items = fetch_items(conn, q)
+        body = {
+            "dealer_code": q.dealer_code,
+            "period": q.period,
+            "generated_at": generated_at,
+            "page": q.page,
+            "page_size": q.page_size,
+            "total": total,
+            "items": items,
+        }
+        return Response(200, body)

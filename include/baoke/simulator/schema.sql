@@ -1,0 +1,41 @@
+-- The simulated world's store (SQLite). Written by the generator, read by the feed
+-- servers. Timestamps are ISO-8601 strings with the +08:00 offset, so they sort as text.
+
+-- World settings: seed, scale, clock (the simulated "now": feeds show only what is
+-- visible before it), start and end of the generated timeline.
+create table if not exists meta (
+    key   text primary key,
+    value text not null
+);
+
+-- Every version of every DMS record. A listing shows, for each primary key, the latest
+-- version visible at the clock, if that version's updated_at is in the asked window.
+create table if not exists dms_versions (
+    entity      text not null,  -- dealers, advisors, customers, vehicles, repair_orders,
+                                -- appointments, memberships, campaigns
+    pk          text not null,  -- the entity's primary key (feeds.md, first field)
+    dealer_code text,           -- for the dealer_code filter (the record's dealer_code;
+                                -- for dealers the dealer itself)
+    updated_at  text not null,  -- the record's updated_at
+    visible_at  text not null,  -- when the API starts showing this version
+                                -- (= updated_at, or later for a late write)
+    record      text not null,  -- JSON object with exactly the feeds.md fields
+    primary key (entity, pk, updated_at)
+);
+create index if not exists dms_versions_listing on dms_versions (entity, dealer_code, updated_at, pk);
+create index if not exists dms_versions_visible on dms_versions (entity, visible_at);
+-- Listings without dealer_code (dealers, group-wide campaigns) page in time order.
+create index if not exists dms_versions_by_time on dms_versions (entity, updated_at, pk);
+
+-- The manufacturer's lost-customer lists: one row per item, per dealer and period.
+-- A period is published (visible) from generated_at on, normally the 3rd of the next month.
+create table if not exists oem_lost_customers (
+    dealer_code  text not null,
+    period       text not null,  -- YYYY-MM
+    generated_at text not null,
+    item_no      integer not null,  -- order within the list (1..total)
+    record       text not null,  -- JSON item: vin, customer_name, mobile_masked,
+                                 -- last_service_dealer_code, last_service_date,
+                                 -- oem_status, reason_hint
+    primary key (dealer_code, period, item_no)
+);
