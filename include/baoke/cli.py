@@ -14,6 +14,7 @@ import typer
 from baoke import airflow_env
 from baoke.config import NO_TELEMETRY_ENV, get_settings
 from baoke.dates import parse_business_date, recent_business_date
+from baoke.simulator.cli import app as simulate_app
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(simulate_app, name="simulate")
 
 
 def _date_option(value: Optional[str]) -> Optional[dt.date]:

@@ -14,8 +14,9 @@ create table if not exists dms_versions (
     entity      text not null,  -- dealers, advisors, customers, vehicles, repair_orders,
                                 -- appointments, memberships, campaigns
     pk          text not null,  -- the entity's primary key (feeds.md, first field)
-    dealer_code text,           -- for the dealer_code filter (the record's dealer_code;
-                                -- for dealers the dealer itself)
+    dealer_code text,           -- for the dealer_code filter: the rooftop whose DMS holds
+                                -- the record (its dealer_code; a vehicle bought elsewhere:
+                                -- the dealer servicing it; null: group-wide records)
     updated_at  text not null,  -- the record's updated_at
     visible_at  text not null,  -- when the API starts showing this version
                                 -- (= updated_at, or later for a late write)

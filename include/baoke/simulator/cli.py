@@ -1,0 +1,100 @@
+"""``baoke simulate``: generate the simulated dealer group, serve its feeds, move its clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from baoke.config import get_settings
+from baoke.dates import parse_business_date
+
+app = typer.Typer(help="The simulated dealer group (DMS, OEM, insurers, call center).", no_args_is_help=True)
+
+WorldOpt = Annotated[Optional[Path], typer.Option("--world", help="World file (default: .baoke/sim/world.sqlite).")]
+
+
+def world_path(world: Optional[Path]) -> Path:
+    return world or get_settings().state_dir / "sim" / "world.sqlite"
+
+
+def _date(value: Optional[str]) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return parse_business_date(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="small | medium | large")] = "small",
+    seed: Annotated[int, typer.Option(help="Same seed, same world, byte for byte.")] = 1,
+    until: Annotated[Optional[str], typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")] = None,
+    clock: Annotated[Optional[str], typer.Option(help="Start the world's clock here (default: --until).", metavar="YYYY-MM-DD")] = None,
+    world: WorldOpt = None,
+) -> None:
+    """Generate a world: customers, vehicles and six years of after-sales history."""
+    from baoke.simulator.world import SCALES
+    from baoke.simulator.world import generate as make_world
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}", param_hint="--scale")
+    path = world_path(world)
+    kwargs = {"until": _date(until)} if until else {}
+    counts = make_world(path, scale, seed, clock=_date(clock), **kwargs)
+    typer.echo(f"world written: {path}")
+    for entity, count in counts.items():
+        typer.echo(f"  {entity:<20} {count:>12,} records")
+
+
+@app.command()
+def advance(
+    to: Annotated[str, typer.Option("--to", help="Move the clock to D 00:00 +08:00.", metavar="YYYY-MM-DD")],
+    world: WorldOpt = None,
+) -> None:
+    """Move the world's clock: the feeds then show every change made before D."""
+    from baoke.simulator import store
+
+    path = world_path(world)
+    if not path.exists():
+        typer.secho(f"no world at {path}: run `baoke simulate generate` first", fg="red", err=True)
+        raise typer.Exit(1)
+    day = _date(to)
+    meta = store.get_meta(path)
+    if not (meta["start"] <= day.isoformat() <= meta["until"]):
+        raise typer.BadParameter(f"the world spans {meta['start']} to {meta['until']}", param_hint="--to")
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        store.set_meta(conn, clock=f"{day.isoformat()}T00:00:00+08:00")
+    typer.echo(f"clock: {meta['clock']} -> {day.isoformat()}T00:00:00+08:00")
+
+
+@app.command()
+def serve(
+    dms_port: Annotated[int, typer.Option(help="DMS API port (0: any free port).")] = 0,
+    oem_port: Annotated[int, typer.Option(help="OEM API port (0: any free port).")] = 0,
+    world: WorldOpt = None,
+) -> None:
+    """Serve the DMS and OEM APIs over the world until interrupted."""
+    from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+    from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke.simulator.servers import ApiServer
+
+    path = world_path(world)
+    with ApiServer(DmsApi(path), port=dms_port) as dms, ApiServer(OemApi(path), port=oem_port) as oem:
+        dms_host = dms.url.removeprefix("http://")
+        oem_host = oem.url.removeprefix("http://")
+        typer.echo(f"DMS API: {dms.url}\nOEM API: {oem.url}\nexport these to point Baoke at them:")
+        typer.echo(f"  AIRFLOW_CONN_DMS_API=http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms_host}")
+        typer.echo(f"  AIRFLOW_CONN_OEM_API=http://:{DEFAULT_API_KEY}@{oem_host}")
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            typer.echo("stopped")

@@ -1,0 +1,89 @@
+"""Writing the simulated world's SQLite store (schema.sql): versions of DMS records,
+the OEM's lists and the world settings. Records arrive as DataFrames and are turned
+into JSON by pandas (in C), never row by row in Python."""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+
+def create(path: Path) -> sqlite3.Connection:
+    """A new, empty world store at ``path`` (an existing file is replaced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("pragma journal_mode = off")
+    conn.execute("pragma synchronous = off")
+    conn.executescript((resources.files("baoke.simulator") / "schema.sql").read_text(encoding="utf-8"))
+    return conn
+
+
+def set_meta(conn: sqlite3.Connection, **values: object) -> None:
+    conn.executemany(
+        "insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+        [(key, str(value)) for key, value in values.items()],
+    )
+    conn.commit()
+
+
+def get_meta(path: Path) -> dict[str, str]:
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("select key, value from meta"))
+
+
+def to_json_lines(records: pd.DataFrame) -> list[str]:
+    """One JSON object per row with exactly the frame's columns (NaN/None -> null)."""
+    if records.empty:
+        return []
+    return records.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+
+
+def add_versions(
+    conn: sqlite3.Connection,
+    entity: str,
+    records: pd.DataFrame,
+    pk: str,
+    dealer_code: pd.Series | None = None,
+    visible_at: pd.Series | None = None,
+) -> int:
+    """Store one version per row of ``records`` (which holds the feeds.md fields,
+    ``updated_at`` included). Returns the number of versions stored."""
+    if records.empty:
+        return 0
+    dealer = records["dealer_code"] if dealer_code is None else dealer_code
+    visible = records["updated_at"] if visible_at is None else visible_at
+    rows = zip(
+        [entity] * len(records),
+        records[pk].astype(str).tolist(),
+        dealer.where(dealer.notna(), None).tolist(),
+        records["updated_at"].tolist(),
+        visible.tolist(),
+        to_json_lines(records),
+    )
+    conn.executemany(
+        "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(records)
+
+
+def add_oem_items(conn: sqlite3.Connection, items: pd.DataFrame, item_columns: list[str]) -> int:
+    """Store OEM list items (columns dealer_code, period, generated_at, item_no + the item's)."""
+    if items.empty:
+        return 0
+    rows = zip(
+        items["dealer_code"].tolist(),
+        items["period"].tolist(),
+        items["generated_at"].tolist(),
+        items["item_no"].tolist(),
+        to_json_lines(items[item_columns]),
+    )
+    conn.executemany(
+        "insert into oem_lost_customers (dealer_code, period, generated_at, item_no, record) values (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(items)

@@ -1,0 +1,188 @@
+"""The simulated dealer group: deterministic, shaped like the documents describe, and
+served by the feed servers exactly as generated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from baoke.cli import app
+from baoke.simulator import store
+from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+from baoke.simulator.identity import MOBILE_STYLES, is_valid_vin, make_vins, vin_check_digit
+from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
+from baoke.simulator.servers import ApiServer
+from baoke.simulator.world import generate
+
+BUSINESS_DATE = pd.Timestamp("2026-11-23")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("world") / "world.sqlite"
+    generate(path, "small", seed=7)
+    return path
+
+
+def latest(world: Path, entity: str, before: str = "2026-11-23T00:00:00+08:00") -> pd.DataFrame:
+    """Each record's latest version visible before ``before`` (what a full extract sees)."""
+    with sqlite3.connect(world) as conn:
+        rows = conn.execute(
+            "select record from (select record, row_number() over (partition by pk order by updated_at desc) as rn"
+            " from dms_versions where entity = ? and visible_at < ?) where rn = 1",
+            (entity, before),
+        ).fetchall()
+    return pd.DataFrame([json.loads(r[0]) for r in rows])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_same_seed_gives_a_byte_identical_world(world: Path, tmp_path: Path):
+    again = tmp_path / "again.sqlite"
+    generate(again, "small", seed=7)
+    assert sha256(again) == sha256(world)
+    other = tmp_path / "other.sqlite"
+    generate(other, "small", seed=8)
+    assert sha256(other) != sha256(world)
+
+
+def test_vin_check_digits():
+    assert vin_check_digit("1M8GDM9AXKP042788") == "X"  # the textbook example
+    vins = make_vins(np.random.default_rng(0), np.array([2019, 2021, 2024] * 100))
+    assert all(is_valid_vin(v) for v in vins)
+    assert not is_valid_vin("1M8GDM9A1KP042788")
+
+
+def test_records_carry_exactly_the_contract_fields(world: Path):
+    fields = {
+        "dealers": "dealer_code name brand city province opened_date updated_at",
+        "advisors": "advisor_id dealer_code name active updated_at",
+        "customers": "customer_id dealer_code name gender birth_date mobile city address consent_call consent_sms "
+                     "member_tier merged_into_customer_id created_at updated_at",
+        "vehicles": "vin customer_id dealer_code brand model model_year plate_no delivery_date warranty_end_date "
+                    "warranty_end_km status updated_at",
+        "repair_orders": "ro_number dealer_code vin customer_id advisor_id open_date close_date mileage_km service_type "
+                         "status labor_amount parts_amount total_amount appointment_id campaign_code insurance_claim_no updated_at",
+        "appointments": "appointment_id dealer_code customer_id vin appointment_date slot source status created_at updated_at",
+        "memberships": "card_no customer_id dealer_code tier points_balance points_expire_date updated_at",
+        "campaigns": "campaign_code dealer_code name type start_date end_date cost_amount updated_at",
+    }
+    with sqlite3.connect(world) as conn:
+        for entity, names in fields.items():
+            record = json.loads(conn.execute("select record from dms_versions where entity = ? limit 1", (entity,)).fetchone()[0])
+            assert list(record) == names.split(), entity
+
+
+def test_people_and_vehicles_look_real(world: Path):
+    customers = latest(world, "customers")
+    vehicles = latest(world, "vehicles")
+    assert customers["name"].str.fullmatch(r"[\u4e00-\u9fff]{2,4}").mean() > 0.99
+    assert vehicles["vin"].map(is_valid_vin).all() and vehicles["vin"].is_unique
+    mobiles = customers["mobile"]
+    clean = mobiles.dropna().str.fullmatch(r"1\d{10}")
+    assert 0.7 < clean.sum() / len(mobiles) < 0.9, "most mobiles typed cleanly"
+    assert mobiles.isna().any() and (mobiles == "").any() and mobiles.dropna().str.startswith("+86 ").any()
+    local = (customers["city"] == "苏州市").mean()
+    assert 0.7 < local < 0.9, "about 80% local customers"
+    assert customers["merged_into_customer_id"].notna().any(), "duplicates merged in the DMS"
+    assert (vehicles["status"] != "active").any() and vehicles["customer_id"].str.startswith("N").any(), "vehicles sold on"
+
+
+def test_churn_shape_matches_the_documents(world: Path):
+    vehicles = latest(world, "vehicles")
+    orders = latest(world, "repair_orders")
+    visits = orders[(orders.status == "closed") & (orders.service_type != "PDI")]
+    last = pd.to_datetime(visits.groupby("vin").close_date.max())
+    active = vehicles[vehicles.status == "active"].copy()
+    active["last"] = active.vin.map(last).fillna(pd.to_datetime(active.delivery_date))
+    days = (BUSINESS_DATE - active["last"]).dt.days
+    shares = pd.cut(days, [-1, 89, 179, 364, 10**6]).value_counts(normalize=True)
+    assert (shares > 0.05).all(), f"each of 0-3, 3-6, 6-12, 12+ months is non-trivial: {shares.to_dict()}"
+    age = (BUSINESS_DATE - pd.to_datetime(active.delivery_date)).dt.days / 365.25
+    churn = (days >= 180).groupby(pd.cut(age, [0, 1, 3, 7])).mean()
+    assert churn.is_monotonic_increasing and churn.iloc[-1] > churn.iloc[0] + 0.3, churn.to_dict()
+
+
+def test_orders_open_then_close_and_some_are_void(world: Path):
+    with sqlite3.connect(world) as conn:
+        pairs = pd.read_sql(
+            "select pk, updated_at, json_extract(record, '$.status') as status from dms_versions"
+            " where entity = 'repair_orders' order by pk, updated_at", conn)
+    first = pairs.groupby("pk").status.first()
+    final = pairs.groupby("pk").status.last()
+    assert (first == "open").all()
+    assert set(final) == {"closed", "void"}
+    assert (final == "void").mean() < 0.03
+
+
+def test_the_dms_api_serves_the_world_as_of_its_clock(world: Path, tmp_path: Path):
+    copy = tmp_path / "served.sqlite"
+    copy.write_bytes(world.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        store.set_meta(conn, clock="2026-11-23T00:00:00+08:00")
+    with ApiServer(DmsApi(copy)) as server:
+        token = requests.post(f"{server.url}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
+        }, timeout=5).json()["access_token"]
+        rows, cursor = [], None
+        while True:
+            params = {"dealer_code": "D001", "limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = requests.get(f"{server.url}/v1/vehicles", params=params,
+                                headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+            rows += page["data"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    served = pd.DataFrame(rows)
+    expected = latest(world, "vehicles")
+    assert len(served) == len(expected) and served["vin"].is_unique
+    assert (served["updated_at"] < "2026-11-23T00:00:00+08:00").all()
+    assert set(served["vin"]) == set(expected["vin"])
+
+
+def test_the_oem_publishes_monthly_lists_on_the_third(world: Path, tmp_path: Path):
+    with sqlite3.connect(world) as conn:
+        lists = pd.read_sql("select period, generated_at, record from oem_lost_customers", conn)
+    items = pd.DataFrame([json.loads(r) for r in lists.record])
+    assert set(items.oem_status) == {"LOST", "AT_RISK"}
+    assert (items.reason_hint == "SERVICED_AT_OTHER_DEALER").any()
+    assert items.mobile_masked.str.fullmatch(r"1\d\d\*{4}\d{4}").all()
+    published_day = lists.generated_at.str.slice(8, 10).astype(int)
+    assert (published_day >= 3).all() and lists.period.nunique() == 12
+    copy = tmp_path / "oem.sqlite"
+    copy.write_bytes(world.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        store.set_meta(conn, clock="2026-11-02T00:00:00+08:00")
+    with ApiServer(OemApi(copy)) as server:
+        ask = lambda period: requests.get(f"{server.url}/oem/v1/lost-customers", timeout=5,
+                                          params={"dealer_code": "D001", "period": period},
+                                          headers={"X-Api-Key": DEFAULT_API_KEY})
+        assert ask("2026-10").status_code == 404, "October is published on 3 November"
+        september = ask("2026-09").json()
+        assert september["total"] == (lists.period == "2026-09").sum() > 0
+
+
+def test_cli_generates_and_moves_the_clock(tmp_path: Path):
+    runner = CliRunner()
+    path = tmp_path / "cli.sqlite"
+    result = runner.invoke(app, ["simulate", "generate", "--world", str(path), "--seed", "3", "--until", "2026-11-30"])
+    assert result.exit_code == 0, result.output
+    assert "repair_orders" in result.output
+    assert store.get_meta(path)["clock"] == "2026-11-30T00:00:00+08:00"
+    result = runner.invoke(app, ["simulate", "advance", "--world", str(path), "--to", "2026-11-01"])
+    assert result.exit_code == 0
+    assert store.get_meta(path)["clock"] == "2026-11-01T00:00:00+08:00"
+    result = runner.invoke(app, ["simulate", "advance", "--world", str(path), "--to", "2030-01-01"])
+    assert result.exit_code == 2 and "the world spans" in result.output
+    result = runner.invoke(app, ["simulate", "generate", "--world", str(path), "--scale", "huge"])
+    assert result.exit_code == 2
