@@ -73,6 +73,31 @@ def advance(
     with sqlite3.connect(path) as conn:
         store.set_meta(conn, clock=f"{day.isoformat()}T00:00:00+08:00")
     typer.echo(f"clock: {meta['clock']} -> {day.isoformat()}T00:00:00+08:00")
+    _drop(path, since=min(meta["clock"][:10], day.isoformat()))
+
+
+def _drop(path: Path, since: str | None = None, **faults: object) -> None:
+    """Deliver the insurers' files dated before the clock into INSURER_INBOX."""
+    from baoke.simulator.insurer_files import FileFaults, drop_files
+
+    inbox = Path(get_settings().folder("INSURER_INBOX"))
+    written = drop_files(path, inbox, FileFaults(**faults), since=since)
+    typer.echo(f"insurer files delivered: {len(written)} into {inbox}")
+
+
+@app.command("drop-files")
+def drop_files_command(
+    since: Annotated[Optional[str], typer.Option(help="Only files dated on or after this day.", metavar="YYYY-MM-DD")] = None,
+    redeliver_rate: Annotated[float, typer.Option(help="Share of files delivered twice.")] = 0.0,
+    correction_rate: Annotated[float, typer.Option(help="Share of files corrected after delivery.")] = 0.0,
+    incomplete_latest: Annotated[bool, typer.Option(help="Leave the newest files half written.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for the fault draws.")] = 0,
+    world: WorldOpt = None,
+) -> None:
+    """Deliver the insurers' daily files (dated before the clock) into INSURER_INBOX."""
+    day = _date(since)
+    _drop(world_path(world), since=day.isoformat() if day else None, redeliver_rate=redeliver_rate,
+          correction_rate=correction_rate, incomplete_latest=incomplete_latest, seed=seed)
 
 
 @app.command()

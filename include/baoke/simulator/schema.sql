@@ -40,3 +40,19 @@ create table if not exists oem_lost_customers (
                                  -- oem_status, reason_hint
     primary key (dealer_code, period, item_no)
 );
+
+-- Insurers and the rows of their daily files (feeds.md §2). A file is written into the
+-- inbox once its day is before the clock: <inbox>/<insurer>/<kind>_<insurer>_<YYYYMMDD>.csv
+create table if not exists insurers (
+    insurer_code text primary key,
+    name         text not null,
+    encoding     text not null  -- 'gb18030' or 'utf-8-sig'
+);
+create table if not exists insurer_rows (
+    insurer_code text not null,
+    kind         text not null,     -- POLICY or CLAIM
+    file_date    text not null,     -- YYYY-MM-DD: the day whose records the file holds
+    line_no      integer not null,  -- order within the file
+    fields       text not null,     -- JSON array of the row's values, as written
+    primary key (insurer_code, kind, file_date, line_no)
+);

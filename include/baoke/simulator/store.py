@@ -4,6 +4,7 @@ into JSON by pandas (in C), never row by row in Python."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -87,3 +88,21 @@ def add_oem_items(conn: sqlite3.Connection, items: pd.DataFrame, item_columns: l
         rows,
     )
     return len(items)
+
+
+def add_insurers(conn: sqlite3.Connection, insurers: list[tuple[str, str, str]]) -> None:
+    conn.executemany("insert into insurers (insurer_code, name, encoding) values (?, ?, ?)", insurers)
+
+
+def add_insurer_rows(conn: sqlite3.Connection, rows: pd.DataFrame, first_line: int) -> int:
+    """Store file rows (insurer_code, kind, file_date, fields); line numbers continue
+    from ``first_line`` so that rows from every chunk keep one order per file."""
+    if rows.empty:
+        return 0
+    conn.executemany(
+        "insert into insurer_rows (insurer_code, kind, file_date, line_no, fields) values (?, ?, ?, ?, ?)",
+        zip(rows["insurer_code"].tolist(), rows["kind"].tolist(), rows["file_date"].tolist(),
+            range(first_line, first_line + len(rows)),
+            [json.dumps([str(v) for v in f], ensure_ascii=False) for f in rows["fields"]]),
+    )
+    return len(rows)

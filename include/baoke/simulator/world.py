@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from baoke.simulator import store
+from baoke.simulator.insurance import INSURERS, claim_rows, policy_rows
 from baoke.simulator.identity import NamePools, make_mobiles, make_vins, mask_mobile, type_mobiles
 
 
@@ -114,9 +115,11 @@ class WorldGenerator:
         self.pools = NamePools(seed)
         self.dealers = _dealers(scale.dealers)
         self.counts: dict[str, int] = {}
+        self.next_line = 0  # line numbers of insurer file rows, across chunks
 
     def run(self) -> dict[str, int]:
         self._write("dealers", self._dealer_records(), "dealer_code")
+        store.add_insurers(self.conn, INSURERS)
         self._write("campaigns", self._group_recall(), "campaign_code")
         per_dealer = np.full(len(self.dealers), self.scale.customers // len(self.dealers))
         per_dealer[: self.scale.customers % len(self.dealers)] += 1
@@ -227,6 +230,7 @@ class WorldGenerator:
         self._write("repair_orders", ro_versions, "ro_number", self._late(rng, ro_versions["updated_at"].to_numpy()))
         self._write("appointments", appointments, "appointment_id", self._late(rng, appointments["updated_at"].to_numpy()))
         self._write("memberships", memberships, "card_no")
+        self._write_insurance(rng, dealer, vehicles, everyone, orders)
         return self._oem_basis(dealer, vehicles, customers, visits)
 
     def _customers(self, rng: np.random.Generator, dealer: Dealer, first_id: int, n: int) -> pd.DataFrame:
@@ -494,6 +498,16 @@ class WorldGenerator:
             updated_at=fmt_stamps(_at(rng, event["event_day"].to_numpy(), 10, 17)),
         )
         return pd.concat([base[columns], changed[columns]], ignore_index=True)
+
+    def _write_insurance(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame,
+                         owners: pd.DataFrame, orders: pd.DataFrame) -> None:
+        policies = policy_rows(rng, dealer.code, vehicles, owners, self.timeline.until)
+        claims = claim_rows(rng, policies, orders, self.timeline.until)
+        rows = pd.concat([policies, claims], ignore_index=True)
+        rows = rows.assign(file_date=fmt_dates(rows["file_day"].to_numpy()))
+        written = store.add_insurer_rows(self.conn, rows, self.next_line)
+        self.next_line += written
+        self.counts["insurer_rows"] = self.counts.get("insurer_rows", 0) + written
 
     # -- the manufacturer's view --------------------------------------------------------
 
