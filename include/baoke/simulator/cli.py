@@ -123,3 +123,18 @@ def serve(
                 signal.pause()
         except KeyboardInterrupt:
             typer.echo("stopped")
+
+
+@app.command()
+def callcenter(
+    date: Annotated[str, typer.Option("--date", help="Work the lists of this day.", metavar="YYYY-MM-DD")],
+    seed: Annotated[int, typer.Option(help="Seed of the call outcomes.")] = 0,
+    world: WorldOpt = None,
+) -> None:
+    """Work the day's call and SMS lists (OUTBOUND_DIR) and write OUTCOMES files (CALLCENTER_INBOX)."""
+    from baoke.simulator.callcenter import CallCenterConfig, work_lists
+
+    settings = get_settings()
+    result = work_lists(_date(date), Path(settings.folder("OUTBOUND_DIR")), Path(settings.folder("CALLCENTER_INBOX")),
+                        world_path(world), CallCenterConfig(seed=seed))
+    typer.echo(f"outcome rows: {result.rows} in {len(result.outcomes)} files; visits caused by the calls: {result.returns}")
