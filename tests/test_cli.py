@@ -91,6 +91,8 @@ def test_demo_starts_the_embedded_warehouse_when_none_is_configured(monkeypatch,
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "demo finished: every DAG succeeded" in result.stdout
+        assert "simulated dealer group:" in result.stdout and "clock 2026-11-19" in result.stdout
+        assert list((state_dir / "inbox" / "insurer").glob("*/POLICY_*_2026111[0-8].csv")), "insurer files delivered"
         embedded_url = runner.invoke(app, ["warehouse", "url"]).output.strip()
         assert embedded_url.startswith("postgresql://postgres:")
         with psycopg2.connect(embedded_url) as conn, conn.cursor() as cur:

@@ -138,10 +138,16 @@ def run(
 
 @app.command()
 def demo(date: DateOpt = None, verbose: VerboseOpt = False) -> None:
-    """Run the platform's daily job end to end on the embedded warehouse, for a recent date."""
+    """Run the platform's daily job end to end on the embedded warehouse and a small
+    simulated dealer group, for a recent date."""
+    from baoke.demo import simulated_feeds
+
     business_date = _date_option(date) or recent_business_date()
     typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
-    ok = _guarded(lambda: _run_day(business_date, {}, retries=0, verbose=verbose))
+    with simulated_feeds(business_date) as feeds:
+        for line in feeds:
+            typer.echo(line)
+        ok = _guarded(lambda: _run_day(business_date, {}, retries=0, verbose=verbose))
     if ok:
         typer.secho("demo finished: every DAG succeeded", fg="green")
         typer.echo("next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL")
