@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from baoke.cli import app
 from baoke.simulator import store
 from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-from baoke.simulator.identity import MOBILE_STYLES, is_valid_vin, make_vins, vin_check_digit
+from baoke.simulator.identity import is_valid_vin, make_vins, vin_check_digit
 from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
 from baoke.simulator.servers import ApiServer
 from baoke.simulator.world import generate

@@ -13,7 +13,8 @@ import typer
 
 from baoke import airflow_env
 from baoke.config import NO_TELEMETRY_ENV, get_settings
-from baoke.dates import parse_business_date, recent_business_date
+from baoke.cli_common import date_option
+from baoke.dates import recent_business_date
 from baoke.simulator.cli import app as simulate_app
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
@@ -27,15 +28,6 @@ app = typer.Typer(
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(simulate_app, name="simulate")
-
-
-def _date_option(value: Optional[str]) -> Optional[dt.date]:
-    if value is None:
-        return None
-    try:
-        return parse_business_date(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
 
 
 def _vars_option(value: Optional[str]) -> dict:
@@ -129,7 +121,7 @@ def run(
     verbose: VerboseOpt = False,
 ) -> None:
     """Run the day's DAGs for business date D (extract, build the warehouse, export)."""
-    business_date = _date_option(date)
+    business_date = date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
     ok = _guarded(lambda: _run_day(business_date, _vars_option(vars), retries, verbose))
@@ -142,7 +134,7 @@ def demo(date: DateOpt = None, verbose: VerboseOpt = False) -> None:
     simulated dealer group, for a recent date."""
     from baoke.demo import simulated_feeds
 
-    business_date = _date_option(date) or recent_business_date()
+    business_date = date_option(date) or recent_business_date()
     typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
     with simulated_feeds(business_date) as feeds:
         for line in feeds:

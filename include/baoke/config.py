@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     def warehouse_dir(self) -> Path:
         return self.state_dir / "warehouse"
 
+    @property
+    def sim_world(self) -> Path:
+        """The simulated dealer group's store (``baoke simulate``, the demo)."""
+        return self.state_dir / "sim" / "world.sqlite"
+
     def folder(self, env_name: str) -> str:
         """A feed folder (or ``sftp://`` path); defaults live under ``.baoke/``."""
         value = {

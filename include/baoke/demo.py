@@ -24,7 +24,7 @@ DEMO_SEED = 1
 
 def demo_world(business_date: dt.date) -> Path:
     """The demo world, generated once (seed 1, ending on D), its clock set to D 00:00."""
-    path = get_settings().state_dir / "sim" / "world.sqlite"
+    path = get_settings().sim_world
     meta = store.get_meta(path) if path.exists() else {}
     if not meta or not (meta["start"] <= business_date.isoformat() <= meta["until"]):
         generate(path, "small", DEMO_SEED, until=business_date)

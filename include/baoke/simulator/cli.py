@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from baoke.config import get_settings
-from baoke.dates import parse_business_date
+from baoke.cli_common import date_option
 
 app = typer.Typer(help="The simulated dealer group (DMS, OEM, insurers, call center).", no_args_is_help=True)
 
@@ -18,16 +17,7 @@ WorldOpt = Annotated[Optional[Path], typer.Option("--world", help="World file (d
 
 
 def world_path(world: Optional[Path]) -> Path:
-    return world or get_settings().state_dir / "sim" / "world.sqlite"
-
-
-def _date(value: Optional[str]) -> Optional[dt.date]:
-    if value is None:
-        return None
-    try:
-        return parse_business_date(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
+    return world or get_settings().sim_world
 
 
 @app.command()
@@ -45,8 +35,8 @@ def generate(
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}", param_hint="--scale")
     path = world_path(world)
-    kwargs = {"until": _date(until)} if until else {}
-    counts = make_world(path, scale, seed, clock=_date(clock), **kwargs)
+    kwargs = {"until": date_option(until)} if until else {}
+    counts = make_world(path, scale, seed, clock=date_option(clock), **kwargs)
     typer.echo(f"world written: {path}")
     for entity, count in counts.items():
         typer.echo(f"  {entity:<20} {count:>12,} records")
@@ -64,7 +54,7 @@ def advance(
     if not path.exists():
         typer.secho(f"no world at {path}: run `baoke simulate generate` first", fg="red", err=True)
         raise typer.Exit(1)
-    day = _date(to)
+    day = date_option(to)
     meta = store.get_meta(path)
     if not (meta["start"] <= day.isoformat() <= meta["until"]):
         raise typer.BadParameter(f"the world spans {meta['start']} to {meta['until']}", param_hint="--to")
@@ -95,7 +85,7 @@ def drop_files_command(
     world: WorldOpt = None,
 ) -> None:
     """Deliver the insurers' daily files (dated before the clock) into INSURER_INBOX."""
-    day = _date(since)
+    day = date_option(since)
     _drop(world_path(world), since=day.isoformat() if day else None, redeliver_rate=redeliver_rate,
           correction_rate=correction_rate, incomplete_latest=incomplete_latest, seed=seed)
 
@@ -135,6 +125,6 @@ def callcenter(
     from baoke.simulator.callcenter import CallCenterConfig, work_lists
 
     settings = get_settings()
-    result = work_lists(_date(date), Path(settings.folder("OUTBOUND_DIR")), Path(settings.folder("CALLCENTER_INBOX")),
+    result = work_lists(date_option(date), Path(settings.folder("OUTBOUND_DIR")), Path(settings.folder("CALLCENTER_INBOX")),
                         world_path(world), CallCenterConfig(seed=seed))
     typer.echo(f"outcome rows: {result.rows} in {len(result.outcomes)} files; visits caused by the calls: {result.returns}")
