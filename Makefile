@@ -42,6 +42,9 @@ warehouse-up: $(STAMP)  ## start the embedded warehouse and print its URL
 warehouse-down: $(STAMP)  ## stop the embedded warehouse
 	$(BIN)/baoke warehouse down
 
+bench: $(STAMP)  ## benchmarks (SCALE=small|medium|large, default medium); results go in BENCHMARKS.md
+	$(BIN)/python benchmarks/bench_generate.py --scale $(or $(SCALE),medium)
+
 clean:  ## stop the embedded warehouse and remove .venv and .baoke
 	-$(BIN)/baoke warehouse down
 	rm -rf $(VENV) .baoke dbt_project/target dbt_project/logs
