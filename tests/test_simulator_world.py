@@ -113,6 +113,15 @@ def test_churn_shape_matches_the_documents(world: Path):
     assert churn.is_monotonic_increasing and churn.iloc[-1] > churn.iloc[0] + 0.3, churn.to_dict()
 
 
+def test_orders_land_on_duplicate_records_that_are_later_merged(world: Path):
+    customers = latest(world, "customers").set_index("customer_id")
+    orders = latest(world, "repair_orders")
+    on_duplicate = orders[orders.customer_id.map(customers["merged_into_customer_id"]).notna()]
+    assert len(on_duplicate) > 0, "some orders were opened on a duplicate customer record"
+    assert set(orders.customer_id) <= set(customers.index) | set(latest(world, "customers", "2099-01-01").customer_id)
+    assert (orders.service_type == "CAMPAIGN").any() and orders[orders.service_type == "CAMPAIGN"].campaign_code.notna().all()
+
+
 def test_orders_open_then_close_and_some_are_void(world: Path):
     with sqlite3.connect(world) as conn:
         pairs = pd.read_sql(

@@ -217,7 +217,7 @@ class WorldGenerator:
         customers = self._customers(rng, dealer, first_id, n)
         vehicles = self._vehicles(rng, dealer, customers)
         new_owners = self._new_owners(rng, dealer, vehicles)
-        visits = self._service_history(rng, dealer, vehicles)
+        visits = self._service_history(rng, dealer, vehicles, campaigns)
         orders = self._repair_orders(rng, dealer, customers, vehicles, visits[visits.dealer == dealer.code], campaigns)
         appointments = self._appointments(rng, dealer, orders)
         memberships, tiers = self._memberships(rng, dealer, customers, orders)
@@ -256,7 +256,17 @@ class WorldGenerator:
             "first_delivery": first_delivery,
             "created_day": first_delivery - rng.integers(0, 20, n),
             "advisor_pref": rng.integers(0, 8, n),
-        })
+        }).pipe(self._with_duplicates, rng)
+
+    def _with_duplicates(self, customers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """2% are registered a second time at the counter (dup_day) and merged in the DMS
+        later (merge_day); meanwhile some of their orders go on the duplicate record."""
+        n = len(customers)
+        dup_day = customers["created_day"].to_numpy() + rng.integers(30, 900, n)
+        merge_day = dup_day + rng.integers(5, 200, n)
+        duplicated = (rng.random(n) < 0.02) & (merge_day <= self.timeline.until)
+        return customers.assign(dup_day=np.where(duplicated, dup_day, 10**6),
+                                merge_day=np.where(duplicated, merge_day, 10**6))
 
     def _vehicles(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame) -> pd.DataFrame:
         """Each customer's first vehicle; a fifth buy a second one later."""
@@ -291,7 +301,8 @@ class WorldGenerator:
         day = resold["event_day"].to_numpy()
         return owners.assign(customer_id=_new_owner_id(resold["vin"].to_numpy()), created_day=day, first_delivery=day)
 
-    def _service_history(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame) -> pd.DataFrame:
+    def _service_history(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame,
+                         campaigns: pd.DataFrame) -> pd.DataFrame:
         """Every brand service visit of every vehicle: (veh, day, service_type, dealer).
 
         Visits follow the driver's own mileage and the 6-month / 5,000 km interval.
@@ -340,6 +351,10 @@ class WorldGenerator:
         sold_here = np.flatnonzero(vehicles["dealer_code"].notna().to_numpy())
         parts.append(pd.DataFrame({"veh": sold_here, "day": delivery[sold_here] - rng.integers(1, 4, len(sold_here)),
                                    "service_type": "PDI", "dealer": home[sold_here]}))
+        for row in campaigns[campaigns.type == "CARE_EVENT"].itertuples():
+            come = np.flatnonzero((delivery < row.start_day) & (loyal_end > row.end_day) & (rng.random(n) < 0.1))
+            parts.append(pd.DataFrame({"veh": come, "day": rng.integers(row.start_day, row.end_day + 1, len(come)),
+                                       "service_type": "CAMPAIGN", "dealer": home[come]}))
         visits = pd.concat(parts, ignore_index=True)
         visits = visits[visits.day <= self.timeline.until]
         return visits.sort_values(["veh", "day", "service_type"], kind="stable").reset_index(drop=True)
@@ -359,6 +374,9 @@ class WorldGenerator:
         # Customer on the order: the buyer, or (after a resale) the new owner.
         resold = (v["event"].to_numpy() == "resold") & (day >= v["event_day"].to_numpy())
         customer = np.where(resold, _new_owner_id(v["vin"].to_numpy()), customers["customer_id"].to_numpy()[owner])
+        on_duplicate = ((day >= customers["dup_day"].to_numpy()[owner]) & (day < customers["merge_day"].to_numpy()[owner])
+                        & ~resold & (rng.random(n) < 0.6))
+        customer = np.where(on_duplicate, _duplicate_id(customer), customer)
         pref = customers["advisor_pref"].to_numpy()[owner]
         change = self.timeline.start + int(ADVISOR_CHANGE_YEARS * 365)
         pref = np.where((pref >= 6) & (day >= change), pref + 2, pref)
@@ -371,7 +389,7 @@ class WorldGenerator:
             np.where(rng.random(n) < 0.9, 0, 1),
         )
         labor, parts = _amounts(rng, kind)
-        campaign = _campaign_redeemed(rng, day, campaigns)
+        campaign = _campaign_redeemed(rng, day, kind, campaigns)
         status = np.where(rng.random(n) < 0.012, "void", "closed")
         appointment = (np.isin(kind, ["FIRST_SERVICE", "MAINTENANCE"]) & (rng.random(n) < 0.35)) | (
             (kind == "REPAIR") & (rng.random(n) < 0.15))
@@ -469,13 +487,10 @@ class WorldGenerator:
         edited = edited.assign(consent_call=edited["consent_call"] & (rng.random(len(edited)) > 0.3),
                                address=np.char.add(edited["address"].to_numpy().astype(str), "2号楼"),
                                updated_at=fmt_stamps(_at(rng, edit_day, 9, 20)))
-        dup = base[rng.random(n) < 0.02]
-        dup_day = dup["created_day"].to_numpy() + rng.integers(30, 900, len(dup))
-        merge_day = dup_day + rng.integers(5, 200, len(dup))
-        keep = merge_day <= self.timeline.until
-        dup, dup_day, merge_day = dup[keep], dup_day[keep], merge_day[keep]
+        dup = base[base.dup_day < 10**6]
+        dup_day, merge_day = dup["dup_day"].to_numpy(), dup["merge_day"].to_numpy()
         dup_at = fmt_stamps(_at(rng, dup_day, 9, 18))
-        duplicate = dup.assign(customer_id=np.char.add(dup["customer_id"].to_numpy().astype(str), "D"),
+        duplicate = dup.assign(customer_id=_duplicate_id(dup["customer_id"].to_numpy()),
                                mobile=dup["clean_mobile"], member_tier=None, created_at=dup_at, updated_at=dup_at)
         merged = duplicate.assign(merged_into_customer_id=dup["customer_id"].to_numpy(),
                                   updated_at=fmt_stamps(_at(rng, merge_day, 9, 18)))
@@ -566,6 +581,11 @@ class WorldGenerator:
 
 # -- small vectorised helpers ---------------------------------------------------------------
 
+def _duplicate_id(customer_ids: np.ndarray) -> np.ndarray:
+    """Customer id of a customer's duplicate record (merged into the original later)."""
+    return np.char.add(customer_ids.astype(str), "D")
+
+
 def _new_owner_id(vins: np.ndarray) -> np.ndarray:
     """Customer id of a resold vehicle's next owner (one per vehicle)."""
     return np.char.add("N", vins.astype(str))
@@ -594,11 +614,11 @@ def _amounts(rng: np.random.Generator, kind: np.ndarray) -> tuple[np.ndarray, np
     return np.round(labor_median * spread[0], 0), np.round(parts_median * spread[1], 2)
 
 
-def _campaign_redeemed(rng: np.random.Generator, day: np.ndarray, campaigns: pd.DataFrame) -> np.ndarray:
-    """A third of the visits during a dealer campaign redeem it."""
+def _campaign_redeemed(rng: np.random.Generator, day: np.ndarray, kind: np.ndarray, campaigns: pd.DataFrame) -> np.ndarray:
+    """A third of the visits during a dealer campaign redeem it; campaign visits always do."""
     code = np.full(len(day), None, dtype=object)
     for row in campaigns.itertuples():
-        hit = (day >= row.start_day) & (day <= row.end_day) & (rng.random(len(day)) < 0.33)
+        hit = (day >= row.start_day) & (day <= row.end_day) & ((rng.random(len(day)) < 0.33) | (kind == "CAMPAIGN"))
         code[hit] = row.campaign_code
     return code
 
