@@ -122,6 +122,19 @@ def test_orders_land_on_duplicate_records_that_are_later_merged(world: Path):
     assert (orders.service_type == "CAMPAIGN").any() and orders[orders.service_type == "CAMPAIGN"].campaign_code.notna().all()
 
 
+def test_some_writes_become_visible_late_never_early(world: Path):
+    with sqlite3.connect(world) as conn:
+        stamps = pd.read_sql("select entity, updated_at, visible_at from dms_versions", conn)
+    updated = pd.to_datetime(stamps.updated_at.str.slice(0, 19))
+    visible = pd.to_datetime(stamps.visible_at.str.slice(0, 19))
+    delay = (visible - updated).dt.total_seconds()
+    assert (delay >= 0).all(), "nothing is visible before it was written"
+    late = delay[delay > 0]
+    assert 0.002 < len(late) / len(delay) < 0.02, "about 1% of order and appointment writes land late"
+    assert late.between(3600, 30 * 3600).all()
+    assert set(stamps.entity[delay > 0]) == {"repair_orders", "appointments"}
+
+
 def test_orders_open_then_close_and_some_are_void(world: Path):
     with sqlite3.connect(world) as conn:
         pairs = pd.read_sql(

@@ -40,12 +40,10 @@ def render(kind: str, rows: list[list[str]], encoding: str, complete: bool = Tru
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS[kind])
     writer.writerows(rows)
-    if complete:
-        writer.writerow(["合计", len(rows)])
-    else:
-        buffer.seek(0, io.SEEK_END)
+    if not complete:  # cut off two thirds of the way, before the trailer
         text = buffer.getvalue()
         return text[: max(len(text) * 2 // 3, 1)].encode(encoding)
+    writer.writerow(["合计", len(rows)])
     return buffer.getvalue().encode(encoding)
 
 

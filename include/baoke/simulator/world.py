@@ -151,12 +151,13 @@ class WorldGenerator:
             self.conn, entity, records, pk, dealer, visible_at
         )
 
-    def _late(self, rng: np.random.Generator, updated_at: np.ndarray, share: float = 0.01) -> pd.Series:
-        """visible_at: a few writes land late (1–30 hours after their updated_at)."""
-        stamps = pd.to_datetime(pd.Series(updated_at).str.slice(0, 19))
-        delay = np.where(rng.random(len(stamps)) < share, rng.integers(3600, 30 * 3600, len(stamps)), 0)
-        seconds = stamps.astype("int64") // 10**9 + delay
-        return pd.Series(fmt_stamps(seconds.to_numpy()))
+    @staticmethod
+    def _late(rng: np.random.Generator, updated_seconds: np.ndarray, share: float = 0.01) -> pd.Series:
+        """visible_at from the versions' updated_at (local seconds): a few writes land
+        late, 1–30 hours after their updated_at."""
+        n = len(updated_seconds)
+        delay = np.where(rng.random(n) < share, rng.integers(3600, 30 * 3600, n), 0)
+        return pd.Series(fmt_stamps(updated_seconds + delay))
 
     # -- reference data -----------------------------------------------------------
 
@@ -219,16 +220,16 @@ class WorldGenerator:
         new_owners = self._new_owners(rng, dealer, vehicles)
         visits = self._service_history(rng, dealer, vehicles, campaigns)
         orders = self._repair_orders(rng, dealer, customers, vehicles, visits[visits.dealer == dealer.code], campaigns)
-        appointments = self._appointments(rng, dealer, orders)
+        appointments, appointment_seconds = self._appointments(rng, dealer, orders)
         memberships, tiers = self._memberships(rng, dealer, customers, orders)
         customers["member_tier"] = customers["customer_id"].map(tiers)
 
         everyone = pd.concat([customers, new_owners], ignore_index=True)
         self._write("customers", self._customer_versions(rng, everyone), "customer_id")
         self._write("vehicles", self._vehicle_versions(rng, vehicles), "vin", rooftop=dealer.code)
-        ro_versions = self._order_versions(rng, orders)
-        self._write("repair_orders", ro_versions, "ro_number", self._late(rng, ro_versions["updated_at"].to_numpy()))
-        self._write("appointments", appointments, "appointment_id", self._late(rng, appointments["updated_at"].to_numpy()))
+        ro_versions, ro_seconds = self._order_versions(rng, orders)
+        self._write("repair_orders", ro_versions, "ro_number", self._late(rng, ro_seconds))
+        self._write("appointments", appointments, "appointment_id", self._late(rng, appointment_seconds))
         self._write("memberships", memberships, "card_no")
         self._write_insurance(rng, dealer, vehicles, everyone, orders)
         return self._oem_basis(dealer, vehicles, customers, visits)
@@ -407,8 +408,9 @@ class WorldGenerator:
                                            np.char.replace(numbers, "RO", "CLM"), None),
         })
 
-    def _order_versions(self, rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
-        """Each order as opened (status open, no close date), then as closed or voided."""
+    def _order_versions(self, rng: np.random.Generator, orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Each order as opened (status open, no close date), then as closed or voided;
+        with each version's updated_at in local seconds."""
         columns = ["ro_number", "dealer_code", "vin", "customer_id", "advisor_id", "open_date", "close_date",
                    "mileage_km", "service_type", "status", "labor_amount", "parts_amount", "total_amount",
                    "appointment_id", "campaign_code", "insurance_claim_no", "updated_at"]
@@ -420,10 +422,11 @@ class WorldGenerator:
             close_date=np.where(orders["final_status"] == "void", None, fmt_dates(orders["close_day"].to_numpy())),
             status=orders["final_status"], updated_at=fmt_stamps(closed_at),
         )
-        return pd.concat([opened[columns], closed[columns]], ignore_index=True)
+        return pd.concat([opened[columns], closed[columns]], ignore_index=True), np.concatenate([opened_at, closed_at])
 
-    def _appointments(self, rng: np.random.Generator, dealer: Dealer, orders: pd.DataFrame) -> pd.DataFrame:
-        """Kept appointments (linked to their orders), plus cancelled and missed ones."""
+    def _appointments(self, rng: np.random.Generator, dealer: Dealer, orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Kept appointments (linked to their orders), plus cancelled and missed ones;
+        with each version's updated_at in local seconds."""
         kept = orders[orders["appointment_id"].notna()]
         k = len(kept)
         missed = kept.sample(frac=0.16, random_state=rng.integers(2**31)) if k else kept
@@ -448,7 +451,7 @@ class WorldGenerator:
                    "status", "created_at", "updated_at"]
         booked = frame.assign(status="booked", updated_at=fmt_stamps(created))
         done = frame.assign(status=final, updated_at=fmt_stamps(final_at))
-        return pd.concat([booked[columns], done[columns]], ignore_index=True)
+        return pd.concat([booked[columns], done[columns]], ignore_index=True), np.concatenate([created, final_at])
 
     def _memberships(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame,
                      orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
