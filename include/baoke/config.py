@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     callcenter_inbox: str | None = Field(default=None, alias="CALLCENTER_INBOX")
     outbound_dir: str | None = Field(default=None, alias="OUTBOUND_DIR")
 
+    # Extraction (issue: extract and load)
+    lookback_days: float = Field(default=2, alias="BAOKE_LOOKBACK_DAYS", ge=0)
+    """Incremental API windows start this long before the previous window's end."""
+    max_reject_share: float = Field(default=0.1, alias="BAOKE_MAX_REJECT_SHARE", ge=0, le=1)
+    """A batch with a larger share of rejected records fails instead of loading."""
+    http_timeout: float = Field(default=30, alias="BAOKE_HTTP_TIMEOUT", gt=0)
+    """Seconds to wait for a feed API's answer before retrying."""
+    http_retries: int = Field(default=5, alias="BAOKE_HTTP_RETRIES", ge=0)
+    page_size: int = Field(default=1000, alias="BAOKE_PAGE_SIZE", ge=1, le=1000)
+    oem_history_months: int = Field(default=12, alias="BAOKE_OEM_HISTORY_MONTHS", ge=1)
+    """How many past months of OEM lost-customer lists a run looks for."""
+
     @cached_property
     def state_dir(self) -> Path:
         """Project-local state: embedded warehouse, Airflow home, default folders."""

@@ -50,5 +50,5 @@ def simulated_feeds(business_date: dt.date) -> Iterator[list[str]]:
         yield [
             f"simulated dealer group: {world} (scale {counts['scale']}, seed {counts['seed']}, clock {business_date})",
             f"  DMS API {dms.url}, OEM API {oem.url}, {len(files)} insurer files in {inbox}",
-            "  (served for the run; no extraction DAG reads them yet, so the warehouse holds only the rules)",
+            "  (served for the run: baoke_dms, baoke_oem and baoke_insurer read them)",
         ]

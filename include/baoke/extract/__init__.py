@@ -1,0 +1,2 @@
+"""Extraction and loading: the four feeds of feeds.md into the ``raw`` schema, with the
+bookkeeping (batch log, rejects, file ledger, incremental state) in ``etl``."""

@@ -1,0 +1,34 @@
+"""The call center's return feed (feeds.md §4): ``<inbox>/OUTCOMES_<dealer>_<YYYYMMDD>.csv``,
+UTF-8 (BOM optional), no trailer. An outcome must answer a call we sent: a row whose
+``call_id`` is not in ``etl.sent_calls`` is rejected with that reason, not dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from baoke.extract.catalog import CALLCENTER_OUTCOMES
+from baoke.extract.files import FileOutcome, files_before, load_file
+from baoke.extract.inbox import Inbox
+
+
+def _sent_call_ids(conn: Any) -> set[str]:
+    with conn.cursor() as cur:
+        cur.execute("select call_id from etl.sent_calls")
+        return {row[0] for row in cur.fetchall()}
+
+
+def extract(conn: Any, inbox: Inbox, business_date: dt.date, max_reject_share: float = 0.1) -> list[FileOutcome]:
+    """Load every outcome file dated before D that is not loaded yet."""
+    sent = _sent_call_ids(conn)
+
+    def unknown_call(record: Mapping[str, str]) -> tuple[str, str] | None:
+        call_id = record.get("call_id")
+        if call_id and call_id not in sent:
+            return "call_id", f"unknown call_id {call_id!r}: not on any list we sent"
+        return None
+
+    entity = CALLCENTER_OUTCOMES
+    return [load_file(conn, inbox, file, entity, entity.columns, business_date, max_reject_share, trailer=False,
+                      check=unknown_call)
+            for file in files_before(inbox, "", "OUTCOMES_*_*.csv", business_date)]

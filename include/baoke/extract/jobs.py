@@ -1,0 +1,125 @@
+"""What each extraction task does, as plain functions of the business date: resolve the
+connections and folders, make sure the warehouse is migrated, run one feed unit, and
+return a short summary for the task log (and XCom). The DAG files only wire these up."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from typing import Any, Iterator
+
+from baoke.config import get_settings
+from baoke.extract import callcenter, dms, insurer, oem
+from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
+from baoke.extract.connections import base_url, get_connection, warehouse, warehouse_dsn
+from baoke.extract.files import FileOutcome
+from baoke.extract.inbox import open_inbox
+from baoke.extract.loader import ensure_raw_tables
+from baoke.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+
+class FeedFilesRejected(RuntimeError):
+    """Some files of a feed were rejected (they stay in the inbox and in etl.files)."""
+
+
+@contextlib.contextmanager
+def _warehouse() -> Iterator[Any]:
+    """The warehouse, migrated and with every raw table in place."""
+    dsn = warehouse_dsn()
+    migrate(dsn)
+    with warehouse(dsn) as conn:
+        ensure_raw_tables(conn)
+        yield conn
+
+
+def _dms_client() -> dms.DmsClient:
+    settings = get_settings()
+    conn = get_connection("dms_api")
+    return dms.DmsClient(base_url(conn), conn.login or "", conn.password or "",
+                         timeout=settings.http_timeout, retries=settings.http_retries)
+
+
+def _oem_client() -> oem.OemClient:
+    settings = get_settings()
+    conn = get_connection("oem_api")
+    return oem.OemClient(base_url(conn), conn.password or "", timeout=settings.http_timeout,
+                         retries=settings.http_retries)
+
+
+def dms_group(business_date: dt.date) -> list[str]:
+    """Load the group-wide DMS listings (dealers, campaigns); return the dealer codes."""
+    settings = get_settings()
+    client = _dms_client()
+    with _warehouse() as conn:
+        for name in DMS_GROUP_WIDE:
+            dms.extract(conn, client, name, "", business_date, dt.timedelta(days=settings.lookback_days),
+                        settings.page_size, settings.max_reject_share)
+        return dealer_codes(conn)
+
+
+def dealer_codes(conn: Any) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("select distinct record_key from raw.dms_dealers order by 1")
+        return [row[0] for row in cur.fetchall()]
+
+
+def dms_dealer(dealer_code: str, business_date: dt.date) -> list[str]:
+    """Load one dealer's DMS records (advisors to memberships)."""
+    settings = get_settings()
+    client = _dms_client()
+    with _warehouse() as conn:
+        return [dms.extract(conn, client, name, dealer_code, business_date,
+                            dt.timedelta(days=settings.lookback_days), settings.page_size,
+                            settings.max_reject_share).summary()
+                for name in DMS_PER_DEALER]
+
+
+def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
+    """Log every file's fate; fail (after loading the good files) if any was rejected."""
+    lines = [f"{o.file.relpath}: {o.status} — {o.message}" for o in outcomes]
+    for outcome, line in zip(outcomes, lines):
+        (log.warning if outcome.status in ("incomplete", "rejected") else log.info)(line)
+    rejected = [line for o, line in zip(outcomes, lines) if o.status == "rejected"]
+    if rejected:
+        raise FeedFilesRejected(f"{feed}: {len(rejected)} file(s) rejected:\n" + "\n".join(rejected))
+    return lines
+
+
+def insurer_folders() -> list[str]:
+    return insurer.insurers(open_inbox(get_settings().folder("INSURER_INBOX")))
+
+
+def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
+    """Load one insurer's new policy and claim files dated before D."""
+    settings = get_settings()
+    inbox = open_inbox(settings.folder("INSURER_INBOX"))
+    with _warehouse() as conn:
+        return _report(f"insurer {insurer_code}",
+                       insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share))
+
+
+def callcenter_files(business_date: dt.date) -> list[str]:
+    """Load the call center's new outcome files dated before D."""
+    settings = get_settings()
+    inbox = open_inbox(settings.folder("CALLCENTER_INBOX"))
+    with _warehouse() as conn:
+        return _report("call center", callcenter.extract(conn, inbox, business_date, settings.max_reject_share))
+
+
+def oem_dealers() -> list[str]:
+    """The group's dealers, as the DMS lists them (the OEM publishes one list per dealer)."""
+    with _warehouse() as conn:
+        return dealer_codes(conn)
+
+
+def oem_lists(dealer_code: str, business_date: dt.date) -> list[str]:
+    """Load one dealer's lost-customer lists published before D and not loaded yet."""
+    settings = get_settings()
+    client = _oem_client()
+    with _warehouse() as conn:
+        outcomes = oem.extract(conn, client, dealer_code, business_date, settings.oem_history_months,
+                               settings.page_size, settings.max_reject_share)
+    return [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes]

@@ -1,0 +1,214 @@
+"""Landing records in the raw schema: one mechanism for every feed.
+
+A ``Batch`` is one extraction unit (a DMS entity for a dealer and window, an OEM list,
+one insurer or call-center file). Records are checked as they arrive and written, as
+PostgreSQL ``COPY`` text, to a spool file (memory up to a few MB, then disk), so memory
+stays bounded however large the batch. Rejected records go to a second spool with their
+reason. Nothing touches the warehouse until ``Batch.load``, which in ONE transaction
+inserts the batch's log row, ``COPY``s its rows and its rejects, and lets the caller
+record its state (high-water mark, file ledger). A crash at any point, even SIGKILL in
+the middle of the COPY, leaves no trace of the batch, and the rerun loads it whole.
+
+Duplicates: a version already in the raw table (same record key and version, e.g. a DMS
+row re-read through the lookback window) or served twice in the same batch (a page
+repeated after a retry) is counted and skipped, so every batch satisfies
+``extracted = loaded + rejected + duplicates_skipped`` (a CHECK constraint in the log).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from baoke.extract.catalog import ALL, RawEntity
+from baoke.extract.validate import problem
+
+log = logging.getLogger(__name__)
+
+#: Spools stay in memory up to this size, then move to a temporary file.
+SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+#: How many recent pages a batch remembers to recognise a page served twice.
+RECENT_PAGES = 4
+#: Rejects named in a failure message.
+REASONS_SHOWN = 5
+
+RAW_COLUMNS = ("batch_id", "extracted_at", "source", "locator", "record_key", "record_version", "version_at",
+               "record_hash", "record")
+REJECT_COLUMNS = ("batch_id", "feed", "entity", "source", "locator", "field", "reason", "record")
+
+_RAW_DDL = """
+create table if not exists {table} (
+    batch_id        bigint      not null,  -- etl.load_batches
+    extracted_at    timestamptz not null,
+    source          text        not null,  -- URL (no credentials) or file path
+    locator         text        not null,  -- page and row, or file line
+    record_key      text        not null,  -- the source's primary key
+    record_version  text        not null,  -- updated_at, list period, or file digest and line
+    version_at      timestamptz,           -- when the source says this version was made
+    record_hash     text        not null,  -- blake2b of the record text
+    record          jsonb       not null   -- the record as received
+);
+create unique index if not exists {name}_key_version on {table} (record_key, record_version);
+create index if not exists {name}_version_at on {table} (version_at);
+"""
+
+
+class TooManyRejects(RuntimeError):
+    """More of a batch was rejected than the configured share allows; nothing was loaded."""
+
+
+def ensure_raw_tables(conn: Any, entities: Iterable[RawEntity] = ALL) -> None:
+    """Create the raw tables (idempotent). Called by every extraction task before loading."""
+    with conn, conn.cursor() as cur:
+        for entity in entities:
+            cur.execute(_RAW_DDL.format(table=entity.table, name=entity.table.replace(".", "_")))
+
+
+def copy_text(value: str) -> str:
+    """A value escaped for PostgreSQL's COPY text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def record_text(record: Mapping[str, Any]) -> str:
+    """The record as compact JSON, keys in the order received."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def known_versions(conn: Any, entity: RawEntity, since: dt.datetime) -> set[tuple[str, str]]:
+    """(key, version) already landed for versions made at or after ``since``: what a
+    window reading back over that time would otherwise load twice."""
+    with conn.cursor() as cur:
+        cur.execute(f"select record_key, record_version from {entity.table} where version_at >= %s", (since,))
+        return set(cur.fetchall())
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    table: str
+    scope: str
+    extracted: int
+    loaded: int
+    rejected: int
+    duplicates_skipped: int
+
+    def summary(self) -> str:
+        return (f"{self.table} [{self.scope or 'group'}] batch {self.batch_id}: extracted {self.extracted}, "
+                f"loaded {self.loaded}, rejected {self.rejected}, duplicates skipped {self.duplicates_skipped}")
+
+
+@dataclass
+class Batch:
+    """One batch being extracted; see the module docstring."""
+
+    entity: RawEntity
+    batch_id: int
+    scope: str
+    source: str
+    business_date: dt.date
+    window_since: dt.datetime | None = None
+    window_until: dt.datetime | None = None
+    known: set[tuple[str, str]] = field(default_factory=set)
+    extracted: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    duplicates_skipped: int = 0
+
+    def __post_init__(self) -> None:
+        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self._stamp = self.started_at.isoformat()
+        self._rows = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
+        self._rejects = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
+        self._recent: deque[set[tuple[str, str]]] = deque([set()], maxlen=RECENT_PAGES)
+        self.first_reasons: list[str] = []
+
+    @classmethod
+    def open(cls, conn: Any, entity: RawEntity, scope: str, source: str, business_date: dt.date,
+             **window: Any) -> Batch:
+        """A new batch with its id reserved from the log's sequence."""
+        with conn.cursor() as cur:
+            cur.execute("select nextval(pg_get_serial_sequence('etl.load_batches', 'batch_id'))")
+            (batch_id,) = cur.fetchone()
+        conn.commit()
+        return cls(entity, batch_id, scope, source, business_date, **window)
+
+    def new_page(self) -> None:
+        """Start remembering a new page (older pages are forgotten after a few)."""
+        self._recent.append(set())
+
+    def add(self, record: Mapping[str, Any], locator: str, version: str, version_at: str | None = None) -> None:
+        """Take one record as received: reject it, skip it as a duplicate, or spool it."""
+        self.extracted += 1
+        text = record_text(record)
+        reason = problem(self.entity.spec, record)
+        if reason is not None:
+            self._reject(locator, *reason, text)
+            return
+        key = (self.entity.spec.record_key(record), version)
+        if key in self.known or any(key in page for page in self._recent):
+            self.duplicates_skipped += 1
+            return
+        self._recent[-1].add(key)
+        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+        self._rows.write("\t".join((
+            str(self.batch_id), self._stamp, copy_text(self.source), copy_text(locator), copy_text(key[0]),
+            copy_text(version), version_at or "\\N", digest, copy_text(text))) + "\n")
+        self.loaded += 1
+
+    def reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
+        """Count and keep aside a record that could not even be read as one (a ragged CSV row)."""
+        self.extracted += 1
+        self._reject(locator, field_name, reason, text)
+
+    def _reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
+        self.rejected += 1
+        if len(self.first_reasons) < REASONS_SHOWN:
+            self.first_reasons.append(f"{locator}: {field_name or 'record'}: {reason}")
+        self._rejects.write("\t".join(copy_text(v) for v in (
+            str(self.batch_id), self.entity.feed, self.entity.name, self.source, locator, field_name, reason,
+            text)) + "\n")
+
+    def check_rejects(self, max_share: float) -> None:
+        """Refuse the batch when too much of it was rejected: something is wrong upstream."""
+        if self.extracted and self.rejected > max_share * self.extracted:
+            raise TooManyRejects(
+                f"{self.entity.feed} {self.entity.name} [{self.scope or 'group'}] from {self.source}: "
+                f"{self.rejected} of {self.extracted} records rejected (more than {max_share:.0%}); nothing loaded. "
+                f"First reasons: " + "; ".join(self.first_reasons))
+
+    def load(self, conn: Any, max_reject_share: float = 1.0,
+             after: Callable[[Any, BatchResult], None] | None = None) -> BatchResult:
+        """Commit the batch: log row, rows, rejects and ``after(cursor, result)`` in one transaction."""
+        self.check_rejects(max_reject_share)
+        result = BatchResult(self.batch_id, self.entity.table, self.scope, self.extracted, self.loaded,
+                             self.rejected, self.duplicates_skipped)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "insert into etl.load_batches (batch_id, feed, entity, scope, source, raw_table, business_date,"
+                    " window_since, window_until, started_at, extracted, loaded, rejected, duplicates_skipped)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (self.batch_id, self.entity.feed, self.entity.name, self.scope, self.source, self.entity.table,
+                     self.business_date, self.window_since, self.window_until, self.started_at, self.extracted,
+                     self.loaded, self.rejected, self.duplicates_skipped))
+                self._rows.seek(0)
+                cur.copy_expert(f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin", self._rows,
+                                size=1 << 20)
+                self._rejects.seek(0)
+                cur.copy_expert(f"copy etl.rejects ({', '.join(REJECT_COLUMNS)}) from stdin", self._rejects)
+                if after is not None:
+                    after(cur, result)
+        finally:
+            self.close()
+        log.info(result.summary())
+        return result
+
+    def close(self) -> None:
+        self._rows.close()
+        self._rejects.close()
