@@ -60,3 +60,25 @@ def warehouse_env(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The test warehouse configured the way a deployment does it: AIRFLOW_CONN_WAREHOUSE."""
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", warehouse_url)
     return warehouse_url
+
+
+@pytest.fixture
+def fresh_db(warehouse_url: str, request: pytest.FixtureRequest) -> str:
+    """A new, empty, migrated database on the test server, for one test: extraction
+    tests compare whole raw tables, so they must not see each other's rows."""
+    import re
+    import uuid
+
+    import psycopg2
+
+    from baoke.migrate import migrate
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    admin = psycopg2.connect(warehouse_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    admin.close()
+    url = warehouse_url.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    return url

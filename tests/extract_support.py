@@ -1,0 +1,50 @@
+"""Helpers shared by the extraction tests: a simulated world per test module and
+snapshots of what landed in the warehouse."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from baoke.extract.loader import ensure_raw_tables
+
+
+def world_at(path: Path, clock: str, seed: int = 3) -> Path:
+    """A small simulated world with its clock set to ``clock`` (ISO timestamp)."""
+    from baoke.simulator import store
+    from baoke.simulator.world import generate
+
+    generate(path, "small", seed=seed)
+    with sqlite3.connect(path) as conn:
+        store.set_meta(conn, clock=clock)
+    return path
+
+
+def connect(url: str) -> Any:
+    conn = psycopg2.connect(url)
+    ensure_raw_tables(conn)
+    return conn
+
+
+def rows(url: str, table: str) -> list[tuple]:
+    """(key, version, hash) of every raw row: equal snapshots = the same data landed."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"select record_key, record_version, record_hash from {table} order by 1, 2")
+        return cur.fetchall()
+
+
+def batches(url: str, feed: str) -> list[dict]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select entity, scope, extracted, loaded, rejected, duplicates_skipped from etl.load_batches"
+                    " where feed = %s order by batch_id", (feed,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def scalar(url: str, sql: str, *params: Any) -> Any:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()[0]
