@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from baoke.simulator.dms_api import DmsApi, decode_cursor, encode_cursor
+from baoke.simulator.dms_api import BAD_UPDATED_AT, PRIMARY_KEYS, DmsApi, ENTITIES, decode_cursor, encode_cursor
 from baoke.simulator.faults import Fault, FaultPlan, FaultRule
 from baoke.simulator.oem_api import OemApi, publication_time
 from baoke.simulator.servers import ApiServer, normalise_timestamp
@@ -449,6 +449,57 @@ def test_scripted_rules_count_requests_per_path() -> None:
     assert plan.next_fault("/v1/vehicles") is None  # first request to this path
     assert plan.next_fault("/v1/customers") == Fault.error(500)
     assert plan.requests_to("/v1/customers") == 2
+
+
+def test_a_page_with_a_record_whose_updated_at_is_unparseable(serve: Callable[..., str]) -> None:
+    url = serve("dms", on_customers(Fault.bad_record("bad_updated_at", row=1), nth=2))
+    token = get_token(url)
+    page1 = list_page(url, token, limit=2).json()
+    response = list_page(url, token, limit=2, cursor=page1["next_cursor"])
+    assert response.status_code == 200
+    page2 = response.json()
+    bad = page2["data"][1]
+    assert bad["updated_at"] == BAD_UPDATED_AT
+    with pytest.raises(ValueError):
+        normalise_timestamp(bad["updated_at"])
+    assert set(bad) == CUSTOMER_FIELDS and bad["customer_id"] == VISIBLE_AT_CLOCK[3], "only updated_at is damaged"
+    assert all(normalise_timestamp(r["updated_at"]) for r in page1["data"] + page2["data"][:1])
+    rest = list_all(url, token, limit=2, cursor=page2["next_cursor"])  # paging goes on
+    assert pks(page1["data"] + page2["data"] + rest) == VISIBLE_AT_CLOCK
+    clean = list_page(url, token, limit=2, cursor=page1["next_cursor"]).json()
+    assert clean["data"][1]["updated_at"] != BAD_UPDATED_AT, "only that answer was damaged"
+    assert clean["data"][0] == page2["data"][0] and clean["next_cursor"] == page2["next_cursor"]
+
+
+def test_a_page_with_a_record_whose_primary_key_is_null(serve: Callable[..., str]) -> None:
+    plan = FaultPlan.script(
+        FaultRule(Fault.bad_record("null_pk", row=99), path="/v1/customers", nth=1),
+        FaultRule(Fault.repeat_page(), path="/v1/customers", nth=2),
+    )
+    url = serve("dms", plan)
+    token = get_token(url)
+    page1 = list_page(url, token, limit=3).json()
+    assert [r["customer_id"] for r in page1["data"]] == VISIBLE_AT_CLOCK[:2] + [None], "row clamped to the last"
+    assert page1["data"][2]["name"] == "李四" and page1["data"][2]["updated_at"] == ts("11-05T08:00:00")
+    repeated = list_page(url, token, limit=3, cursor=page1["next_cursor"]).json()  # page 1 served again
+    assert pks(repeated["data"]) == VISIBLE_AT_CLOCK[:3], "the remembered page is the clean one"
+    assert repeated["next_cursor"] == page1["next_cursor"]
+    rest = list_all(url, token, limit=3, cursor=repeated["next_cursor"])
+    assert pks(rest) == VISIBLE_AT_CLOCK[3:]
+
+
+def test_bad_record_faults_are_scriptable_and_not_random_defaults(serve: Callable[..., str]) -> None:
+    assert set(PRIMARY_KEYS) == set(ENTITIES)
+    assert Fault.bad_record() == Fault("bad_record", damage="bad_updated_at", row=0)
+    with pytest.raises(ValueError):
+        Fault.bad_record("on_fire")  # type: ignore[arg-type]
+    assert "bad_record" not in {rule.fault.kind for rule in FaultPlan.random(1.0).rules}
+    url = serve("dms", FaultPlan.script(FaultRule(Fault.bad_record("null_pk"), path="/v1/dealers", nth=1)))
+    dealers = list_page(url, get_token(url), entity="dealers").json()["data"]
+    assert [d["dealer_code"] for d in dealers] == [None, "D002"]
+    oem = serve("oem", FaultPlan.script(FaultRule(Fault.bad_record(), path="/oem/v1/lost-customers", nth=1)))
+    items = oem_get(oem, dealer_code="D001", period="2026-10").json()["items"]
+    assert items == [oem_item(f"LVIND0012026-10{n:05d}") for n in range(1, 4)], "the OEM ignores it"
 
 
 # --- OEM -----------------------------------------------------------------------------------

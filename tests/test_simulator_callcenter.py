@@ -5,13 +5,25 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from baoke.simulator import store
-from baoke.simulator.callcenter import OUTCOME_COLUMNS, TRUE_UPLIFT, CallCenterConfig, work_lists
+from baoke.simulator.callcenter import (
+    OUTCOME_COLUMNS,
+    TRUE_UPLIFT,
+    UNKNOWN_OUTCOMES,
+    CallCenterConfig,
+    add_bad_rows,
+    work_lists,
+)
+from baoke.simulator.dms_api import ListingQuery, fetch_page
+from baoke.simulator.world import generate
 
 LIST_COLUMNS = ["call_id", "list_date", "dealer_code", "advisor_id", "advisor_name", "customer_id", "customer_name",
                 "mobile", "vin", "plate_no", "model", "primary_reason", "other_reasons", "due_date", "last_visit_date",
@@ -92,3 +104,173 @@ def test_outcomes_are_deterministic(world: Path, tmp_path: Path):
     a = work_lists(DAY, tmp_path / "out", tmp_path / "a", world, CallCenterConfig(seed=2)).outcomes[0].read_bytes()
     b = work_lists(DAY, tmp_path / "out", tmp_path / "b", world, CallCenterConfig(seed=2)).outcomes[0].read_bytes()
     assert a == b
+
+
+# --- rows the platform must put aside ----------------------------------------------------------
+
+KNOWN_OUTCOMES = {"BOOKED", "CALLBACK_REQUESTED", "DECLINED", "NO_ANSWER", "BUSY", "POWERED_OFF", "WRONG_NUMBER",
+                  "DO_NOT_CALL", "VEHICLE_SOLD", "MOVED_AWAY", "SERVICED_AT_OTHER_DEALER",
+                  "SERVICED_AT_INDEPENDENT_SHOP", "SMS_SENT", "SMS_FAILED"}
+
+
+def test_outcome_files_can_carry_unknown_call_ids_and_outcome_codes(world: Path, tmp_path: Path):
+    rows = [list_row(i, "LOST_WINBACK") for i in range(300)]
+    write_list(tmp_path / "out", "call_list", rows)
+    clean = work_lists(DAY, tmp_path / "out", tmp_path / "clean", world, CallCenterConfig(seed=3))
+    config = CallCenterConfig(seed=3, unknown_call_ids=2, unknown_outcomes=3)
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "bad", world, config)
+    listed = {r["call_id"] for r in rows}
+    good, bad = read_outcomes(clean.outcomes[0]), read_outcomes(result.outcomes[0])
+    assert len(bad) == len(good) == result.rows == clean.rows, "rows are damaged, none added or lost"
+    unknown_ids = [r for r in bad if r["call_id"] not in listed]
+    unknown_codes = [r for r in bad if r["outcome"] not in KNOWN_OUTCOMES]
+    assert len(unknown_ids) == 2 and len(unknown_codes) == 3
+    assert {r["outcome"] for r in unknown_codes} <= set(UNKNOWN_OUTCOMES)
+    assert sorted((b.call_id, b.reason) for b in result.bad_rows) == sorted(
+        [(r["call_id"], "unknown_call_id") for r in unknown_ids] + [(r["call_id"], "unknown_outcome") for r in unknown_codes])
+    assert all(b.path == result.outcomes[0] for b in result.bad_rows)
+    differ = [(g, b) for g, b in zip(good, bad) if g != b]
+    assert len(differ) == 5, "only the damaged rows differ from the clean file"
+    assert all(g["outcome"] not in ("BOOKED", "DO_NOT_CALL", "WRONG_NUMBER", "VEHICLE_SOLD") for g, _ in differ)
+    assert clean.returns == result.returns
+
+
+def test_bad_rows_can_be_added_to_an_existing_outcomes_file(world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "sms_list", [list_row(i, "BIRTHDAY") for i in range(40)])
+    path = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world).outcomes[0]
+    before = read_outcomes(path)
+    bad = add_bad_rows(path, unknown_call_ids=1, unknown_outcomes=1, seed=9)
+    after = read_outcomes(path)  # still UTF-8 with a BOM
+    assert len(after) == len(before) and [b.reason for b in bad] == ["unknown_call_id", "unknown_outcome"]
+    assert [r["call_id"] for r in after if r["call_id"] not in {r["call_id"] for r in before}] == [bad[0].call_id]
+    assert [r["outcome"] for r in after if r["outcome"] not in KNOWN_OUTCOMES] == [bad[1].outcome]
+    assert b"\r\n" in path.read_bytes()
+
+
+# --- the call center feeds back into the DMS world -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cc") / "world.sqlite"
+    generate(path, "small", seed=5)
+    return path
+
+
+@pytest.fixture
+def real_world(generated: Path, tmp_path: Path) -> Path:
+    """A copy of a generated world (the call center writes into it), clock at DAY."""
+    path = tmp_path / "real.sqlite"
+    shutil.copy(generated, path)
+    with sqlite3.connect(path) as conn:
+        store.set_meta(conn, clock=f"{DAY.isoformat()}T00:00:00+08:00")
+    return path
+
+
+def customers_with_vehicles(world: Path, n: int) -> list[dict]:
+    """List rows for ``n`` real customers of D001, each with an active vehicle of theirs (listed
+    for a birthday: few calls cause visits, which this file tests elsewhere)."""
+    with sqlite3.connect(world) as conn:
+        pairs = conn.execute(
+            "select json_extract(record, '$.customer_id'), pk from dms_versions where entity = 'vehicles'"
+            " and updated_at < ? group by pk having max(updated_at) and json_extract(record, '$.status') = 'active'"
+            " order by pk limit ?", (f"{DAY.isoformat()}T00:00:00+08:00", n)).fetchall()
+    rows = [list_row(i, "BIRTHDAY") | {"customer_id": c, "vin": v, "preferred_slot": "EVENING"}
+            for i, (c, v) in enumerate(pairs)]
+    return list({r["customer_id"]: r for r in rows}.values())
+
+
+def versions(world: Path, entity: str, pk: str) -> list[dict]:
+    with sqlite3.connect(world) as conn:
+        return [json.loads(r[0]) for r in conn.execute(
+            "select record from dms_versions where entity = ? and pk = ? order by updated_at", (entity, pk))]
+
+
+def around(world: Path, entity: str, pk: str, at: str) -> tuple[dict, dict, list[dict]]:
+    """The version before ``at``, the one at ``at`` and the later ones (generated future edits)."""
+    every = versions(world, entity, pk)
+    index = next(i for i, v in enumerate(every) if v["updated_at"] == at)
+    return every[index - 1], every[index], every[index + 1:]
+
+
+def worked(result, outcome: str) -> list[dict]:
+    return [r for r in read_outcomes(result.outcomes[0]) if r["outcome"] == outcome]
+
+
+def test_do_not_call_sets_consent_call_false_hours_after_the_call(real_world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "call_list", customers_with_vehicles(real_world, 800))
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", real_world, CallCenterConfig(seed=1))
+    dnc = worked(result, "DO_NOT_CALL")
+    assert len(dnc) >= 5
+    changes = {c.pk: c for c in result.dms_changes if c.change == "consent_call_false"}
+    assert set(changes) == {r["customer_id"] for r in dnc}
+    for row in dnc:
+        change = changes[row["customer_id"]]
+        before, new, later = around(real_world, "customers", row["customer_id"], change.updated_at)
+        assert versions(real_world, "customers", row["customer_id"])[-1]["consent_call"] is False, "latest version"
+        assert new == {**before, "consent_call": False, "updated_at": change.updated_at}
+        assert all(v["consent_call"] is False for v in later), "later edits keep the opt-out"
+        lag = dt.datetime.fromisoformat(change.updated_at) - dt.datetime.fromisoformat(row["called_at"])
+        assert dt.timedelta(hours=2) <= lag <= dt.timedelta(hours=8)
+        assert change.call_id == row["call_id"]
+    # The DMS API shows the new versions once the clock passes them.
+    with sqlite3.connect(real_world) as conn:
+        page = fetch_page(conn, "2026-11-25T00:00:00+08:00",
+                          ListingQuery("customers", "D001", since=f"{DAY.isoformat()}T00:00:00+08:00", limit=1000))
+    shown = {json.loads(r)["customer_id"]: json.loads(r) for _, _, r in page}
+    assert all(shown[pk]["updated_at"] >= c.updated_at and shown[pk]["consent_call"] is False
+               for pk, c in changes.items())
+
+
+def test_wrong_numbers_are_later_blanked_or_corrected_and_sold_vehicles_marked(real_world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "call_list", customers_with_vehicles(real_world, 800))
+    config = CallCenterConfig(seed=2, wrong_number_rate=0.1, wrong_number_fix_rate=1.0, vehicle_sold_rate=1.0)
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", real_world, config)
+    wrong = worked(result, "WRONG_NUMBER")
+    assert len(wrong) >= 20
+    kinds = {c.pk: c.change for c in result.dms_changes if c.entity == "customers" and c.change.startswith("mobile")}
+    assert set(kinds) == {r["customer_id"] for r in wrong}
+    assert {"mobile_blanked", "mobile_corrected"} <= set(kinds.values())
+    for change in (c for c in result.dms_changes if c.change.startswith("mobile")):
+        before, new, later = around(real_world, "customers", change.pk, change.updated_at)
+        if change.change == "mobile_blanked":
+            assert new["mobile"] == "" and change.updated_at[:10] <= "2026-11-26"
+        else:
+            assert re.fullmatch(r"1\d{10}", new["mobile"]) and "2026-11-30" <= change.updated_at[:10] <= "2027-01-22"
+        assert new == {**before, "mobile": new["mobile"], "updated_at": change.updated_at}
+        assert all(v["mobile"] == new["mobile"] for v in later)
+    sold = worked(result, "VEHICLE_SOLD")
+    vehicles = [c for c in result.dms_changes if c.change == "vehicle_sold"]
+    assert sold and len(vehicles) == len(sold)
+    for change in vehicles:
+        latest = versions(real_world, "vehicles", change.pk)[-1]
+        assert latest["status"] == "sold" and latest["updated_at"] == change.updated_at
+        assert dt.date(2026, 11, 26) <= dt.date.fromisoformat(change.updated_at[:10]) <= dt.date(2026, 12, 23)
+
+
+def test_feedback_is_deterministic_and_idempotent(real_world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "call_list", customers_with_vehicles(real_world, 500))
+    other = tmp_path / "other.sqlite"
+    shutil.copy(real_world, other)
+    config = CallCenterConfig(seed=6, wrong_number_fix_rate=0.5, vehicle_sold_rate=0.5)
+    first = work_lists(DAY, tmp_path / "out", tmp_path / "a", real_world, config)
+    assert first.dms_changes
+
+    def dump(world: Path) -> list[tuple]:
+        with sqlite3.connect(world) as conn:
+            return conn.execute("select * from dms_versions where entity in ('customers', 'vehicles')"
+                                " order by 1, 2, 4").fetchall()
+
+    once = dump(real_world)
+    again = work_lists(DAY, tmp_path / "out", tmp_path / "b", real_world, config)
+    assert again.dms_changes == first.dms_changes and dump(real_world) == once, "a rerun adds nothing"
+    assert work_lists(DAY, tmp_path / "out", tmp_path / "c", other, config).dms_changes == first.dms_changes
+    assert dump(other) == once
+
+
+def test_no_fix_rates_no_mobile_or_vehicle_changes(real_world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "call_list", customers_with_vehicles(real_world, 400))
+    config = CallCenterConfig(seed=1, wrong_number_rate=0.2, wrong_number_fix_rate=0.0, vehicle_sold_rate=0.0)
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", real_world, config)
+    assert worked(result, "WRONG_NUMBER")
+    assert {c.change for c in result.dms_changes} == {"consent_call_false"}

@@ -1,6 +1,12 @@
 """The call center: works a day's list files and returns what happened (feeds.md §4),
 and the world feels it — a listed customer may come back because of the call.
 
+The DMS learns from the calls too, as it would at a real dealer: a customer who asks
+not to be called gets ``consent_call = false`` a few hours later; a wrong number is
+later blanked or corrected at the counter (sometimes); a vehicle reported sold is
+(sometimes) marked ``sold`` some days later. And the files can carry rows the platform
+must put aside (an unknown ``call_id`` or ``outcome``), for its reject path.
+
 The true effect is known and configured: ``TRUE_UPLIFT[reason]`` is how much more likely
 a customer listed for that reason is to return within 30 days than an identical
 customer who was not listed (intention to treat). The campaign-effectiveness mart must
@@ -17,6 +23,11 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from baoke.simulator import store
 
 OUTCOME_COLUMNS = ["call_id", "list_date", "dealer_code", "customer_id", "attempt_no", "called_at", "channel",
                    "outcome", "callback_date", "appointment_date", "note"]
@@ -41,12 +52,28 @@ NOTES = {
 }
 
 
+#: Outcome codes the contract does not know (a call center's new codes), with their notes.
+UNKNOWN_OUTCOMES = {"VOICEMAIL": "转语音信箱", "LINE_ERROR": "线路故障"}
+#: Outcomes that change the customer's or vehicle's DMS record later.
+FEEDBACK_OUTCOMES = ("DO_NOT_CALL", "WRONG_NUMBER", "VEHICLE_SOLD")
+#: Outcomes without any effect on the world: the rows an unknown code or id may replace.
+_INERT = set(NOT_REACHED) | {"DECLINED", "CALLBACK_REQUESTED", "MOVED_AWAY", "SERVICED_AT_OTHER_DEALER",
+                             "SERVICED_AT_INDEPENDENT_SHOP", "SMS_SENT", "SMS_FAILED"}
+_MOBILE_PREFIXES = ("135", "136", "138", "139", "151", "158", "159", "177", "186", "187", "188", "199")
+
+
 @dataclass(frozen=True)
 class CallCenterConfig:
     seed: int = 0
     uplift: dict[str, float] = field(default_factory=lambda: dict(TRUE_UPLIFT))
     wrong_number_rate: float = 0.03
     not_attempted_rate: float = 0.02  # rows the call center reports nothing for
+    # What the DMS learns from the calls (DO_NOT_CALL always sets consent_call = false):
+    wrong_number_fix_rate: float = 0.5  # WRONG_NUMBER: the mobile is later blanked or corrected
+    vehicle_sold_rate: float = 0.6  # VEHICLE_SOLD: the vehicle is later marked sold
+    # Rows the platform must put aside (feeds.md §4), per OUTCOMES file:
+    unknown_call_ids: int = 0  # rows whose call_id was on no list
+    unknown_outcomes: int = 0  # rows whose outcome code feeds.md does not list
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -57,43 +84,124 @@ def _read_list(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
+@dataclass(frozen=True)
+class BadOutcomeRow:
+    """A row the platform must keep aside, and why (``reason``)."""
+
+    path: Path
+    call_id: str
+    outcome: str
+    reason: Literal["unknown_call_id", "unknown_outcome"]
+
+
+@dataclass(frozen=True)
+class DmsChange:
+    """A DMS version the calls caused (besides the return visits). ``change`` is
+    ``consent_call_false``, ``mobile_blanked``, ``mobile_corrected`` or ``vehicle_sold``."""
+
+    entity: str
+    pk: str
+    updated_at: str
+    change: str
+    call_id: str
+
+
 @dataclass
 class DayResult:
     outcomes: list[Path]
-    rows: int
+    rows: int  # outcome rows written, bad ones included
     returns: int  # visits the calls caused
+    dms_changes: list[DmsChange] = field(default_factory=list)
+    bad_rows: list[BadOutcomeRow] = field(default_factory=list)
 
 
 def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
                config: CallCenterConfig = CallCenterConfig()) -> DayResult:
-    """Work every dealer's call and SMS lists of ``list_date``; write OUTCOMES files and
-    the visits the calls caused into the world."""
+    """Work every dealer's call and SMS lists of ``list_date``; write OUTCOMES files, and
+    into the world the visits the calls caused and what the DMS learnt from them."""
     stamp = list_date.strftime("%Y%m%d")
     day_dir = outbound / list_date.isoformat()
     inbox.mkdir(parents=True, exist_ok=True)
-    written, rows, visits = [], 0, []
+    result = DayResult([], 0, 0)
+    visits: list[tuple[dict[str, str], str]] = []
+    closing: list[tuple[dict[str, str], dict]] = []
     for dealer_dir in sorted(p for p in day_dir.iterdir() if p.is_dir()) if day_dir.exists() else []:
         dealer = dealer_dir.name
         rng = random.Random(f"{config.seed}:{dealer}:{stamp}")
-        outcomes = []
+        worked: list[tuple[dict[str, str], dict]] = []
         for kind in ("call_list", "sms_list"):
             path = dealer_dir / f"{kind}_{dealer}_{stamp}.csv"
             for row in _read_list(path) if path.exists() else []:
                 outcome = _work_row(rng, row, kind == "sms_list", list_date, config)
                 if outcome is not None:
-                    outcomes.append(outcome)
+                    worked.append((row, outcome))
                     if outcome.pop("_returns"):
                         visits.append((row, outcome["appointment_date"] or _later(rng, list_date, 1, 25)))
+        outcomes = [outcome for _, outcome in worked]
+        closing += [(row, outcome) for row, outcome in worked if outcome["outcome"] in FEEDBACK_OUTCOMES]
         out = inbox / f"OUTCOMES_{dealer}_{stamp}.csv"
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, OUTCOME_COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(outcomes)
-        out.write_bytes(buffer.getvalue().encode("utf-8-sig"))
-        written.append(out)
-        rows += len(outcomes)
+        bad_rng = random.Random(f"{config.seed}:{dealer}:{stamp}:bad")
+        listed = {row["call_id"] for row, _ in worked}
+        result.bad_rows += _damage(out, outcomes, listed, config.unknown_call_ids, config.unknown_outcomes, bad_rng)
+        _write_outcomes(out, outcomes)
+        result.outcomes.append(out)
+        result.rows += len(outcomes)
     _add_return_visits(world, visits, list_date)
-    return DayResult(written, rows, len(visits))
+    result.returns = len(visits)
+    result.dms_changes = _feed_back(world, _plan_feedback(closing, config, list_date))
+    return result
+
+
+def _write_outcomes(path: Path, outcomes: list[dict]) -> None:
+    """An OUTCOMES file: UTF-8 with a BOM, CRLF, the English header."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, OUTCOME_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(outcomes)
+    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+
+
+# --- rows the platform must put aside ------------------------------------------------------
+
+
+def _damage(path: Path, outcomes: list[dict], listed: set[str], unknown_call_ids: int, unknown_outcomes: int,
+            rng: random.Random) -> list[BadOutcomeRow]:
+    """Turn rows without any effect on the world (not reached, declined, SMS...) into
+    rows with an unknown call_id (the call center's own numbering leaked in) or an
+    unknown outcome code, in place. Rows with an effect are never touched, so the world
+    and the good rows stay consistent. Fewer rows are damaged only when the file has
+    too few inert rows; the returned list is exactly what was damaged."""
+    inert = [i for i, o in enumerate(outcomes) if o["outcome"] in _INERT]
+    chosen = rng.sample(inert, min(len(inert), unknown_call_ids + unknown_outcomes))
+    bad = []
+    for n, index in enumerate(chosen):
+        row = outcomes[index]
+        if n < unknown_call_ids:
+            row["call_id"] = _foreign_call_id(row, n, listed)
+            bad.append(BadOutcomeRow(path, row["call_id"], row["outcome"], "unknown_call_id"))
+        else:
+            code = list(UNKNOWN_OUTCOMES)[n % len(UNKNOWN_OUTCOMES)]
+            row.update(outcome=code, note=UNKNOWN_OUTCOMES[code], callback_date="", appointment_date="")
+            bad.append(BadOutcomeRow(path, row["call_id"], code, "unknown_outcome"))
+    return bad
+
+
+def _foreign_call_id(row: dict, n: int, listed: set[str]) -> str:
+    call_id = f"CC-{row['dealer_code']}-{row['list_date'].replace('-', '')}-{n + 1:04d}"
+    while call_id in listed:
+        call_id += "X"
+    return call_id
+
+
+def add_bad_rows(path: Path, unknown_call_ids: int = 1, unknown_outcomes: int = 1, seed: int = 0) -> list[BadOutcomeRow]:
+    """Damage an existing OUTCOMES file in place (see ``CallCenterConfig.unknown_*``):
+    for tests that write or keep their own outcome files. The call_ids already in the
+    file count as listed."""
+    outcomes = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    listed = {row["call_id"] for row in outcomes}
+    bad = _damage(path, outcomes, listed, unknown_call_ids, unknown_outcomes, random.Random(f"{seed}:{path.name}:bad"))
+    _write_outcomes(path, outcomes)
+    return bad
 
 
 def _later(rng: random.Random, day: dt.date, low: int, high: int) -> str:
@@ -171,3 +279,81 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
             " values (?, ?, ?, ?, ?, ?)",
             [(e, pk, d, ts, ts, json.dumps(r, ensure_ascii=False)) for e, pk, d, ts, r in records],
         )
+
+
+# --- what the DMS learns from the calls ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Planned:
+    entity: str  # customers or vehicles
+    pk: str
+    at: dt.datetime  # local time of the new version
+    change: str
+    updates: dict  # fields the new version changes
+    call_id: str
+
+
+def _plan_feedback(closing: list[tuple[dict[str, str], dict]], config: CallCenterConfig,
+                   list_date: dt.date) -> list[_Planned]:
+    """The DMS changes the closing outcomes lead to, with their times. One generator per
+    (seed, list date): the outcomes themselves do not shift when this changes."""
+    rng = random.Random(f"{config.seed}:{list_date:%Y%m%d}:dms")
+    planned = []
+    for row, outcome in closing:
+        called = dt.datetime.fromisoformat(outcome["called_at"][:19])
+        kind, call_id = outcome["outcome"], outcome["call_id"]
+        if kind == "DO_NOT_CALL":  # the agent logs the opt-out; it reaches the DMS hours later
+            at = called + dt.timedelta(seconds=rng.randint(2 * 3600, 8 * 3600))
+            planned.append(_Planned("customers", row["customer_id"], at, "consent_call_false",
+                                    {"consent_call": False}, call_id))
+        elif kind == "WRONG_NUMBER" and rng.random() < config.wrong_number_fix_rate:
+            if rng.random() < 0.5:  # the CRM team blanks the number within days
+                at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(1, 3)))
+                planned.append(_Planned("customers", row["customer_id"], at, "mobile_blanked", {"mobile": ""}, call_id))
+            else:  # fixed at the counter on a later visit
+                at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(7, 60)))
+                mobile = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+                planned.append(_Planned("customers", row["customer_id"], at, "mobile_corrected", {"mobile": mobile}, call_id))
+        elif kind == "VEHICLE_SOLD" and row.get("vin") and rng.random() < config.vehicle_sold_rate:
+            at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(3, 30)))
+            planned.append(_Planned("vehicles", row["vin"], at, "vehicle_sold", {"status": "sold"}, call_id))
+    return planned
+
+
+def _office_time(rng: random.Random, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9)) + dt.timedelta(seconds=rng.randint(0, 9 * 3600))
+
+
+def _feed_back(world: Path, planned: list[_Planned]) -> list[DmsChange]:
+    """Write the planned changes as new DMS versions (store.add_versions, idempotent):
+    each copies the record's latest version before it and changes the planned fields.
+    A customer's later versions (already generated: edits, another change) keep the
+    change, as the DMS would. A vehicle whose world already holds a later version is
+    left alone (its future is written); records the world does not hold are skipped.
+    One change at a time, so two changes to one record both show in the later one."""
+    changes: list[DmsChange] = []
+    with sqlite3.connect(world) as conn:
+        for plan in planned:
+            at = plan.at.strftime("%Y-%m-%dT%H:%M:%S+08:00")
+            before = conn.execute(
+                "select dealer_code, record from dms_versions where entity = ? and pk = ? and updated_at < ?"
+                " order by updated_at desc limit 1", (plan.entity, plan.pk, at)).fetchone()
+            if before is None:
+                continue
+            record = json.loads(before[1])
+            if plan.entity == "vehicles":
+                later = conn.execute("select 1 from dms_versions where entity = ? and pk = ? and updated_at > ?",
+                                     (plan.entity, plan.pk, at)).fetchone()
+                if later or record.get("status") != "active":
+                    continue
+            for name, value in plan.updates.items():
+                conn.execute(
+                    "update dms_versions set record = json_set(record, ?, json(?))"
+                    " where entity = ? and pk = ? and updated_at > ?",
+                    (f"$.{name}", json.dumps(value), plan.entity, plan.pk, at))
+            version = pd.DataFrame([{**record, **plan.updates, "updated_at": at}], dtype=object)
+            store.add_versions(conn, plan.entity, version, "customer_id" if plan.entity == "customers" else "vin",
+                               dealer_code=pd.Series([before[0]], dtype=object), replace=True)
+            changes.append(DmsChange(plan.entity, plan.pk, at, plan.change, plan.call_id))
+    return changes

@@ -68,11 +68,32 @@ def advance(
 
 def _drop(path: Path, since: str | None = None, **faults: object) -> None:
     """Deliver the insurers' files dated before the clock into INSURER_INBOX."""
-    from baoke.simulator.insurer_files import FileFaults, drop_files
+    from baoke.simulator.insurer_files import FileFaults, deliver
 
     inbox = Path(get_settings().folder("INSURER_INBOX"))
-    written = drop_files(path, inbox, FileFaults(**faults), since=since)
-    typer.echo(f"insurer files delivered: {len(written)} into {inbox}")
+    try:
+        delivery = deliver(path, inbox, FileFaults(**faults), since=since)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--fault") from None
+    typer.echo(f"insurer files delivered: {len(delivery.written)} into {inbox}")
+    for name, report in delivery.faulty.items():
+        lines = ", ".join(f"line {d.line_no} {d.reason}" for d in report.damaged)
+        typer.echo(f"  {name}: {report.fault} (trailer {report.trailer}, {report.data_rows} data rows"
+                   f"{'; ' + lines if lines else ''})")
+
+
+def _fault_script(values: list[str]) -> dict[str, str]:
+    """``--fault FILE=KIND`` options as a FileFaults script."""
+    from baoke.simulator.insurer_files import FILE_FAULTS
+
+    script = {}
+    for value in values:
+        name, _, kind = value.partition("=")
+        if not name or kind not in FILE_FAULTS:
+            raise typer.BadParameter(f"expected FILE=KIND with KIND one of {', '.join(FILE_FAULTS)}; got {value!r}",
+                                     param_hint="--fault")
+        script[name] = kind
+    return script
 
 
 @app.command("drop-files")
@@ -81,13 +102,18 @@ def drop_files_command(
     redeliver_rate: Annotated[float, typer.Option(help="Share of files delivered twice.")] = 0.0,
     correction_rate: Annotated[float, typer.Option(help="Share of files corrected after delivery.")] = 0.0,
     incomplete_latest: Annotated[bool, typer.Option(help="Leave the newest files half written.")] = False,
+    fault: Annotated[Optional[list[str]], typer.Option(
+        "--fault", metavar="FILE=KIND",
+        help="Script a fault for one file, e.g. POLICY_PICC_20261120.csv=trailer_mismatch (repeatable). Kinds: "
+             "redeliver, correction, incomplete, trailer_mismatch, ragged_row, malformed_row.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the fault draws.")] = 0,
     world: WorldOpt = None,
 ) -> None:
     """Deliver the insurers' daily files (dated before the clock) into INSURER_INBOX."""
     day = date_option(since)
     _drop(world_path(world), since=day.isoformat() if day else None, redeliver_rate=redeliver_rate,
-          correction_rate=correction_rate, incomplete_latest=incomplete_latest, seed=seed)
+          correction_rate=correction_rate, incomplete_latest=incomplete_latest, seed=seed,
+          script=_fault_script(fault or []))
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import random
 import re
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baoke.simulator.faults import FaultPlan
+from baoke.simulator.faults import Fault, FaultPlan
 from baoke.simulator.servers import (
     ApiError,
     Request,
@@ -47,6 +48,20 @@ ENTITIES: tuple[str, ...] = (
     "memberships",
     "campaigns",
 )
+
+#: Each entity's primary key (feeds.md §1: the first field).
+PRIMARY_KEYS: dict[str, str] = {
+    "dealers": "dealer_code",
+    "advisors": "advisor_id",
+    "customers": "customer_id",
+    "vehicles": "vin",
+    "repair_orders": "ro_number",
+    "appointments": "appointment_id",
+    "memberships": "card_no",
+    "campaigns": "campaign_code",
+}
+#: The updated_at of a record damaged by the bad_record fault: a legacy DMS's zero date.
+BAD_UPDATED_AT = "0000-00-00 00:00:00"
 
 DEFAULT_CLIENT_ID = "baoke-sim"
 DEFAULT_CLIENT_SECRET = "baoke-sim-secret"
@@ -259,3 +274,14 @@ class DmsApi(SimulatedApi):
         with self.world.connect() as conn:
             rows = fetch_page(conn, self.world.clock(conn), q)
         return Response(200, page_body(rows, q.limit))
+
+    def damage_record(self, response: Response, match: re.Match[str], fault: Fault) -> Response:
+        """The page with record ``fault.row`` (clamped) damaged; the list and the record are
+        copied, so the page remembered for repeat_page stays clean."""
+        data = list(response.body["data"])
+        if not data:
+            return response
+        index = min(max(fault.row, 0), len(data) - 1)
+        key = "updated_at" if fault.damage != "null_pk" else PRIMARY_KEYS[match["entity"]]
+        data[index] = {**data[index], key: BAD_UPDATED_AT if key == "updated_at" else None}
+        return dataclasses.replace(response, body={**response.body, "data": data})

@@ -1,7 +1,8 @@
 """Fault injection for the simulated feed APIs (feeds.md §1, "Faults the API really shows").
 
 Extractors must survive 429s, 5xx answers, stalled responses, a token that expires in the
-middle of a paging loop and a page served twice. The simulators produce each of these on
+middle of a paging loop and a page served twice, and must put aside (not crash on, not
+load) a record the source serves damaged. The simulators produce each of these on
 demand so that the retry logic is exercised by tests and demos, not first met in
 production. A plan is either *scripted* ("the 3rd request to /v1/repair_orders answers
 429") or *random* (each request faults with some probability); both are deterministic:
@@ -16,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["error", "stall", "token_expired", "repeat_page"]
+FaultKind = Literal["error", "stall", "token_expired", "repeat_page", "bad_record"]
+#: How the ``bad_record`` fault damages its record.
+RecordDamage = Literal["bad_updated_at", "null_pk"]
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,21 @@ class Fault:
       and the token stays expired (a client must fetch a new one, not just repeat).
     - ``repeat_page``: a listing request that carries a paging position gets the page
       served before it again (what a retried request sees on a flaky gateway).
+    - ``bad_record``: a listing page is served with one record damaged, the one at
+      position ``row`` of the page (the last one if the page is shorter): its
+      ``updated_at`` unparseable (``damage="bad_updated_at"``) or its primary key null
+      (``"null_pk"``). Paging is unaffected and only this answer is damaged (the same
+      page asked again is clean), so the reject count is exactly one per such answer.
+      DMS only; ignored elsewhere. Not among the random faults: those are transient
+      and lose nothing, a damaged record is a loss the extractor must report.
     """
 
     kind: FaultKind
     status: int | None = None
     retry_after: int | None = None
     seconds: float = 0.0
+    damage: RecordDamage | None = None
+    row: int = 0
 
     @classmethod
     def error(cls, status: int, retry_after: int | None = None) -> Fault:
@@ -62,6 +74,13 @@ class Fault:
     def repeat_page(cls) -> Fault:
         """The previous page of the same listing is served again."""
         return cls("repeat_page")
+
+    @classmethod
+    def bad_record(cls, damage: RecordDamage = "bad_updated_at", row: int = 0) -> Fault:
+        """One record of the page (0-based ``row``) served damaged (DMS only)."""
+        if damage not in ("bad_updated_at", "null_pk"):
+            raise ValueError(f"damage must be bad_updated_at or null_pk, got {damage!r}")
+        return cls("bad_record", damage=damage, row=row)
 
 
 @dataclass(frozen=True)

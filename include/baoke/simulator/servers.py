@@ -223,6 +223,12 @@ class SimulatedApi:
         """The token_expired fault: make the caller's credentials expire now. APIs
         without expiring credentials (the OEM's API key) ignore it."""
 
+    def damage_record(self, response: Response, match: re.Match[str], fault: Fault) -> Response:
+        """The bad_record fault: ``response`` (a listing page) with one record damaged,
+        as a new Response (the remembered page stays clean). APIs that do not model it
+        answer the page unchanged."""
+        return response
+
     def handle(self, request: Request) -> Response:
         """Answer one request: route, count it for the fault plan, apply its fault."""
         fault: Fault | None = None
@@ -256,7 +262,10 @@ class SimulatedApi:
                 self.expire_credentials(request)
             self.authenticate(request)
         if matched.listing:
-            return self._serve_listing(request, matched, match, repeat=kind == "repeat_page")
+            response = self._serve_listing(request, matched, match, repeat=kind == "repeat_page")
+            if fault is not None and kind == "bad_record" and response.status == 200:
+                response = self.damage_record(response, match, fault)
+            return response
         return matched.handler(request, match)
 
     def _serve_listing(self, request: Request, matched: Route, match: re.Match[str], repeat: bool) -> Response:

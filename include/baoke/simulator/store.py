@@ -50,9 +50,12 @@ def add_versions(
     pk: str,
     dealer_code: pd.Series | None = None,
     visible_at: pd.Series | None = None,
+    replace: bool = False,
 ) -> int:
     """Store one version per row of ``records`` (which holds the feeds.md fields,
-    ``updated_at`` included). Returns the number of versions stored."""
+    ``updated_at`` included). Returns the number of versions stored. With ``replace``
+    a version with the same (entity, pk, updated_at) is overwritten: writers that may
+    run again for the same day (the call center) stay idempotent."""
     if records.empty:
         return 0
     dealer = records["dealer_code"] if dealer_code is None else dealer_code
@@ -65,8 +68,9 @@ def add_versions(
         visible.tolist(),
         to_json_lines(records),
     )
+    verb = "insert or replace" if replace else "insert"
     conn.executemany(
-        "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
+        f"{verb} into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
         rows,
     )
     return len(records)
