@@ -78,12 +78,13 @@ def extract_period(conn: Any, client: OemClient, dealer_code: str, period: str, 
         if batch is None:
             source = with_query(f"{client.base_url}{PATH}", {"dealer_code": dealer_code, "period": period})
             batch = Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date)
+        served = int(body["page"])  # after a retry a gateway may serve an earlier page again
         batch.new_page()
         for row_no, item in enumerate(body["items"], 1):
-            batch.add(item, f"page {page} row {row_no}", f"{dealer_code} {period}", body["generated_at"])
-        if page * page_size >= body["total"] or not body["items"]:
+            batch.add(item, f"page {served} row {row_no}", f"{dealer_code} {period}", body["generated_at"])
+        if served * page_size >= body["total"] or not body["items"]:
             break
-        page += 1
+        page = served + 1
     return PeriodOutcome(period, "loaded", batch.load(conn, max_reject_share))
 
 
