@@ -89,14 +89,14 @@ def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
 
 
 def insurer_folders() -> list[str]:
-    return insurer.insurers(open_inbox(get_settings().folder("INSURER_INBOX")))
+    with contextlib.closing(open_inbox(get_settings().folder("INSURER_INBOX"))) as inbox:
+        return insurer.insurers(inbox)
 
 
 def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
     """Load one insurer's new policy and claim files dated before D."""
     settings = get_settings()
-    inbox = open_inbox(settings.folder("INSURER_INBOX"))
-    with _warehouse() as conn:
+    with contextlib.closing(open_inbox(settings.folder("INSURER_INBOX"))) as inbox, _warehouse() as conn:
         return _report(f"insurer {insurer_code}",
                        insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share))
 
@@ -104,8 +104,7 @@ def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
 def callcenter_files(business_date: dt.date) -> list[str]:
     """Load the call center's new outcome files dated before D."""
     settings = get_settings()
-    inbox = open_inbox(settings.folder("CALLCENTER_INBOX"))
-    with _warehouse() as conn:
+    with contextlib.closing(open_inbox(settings.folder("CALLCENTER_INBOX"))) as inbox, _warehouse() as conn:
         return _report("call center", callcenter.extract(conn, inbox, business_date, settings.max_reject_share))
 
 
