@@ -73,3 +73,17 @@ def test_warehouse_dag_has_one_task_per_dbt_node_with_its_tests(dagbag):
         assert {f"dbt.{seed}.seed", f"dbt.{seed}.test"} <= task_ids
         test_task = dag.task_dict[f"dbt.{seed}.test"]
         assert f"dbt.{seed}.seed" in test_task.upstream_task_ids, "tests run after their node"
+
+
+def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
+    from baoke.extract.catalog import ALL
+
+    published = {}
+    for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"):
+        for task in dagbag.dags[dag_id].tasks:
+            for outlet in task.outlets:
+                published[outlet.name] = dag_id
+    assert set(published) == {entity.table for entity in ALL}
+    assert dagbag.dags["baoke_dms"].task_dict["dealer_records"].is_mapped, "one DMS task per dealer"
+    for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"):
+        assert dagbag.dags[dag_id].schedule == "0 1 * * *" and str(dagbag.dags[dag_id].timezone) == "Asia/Shanghai"
