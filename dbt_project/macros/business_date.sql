@@ -1,0 +1,19 @@
+{#- The business date D of the run (rules.md): every model is built "as of D".
+    Set by Airflow from the data interval (`--vars '{"business_date": "YYYY-MM-DD"}'`). -#}
+{% macro business_date() -%}
+    {%- set value = var('business_date') -%}
+    {%- if value is none and execute -%}
+        {{ exceptions.raise_compiler_error("the business_date var is required: dbt build --vars '{\"business_date\": \"YYYY-MM-DD\"}'") }}
+    {%- endif -%}
+    cast('{{ value or "2000-01-01" }}' as date)
+{%- endmacro %}
+
+{#- D 00:00 +08:00: the run for D sees every source change made before this instant. -#}
+{% macro business_day_start() -%}
+    (cast({{ business_date() }} as timestamp) at time zone 'Asia/Shanghai')
+{%- endmacro %}
+
+{#- Whole days from `date_expr` to D (rules.md: every "days since" is D - date). -#}
+{% macro days_before_d(date_expr) -%}
+    ({{ business_date() }} - ({{ date_expr }}))
+{%- endmacro %}

@@ -1,0 +1,62 @@
+-- When each maintenance visit makes the next one due (rules §3): the earlier of
+-- (a) the visit date + interval_months and (b) the day the estimated odometer reaches
+-- the visit's mileage + interval_km (visit date + ceil(interval_km / daily km)).
+-- Intervals per brand/model from the service_intervals seed ('*' = default).
+-- One row per FIRST_SERVICE / MAINTENANCE visit; `is_latest` marks the vehicle's
+-- current due date (the one outreach reminds of).
+with maintenance_visits as (
+    select * from {{ ref('int_visits') }}
+    where service_type in ('FIRST_SERVICE', 'MAINTENANCE')
+),
+
+vehicles as (
+    select * from {{ ref('stg_dms__vehicles') }}
+),
+
+intervals as (
+    select * from {{ ref('service_intervals') }}
+),
+
+daily_km as (
+    select * from {{ ref('int_vehicle_daily_km') }}
+),
+
+with_interval as (
+    select
+        maintenance_visits.ro_number,
+        maintenance_visits.vin,
+        maintenance_visits.dealer_code,
+        maintenance_visits.customer_id,
+        maintenance_visits.visit_date,
+        maintenance_visits.mileage_km,
+        interval_row.interval_months,
+        interval_row.interval_km,
+        coalesce(daily_km.daily_km, {{ var('default_daily_km') }}) as daily_km
+    from maintenance_visits
+    left join vehicles on vehicles.vin = maintenance_visits.vin
+    left join daily_km on daily_km.vin = maintenance_visits.vin
+    left join lateral (
+        select intervals.interval_months, intervals.interval_km
+        from intervals
+        where intervals.brand in (vehicles.brand, '*') and intervals.model in (vehicles.model, '*')
+        order by (intervals.brand = '*'), (intervals.model = '*')
+        limit 1
+    ) as interval_row on true
+)
+
+select
+    ro_number,
+    vin,
+    dealer_code,
+    customer_id,
+    visit_date,
+    mileage_km,
+    interval_months,
+    interval_km,
+    daily_km,
+    least(
+        (visit_date + make_interval(months => interval_months))::date,
+        visit_date + ceil(interval_km / nullif(daily_km, 0))::integer
+    ) as due_date,
+    row_number() over (partition by vin order by visit_date desc, ro_number desc) = 1 as is_latest
+from with_interval

@@ -1,0 +1,31 @@
+-- Visits (回厂, rules §1): repair orders closed before D, other than PDI, dated by their
+-- close date, each counted for the customer it belongs to after merges.
+with repair_orders as (
+    select * from {{ ref('stg_dms__repair_orders') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers_resolved') }}
+)
+
+select
+    repair_orders.ro_number,
+    repair_orders.dealer_code,
+    repair_orders.vin,
+    coalesce(customers.resolved_customer_id, repair_orders.customer_id) as customer_id,
+    repair_orders.advisor_id,
+    repair_orders.open_date,
+    repair_orders.close_date as visit_date,
+    repair_orders.mileage_km,
+    repair_orders.service_type,
+    repair_orders.labor_amount,
+    repair_orders.parts_amount,
+    repair_orders.total_amount,
+    repair_orders.appointment_id,
+    repair_orders.campaign_code,
+    repair_orders.insurance_claim_no
+from repair_orders
+left join customers on customers.customer_id = repair_orders.customer_id
+where repair_orders.ro_status = 'closed'
+  and repair_orders.service_type <> 'PDI'
+  and repair_orders.close_date < {{ business_date() }}

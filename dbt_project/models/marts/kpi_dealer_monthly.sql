@@ -1,0 +1,138 @@
+-- The monthly report (月度汇报, rules §4) per dealer, for the `kpi_months` months up to
+-- the month of D-1 (the current month so far). Rates are null when nothing was due.
+with months as (
+    select
+        month_start::date as month_start,
+        least((month_start + interval '1 month - 1 day')::date, {{ business_date() }} - 1) as month_end
+    from generate_series(
+        date_trunc('month', {{ business_date() }} - 1 - make_interval(months => {{ var('kpi_months') }} - 1)),
+        date_trunc('month', {{ business_date() }} - 1),
+        interval '1 month'
+    ) as month_start
+),
+
+dealers as (
+    select dealer_code from {{ ref('stg_dms__dealers') }}
+),
+
+grid as (
+    select dealers.dealer_code, months.month_start, months.month_end
+    from dealers cross join months
+),
+
+visits as (
+    select * from {{ ref('int_visits') }}
+),
+
+visit_figures as (
+    select
+        dealer_code,
+        date_trunc('month', visit_date)::date as month_start,
+        count(*) as visits,
+        count(*) filter (where appointment_id is not null) as visits_with_appointment,
+        sum(total_amount) as revenue
+    from visits
+    group by 1, 2
+),
+
+-- 首保回厂率: vehicles whose 180-day window after delivery ended in the month
+first_service_windows as (
+    select
+        vehicles.selling_dealer_code as dealer_code,
+        date_trunc('month', vehicles.delivery_date + {{ var('first_service_window_days') }})::date as month_start,
+        exists (
+            select 1 from visits
+            where visits.vin = vehicles.vin and visits.service_type = 'FIRST_SERVICE'
+              and visits.visit_date > vehicles.delivery_date
+              and visits.visit_date <= vehicles.delivery_date + {{ var('first_service_window_days') }}
+        ) as returned
+    from {{ ref('stg_dms__vehicles') }} as vehicles
+    where vehicles.delivery_date + {{ var('first_service_window_days') }} < {{ business_date() }}
+      and vehicles.selling_dealer_code is not null
+),
+
+first_service as (
+    select dealer_code, month_start, count(*) as first_service_due, count(*) filter (where returned) as first_service_returned
+    from first_service_windows
+    group by 1, 2
+),
+
+-- 定保回厂率: maintenance due dates in the month, returned within ±30 days
+maintenance_dues as (
+    select
+        due.dealer_code,
+        date_trunc('month', due.due_date)::date as month_start,
+        exists (
+            select 1 from visits
+            where visits.vin = due.vin and visits.service_type in ('FIRST_SERVICE', 'MAINTENANCE')
+              and visits.visit_date > due.visit_date
+              and visits.visit_date between due.due_date - {{ var('maintenance_return_days') }}
+                                        and due.due_date + {{ var('maintenance_return_days') }}
+        ) as returned
+    from {{ ref('int_maintenance_due') }} as due
+    where due.due_date < {{ business_date() }}
+),
+
+maintenance as (
+    select dealer_code, month_start, count(*) as maintenance_due, count(*) filter (where returned) as maintenance_returned
+    from maintenance_dues
+    group by 1, 2
+),
+
+-- 提醒率: list rows sent in the month with at least one attempt reported
+reminders as (
+    select
+        sent.dealer_code,
+        date_trunc('month', sent.list_date)::date as month_start,
+        count(*) as list_rows,
+        count(*) filter (where exists (
+            select 1 from {{ ref('stg_callcenter__outcomes') }} as outcomes where outcomes.call_id = sent.call_id
+        )) as list_rows_attempted
+    from {{ source('etl', 'sent_calls') }} as sent
+    where sent.list_date < {{ business_date() }}
+    group by 1, 2
+),
+
+-- 流失率: the active base at month end (the latest status snapshot of the month)
+snapshots as (
+    select date_trunc('month', business_date - 1)::date as month_start, max(business_date) as business_date
+    from {{ ref('vehicle_churn_status') }}
+    where business_date <= {{ business_date() }}
+    group by 1
+),
+
+churn as (
+    select
+        status.dealer_code,
+        snapshots.month_start,
+        count(*) as active_base,
+        count(*) filter (where status.churn_status in ('at_risk', 'churned')) as churned_or_at_risk
+    from {{ ref('vehicle_churn_status') }} as status
+    join snapshots on snapshots.business_date = status.business_date
+    group by 1, 2
+)
+
+select
+    grid.dealer_code,
+    grid.month_start as month,
+    grid.month_end as figures_through,
+    coalesce(visit_figures.visits, 0) as visits,
+    coalesce(visit_figures.revenue, 0)::numeric(14, 2) as revenue,
+    round(visit_figures.revenue / nullif(visit_figures.visits, 0), 2) as revenue_per_visit,
+    round(visit_figures.visits_with_appointment::numeric / nullif(visit_figures.visits, 0), 4) as appointment_rate,
+    coalesce(first_service.first_service_due, 0) as first_service_due,
+    round(first_service.first_service_returned::numeric / nullif(first_service.first_service_due, 0), 4)
+        as first_service_return_rate,
+    coalesce(maintenance.maintenance_due, 0) as maintenance_due,
+    round(maintenance.maintenance_returned::numeric / nullif(maintenance.maintenance_due, 0), 4)
+        as maintenance_return_rate,
+    coalesce(reminders.list_rows, 0) as list_rows,
+    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4) as reminder_completion_rate,
+    churn.active_base,
+    round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4) as churn_rate
+from grid
+left join visit_figures using (dealer_code, month_start)
+left join first_service using (dealer_code, month_start)
+left join maintenance using (dealer_code, month_start)
+left join reminders using (dealer_code, month_start)
+left join churn using (dealer_code, month_start)

@@ -1,0 +1,25 @@
+-- Every outcome row the call center returned (one per call attempt), as of D.
+with source as (
+    select r.record, r.version_at, r.batch_id, r.locator
+    from {{ source('raw', 'callcenter_outcomes') }} as r
+    where r.version_at < {{ business_day_start() }}
+),
+
+renamed as (
+    select
+        {{ field('call_id') }} as call_id,
+        {{ field('list_date') }}::date as list_date,
+        {{ field('dealer_code') }} as dealer_code,
+        {{ field('customer_id') }} as customer_id,
+        ({{ field('attempt_no') }})::integer as attempt_no,
+        {{ field('called_at') }}::timestamptz as called_at,
+        {{ field('channel') }} as channel,
+        {{ field('outcome') }} as outcome,
+        {{ field('callback_date') }}::date as callback_date,
+        {{ field('appointment_date') }}::date as appointment_date,
+        {{ field('note') }} as note,
+        version_at::date as file_date
+    from source
+)
+
+select * from renamed

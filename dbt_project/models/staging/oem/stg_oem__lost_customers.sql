@@ -1,0 +1,24 @@
+-- One row per VIN in each dealer's monthly list (厂家下发流失客户), every period kept:
+-- the intermediate layer picks the latest period before D.
+with source as (
+    select r.record, r.record_version, r.version_at
+    from {{ source('raw', 'oem_lost_customers') }} as r
+    where r.version_at < {{ business_day_start() }}
+),
+
+renamed as (
+    select
+        split_part(record_version, ' ', 1) as dealer_code,
+        split_part(record_version, ' ', 2) as period,
+        {{ field('vin') }} as vin,
+        {{ field('customer_name') }} as customer_name,
+        {{ field('mobile_masked') }} as mobile_masked,
+        {{ field('last_service_dealer_code') }} as last_service_dealer_code,
+        {{ field('last_service_date') }}::date as last_service_date,
+        {{ field('oem_status') }} as oem_status,
+        {{ field('reason_hint') }} as reason_hint,
+        version_at as generated_at
+    from source
+)
+
+select * from renamed
