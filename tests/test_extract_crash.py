@@ -23,15 +23,15 @@ LOADER = textwrap.dedent("""
 
     conn = psycopg2.connect(sys.argv[1])
     ensure_raw_tables(conn)
-    batch = Batch.open(conn, DMS["repair_orders"], "D001", "synthetic", dt.date(2026, 11, 18))
     stamp = "2026-01-02T10:00:00+08:00"
-    for i in range(int(sys.argv[2])):
-        record = {"ro_number": f"RO{i:09d}", "dealer_code": "D001", "vin": "LHXT879SXRH074811",
-                  "open_date": "2026-01-02", "status": "closed", "service_type": "MAINTENANCE",
-                  "mileage_km": 12000 + i, "total_amount": "880.00", "updated_at": stamp}
-        batch.add(record, f"row {i}", stamp, stamp)
-    print("copying", flush=True)
-    batch.load(conn)
+    with Batch.open(conn, DMS["repair_orders"], "D001", "synthetic", dt.date(2026, 11, 18)) as batch:
+        print("copying", flush=True)
+        for i in range(int(sys.argv[2])):
+            record = {"ro_number": f"RO{i:09d}", "dealer_code": "D001", "vin": "LHXT879SXRH074811",
+                      "open_date": "2026-01-02", "status": "closed", "service_type": "MAINTENANCE",
+                      "mileage_km": 12000 + i, "total_amount": "880.00", "updated_at": stamp}
+            batch.add(record, f"row {i}", stamp, stamp)
+        batch.load()
     print("committed", flush=True)
 """)
 

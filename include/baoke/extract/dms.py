@@ -11,7 +11,7 @@ import requests
 
 from baoke.extract import state
 from baoke.extract.catalog import DMS, DMS_GROUP_WIDE
-from baoke.extract.http import ApiClient, FeedError, error_code, fail, with_query
+from baoke.extract.http import ApiClient, FeedError, Record, error_code, fail, with_query
 from baoke.extract.loader import Batch, BatchResult, known_versions
 
 
@@ -49,15 +49,15 @@ class DmsClient(ApiClient):
             raise fail(self.feed, response, self.auth_hint)
         return response.json()["access_token"]
 
-    def pages(self, entity: str, limit: int, **params: Any) -> Iterator[tuple[int, str, list[dict]]]:
-        """(page number, URL, rows) for every page of a listing, following ``next_cursor``."""
+    def pages(self, entity: str, limit: int, **params: Any) -> Iterator[tuple[int, list[Record]]]:
+        """(page number, records) for every page of a listing, following ``next_cursor``."""
         cursor = None
         for number in range(1, 10**9):
             query = {**params, "limit": limit, "cursor": cursor}
-            query = {k: v for k, v in query.items() if v is not None}
-            body = self.get_json(f"/v1/{entity}", query)
-            yield number, with_query(f"{self.base_url}/v1/{entity}", query), body["data"]
-            cursor = body.get("next_cursor")
+            envelope, records = self.get_page(f"/v1/{entity}", {k: v for k, v in query.items() if v is not None},
+                                              "data")
+            yield number, records
+            cursor = envelope.get("next_cursor")
             if not cursor:
                 return
 
@@ -75,12 +75,13 @@ def extract(conn: Any, client: DmsClient, entity_name: str, dealer_code: str, bu
     since, until = state.window(conn, "dms", entity_name, scope, business_date, lookback)
     known = known_versions(conn, entity, since) if since else set()
     listing = {"dealer_code": scope or None, "updated_since": _iso(since), "updated_until": _iso(until)}
-    batch = Batch.open(conn, entity, scope, with_query(f"{client.base_url}/v1/{entity_name}", listing),
-                       business_date, window_since=since, window_until=until, known=known)
-    for number, _url, rows in client.pages(entity_name, page_size, **listing):
-        batch.new_page()
-        for row_no, row in enumerate(rows, 1):
-            updated_at = row.get("updated_at")
-            batch.add(row, f"page {number} row {row_no}", str(updated_at), updated_at)
-    return batch.load(conn, max_reject_share,
-                      after=lambda cur, result: state.advance(cur, "dms", entity_name, scope, until, result.batch_id))
+    source = with_query(f"{client.base_url}/v1/{entity_name}", listing)
+    with Batch.open(conn, entity, scope, source, business_date, window_since=since, window_until=until,
+                    known=known) as batch:
+        for number, records in client.pages(entity_name, page_size, **listing):
+            batch.new_page()
+            for row_no, (record, text) in enumerate(records, 1):
+                updated_at = record.get("updated_at") if isinstance(record, dict) else None
+                batch.add(record, f"page {number} row {row_no}", str(updated_at), updated_at, text)
+        return batch.load(max_reject_share, after=lambda cur, result: state.advance(
+            cur, "dms", entity_name, scope, until, result.batch_id))

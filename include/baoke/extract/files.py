@@ -148,28 +148,27 @@ def load_file(conn: Any, inbox: Inbox, file: InboxFile, entity: RawEntity, colum
             _record_file(cur, feed, file, day, digest, encoding, status, str(exc))
         return FileOutcome(file, status, f"{source}: {exc}")
 
-    batch = Batch.open(conn, entity, file.folder, source, business_date)
-    version_at = f"{day.isoformat()}T00:00:00+08:00"
-    for line, fields in parsed.rows:
-        if len(fields) != len(parsed.header):
-            batch.reject(f"line {line}", "", f"ragged row: {len(fields)} fields, header has {len(parsed.header)}",
-                         ",".join(fields))
-            continue
-        record = dict(zip(parsed.header, fields))
-        reason = check(record) if check else None
-        if reason:
-            batch.reject(f"line {line}", *reason, record_text(record))
-            continue
-        batch.add(record, f"line {line}", f"{digest[:16]}:{line}", version_at)
-
     def register(cur: Any, result: BatchResult) -> None:
         file_id = _record_file(cur, feed, file, day, digest, encoding, "loaded", batch_id=result.batch_id)
         cur.execute("update etl.files set status = 'superseded', superseded_by = %s, status_at = now()"
                     " where feed = %s and folder = %s and name = %s and status = 'loaded' and file_id <> %s",
                     (file_id, feed, file.folder, file.name, file_id))
 
+    version_at = f"{day.isoformat()}T00:00:00+08:00"
     try:
-        result = batch.load(conn, max_reject_share, after=register)
+        with Batch.open(conn, entity, file.folder, source, business_date) as batch:
+            for line, fields in parsed.rows:
+                if len(fields) != len(parsed.header):
+                    batch.reject(f"line {line}", "",
+                                 f"ragged row: {len(fields)} fields, header has {len(parsed.header)}", ",".join(fields))
+                    continue
+                record = dict(zip(parsed.header, fields))
+                reason = check(record) if check else None
+                if reason:
+                    batch.reject(f"line {line}", *reason, record_text(record))
+                    continue
+                batch.add(record, f"line {line}", f"{digest[:16]}:{line}", version_at)
+            result = batch.load(max_reject_share, after=register)
     except TooManyRejects as exc:
         with conn, conn.cursor() as cur:
             _record_file(cur, feed, file, day, digest, encoding, "rejected", str(exc))

@@ -1,13 +1,14 @@
 """Landing records in the raw schema: one mechanism for every feed.
 
 A ``Batch`` is one extraction unit (a DMS entity for a dealer and window, an OEM list,
-one insurer or call-center file). Records are checked as they arrive and written, as
-PostgreSQL ``COPY`` text, to a spool file (memory up to a few MB, then disk), so memory
-stays bounded however large the batch. Rejected records go to a second spool with their
-reason. Nothing touches the warehouse until ``Batch.load``, which in ONE transaction
-inserts the batch's log row, ``COPY``s its rows and its rejects, and lets the caller
-record its state (high-water mark, file ledger). A crash at any point, even SIGKILL in
-the middle of the COPY, leaves no trace of the batch, and the rerun loads it whole.
+one insurer or call-center file). Records are checked as they arrive and streamed, as
+PostgreSQL ``COPY`` text, into the raw table (``CopyStream``: PostgreSQL parses while
+Python extracts, in bounded memory). Rejected records go to a spool with their reason.
+``Batch.load`` then, in the SAME transaction, ends the COPY, inserts the batch's log row,
+copies the rejects and lets the caller record its state (high-water mark, file ledger),
+and commits. A crash at any point, even SIGKILL in the middle of the COPY, leaves no
+trace of the batch, and the rerun loads it whole. Use a batch as a context manager: a
+batch left without ``load`` (an extraction error) is rolled back.
 
 Duplicates: a version already in the raw table (same record key and version, e.g. a DMS
 row re-read through the lookback window) or served twice in the same batch (a page
@@ -27,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from baoke.extract.catalog import ALL, RawEntity
+from baoke.extract.copystream import CopyStream
 from baoke.extract.validate import problem
 
 log = logging.getLogger(__name__)
 
-#: Spools stay in memory up to this size, then move to a temporary file.
+#: The rejects spool stays in memory up to this size, then moves to a temporary file.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 #: How many recent pages a batch remembers to recognise a page served twice.
 RECENT_PAGES = 4
@@ -75,6 +77,11 @@ def copy_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def copy_bytes(value: bytes) -> bytes:
+    """``copy_text`` for UTF-8 bytes (the hot path: records are spooled as received)."""
+    return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
 def record_text(record: Mapping[str, Any]) -> str:
     """The record as compact JSON, keys in the order received."""
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
@@ -107,6 +114,7 @@ class BatchResult:
 class Batch:
     """One batch being extracted; see the module docstring."""
 
+    conn: Any
     entity: RawEntity
     batch_id: int
     scope: str
@@ -123,7 +131,9 @@ class Batch:
     def __post_init__(self) -> None:
         self.started_at = dt.datetime.now(dt.timezone.utc)
         self._stamp = self.started_at.isoformat()
-        self._rows = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
+        self._rows = CopyStream(self.conn, f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin")
+        self._done = False
+        self._prefix = f"{self.batch_id}\t{self._stamp}\t{copy_text(self.source)}\t".encode()
         self._rejects = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
         self._recent: deque[set[tuple[str, str]]] = deque([set()], maxlen=RECENT_PAGES)
         self.first_reasons: list[str] = []
@@ -131,34 +141,53 @@ class Batch:
     @classmethod
     def open(cls, conn: Any, entity: RawEntity, scope: str, source: str, business_date: dt.date,
              **window: Any) -> Batch:
-        """A new batch with its id reserved from the log's sequence."""
+        """A new batch with its id reserved from the log's sequence; its COPY starts now,
+        so ``conn`` belongs to the batch until ``load`` (or the end of the ``with``)."""
         with conn.cursor() as cur:
             cur.execute("select nextval(pg_get_serial_sequence('etl.load_batches', 'batch_id'))")
             (batch_id,) = cur.fetchone()
         conn.commit()
-        return cls(entity, batch_id, scope, source, business_date, **window)
+        return cls(conn, entity, batch_id, scope, source, business_date, **window)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._done:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Discard the batch: nothing of it reaches the warehouse."""
+        self._done = True
+        self._rows.abort()
+        self.conn.rollback()
+        self._rejects.close()
 
     def new_page(self) -> None:
         """Start remembering a new page (older pages are forgotten after a few)."""
         self._recent.append(set())
 
-    def add(self, record: Mapping[str, Any], locator: str, version: str, version_at: str | None = None) -> None:
-        """Take one record as received: reject it, skip it as a duplicate, or spool it."""
+    def add(self, record: Mapping[str, Any], locator: str, version: str, version_at: str | None = None,
+            text: bytes | None = None) -> None:
+        """Take one record as received: reject it, skip it as a duplicate, or spool it.
+        ``text`` is the record's JSON exactly as the source sent it, when there is one
+        (API pages); it is stored as is instead of re-serialising ``record``."""
         self.extracted += 1
-        text = record_text(record)
-        reason = problem(self.entity.spec, record)
+        if text is None:
+            text = record_text(record).encode("utf-8")
+        reason = problem(self.entity.spec, record) if isinstance(record, Mapping) else ("", "not a JSON object")
         if reason is not None:
-            self._reject(locator, *reason, text)
+            self._reject(locator, *reason, text.decode("utf-8", "replace"))
             return
         key = (self.entity.spec.record_key(record), version)
         if key in self.known or any(key in page for page in self._recent):
             self.duplicates_skipped += 1
             return
         self._recent[-1].add(key)
-        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-        self._rows.write("\t".join((
-            str(self.batch_id), self._stamp, copy_text(self.source), copy_text(locator), copy_text(key[0]),
-            copy_text(version), version_at or "\\N", digest, copy_text(text))) + "\n")
+        digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+        self._rows.write(self._prefix + "\t".join((
+            copy_text(locator), copy_text(key[0]), copy_text(version), version_at or "\\N", digest,
+        )).encode("utf-8") + b"\t" + copy_bytes(text) + b"\n")
         self.loaded += 1
 
     def reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
@@ -182,14 +211,21 @@ class Batch:
                 f"{self.rejected} of {self.extracted} records rejected (more than {max_share:.0%}); nothing loaded. "
                 f"First reasons: " + "; ".join(self.first_reasons))
 
-    def load(self, conn: Any, max_reject_share: float = 1.0,
+    def load(self, max_reject_share: float = 1.0,
              after: Callable[[Any, BatchResult], None] | None = None) -> BatchResult:
-        """Commit the batch: log row, rows, rejects and ``after(cursor, result)`` in one transaction."""
-        self.check_rejects(max_reject_share)
+        """Commit the batch: rows, log row, rejects and ``after(cursor, result)`` in one transaction."""
+        try:
+            self.check_rejects(max_reject_share)
+        except TooManyRejects:
+            self.abandon()
+            raise
         result = BatchResult(self.batch_id, self.entity.table, self.scope, self.extracted, self.loaded,
                              self.rejected, self.duplicates_skipped)
+        self._done = True
+        conn = self.conn
         try:
             with conn, conn.cursor() as cur:
+                self._rows.finish()
                 cur.execute(
                     "insert into etl.load_batches (batch_id, feed, entity, scope, source, raw_table, business_date,"
                     " window_since, window_until, started_at, extracted, loaded, rejected, duplicates_skipped)"
@@ -197,18 +233,14 @@ class Batch:
                     (self.batch_id, self.entity.feed, self.entity.name, self.scope, self.source, self.entity.table,
                      self.business_date, self.window_since, self.window_until, self.started_at, self.extracted,
                      self.loaded, self.rejected, self.duplicates_skipped))
-                self._rows.seek(0)
-                cur.copy_expert(f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin", self._rows,
-                                size=1 << 20)
                 self._rejects.seek(0)
                 cur.copy_expert(f"copy etl.rejects ({', '.join(REJECT_COLUMNS)}) from stdin", self._rejects)
                 if after is not None:
                     after(cur, result)
+        except BaseException:
+            self._rows.abort()
+            raise
         finally:
-            self.close()
+            self._rejects.close()
         log.info(result.summary())
         return result
-
-    def close(self) -> None:
-        self._rows.close()
-        self._rejects.close()

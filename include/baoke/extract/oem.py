@@ -62,30 +62,29 @@ class PeriodOutcome:
 def extract_period(conn: Any, client: OemClient, dealer_code: str, period: str, business_date: dt.date,
                    page_size: int = 1000, max_reject_share: float = 0.1) -> PeriodOutcome:
     """Load one dealer's list for one month, or say why not yet."""
-    cutoff = day_start(business_date)
-    batch: Batch | None = None
-    page = 1
-    while True:
-        query = {"dealer_code": dealer_code, "period": period, "page": page, "page_size": page_size}
-        try:
-            body = client.get_json(PATH, query)
-        except FeedError as exc:
-            if exc.status == 404 and exc.code == "period_not_published":
-                return PeriodOutcome(period, "not_published")
-            raise
-        if parse_timestamp(body["generated_at"]) >= cutoff:
-            return PeriodOutcome(period, "published_after_d")
-        if batch is None:
-            source = with_query(f"{client.base_url}{PATH}", {"dealer_code": dealer_code, "period": period})
-            batch = Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date)
-        served = int(body["page"])  # after a retry a gateway may serve an earlier page again
-        batch.new_page()
-        for row_no, item in enumerate(body["items"], 1):
-            batch.add(item, f"page {served} row {row_no}", f"{dealer_code} {period}", body["generated_at"])
-        if served * page_size >= body["total"] or not body["items"]:
-            break
-        page = served + 1
-    return PeriodOutcome(period, "loaded", batch.load(conn, max_reject_share))
+    def page(number: int) -> tuple[dict, list]:
+        query = {"dealer_code": dealer_code, "period": period, "page": number, "page_size": page_size}
+        return client.get_page(PATH, query, "items")
+
+    try:
+        body, items = page(1)
+    except FeedError as exc:
+        if exc.status == 404 and exc.code == "period_not_published":
+            return PeriodOutcome(period, "not_published")
+        raise
+    if parse_timestamp(body["generated_at"]) >= day_start(business_date):
+        return PeriodOutcome(period, "published_after_d")
+    source = with_query(f"{client.base_url}{PATH}", {"dealer_code": dealer_code, "period": period})
+    with Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date) as batch:
+        while True:
+            served = int(body["page"])  # after a retry a gateway may serve an earlier page again
+            batch.new_page()
+            for row_no, (item, text) in enumerate(items, 1):
+                batch.add(item, f"page {served} row {row_no}", f"{dealer_code} {period}", body["generated_at"], text)
+            if served * page_size >= body["total"] or not items:
+                break
+            body, items = page(served + 1)
+        return PeriodOutcome(period, "loaded", batch.load(max_reject_share))
 
 
 def extract(conn: Any, client: OemClient, dealer_code: str, business_date: dt.date, history_months: int = 12,

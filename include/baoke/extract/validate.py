@@ -34,6 +34,12 @@ class RecordSpec:
     amounts: tuple[str, ...] = ()
     integers: tuple[str, ...] = ()
     codes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    checks: tuple[tuple[str, str, Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # (field, kind, test), built once: checking a record is then one short loop
+        # (this runs for every record of every feed).
+        object.__setattr__(self, "checks", _compile(self))
 
     def record_key(self, record: Mapping[str, Any]) -> str:
         return "|".join(str(record.get(name)) for name in self.key)
@@ -58,21 +64,35 @@ def parse_timestamp(value: str) -> dt.datetime:
     return stamp
 
 
-def _bad_value(kind: str, value: Any) -> bool:
-    try:
-        if kind == "timestamp":
-            parse_timestamp(value)
-        elif kind == "date":
-            parse_date(value)
-        elif kind == "amount":
-            return not (isinstance(value, (str, int, float)) and not isinstance(value, bool)
-                        and _AMOUNT.fullmatch(str(value)))
-        elif kind == "integer":
-            return not (isinstance(value, int) and not isinstance(value, bool)) and not (
-                isinstance(value, str) and value.lstrip("-").isdigit())
+def _is_timestamp(value: Any) -> bool:
+    return isinstance(value, str) and dt.datetime.fromisoformat(value).tzinfo is not None
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, str) and parse_date(value) is not None
+
+
+def _is_amount(value: Any) -> bool:
+    return (isinstance(value, (str, int, float)) and not isinstance(value, bool)
+            and _AMOUNT.fullmatch(str(value)) is not None)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
         return False
-    except (TypeError, ValueError):
-        return True
+    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+
+
+_KINDS = (("timestamp", "timestamps", _is_timestamp), ("date", "dates", _is_date),
+          ("amount", "amounts", _is_amount), ("integer", "integers", _is_integer))
+
+
+def _compile(spec: RecordSpec) -> tuple[tuple[str, str, Any], ...]:
+    checks: list[tuple[str, str, Any]] = []
+    for kind, attribute, test in _KINDS:
+        checks.extend((name, kind, test) for name in getattr(spec, attribute))
+    checks.extend((name, "code", allowed.__contains__) for name, allowed in spec.codes.items())
+    return tuple(checks)
 
 
 def problem(spec: RecordSpec, record: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -83,14 +103,14 @@ def problem(spec: RecordSpec, record: Mapping[str, Any]) -> tuple[str, str] | No
     for name in spec.required:
         if _empty(record.get(name)):
             return name, "missing required field"
-    for kind, names in (("timestamp", spec.timestamps), ("date", spec.dates),
-                        ("amount", spec.amounts), ("integer", spec.integers)):
-        for name in names:
-            value = record.get(name)
-            if not _empty(value) and _bad_value(kind, value):
-                return name, f"unparseable {kind}: {value!r}"
-    for name, allowed in spec.codes.items():
+    for name, kind, test in spec.checks:
         value = record.get(name)
-        if not _empty(value) and value not in allowed:
-            return name, f"unknown code: {value!r}"
+        if value is None or value == "":
+            continue
+        try:
+            ok = test(value)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return name, (f"unknown code: {value!r}" if kind == "code" else f"unparseable {kind}: {value!r}")
     return None
