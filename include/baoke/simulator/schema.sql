@@ -23,10 +23,7 @@ create table if not exists dms_versions (
     record      text not null,  -- JSON object with exactly the feeds.md fields
     primary key (entity, pk, updated_at)
 );
-create index if not exists dms_versions_listing on dms_versions (entity, dealer_code, updated_at, pk);
-create index if not exists dms_versions_visible on dms_versions (entity, visible_at);
--- Listings without dealer_code (dealers, group-wide campaigns) page in time order.
-create index if not exists dms_versions_by_time on dms_versions (entity, updated_at, pk);
+-- Its secondary indexes are in indexes.sql: a bulk generation builds them once, at the end.
 
 -- The manufacturer's lost-customer lists: one row per item, per dealer and period.
 -- A period is published (visible) from generated_at on, normally the 3rd of the next month.

@@ -12,15 +12,37 @@ from pathlib import Path
 import pandas as pd
 
 
-def create(path: Path) -> sqlite3.Connection:
-    """A new, empty world store at ``path`` (an existing file is replaced)."""
+#: Page cache for bulk writes (KiB, as SQLite's negative cache_size): the primary-key
+#: B-trees then stay in memory instead of being re-read and re-written page by page.
+BULK_CACHE_KIB = 1024 * 1024
+
+
+def _sql(name: str) -> str:
+    return (resources.files("baoke.simulator") / name).read_text(encoding="utf-8")
+
+
+def create(path: Path, bulk: bool = False) -> sqlite3.Connection:
+    """A new, empty world store at ``path`` (an existing file is replaced). With
+    ``bulk``, secondary indexes wait for ``finish`` (call it when the bulk write is done)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
     conn.execute("pragma journal_mode = off")
     conn.execute("pragma synchronous = off")
-    conn.executescript((resources.files("baoke.simulator") / "schema.sql").read_text(encoding="utf-8"))
+    conn.executescript(_sql("schema.sql"))
+    if bulk:
+        conn.execute(f"pragma cache_size = -{BULK_CACHE_KIB}")
+    else:
+        finish(conn)
     return conn
+
+
+def finish(conn: sqlite3.Connection) -> None:
+    """Build the secondary indexes (idempotent) and the query planner's statistics."""
+    conn.executescript(_sql("indexes.sql"))
+    conn.execute("pragma analysis_limit = 1000")  # sampled statistics: seconds, not minutes
+    conn.execute("analyze")
+    conn.commit()
 
 
 def set_meta(conn: sqlite3.Connection, **values: object) -> None:

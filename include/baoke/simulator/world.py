@@ -631,9 +631,10 @@ def generate(path: Path, scale: str = "small", seed: int = 1, until: dt.date = d
     """Generate a world into ``path``: six years ending ``until``; the clock (what the
     feeds show) starts at ``clock`` (default: ``until``). Returns versions per entity."""
     timeline = Timeline(start=_days(until.replace(year=until.year - 6)), until=_days(until))
-    conn = store.create(path)
+    conn = store.create(path, bulk=True)
     try:
         counts = WorldGenerator(conn, SCALES[scale], seed, timeline).run()
+        store.finish(conn)
         store.set_meta(conn, seed=seed, scale=scale, start=fmt_dates(np.array([timeline.start]))[0],
                        until=until.isoformat(), clock=f"{(clock or until).isoformat()}T00:00:00+08:00")
     finally:
