@@ -6,9 +6,9 @@ from `CALLCENTER_INBOX`. Rows naming a `call_id` we never sent, or an unknown ou
 code, are kept in `etl.rejects` with the reason.
 """
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 
-from baoke.dates import business_date_from_context
+from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import CALLCENTER_OUTCOMES
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
@@ -19,7 +19,7 @@ from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 def baoke_callcenter():
     @task(outlets=[CALLCENTER_OUTCOMES.asset])
     def outcome_files() -> list[str]:
-        return jobs.callcenter_files(business_date_from_context(get_current_context()))
+        return jobs.callcenter_files(task_business_date())
 
     outcome_files()
 

@@ -14,7 +14,7 @@ atomic batch in `etl.load_batches`; bad records go to `etl.rejects`.
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.dates import business_date_from_context
+from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import DMS, DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
@@ -25,13 +25,13 @@ def baoke_dms():
     @task(outlets=[DMS[name].asset for name in DMS_GROUP_WIDE])
     def group_listings() -> list[str]:
         """Dealers and campaigns; returns the dealer codes to map over."""
-        return jobs.dms_group(business_date_from_context(get_current_context()))
+        return jobs.dms_group(task_business_date())
 
     @task(outlets=[DMS[name].asset for name in DMS_PER_DEALER], map_index_template="{{ dealer_code }}")
     def dealer_records(dealer_code: str) -> list[str]:
         context = get_current_context()
         context["dealer_code"] = dealer_code
-        return jobs.dms_dealer(dealer_code, business_date_from_context(context))
+        return jobs.dms_dealer(dealer_code, task_business_date(context))
 
     dealer_records.expand(dealer_code=group_listings())
 

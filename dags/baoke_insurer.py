@@ -10,7 +10,7 @@ for the next run. A file with too many bad rows fails the task and names its rea
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.dates import business_date_from_context
+from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import INSURER
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
@@ -27,7 +27,7 @@ def baoke_insurer():
     def insurer_files(insurer: str) -> list[str]:
         context = get_current_context()
         context["insurer"] = insurer
-        return jobs.insurer_files(insurer, business_date_from_context(context))
+        return jobs.insurer_files(insurer, task_business_date(context))
 
     insurer_files.expand(insurer=insurers())
 

@@ -10,7 +10,7 @@ For the business date D, loads, per dealer, each monthly list published before
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.dates import business_date_from_context
+from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import OEM_LOST_CUSTOMERS
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
@@ -26,7 +26,7 @@ def baoke_oem():
     def dealer_lists(dealer_code: str) -> list[str]:
         context = get_current_context()
         context["dealer_code"] = dealer_code
-        return jobs.oem_lists(dealer_code, business_date_from_context(context))
+        return jobs.oem_lists(dealer_code, task_business_date(context))
 
     dealer_lists.expand(dealer_code=dealers())
 

@@ -1,26 +1,29 @@
 """
 ### baoke_warehouse — build the warehouse with dbt
 
-Runs the dbt project in `dbt_project/` for the business date of the run: one task per
-seed and model, each followed by its tests, so a failing model is visible and can be
-retried on its own. Today it loads the retention rules (`rules` schema: churn thresholds
-and bands, churn-rate targets, service intervals); the staging, intermediate and mart
-models join it as the feeds land.
+Runs the dbt project in `dbt_project/` for the business date D: one task per seed and
+model, each followed by its tests, so a failing model is visible, stops what depends on
+it, and can be retried on its own. Builds the retention rules (`rules`), the latest
+version of every source record as of D (`staging`), identity, visits and churn
+(`intermediate`), and the marts BI tools read (`marts`, for role `bi_reader`).
 
-**Business date**: the run's `business_date` conf if given (`baoke run --date D`),
-else the data interval in Asia/Shanghai. Extra dbt vars: conf `dbt_vars`.
+**Schedule**: when every raw table has been loaded (the Assets the extraction DAGs
+publish). **Business date**: the run's `business_date` conf if given (`baoke run
+--date D`), else the date the extraction runs stamped on their Asset events.
+Extra dbt vars: conf `dbt_vars`.
 """
 
 from airflow.sdk import dag
 from cosmos import DbtTaskGroup
 
+from baoke.extract.catalog import ALL
 from baoke.orchestration.dbt_tasks import dbt_task_group_kwargs
-from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
+from baoke.orchestration.defaults import DAG_KWARGS
 
 
 @dag(
     dag_id="baoke_warehouse",
-    schedule=DAILY_SCHEDULE,
+    schedule=[entity.asset for entity in ALL],
     tags=["baoke", "warehouse", "dbt"],
     doc_md=__doc__,
     **DAG_KWARGS,

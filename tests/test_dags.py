@@ -66,13 +66,18 @@ def test_dag_conventions(dagbag, dag_file: str):
             assert task.retries >= 1, f"{task.task_id}: set retries"
 
 
-def test_warehouse_dag_has_one_task_per_dbt_node_with_its_tests(dagbag):
+def test_warehouse_dag_has_one_task_per_dbt_node_building_it_with_its_tests(dagbag, manifest: Path):
+    """Each seed and model is one `dbt build` task (the node, then its data and unit
+    tests), downstream of the tasks of the nodes it reads: a failing test fails its
+    task, which stops everything built on it."""
+    import json
+
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    expected = {f"dbt.{n['name']}_{n['resource_type']}_build" for n in nodes if n["resource_type"] in ("model", "seed")}
     dag = dagbag.dags["baoke_warehouse"]
-    task_ids = set(dag.task_ids)
+    assert set(dag.task_ids) == expected
     for seed in ("churn_status_thresholds", "churn_bands", "churn_rate_targets", "service_intervals"):
-        assert {f"dbt.{seed}.seed", f"dbt.{seed}.test"} <= task_ids
-        test_task = dag.task_dict[f"dbt.{seed}.test"]
-        assert f"dbt.{seed}.seed" in test_task.upstream_task_ids, "tests run after their node"
+        assert f"dbt.{seed}_seed_build" in expected
 
 
 def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
@@ -87,3 +92,12 @@ def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
     assert dagbag.dags["baoke_dms"].task_dict["dealer_records"].is_mapped, "one DMS task per dealer"
     for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"):
         assert dagbag.dags[dag_id].schedule == "0 1 * * *" and str(dagbag.dags[dag_id].timezone) == "Asia/Shanghai"
+
+
+def test_the_warehouse_is_built_when_every_raw_table_has_been_loaded(dagbag):
+    from baoke.extract.catalog import ALL
+
+    dag = dagbag.dags["baoke_warehouse"]
+    assert {asset.name for asset in dag.schedule} == {entity.table for entity in ALL}
+    kpis = dag.task_dict["dbt.kpi_dealer_monthly_model_build"]
+    assert "dbt.vehicle_churn_status_model_build" in kpis.upstream_task_ids, "a failing test stops what depends on it"

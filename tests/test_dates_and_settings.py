@@ -71,3 +71,20 @@ def test_a_failed_dag_names_its_failed_tasks():
     result = DagResult("baoke_warehouse", "failed", {"dbt.a.run": "success", "dbt.b.run": "failed", "dbt.c.run": "upstream_failed"})
     assert not result.ok
     assert dag_line(result) == "baoke_warehouse: failed (1/3 tasks succeeded); failed: dbt.b.run, dbt.c.run"
+
+
+def test_an_asset_triggered_run_takes_d_from_the_events_that_triggered_it():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from baoke.dates import business_date_from_context, stamp_business_date
+
+    emitted: dict = {"raw.a": SimpleNamespace(extra={}), "raw.b": SimpleNamespace(extra={})}
+    task = SimpleNamespace(outlets=["raw.a", "raw.b"])
+    stamp_business_date({"task": task, "outlet_events": emitted}, dt.date(2026, 11, 21))
+    assert [e.extra for e in emitted.values()] == [{"business_date": "2026-11-21"}] * 2
+    triggering = {"raw.a": [emitted["raw.a"], SimpleNamespace(extra={"business_date": "2026-11-20"})],
+                  "raw.b": [SimpleNamespace(extra=None)]}
+    context = {"dag_run": SimpleNamespace(conf={}), "triggering_asset_events": triggering,
+               "logical_date": None, "data_interval_end": None}
+    assert business_date_from_context(context) == dt.date(2026, 11, 21)

@@ -38,12 +38,17 @@ def day_start(business_date: dt.date) -> dt.datetime:
 
 
 def business_date_from_context(context: Mapping[str, Any]) -> dt.date:
-    """D for a running task: the run conf's ``business_date`` if given, else the end of
-    the data interval (or the logical date) in Asia/Shanghai."""
+    """D for a running task: the run conf's ``business_date`` if given; for a run
+    triggered by Assets (which has no data interval), the latest ``business_date`` the
+    triggering asset events carry; else the end of the data interval (or the logical
+    date) in Asia/Shanghai."""
     dag_run = context.get("dag_run")
     conf = getattr(dag_run, "conf", None) or {}
     if conf.get("business_date"):
         return parse_business_date(str(conf["business_date"]))
+    from_events = business_date_from_asset_events(context)
+    if from_events is not None:
+        return from_events
     for key in ("data_interval_end", "logical_date"):
         stamp = context.get(key)
         if stamp is not None:
@@ -57,3 +62,27 @@ def business_date_from_context(context: Mapping[str, Any]) -> dt.date:
 def recent_business_date(now: dt.datetime | None = None) -> dt.date:
     """Today in Asia/Shanghai: the date a run starting now would serve (for the demo)."""
     return (now or dt.datetime.now(TZ)).astimezone(TZ).date()
+
+
+def business_date_from_asset_events(context: Mapping[str, Any]) -> dt.date | None:
+    """The latest business date stamped on the events that triggered this run, if any
+    (extraction tasks stamp ``{"business_date": D}`` on every Asset event they emit)."""
+    events = context.get("triggering_asset_events") or {}
+    dates = [
+        parse_business_date(str(event.extra["business_date"]))
+        for asset in events
+        for event in events[asset]
+        if (getattr(event, "extra", None) or {}).get("business_date")
+    ]
+    return max(dates, default=None)
+
+
+def stamp_business_date(context: Mapping[str, Any], business_date: dt.date) -> None:
+    """Carry D on every Asset event the running task emits, so that the runs these
+    events trigger know which day they serve (an Asset-triggered run has no interval)."""
+    task = context.get("task")
+    outlet_events = context.get("outlet_events")
+    if task is None or outlet_events is None:
+        return
+    for outlet in task.outlets:
+        outlet_events[outlet].extra = {"business_date": business_date.isoformat()}
