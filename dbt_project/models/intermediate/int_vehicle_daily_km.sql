@@ -33,7 +33,7 @@ select
         then round((span.last_km - span.first_km)::numeric / (span.last_date - span.first_date), 1)
         else {{ var('default_daily_km') }}
     end as daily_km,
-    span.last_date - span.first_date >= {{ var('daily_km_min_gap_days') }} and span.last_km > span.first_km
-        as is_estimated_from_readings
+    coalesce(span.last_date - span.first_date >= {{ var('daily_km_min_gap_days') }} and span.last_km > span.first_km,
+             false) as is_estimated_from_readings
 from vehicles
 left join span on span.vin = vehicles.vin
