@@ -36,8 +36,8 @@ select
     targets.bucket_order,
     count(*) as active_base,
     count(*) filter (where aged.churn_status in ('at_risk', 'churned')) as churned_or_at_risk,
-    round(count(*) filter (where aged.churn_status in ('at_risk', 'churned'))::numeric / count(*), 4) as churn_rate,
-    targets.target_churn_rate,
+    round(count(*) filter (where aged.churn_status in ('at_risk', 'churned'))::numeric / count(*), 4)::numeric(5, 4) as churn_rate,
+    targets.target_churn_rate::numeric(5, 4) as target_churn_rate,
     round(count(*) filter (where aged.churn_status in ('at_risk', 'churned'))::numeric / count(*), 4)
         < targets.target_churn_rate as meets_target
 from aged

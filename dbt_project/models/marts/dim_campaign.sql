@@ -7,6 +7,6 @@ select
     campaign_type,
     start_date,
     end_date,
-    cost_amount,
+    cost_amount::numeric(12, 2) as cost_amount,
     'dms' as campaign_source
 from {{ ref('stg_dms__campaigns') }}

@@ -118,18 +118,18 @@ select
     grid.month_end as figures_through,
     coalesce(visit_figures.visits, 0) as visits,
     coalesce(visit_figures.revenue, 0)::numeric(14, 2) as revenue,
-    round(visit_figures.revenue / nullif(visit_figures.visits, 0), 2) as revenue_per_visit,
-    round(visit_figures.visits_with_appointment::numeric / nullif(visit_figures.visits, 0), 4) as appointment_rate,
+    round(visit_figures.revenue / nullif(visit_figures.visits, 0), 2)::numeric(12, 2) as revenue_per_visit,
+    round(visit_figures.visits_with_appointment::numeric / nullif(visit_figures.visits, 0), 4)::numeric(5, 4) as appointment_rate,
     coalesce(first_service.first_service_due, 0) as first_service_due,
-    round(first_service.first_service_returned::numeric / nullif(first_service.first_service_due, 0), 4)
+    round(first_service.first_service_returned::numeric / nullif(first_service.first_service_due, 0), 4)::numeric(5, 4)
         as first_service_return_rate,
     coalesce(maintenance.maintenance_due, 0) as maintenance_due,
-    round(maintenance.maintenance_returned::numeric / nullif(maintenance.maintenance_due, 0), 4)
+    round(maintenance.maintenance_returned::numeric / nullif(maintenance.maintenance_due, 0), 4)::numeric(5, 4)
         as maintenance_return_rate,
     coalesce(reminders.list_rows, 0) as list_rows,
-    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4) as reminder_completion_rate,
+    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4)::numeric(5, 4) as reminder_completion_rate,
     churn.active_base,
-    round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4) as churn_rate
+    round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4)::numeric(5, 4) as churn_rate
 from grid
 left join visit_figures using (dealer_code, month_start)
 left join first_service using (dealer_code, month_start)

@@ -3,6 +3,10 @@ with source as (
     select r.record, r.version_at, r.batch_id, r.locator
     from {{ source('raw', 'callcenter_outcomes') }} as r
     where r.version_at < {{ business_day_start() }}
+      and not exists (  -- rows of a file a corrected re-delivery superseded
+          select 1 from {{ source('etl', 'files') }} as f
+          where f.batch_id = r.batch_id and f.status <> 'loaded'
+      )
 ),
 
 renamed as (
@@ -18,7 +22,7 @@ renamed as (
         {{ field('callback_date') }}::date as callback_date,
         {{ field('appointment_date') }}::date as appointment_date,
         {{ field('note') }} as note,
-        version_at::date as file_date
+        (version_at at time zone 'Asia/Shanghai')::date as file_date
     from source
 )
 

@@ -13,7 +13,7 @@ renamed as (
         {{ field('维修单位代码') }} as repair_dealer_code,
         case {{ field('案件状态') }} when '已报案' then 'reported' when '已定损' then 'assessed' when '已结案' then 'closed'
         end as claim_status,
-        version_at::date as file_date
+        (version_at at time zone 'Asia/Shanghai')::date as file_date
     from source
 )
 

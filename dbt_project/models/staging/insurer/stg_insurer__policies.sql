@@ -18,7 +18,7 @@ renamed as (
         ({{ field('保费') }})::numeric(12, 2) as premium,
         {{ parse_date("record ->> '签单日期'") }} as issue_date,
         {{ field('出单机构') }} as issuing_dealer_code,
-        version_at::date as file_date
+        (version_at at time zone 'Asia/Shanghai')::date as file_date
     from source
 )
 
