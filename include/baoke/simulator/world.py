@@ -271,11 +271,12 @@ class WorldGenerator:
 
     def _vehicles(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame) -> pd.DataFrame:
         """Each customer's first vehicle; a fifth buy a second one later."""
-        second = rng.random(len(customers)) < 0.2
+        first_delivery = customers["first_delivery"].to_numpy()
+        later = rng.integers(200, 1500, len(customers))
+        # a second car only if it is bought within the timeline (no pile-up on its last day)
+        second = (rng.random(len(customers)) < 0.2) & (first_delivery + later <= self.timeline.until)
         owner = np.concatenate([np.arange(len(customers)), np.flatnonzero(second)])
-        first = customers["first_delivery"].to_numpy()[owner]
-        later = rng.integers(200, 1500, len(owner))
-        delivery = np.where(np.arange(len(owner)) < len(customers), first, np.minimum(first + later, self.timeline.until - 3))
+        delivery = np.concatenate([first_delivery, (first_delivery + later)[second]])
         year = (delivery.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970)
         model_year = year + (delivery - _days_of_year_start(year) > 270)
         n = len(owner)
