@@ -99,6 +99,8 @@ def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int], ver
     if not all(r.ok for r in results) and not verbose:
         typer.echo(report.log_tail(log_path))
     typer.echo(report.warehouse_summary(url))
+    if any(r.dag_id == "baoke_outbound" for r in results):
+        typer.echo(report.outbound_summary(business_date))
     return all(r.ok for r in results)
 
 

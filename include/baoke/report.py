@@ -6,6 +6,7 @@ Counts are read back from the warehouse, never assumed from what a job meant to 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sys
 from collections.abc import Iterator
@@ -53,6 +54,26 @@ def warehouse_summary(url: str) -> str:
         return "warehouse: no tables yet"
     width = max(len(f"{s}.{t}") for s, t, _ in counts)
     lines = ["warehouse now holds:"] + [f"  {f'{s}.{t}':<{width}}  {n:>10,} rows" for s, t, n in counts]
+    return "\n".join(lines)
+
+
+def outbound_summary(business_date: dt.date, location: str | None = None) -> str:
+    """Where D's call-center files are and their counts per reason, read back from the
+    manifests under ``<outbound>/<D>/`` (default location: ``OUTBOUND_DIR``)."""
+    from baoke import outbound
+    from baoke.config import get_settings
+
+    location = location or get_settings().folder("OUTBOUND_DIR")
+    try:
+        where, manifests = outbound.read_manifests(location, business_date)
+    except Exception as err:  # the end of a run reports, it does not fail
+        return f"call lists for {business_date.isoformat()}: cannot read {outbound.public_location(location)}: {err}"
+    if not manifests:
+        return f"call lists for {business_date.isoformat()}: none in {where}"
+    lines = [f"call lists for {business_date.isoformat()} in {where}:"]
+    for dealer_code, manifest in manifests.items():
+        lines.append("  " + (outbound.describe(manifest) if manifest is not None
+                             else f"{dealer_code}: incomplete (no manifest.json)"))
     return "\n".join(lines)
 
 

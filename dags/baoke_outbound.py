@@ -1,0 +1,39 @@
+"""
+### baoke_outbound — the day's call and SMS lists, to the call center
+
+For the business date D, writes per dealer, under `OUTBOUND_DIR` (a folder or an
+`sftp://` URL), `<YYYY-MM-DD>/<dealer_code>/`: `call_list_*.csv`, `sms_list_*.csv`,
+`exceptions_*.csv` (UTF-8 with BOM, CRLF; header-only when empty) and, last,
+`manifest.json` (rows and reasons per file, sha256, run id). Each file is written to a
+temporary name then renamed. The rows come from `intermediate.int_outreach_export`; the
+call and SMS rows are recorded in `etl.sent_calls` (outcomes must name one of them).
+
+`warehouse_built` waits until the warehouse holds D's export (the run at 01:00 must not
+send yesterday's lists). Rerunning D rewrites identical files.
+"""
+
+from airflow.sdk import PokeReturnValue, dag, get_current_context, task
+
+from baoke import outbound
+from baoke.orchestration.context import task_business_date
+from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
+
+
+@dag(dag_id="baoke_outbound", schedule=DAILY_SCHEDULE, tags=["baoke", "export", "callcenter"], doc_md=__doc__,
+     **DAG_KWARGS)
+def baoke_outbound():
+    @task.sensor(poke_interval=600, timeout=8 * 3600, mode="reschedule")
+    def warehouse_built() -> PokeReturnValue:
+        dealers = outbound.ready_dealers(task_business_date())
+        return PokeReturnValue(is_done=dealers is not None, xcom_value=dealers)
+
+    @task(map_index_template="{{ dealer_code }}")
+    def dealer_files(dealer_code: str) -> dict:
+        context = get_current_context()
+        context["dealer_code"] = dealer_code
+        return outbound.export_dealer_files(dealer_code, task_business_date(context))
+
+    dealer_files.expand(dealer_code=warehouse_built())
+
+
+baoke_outbound()

@@ -1,0 +1,343 @@
+-- The day's outreach decisions (rules §3): for every candidate on D — a reason newly due,
+-- a further attempt after a not-reached call, a requested callback, a row carried over
+-- from yesterday's advisor cap — what happens to it, and why. One row per candidate.
+--
+-- This model is its own history: the decisions of earlier days ({{ this }}) say what was
+-- already listed, so it is incremental, one business date at a time, and must never be
+-- rebuilt from scratch (full_refresh: false). Rebuilding a date replaces that date only.
+--
+-- dispositions: call | sms | exception | holdout | overflow | suppressed
+-- Rows of a customer's call (sms, exception) row share its call_id; `is_list_row` marks
+-- the one row per customer and list that carries the primary reason.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['business_date'],
+    full_refresh=false,
+    on_schema_change='append_new_columns'
+) }}
+
+with reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
+due as (
+    select * from {{ ref('int_outreach_due') }}
+),
+
+{% if is_incremental() %}
+history as (
+    select * from {{ this }} where business_date < {{ business_date() }}
+),
+{% else %}
+history as (
+    select * from (select
+        null::date as business_date, null::text as customer_id, null::text as vin, null::text as reason,
+        null::text as event_key, null::text as disposition, null::text as call_id, null::integer as attempt_no,
+        null::boolean as is_list_row, null::text as mobile, null::text as source, null::integer as priority,
+        null::date as due_date, null::text as dealer_code, null::text as campaign_code, null::text as channel
+    ) as empty where false
+),
+{% endif %}
+
+outcomes as (
+    select * from {{ ref('stg_callcenter__outcomes') }}
+),
+
+-- the last word of the call center on each list row
+call_results as (
+    select distinct on (call_id) call_id, attempt_no as reported_attempt, outcome, callback_date, called_at
+    from outcomes
+    order by call_id, called_at desc, attempt_no desc
+),
+
+customers as (
+    select * from {{ ref('stg_dms__customers') }}
+),
+
+do_not_call as (
+    select distinct customer_id from outcomes where outcome = 'DO_NOT_CALL'
+),
+
+gone as (
+    select distinct customer_id from outcomes where outcome in ('VEHICLE_SOLD', 'MOVED_AWAY')
+),
+
+-- a WRONG_NUMBER keeps the customer off phone lists until the DMS number changes
+wrong_numbers as (
+    select distinct history.customer_id, history.mobile
+    from history
+    join call_results on call_results.call_id = history.call_id
+    where call_results.outcome = 'WRONG_NUMBER'
+),
+
+in_workshop as (
+    select vin from {{ ref('stg_dms__appointments') }}
+    where appointment_status = 'booked' and appointment_date >= {{ business_date() }}
+    union
+    select vin from {{ ref('stg_dms__repair_orders') }}
+    where ro_status = 'open' and open_date < {{ business_date() }}
+),
+
+-- what was listed before, per due event (a customer's secondary reasons count too)
+listed_before as (
+    select customer_id, reason, event_key, max(business_date) as last_listed
+    from history
+    where disposition in ('call', 'sms', 'holdout', 'overflow')
+    group by 1, 2, 3
+),
+
+completed as (
+    select distinct history.customer_id, history.reason, history.event_key
+    from history
+    join call_results on call_results.call_id = history.call_id
+    where call_results.outcome not in ('NO_ANSWER', 'BUSY', 'POWERED_OFF', 'SMS_FAILED')
+),
+
+-- 1. reasons newly due today
+new_due as (
+    select due.*, 'due' as source, 1 as attempt_no
+    from due
+    join reasons on reasons.reason = due.reason
+    left join listed_before
+        on listed_before.customer_id = due.customer_id and listed_before.reason = due.reason
+       and listed_before.event_key = due.event_key
+    where listed_before.last_listed is null
+       or (reasons.cooldown_days is not null
+           and {{ days_before_d('listed_before.last_listed') }} >= reasons.cooldown_days)
+),
+
+-- 2. a further attempt the day after a not-reached call (3 attempts, then SMS)
+retries as (
+    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
+           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
+           case when history.attempt_no < 3 then 'retry' else 'failed_reminder' end as source,
+           least(history.attempt_no + 1, 3) as attempt_no
+    from history
+    join call_results on call_results.call_id = history.call_id
+    where history.business_date = {{ business_date() }} - 1
+      and history.disposition = 'call'
+      and call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF')
+),
+
+-- 3. a callback the customer asked for, on the day asked
+callbacks as (
+    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
+           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
+           'callback' as source, 1 as attempt_no
+    from history
+    join call_results on call_results.call_id = history.call_id
+    where history.disposition = 'call'
+      and call_results.outcome = 'CALLBACK_REQUESTED'
+      and call_results.callback_date = {{ business_date() }}
+),
+
+-- 4. rows over yesterday's advisor cap, at the same priority
+carried as (
+    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
+           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
+           'overflow' as source, history.attempt_no
+    from history
+    where history.business_date = {{ business_date() }} - 1
+      and history.disposition = 'overflow'
+),
+
+candidates as (
+    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
+           source, attempt_no
+    from new_due
+    union all
+    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
+           source, attempt_no
+    from retries
+    union all
+    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
+           source, attempt_no
+    from callbacks
+    union all
+    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
+           source, attempt_no
+    from carried
+),
+
+-- the suppression that applies to each candidate, first match wins (rules §3)
+judged as (
+    select
+        candidates.*,
+        customers.mobile,
+        customers.consent_call and do_not_call.customer_id is null as may_call,
+        customers.consent_sms as may_sms,
+        case
+            when candidates.source = 'due' and completed.customer_id is not null then 'completed'
+            when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
+            when reasons.skip_if_gone and gone.customer_id is not null then 'vehicle_sold_or_moved'
+            when candidates.source = 'due'
+                 and ('x' || substr(md5(candidates.customer_id || '|' || candidates.campaign_code || '|'
+                                        || to_char({{ business_date() }}, 'YYYY-MM')), 1, 8))::bit(32)::bigint
+                     < {{ var('holdout_pct') }} * 4294967296
+                then 'holdout'
+        end as suppressed_because
+    from candidates
+    join reasons on reasons.reason = candidates.reason
+    left join customers on customers.customer_id = candidates.customer_id
+    left join do_not_call on do_not_call.customer_id = candidates.customer_id
+    left join gone on gone.customer_id = candidates.customer_id
+    left join in_workshop on in_workshop.vin = candidates.vin
+    left join completed
+        on completed.customer_id = candidates.customer_id and completed.reason = candidates.reason
+       and completed.event_key = candidates.event_key
+),
+
+-- which list each candidate would go to (holdout aside), and why not the phone list
+routed_ignoring_holdout as (
+    select
+        judged.*,
+        case
+            when suppressed_because is not null and suppressed_because <> 'holdout' then 'suppressed'
+            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call
+                then case when judged.may_sms and judged.mobile is not null then 'sms' else 'suppressed' end
+            when judged.mobile is null then 'exception'
+            when exists (
+                select 1 from wrong_numbers
+                where wrong_numbers.customer_id = judged.customer_id and wrong_numbers.mobile = judged.mobile
+            ) then 'exception'
+            else 'call'
+        end as routing,
+        case
+            when suppressed_because is not null then suppressed_because
+            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call then
+                case
+                    when not (judged.may_sms and judged.mobile is not null)
+                        then case when judged.mobile is null then 'invalid_mobile' else 'no_consent' end
+                    when judged.channel = 'SMS' then 'sms_only_reason'
+                    when judged.source = 'failed_reminder' then 'three_attempts_failed'
+                    else 'no_call_consent'
+                end
+            when judged.mobile is null then 'invalid_mobile'
+            when exists (
+                select 1 from wrong_numbers
+                where wrong_numbers.customer_id = judged.customer_id and wrong_numbers.mobile = judged.mobile
+            ) then 'wrong_number'
+        end as why
+    from judged
+),
+
+routed as (
+    select
+        routed_ignoring_holdout.*,
+        case when suppressed_because = 'holdout' then 'holdout' else routing end as list_type
+    from routed_ignoring_holdout
+),
+
+-- one row per customer and list: the highest-priority reason leads
+ranked as (
+    select
+        routed.*,
+        row_number() over (
+            partition by customer_id, list_type
+            order by priority, (source = 'due'), due_date, reason, event_key
+        ) as rank_in_list
+    from routed
+),
+
+-- who calls: the advisor of the customer's latest visit if still active, else the
+-- least-loaded active advisor of the dealer
+advisors as (
+    select * from {{ ref('stg_dms__advisors') }} where is_active
+),
+
+own_advisor as (
+    select distinct on (visits.customer_id) visits.customer_id, visits.advisor_id
+    from {{ ref('int_visits') }} as visits
+    join advisors on advisors.advisor_id = visits.advisor_id
+    order by visits.customer_id, visits.visit_date desc, visits.ro_number desc
+),
+
+call_rows as (
+    select ranked.*, own_advisor.advisor_id as own_advisor_id
+    from ranked
+    left join own_advisor on own_advisor.customer_id = ranked.customer_id
+    where ranked.list_type = 'call' and ranked.rank_in_list = 1
+),
+
+advisor_load as (
+    select advisors.advisor_id, advisors.dealer_code,
+           count(call_rows.customer_id) as own_rows,
+           row_number() over (partition by advisors.dealer_code order by count(call_rows.customer_id), advisors.advisor_id)
+               - 1 as load_order,
+           count(*) over (partition by advisors.dealer_code) as advisors_in_dealer
+    from advisors
+    left join call_rows on call_rows.own_advisor_id = advisors.advisor_id
+    group by advisors.advisor_id, advisors.dealer_code
+),
+
+unassigned as (
+    select call_rows.customer_id,
+           (row_number() over (partition by call_rows.dealer_code order by call_rows.priority, call_rows.customer_id)
+            - 1) as turn
+    from call_rows
+    where call_rows.own_advisor_id is null
+),
+
+assigned as (
+    select
+        call_rows.customer_id,
+        coalesce(call_rows.own_advisor_id, advisor_load.advisor_id) as advisor_id
+    from call_rows
+    left join unassigned on unassigned.customer_id = call_rows.customer_id
+    left join advisor_load
+        on call_rows.own_advisor_id is null
+       and advisor_load.dealer_code = call_rows.dealer_code
+       and advisor_load.load_order = unassigned.turn % advisor_load.advisors_in_dealer
+),
+
+capped as (
+    select
+        assigned.customer_id,
+        assigned.advisor_id,
+        row_number() over (
+            partition by assigned.advisor_id
+            order by call_rows.priority, (call_rows.source <> 'overflow'), call_rows.due_date, call_rows.customer_id
+        ) > {{ var('max_calls_per_advisor') }} as over_cap
+    from assigned
+    join call_rows on call_rows.customer_id = assigned.customer_id
+)
+
+select
+    {{ business_date() }} as business_date,
+    ranked.customer_id,
+    ranked.vin,
+    ranked.dealer_code,
+    ranked.reason,
+    ranked.priority,
+    ranked.channel,
+    ranked.event_key,
+    ranked.due_date,
+    ranked.campaign_code,
+    ranked.source,
+    ranked.attempt_no,
+    case
+        when ranked.list_type = 'call' and capped.over_cap then 'overflow'
+        else ranked.list_type
+    end as disposition,
+    case
+        when ranked.list_type = 'call' and capped.over_cap then 'advisor_cap'
+        when ranked.list_type in ('call', 'sms', 'exception') and ranked.rank_in_list > 1 then 'listed_as_other_reason'
+        else ranked.why
+    end as why_not_called,
+    ranked.list_type in ('call', 'sms', 'exception') and ranked.rank_in_list = 1 as is_list_row,
+    case
+        when ranked.list_type in ('call', 'sms', 'exception')
+        then upper(left(ranked.list_type, 2)) || '-' || ranked.dealer_code || '-'
+             || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || ranked.customer_id
+        when ranked.list_type = 'holdout'
+        then 'HO-' || ranked.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
+             || ranked.customer_id || '-' || ranked.reason
+    end as call_id,
+    (array['MORNING', 'AFTERNOON', 'EVENING'])[least(ranked.attempt_no, 3)] as preferred_slot,
+    case when ranked.list_type = 'call' then capped.advisor_id end as advisor_id,
+    ranked.mobile,
+    ranked.source = 'failed_reminder' as is_failed_reminder,
+    ranked.routing as routing_without_holdout
+from ranked
+left join capped on capped.customer_id = ranked.customer_id and ranked.list_type = 'call'

@@ -1,0 +1,159 @@
+-- What the calls changed (rules §5), per campaign, dealer and month of the list date.
+-- Every outreach reason is a standing campaign measured against its holdout, by
+-- intention to treat: the treated group is every eligible due customer not held out
+-- (listed on a phone or SMS list, reached or not), the control group the held-out ones
+-- who would have been listed. A unit returns if the customer has a visit within the
+-- reason's attribution window after the list date. Uplift = treated rate − holdout rate,
+-- with a 95% confidence interval and a two-proportion z-test p-value. DMS campaigns are
+-- measured by their redemptions (repair orders carrying the campaign code).
+with decisions as (
+    select * from {{ ref('int_outreach_decisions') }}
+    where source = 'due' and routing_without_holdout in ('call', 'sms')
+),
+
+reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
+visits as (
+    select * from {{ ref('int_visits') }}
+),
+
+results as (
+    select call_id, count(*) as attempts,
+           bool_or(outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
+           bool_or(outcome = 'BOOKED') as booked,
+           count(*) filter (where channel = 'SMS') as sms_sent
+    from {{ ref('stg_callcenter__outcomes') }}
+    group by call_id
+),
+
+units as (
+    select
+        decisions.campaign_code,
+        decisions.reason,
+        decisions.dealer_code,
+        date_trunc('month', decisions.business_date)::date as month,
+        decisions.disposition = 'holdout' as is_holdout,
+        decisions.disposition in ('call', 'sms', 'overflow', 'exception') as is_listed,
+        coalesce(results.attempts, 0) > 0 as is_attempted,
+        coalesce(results.reached, false) as is_reached,
+        coalesce(results.booked, false) as is_booked,
+        coalesce(results.attempts, 0) - coalesce(results.sms_sent, 0) as calls_made,
+        coalesce(results.sms_sent, 0) as sms_sent,
+        decisions.business_date + reasons.attribution_days < {{ business_date() }} as window_complete,
+        return_visit.total_amount as return_revenue,
+        return_visit.ro_number is not null as has_returned
+    from decisions
+    join reasons on reasons.reason = decisions.reason
+    left join results on results.call_id = decisions.call_id
+    left join lateral (
+        select visits.ro_number, visits.total_amount
+        from visits
+        where visits.customer_id = decisions.customer_id
+          and visits.visit_date > decisions.business_date
+          and visits.visit_date <= decisions.business_date + reasons.attribution_days
+        order by visits.visit_date, visits.ro_number
+        limit 1
+    ) as return_visit on true
+),
+
+reason_campaigns as (
+    select
+        campaign_code,
+        reason,
+        'outreach' as campaign_source,
+        dealer_code,
+        month,
+        count(*) as due,
+        count(*) filter (where is_holdout) as held_out,
+        count(*) filter (where not is_holdout and is_listed) as listed,
+        count(*) filter (where is_attempted) as attempted,
+        count(*) filter (where is_reached) as reached,
+        count(*) filter (where is_booked) as booked,
+        bool_and(window_complete) as attribution_complete,
+        count(*) filter (where not is_holdout) as treated_units,
+        count(*) filter (where not is_holdout and has_returned) as treated_returned,
+        count(*) filter (where is_holdout and has_returned) as holdout_returned,
+        coalesce(sum(return_revenue) filter (where not is_holdout), 0) as return_revenue,
+        sum(calls_made) * {{ var('cost_per_call') }} + sum(sms_sent) * {{ var('cost_per_sms') }} as cost
+    from units
+    group by campaign_code, reason, dealer_code, month
+),
+
+rates as (
+    select
+        reason_campaigns.*,
+        treated_returned::numeric / nullif(treated_units, 0) as treated_rate,
+        holdout_returned::numeric / nullif(held_out, 0) as holdout_rate,
+        (treated_returned + holdout_returned)::numeric / nullif(treated_units + held_out, 0) as pooled_rate
+    from reason_campaigns
+),
+
+tested as (
+    select
+        rates.*,
+        treated_rate - holdout_rate as uplift,
+        sqrt(treated_rate * (1 - treated_rate) / nullif(treated_units, 0)
+             + holdout_rate * (1 - holdout_rate) / nullif(held_out, 0)) as uplift_se,
+        (treated_rate - holdout_rate)
+            / nullif(sqrt(pooled_rate * (1 - pooled_rate) * (1.0 / nullif(treated_units, 0) + 1.0 / nullif(held_out, 0))), 0)
+            as z
+    from rates
+),
+
+dms_campaigns as (
+    select
+        campaigns.campaign_code,
+        null::text as reason,
+        'dms' as campaign_source,
+        visits.dealer_code,
+        date_trunc('month', visits.visit_date)::date as month,
+        count(*) as redemptions,
+        sum(visits.total_amount) as revenue,
+        max(campaigns.cost_amount) filter (
+            where date_trunc('month', campaigns.start_date) = date_trunc('month', visits.visit_date)
+        ) as cost
+    from visits
+    join {{ ref('stg_dms__campaigns') }} as campaigns on campaigns.campaign_code = visits.campaign_code
+    group by 1, 2, 3, 4, 5
+)
+
+select
+    campaign_code,
+    reason,
+    campaign_source,
+    dealer_code,
+    month,
+    due,
+    held_out,
+    listed,
+    attempted,
+    reached,
+    booked,
+    treated_returned + holdout_returned as returned,
+    treated_returned,
+    holdout_returned,
+    round(treated_rate, 4)::numeric(7, 4) as treated_return_rate,
+    round(holdout_rate, 4)::numeric(7, 4) as holdout_return_rate,
+    round(uplift, 4)::numeric(7, 4) as uplift,
+    round(uplift - 1.96 * uplift_se, 4)::numeric(7, 4) as uplift_ci_low,
+    round(uplift + 1.96 * uplift_se, 4)::numeric(7, 4) as uplift_ci_high,
+    round((2 * (1 - {{ normal_cdf('abs(z)') }}))::numeric, 4)::numeric(7, 4) as p_value,
+    return_revenue::numeric(14, 2) as revenue,
+    cost::numeric(14, 2) as cost,
+    attribution_complete
+from tested
+union all
+select
+    campaign_code,
+    reason,
+    campaign_source,
+    dealer_code,
+    month,
+    null, null, null, null, null, null,
+    redemptions, null, null, null, null, null, null, null, null,
+    revenue::numeric(14, 2),
+    coalesce(cost, 0)::numeric(14, 2),
+    true
+from dms_campaigns

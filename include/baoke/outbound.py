@@ -1,0 +1,419 @@
+"""The daily files for the call center (outputs.md §3): for business date D, per dealer,
+
+    <outbound>/<YYYY-MM-DD>/<dealer_code>/
+        call_list_<dealer>_<YYYYMMDD>.csv     list_type 'call'
+        sms_list_<dealer>_<YYYYMMDD>.csv      list_type 'sms'
+        exceptions_<dealer>_<YYYYMMDD>.csv    list_type 'exception', with exception_reason
+        manifest.json                         written last: rows, reasons and sha256 per file
+
+read from ``intermediate.int_outreach_export`` (one row per file row, built by dbt).
+
+- CSV: UTF-8 with a BOM, English header, CRLF line ends, RFC 4180 quoting (Excel and
+  LibreOffice open it as is); rows ordered by priority, advisor, customer, call id.
+- Every file goes through ``Inbox.write_bytes`` (temporary name, then rename), so the
+  outbound location may be a folder or an ``sftp://`` URL. All three CSV files are
+  written even when empty (header only): the call center sees the day was processed.
+- The manifest is written last; a dealer folder without one is not (yet) delivered. A
+  rerun whose content differs removes the old manifest before rewriting the files.
+- Nothing in the files depends on the wall clock: rerunning D rewrites identical bytes,
+  and the run id is derived from the files' sha256.
+- Call and SMS rows are recorded in ``etl.sent_calls`` (one transaction, after the files
+  are written, ``on conflict do nothing``): a returned outcome must name one of them.
+
+No Airflow import at module level: the DAG file wires ``ready_dealers`` and
+``export_dealer_files`` (which resolve the ``warehouse`` connection and ``OUTBOUND_DIR``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from psycopg2.extras import execute_values
+
+from baoke.extract.inbox import Inbox, LocalInbox, open_inbox
+
+log = logging.getLogger(__name__)
+
+#: The relation the export reads (one row per file row for a business date).
+EXPORT_RELATION = "intermediate.int_outreach_export"
+
+#: outputs.md §3, in this order (a public interface: add columns, never rename or drop).
+CALL_LIST_COLUMNS: tuple[str, ...] = (
+    "call_id", "list_date", "dealer_code", "advisor_id", "advisor_name", "customer_id", "customer_name", "mobile",
+    "vin", "plate_no", "model", "primary_reason", "other_reasons", "due_date", "last_visit_date",
+    "days_since_last_visit", "churn_status", "attempt_no", "preferred_slot", "priority", "campaign_code",
+    "script_hint",
+)
+SMS_LIST_COLUMNS: tuple[str, ...] = CALL_LIST_COLUMNS
+EXCEPTION_COLUMNS: tuple[str, ...] = CALL_LIST_COLUMNS + ("exception_reason",)
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "baoke-outbound/1"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class ListKind:
+    list_type: str  # the value of int_outreach_export.list_type
+    prefix: str  # file name: <prefix>_<dealer>_<YYYYMMDD>.csv
+    columns: tuple[str, ...]
+    channel: str | None  # what etl.sent_calls records; None: not sent (exceptions)
+
+    def file_name(self, dealer_code: str, business_date: dt.date) -> str:
+        return f"{self.prefix}_{dealer_code}_{business_date:%Y%m%d}.csv"
+
+
+#: The three files, in the order they are written (the manifest comes after them).
+KINDS: tuple[ListKind, ...] = (
+    ListKind("call", "call_list", CALL_LIST_COLUMNS, "PHONE"),
+    ListKind("sms", "sms_list", SMS_LIST_COLUMNS, "SMS"),
+    ListKind("exception", "exceptions", EXCEPTION_COLUMNS, None),
+)
+_KIND = {kind.list_type: kind for kind in KINDS}
+
+
+class ExportError(RuntimeError):
+    """The export relation is missing or breaks its contract (nothing was written)."""
+
+
+# --- the files, as bytes -------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _order(row: dict[str, Any]) -> tuple:
+    """Priority (missing last), advisor, customer, call id; then every cell, so that
+    the order is total and does not depend on the database's collation."""
+    priority = row.get("priority")
+    return (priority is None, priority or 0, _cell(row.get("advisor_id")), _cell(row.get("customer_id")),
+            _cell(row.get("call_id")), tuple(_cell(row.get(c)) for c in EXCEPTION_COLUMNS))
+
+
+def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
+    """UTF-8 with a BOM, a header row, CRLF line ends, minimal RFC 4180 quoting."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return BOM + buffer.getvalue().encode("utf-8")
+
+
+def _counts(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
+    """Rows per value of ``column`` (most frequent first, then by name)."""
+    counts = Counter(_cell(row.get(column)) or "(none)" for row in rows)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+@dataclass(frozen=True)
+class DealerFiles:
+    """One dealer's files for D, ready to deliver: name -> bytes, the manifest last."""
+
+    business_date: dt.date
+    dealer_code: str
+    rows: dict[str, list[dict[str, Any]]]  # list_type -> rows in file order
+    files: dict[str, bytes]  # the CSV files, in the order they are written
+    manifest: dict[str, Any]
+    manifest_bytes: bytes
+
+    @property
+    def folder(self) -> str:
+        return dealer_folder(self.business_date, self.dealer_code)
+
+    def sent_calls(self) -> list[tuple[str, dt.date, str, str, str]]:
+        """(call_id, list_date, dealer_code, customer_id, channel) of every sent row."""
+        return [(row["call_id"], row.get("list_date") or self.business_date, self.dealer_code, row["customer_id"],
+                 kind.channel)
+                for kind in KINDS if kind.channel for row in self.rows[kind.list_type]]
+
+
+def dealer_folder(business_date: dt.date, dealer_code: str) -> str:
+    """``<YYYY-MM-DD>/<dealer_code>``, relative to the outbound location."""
+    return f"{business_date.isoformat()}/{dealer_code}"
+
+
+def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]]) -> None:
+    """Refuse rows the files cannot carry faithfully (before anything is written)."""
+    problems = []
+    unknown = sorted({str(r.get("list_type")) for r in rows} - set(_KIND))
+    if unknown:
+        problems.append(f"unknown list_type {', '.join(unknown)}")
+    sent = [r for r in rows if r.get("list_type") in ("call", "sms")]
+    if any(not r.get("call_id") or not r.get("customer_id") for r in sent):
+        problems.append("a call or sms row without call_id or customer_id")
+    duplicates = sorted(k for k, n in Counter(r.get("call_id") for r in sent).items() if n > 1 and k)
+    if duplicates:
+        problems.append(f"call_id listed twice: {', '.join(duplicates[:5])}")
+    channels = sorted({f"{r['list_type']} row with channel {r['channel']}" for r in sent
+                       if r.get("channel") and r["channel"] != _KIND[r["list_type"]].channel})
+    problems += channels
+    others = sorted({_cell(r.get("dealer_code")) for r in rows} - {dealer_code})
+    if others:
+        problems.append(f"rows of other dealers: {', '.join(others)}")
+    if problems:
+        raise ExportError(f"{EXPORT_RELATION} for {business_date} dealer {dealer_code}: " + "; ".join(problems))
+
+
+def build_files(business_date: dt.date, dealer_code: str, rows: Iterable[dict[str, Any]]) -> DealerFiles:
+    """The dealer's three CSV files and manifest for D from its export rows (pure)."""
+    rows = list(rows)
+    _check(business_date, dealer_code, rows)
+    by_type = {kind.list_type: sorted((r for r in rows if r.get("list_type") == kind.list_type), key=_order)
+               for kind in KINDS}
+    files: dict[str, bytes] = {}
+    entries = []
+    for kind in KINDS:
+        name = kind.file_name(dealer_code, business_date)
+        data = render_csv(kind.columns, by_type[kind.list_type])
+        files[name] = data
+        entry: dict[str, Any] = {
+            "name": name,
+            "list_type": kind.list_type,
+            "rows": len(by_type[kind.list_type]),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "by_primary_reason": _counts(by_type[kind.list_type], "primary_reason"),
+        }
+        if kind.list_type == "exception":
+            entry["by_exception_reason"] = _counts(by_type[kind.list_type], "exception_reason")
+        entries.append(entry)
+    digest = hashlib.sha256(f"{business_date.isoformat()}\n{dealer_code}\n".encode())
+    for entry in entries:
+        digest.update(f"{entry['name']} {entry['sha256']}\n".encode())
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "business_date": business_date.isoformat(),
+        "dealer_code": dealer_code,
+        "run_id": f"{business_date:%Y%m%d}-{dealer_code}-{digest.hexdigest()[:16]}",
+        "files": entries,
+    }
+    manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return DealerFiles(business_date, dealer_code, by_type, files, manifest, manifest_bytes)
+
+
+# --- reading the warehouse -----------------------------------------------------------
+
+
+def _relation_exists(conn: Any, relation: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s) is not null", (relation,))
+        return bool(cur.fetchone()[0])
+
+
+def export_ready(conn: Any, business_date: dt.date) -> bool:
+    """Whether the export relation was built for D: it holds rows of D, or no rows at
+    all (nothing due anywhere). Rows of other dates only: the warehouse run for D has not
+    finished yet (the export at 01:00 must not send yesterday's lists)."""
+    if not _relation_exists(conn, EXPORT_RELATION):
+        raise ExportError(f"{EXPORT_RELATION} does not exist: build the warehouse (baoke_warehouse) first")
+    with conn.cursor() as cur:
+        cur.execute(f"select exists (select from {EXPORT_RELATION} where business_date = %s),"
+                    f" exists (select from {EXPORT_RELATION})", (business_date,))
+        of_d, any_rows = cur.fetchone()
+    conn.rollback()
+    return bool(of_d or not any_rows)
+
+
+def dealers(conn: Any, business_date: dt.date) -> list[str]:
+    """The dealers to write files for on D: those with export rows on D, and every
+    dealer of ``marts.dim_dealer`` (a dealer with nothing due gets header-only files)."""
+    if not _relation_exists(conn, EXPORT_RELATION):
+        raise ExportError(f"{EXPORT_RELATION} does not exist: build the warehouse (baoke_warehouse) first")
+    sql = f"select dealer_code from {EXPORT_RELATION} where business_date = %s"
+    if _relation_exists(conn, "marts.dim_dealer"):
+        sql += " union select dealer_code from marts.dim_dealer"
+    with conn.cursor() as cur:
+        cur.execute(f"select distinct dealer_code from ({sql}) d where dealer_code is not null order by 1",
+                    (business_date,))
+        found = [row[0] for row in cur.fetchall()]
+    conn.rollback()
+    return found
+
+
+def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
+    """The dealer's export rows for D, as dicts (contract columns plus list_type, channel)."""
+    columns = ("list_type",) + EXCEPTION_COLUMNS + ("channel",)
+    with conn.cursor() as cur:
+        cur.execute(f"select {', '.join(columns)} from {EXPORT_RELATION}"
+                    " where business_date = %s and dealer_code = %s", (business_date, dealer_code))
+        found = [dict(zip(columns, row)) for row in cur.fetchall()]
+    conn.rollback()
+    return found
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+def _remove(inbox: Inbox, relpath: str) -> None:
+    """Delete a delivered file (the Inbox protocol has no delete yet)."""
+    remove = getattr(inbox, "remove", None)
+    if remove is not None:
+        remove(relpath)
+    elif isinstance(inbox, LocalInbox):
+        (inbox.root / relpath).unlink(missing_ok=True)
+    else:  # SftpInbox
+        with contextlib.suppress(FileNotFoundError):
+            inbox._client().remove(inbox._path(relpath))  # type: ignore[attr-defined]
+
+
+def _existing_manifest(inbox: Inbox, folder: str) -> bytes | None:
+    found = inbox.files(folder, MANIFEST_NAME)
+    return inbox.read_bytes(found[0]) if found else None
+
+
+def deliver(inbox: Inbox, files: DealerFiles) -> None:
+    """Write the CSV files, then the manifest, each atomically. If the folder holds a
+    manifest for other content, it is removed first: while the files are replaced (or
+    if that fails half-way) the folder has no manifest, so nobody takes it as complete."""
+    folder = files.folder
+    old = _existing_manifest(inbox, folder)
+    if old is not None and old != files.manifest_bytes:
+        _remove(inbox, f"{folder}/{MANIFEST_NAME}")
+    for name, data in files.files.items():
+        inbox.write_bytes(f"{folder}/{name}", data)
+    inbox.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
+
+
+def record_sent_calls(conn: Any, files: DealerFiles) -> int:
+    """Record the call and SMS rows in ``etl.sent_calls`` in one transaction (rows
+    already there are kept as first sent); return how many were new."""
+    rows = files.sent_calls()
+    with conn, conn.cursor() as cur:
+        if not rows:
+            return 0
+        inserted = execute_values(
+            cur, "insert into etl.sent_calls (call_id, list_date, dealer_code, customer_id, channel) values %s"
+            " on conflict (call_id) do nothing returning call_id", rows, fetch=True, page_size=1000)
+    return len(inserted)
+
+
+@dataclass
+class DealerExport:
+    """What was delivered for one dealer (the task's summary, and its XCom)."""
+
+    location: str  # where the dealer's folder is (no credentials)
+    manifest: dict[str, Any]
+    new_sent_calls: int = 0
+
+    @property
+    def dealer_code(self) -> str:
+        return self.manifest["dealer_code"]
+
+    def line(self) -> str:
+        return describe(self.manifest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dealer_code": self.dealer_code,
+            "path": self.location,
+            "run_id": self.manifest["run_id"],
+            "files": {f["name"]: {"rows": f["rows"], "by_primary_reason": f["by_primary_reason"],
+                                  **({"by_exception_reason": f["by_exception_reason"]}
+                                     if "by_exception_reason" in f else {})}
+                      for f in self.manifest["files"]},
+            "new_sent_calls": self.new_sent_calls,
+        }
+
+
+def export_dealer(conn: Any, inbox: Inbox, business_date: dt.date, dealer_code: str) -> DealerExport:
+    """Read the dealer's rows for D, deliver its files (manifest last), then record the
+    sent calls."""
+    files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code))
+    deliver(inbox, files)
+    new = record_sent_calls(conn, files)
+    export = DealerExport(f"{inbox.location.rstrip('/')}/{files.folder}", files.manifest, new)
+    log.info("%s: %s (%d new sent calls)", export.location, export.line(), new)
+    return export
+
+
+def export_day(conn: Any, inbox: Inbox, business_date: dt.date,
+               dealer_codes: Sequence[str] | None = None) -> list[DealerExport]:
+    """Every dealer's files for D (``dealer_codes``, default: ``dealers()``)."""
+    codes = list(dealer_codes) if dealer_codes is not None else dealers(conn, business_date)
+    return [export_dealer(conn, inbox, business_date, code) for code in codes]
+
+
+# --- what the DAG calls (connections and folders resolved here) -----------------------
+
+
+@contextlib.contextmanager
+def _warehouse() -> Any:
+    from baoke.extract.connections import warehouse, warehouse_dsn
+    from baoke.migrate import migrate
+
+    dsn = warehouse_dsn()
+    migrate(dsn)
+    with warehouse(dsn) as conn:
+        yield conn
+
+
+def ready_dealers(business_date: dt.date) -> list[str] | None:
+    """The dealers to export for D, or None while the warehouse is not built for D."""
+    with _warehouse() as conn:
+        return dealers(conn, business_date) if export_ready(conn, business_date) else None
+
+
+def export_dealer_files(dealer_code: str, business_date: dt.date) -> dict[str, Any]:
+    """One dealer's files for D, to ``OUTBOUND_DIR``; returns the summary."""
+    from baoke.config import get_settings
+
+    with contextlib.closing(open_inbox(get_settings().folder("OUTBOUND_DIR"))) as inbox, _warehouse() as conn:
+        return export_dealer(conn, inbox, business_date, dealer_code).to_dict()
+
+
+# --- reading back what was delivered (baoke run / demo) ------------------------------
+
+
+def day_location(location: str, business_date: dt.date) -> str:
+    """The location of D's folder under the outbound ``location`` (folder or sftp:// URL)."""
+    if location.startswith("sftp://"):
+        url = urlsplit(location)
+        return urlunsplit(url._replace(path=f"{url.path.rstrip('/')}/{business_date.isoformat()}"))
+    return str(Path(location) / business_date.isoformat())
+
+
+def public_location(location: str) -> str:
+    """``location`` fit for a log line: an sftp:// URL without credentials nor query."""
+    if not location.startswith("sftp://"):
+        return location
+    url = urlsplit(location)
+    return f"sftp://{url.netloc.rpartition('@')[2]}{url.path}"
+
+
+def read_manifests(location: str, business_date: dt.date) -> tuple[str, dict[str, dict[str, Any] | None]]:
+    """(D's folder without credentials, dealer -> its manifest or None if it has none)."""
+    with contextlib.closing(open_inbox(day_location(location, business_date))) as inbox:
+        found: dict[str, dict[str, Any] | None] = {}
+        for dealer_code in inbox.folders():
+            manifest = _existing_manifest(inbox, dealer_code)
+            found[dealer_code] = json.loads(manifest) if manifest is not None else None
+        return inbox.location, found
+
+
+def describe(manifest: dict[str, Any]) -> str:
+    """``D001: call 37 (MAINTENANCE_DUE 12, ...), sms 5 (BIRTHDAY 5), exceptions 2 (invalid_mobile 2)``."""
+    label = {"call": "call", "sms": "sms", "exception": "exceptions"}
+    parts = []
+    for entry in manifest["files"]:
+        reasons = entry.get("by_exception_reason") or entry["by_primary_reason"]
+        detail = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
+        parts.append(f"{label.get(entry['list_type'], entry['list_type'])} {entry['rows']}"
+                     + (f" ({detail})" if detail else ""))
+    return f"{manifest['dealer_code']}: " + ", ".join(parts)

@@ -1,0 +1,407 @@
+"""The call-center files (outputs.md §3) from hand-made rows of
+``intermediate.int_outreach_export``: exact columns, UTF-8 BOM and CRLF that Excel,
+LibreOffice, Python's csv and pandas all read the same, a manifest written last that
+vouches for every file, byte-identical reruns, nothing half-delivered after a failure,
+``etl.sent_calls`` filled once, and delivery to a real SFTP server."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg2
+import pytest
+
+from baoke import outbound, report
+from baoke.extract.inbox import LocalInbox, open_inbox
+from baoke.extract.sftp import SftpInbox
+from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, ExportError
+from test_extract_sftp import SftpServer
+
+D = dt.date(2026, 11, 20)
+STAMP = "20261120"
+
+TABLE = """
+create table intermediate.int_outreach_export (
+    business_date date, list_type text, call_id text, list_date date, dealer_code text, advisor_id text,
+    advisor_name text, customer_id text, customer_name text, mobile text, vin text, plate_no text, model text,
+    primary_reason text, other_reasons text, due_date date, last_visit_date date, days_since_last_visit integer,
+    churn_status text, attempt_no integer, preferred_slot text, priority integer, campaign_code text,
+    script_hint text, exception_reason text, channel text)
+"""
+
+
+def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
+    base = {
+        "business_date": D, "list_type": list_type, "call_id": f"{dealer}-{STAMP}-{n:05d}", "list_date": D,
+        "dealer_code": dealer, "advisor_id": f"{dealer}-A01", "advisor_name": "王芳",
+        "customer_id": f"C{n:08d}", "customer_name": "张伟", "mobile": f"138{n:08d}",
+        "vin": f"LSVAU2180N{n:07d}", "plate_no": "粤A12345", "model": "朗逸", "primary_reason": "MAINTENANCE_DUE",
+        "other_reasons": "", "due_date": D + dt.timedelta(days=3), "last_visit_date": dt.date(2026, 5, 20),
+        "days_since_last_visit": 184, "churn_status": "active", "attempt_no": 1, "preferred_slot": "MORNING",
+        "priority": 4, "campaign_code": None, "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
+        "exception_reason": None, "channel": "SMS" if list_type == "sms" else "PHONE",
+    }
+    return {**base, **values}
+
+
+ROWS = [
+    # D001: three calls (out of order on purpose), one SMS, one exception
+    row("call", "D001", 3, priority=7, primary_reason="LAPSING_WINBACK", churn_status="lapsing",
+        advisor_id="D001-A02", advisor_name="李强", customer_name='欧阳"小明", 先生', other_reasons="POINTS_EXPIRY",
+        script_hint="您好，好久不见，\n本月保养有优惠。", preferred_slot="AFTERNOON", attempt_no=2),
+    row("call", "D001", 1, priority=1, primary_reason="POST_SERVICE_FOLLOWUP",
+        other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL", campaign_code="CMP-2026-11"),
+    row("call", "D001", 2, priority=4, customer_name="=SUM(A1)"),
+    row("sms", "D001", 4, priority=None, primary_reason="BIRTHDAY", customer_name="陈静", attempt_no=None,
+        preferred_slot=None),
+    row("exception", "D001", 5, call_id=None, mobile=None, exception_reason="invalid_mobile", customer_name="赵磊"),
+    # D002: one call only
+    row("call", "D002", 6, primary_reason="INSURANCE_RENEWAL", priority=5, advisor_id="D002-A07"),
+    # yesterday's rows must not leak into D
+    row("call", "D001", 9, business_date=D - dt.timedelta(days=1), list_date=D - dt.timedelta(days=1)),
+]
+
+
+def insert(url: str, rows: list[dict[str, Any]]) -> None:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        for r in rows:
+            cur.execute(f"insert into intermediate.int_outreach_export ({', '.join(r)})"
+                        f" values ({', '.join(['%s'] * len(r))})", list(r.values()))
+    conn.close()
+
+
+@pytest.fixture
+def db(fresh_db: str) -> str:
+    """A migrated database with the export relation (two dealers with rows on D) and
+    ``marts.dim_dealer`` naming a third dealer with nothing due."""
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute(TABLE)
+        cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003'))"
+                    " d(dealer_code)")
+    conn.close()
+    insert(fresh_db, ROWS)
+    return fresh_db
+
+
+def export(url: str, location: str, dealers: list[str] | None = None) -> list[outbound.DealerExport]:
+    conn = psycopg2.connect(url)
+    try:
+        inbox = open_inbox(location)
+        try:
+            return outbound.export_day(conn, inbox, D, dealers)
+        finally:
+            inbox.close()
+    finally:
+        conn.close()
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def sent_calls(url: str) -> list[tuple]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select call_id, list_date, dealer_code, customer_id, channel from etl.sent_calls order by 1")
+        found = cur.fetchall()
+    conn.close()
+    return found
+
+
+def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
+    exports = export(db, str(tmp_path))
+    assert [e.dealer_code for e in exports] == ["D001", "D002", "D003"]
+    day = tmp_path / D.isoformat()
+    for dealer in ("D001", "D002", "D003"):
+        assert sorted(os.listdir(day / dealer)) == sorted([
+            f"call_list_{dealer}_{STAMP}.csv", f"sms_list_{dealer}_{STAMP}.csv",
+            f"exceptions_{dealer}_{STAMP}.csv", "manifest.json"]), "all files, no temporary file left"
+
+    folder = day / "D001"
+    for name, columns in ((f"call_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
+                          (f"sms_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
+                          (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS)):
+        raw = (folder / name).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1, "one UTF-8 BOM"
+        assert raw.endswith(b"\r\n")
+        text = raw.decode("utf-8-sig")
+        # every record ends with CRLF; the only bare LF is the one inside the quoted script hint
+        assert text.replace("\r\n", "").count("\n") == ("好久不见" in text)
+        parsed = read_csv(folder / name)
+        assert tuple(parsed[0]) == columns, "English header, exact columns in order"
+        frame = pd.read_csv(folder / name, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        assert tuple(frame.columns) == columns
+        assert frame.values.tolist() == parsed[1:], "pandas (Excel/LibreOffice proxy) reads the same cells"
+
+    calls = [dict(zip(CALL_LIST_COLUMNS, r)) for r in read_csv(folder / f"call_list_D001_{STAMP}.csv")[1:]]
+    assert [c["call_id"] for c in calls] == ["D001-20261120-00001", "D001-20261120-00002", "D001-20261120-00003"]
+    first, second, third = calls
+    assert first["primary_reason"] == "POST_SERVICE_FOLLOWUP" and first["priority"] == "1"
+    assert first["other_reasons"] == "MAINTENANCE_DUE|INSURANCE_RENEWAL" and first["campaign_code"] == "CMP-2026-11"
+    assert first["list_date"] == "2026-11-20" and first["due_date"] == "2026-11-23"
+    assert first["mobile"] == "13800000001" and first["advisor_name"] == "王芳" and first["plate_no"] == "粤A12345"
+    assert first["script_hint"] == "您好，您的爱车即将到期保养，欢迎预约。"
+    assert second["customer_name"] == "=SUM(A1)" and second["campaign_code"] == ""
+    assert third["customer_name"] == '欧阳"小明", 先生' and third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
+    assert (third["attempt_no"], third["preferred_slot"], third["days_since_last_visit"]) == ("2", "AFTERNOON", "184")
+
+    sms = read_csv(folder / f"sms_list_D001_{STAMP}.csv")[1:]
+    assert [(r[0], r[6], r[11], r[17], r[19]) for r in sms] == [("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")]
+    exceptions = [dict(zip(EXCEPTION_COLUMNS, r)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]]
+    assert [(e["customer_name"], e["mobile"], e["exception_reason"], e["call_id"]) for e in exceptions] == [
+        ("赵磊", "", "invalid_mobile", "")]
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["business_date"] == "2026-11-20" and manifest["dealer_code"] == "D001"
+    assert manifest["run_id"].startswith("20261120-D001-")
+    assert [(f["name"], f["list_type"], f["rows"]) for f in manifest["files"]] == [
+        (f"call_list_D001_{STAMP}.csv", "call", 3), (f"sms_list_D001_{STAMP}.csv", "sms", 1),
+        (f"exceptions_D001_{STAMP}.csv", "exception", 1)]
+    assert manifest["files"][0]["by_primary_reason"] == {"LAPSING_WINBACK": 1, "MAINTENANCE_DUE": 1,
+                                                         "POST_SERVICE_FOLLOWUP": 1}
+    assert manifest["files"][2]["by_exception_reason"] == {"invalid_mobile": 1}
+    for entry in manifest["files"]:
+        data = (folder / entry["name"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+        assert (folder / "manifest.json").stat().st_mtime_ns >= (folder / entry["name"]).stat().st_mtime_ns
+
+    summary = exports[0].to_dict()
+    assert summary["path"] == f"{tmp_path}/2026-11-20/D001"
+    assert summary["files"][f"call_list_D001_{STAMP}.csv"]["rows"] == 3
+    assert summary["files"][f"exceptions_D001_{STAMP}.csv"]["by_exception_reason"] == {"invalid_mobile": 1}
+    assert summary["new_sent_calls"] == 4
+    json.dumps(summary)  # fit for XCom
+
+
+def test_the_manifest_is_written_last(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[str] = []
+    original = LocalInbox.write_bytes
+
+    def spy(self: LocalInbox, relpath: str, data: bytes):
+        written.append(relpath)
+        return original(self, relpath, data)
+
+    monkeypatch.setattr(LocalInbox, "write_bytes", spy)
+    export(db, str(tmp_path), ["D002"])
+    assert written == [f"2026-11-20/D002/call_list_D002_{STAMP}.csv", f"2026-11-20/D002/sms_list_D002_{STAMP}.csv",
+                       f"2026-11-20/D002/exceptions_D002_{STAMP}.csv", "2026-11-20/D002/manifest.json"]
+
+
+def test_a_rerun_rewrites_identical_bytes_and_records_each_call_once(db: str, tmp_path: Path) -> None:
+    first = export(db, str(tmp_path))
+    before = tree(tmp_path)
+    again = export(db, str(tmp_path))
+    assert tree(tmp_path) == before, "files and manifests byte-identical"
+    assert [e.manifest for e in again] == [e.manifest for e in first]
+    assert sum(e.new_sent_calls for e in first) == 5 and sum(e.new_sent_calls for e in again) == 0
+    assert sent_calls(db) == [
+        ("D001-20261120-00001", D, "D001", "C00000001", "PHONE"),
+        ("D001-20261120-00002", D, "D001", "C00000002", "PHONE"),
+        ("D001-20261120-00003", D, "D001", "C00000003", "PHONE"),
+        ("D001-20261120-00004", D, "D001", "C00000004", "SMS"),
+        ("D002-20261120-00006", D, "D002", "C00000006", "PHONE"),
+    ], "call and SMS rows, not exceptions nor yesterday's rows"
+
+
+def test_a_dealer_with_nothing_due_gets_header_only_files(db: str, tmp_path: Path) -> None:
+    [d003] = export(db, str(tmp_path), ["D003"])
+    folder = tmp_path / D.isoformat() / "D003"
+    assert (folder / f"call_list_D003_{STAMP}.csv").read_bytes() == (
+        b"\xef\xbb\xbf" + ",".join(CALL_LIST_COLUMNS).encode() + b"\r\n")
+    assert (folder / f"exceptions_D003_{STAMP}.csv").read_bytes().endswith(b",script_hint,exception_reason\r\n")
+    assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0]
+    assert d003.line() == "D003: call 0, sms 0, exceptions 0"
+
+
+def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(db: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replace = os.replace
+
+    def fail_on_sms(src: str, dst: str) -> None:
+        if os.path.basename(dst).startswith("sms_list_"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    folder = tmp_path / D.isoformat() / "D001"
+    with monkeypatch.context() as mp:
+        mp.setattr(os, "replace", fail_on_sms)
+        with pytest.raises(OSError, match="disk full"):
+            export(db, str(tmp_path), ["D001"])
+    assert os.listdir(folder) == [f"call_list_D001_{STAMP}.csv"], "no temp file, no sms list, no manifest"
+    assert sent_calls(db) == [], "nothing recorded as sent"
+
+    [done] = export(db, str(tmp_path), ["D001"])  # the retry completes the folder
+    good = tree(folder)
+    assert len(good) == 4 and done.new_sent_calls == 4
+
+    # the data changes (e.g. a fixed model is rebuilt) and the rerun fails half-way: the
+    # old manifest no longer vouches for the folder, so it is gone
+    insert(db, [row("call", "D001", 7, priority=2, primary_reason="NEW_CAR_FOLLOWUP")])
+    with monkeypatch.context() as mp:
+        mp.setattr(os, "replace", fail_on_sms)
+        with pytest.raises(OSError):
+            export(db, str(tmp_path), ["D001"])
+    assert sorted(os.listdir(folder)) == [f"call_list_D001_{STAMP}.csv", f"exceptions_D001_{STAMP}.csv",
+                                          f"sms_list_D001_{STAMP}.csv"]
+    assert (folder / f"call_list_D001_{STAMP}.csv").read_bytes() != good[f"call_list_D001_{STAMP}.csv"]
+    [fixed] = export(db, str(tmp_path), ["D001"])
+    assert fixed.manifest["files"][0]["rows"] == 4 and fixed.new_sent_calls == 1
+
+
+def test_a_failing_write_through_the_inbox_leaves_no_manifest(db: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    original = LocalInbox.write_bytes
+
+    def second_fails(self: LocalInbox, relpath: str, data: bytes):
+        if "/sms_list_" in relpath:
+            raise ConnectionError("connection lost")
+        return original(self, relpath, data)
+
+    monkeypatch.setattr(LocalInbox, "write_bytes", second_fails)
+    with pytest.raises(ConnectionError):
+        export(db, str(tmp_path), ["D002"])
+    assert os.listdir(tmp_path / D.isoformat() / "D002") == [f"call_list_D002_{STAMP}.csv"]
+
+
+def test_contract_breaches_are_refused_before_anything_is_written(db: str, tmp_path: Path) -> None:
+    insert(db, [row("call", "D002", 6, customer_id="C99999999"), row("fax", "D002", 8)])
+    with pytest.raises(ExportError, match=r"unknown list_type fax.*call_id listed twice: D002-20261120-00006"):
+        export(db, str(tmp_path), ["D002"])
+    assert not (tmp_path / D.isoformat()).exists()
+    with pytest.raises(ExportError, match="sms row with channel PHONE"):
+        outbound.build_files(D, "D001", [row("sms", "D001", 1, channel="PHONE")])
+
+
+def test_the_export_waits_for_the_warehouse_of_the_day(fresh_db: str) -> None:
+    conn = psycopg2.connect(fresh_db)
+    try:
+        with pytest.raises(ExportError, match="int_outreach_export does not exist"):
+            outbound.export_ready(conn, D)
+        with conn, conn.cursor() as cur:
+            cur.execute(TABLE)
+        assert outbound.export_ready(conn, D), "built, nothing due anywhere"
+        assert outbound.dealers(conn, D) == [], "no dim_dealer: the dealers with rows"
+        insert(fresh_db, [row("call", "D001", 1, business_date=D - dt.timedelta(days=1))])
+        assert not outbound.export_ready(conn, D), "still yesterday's build"
+        insert(fresh_db, [row("call", "D002", 2)])
+        assert outbound.export_ready(conn, D) and outbound.dealers(conn, D) == ["D002"]
+    finally:
+        conn.close()
+
+
+def test_the_run_ends_by_saying_where_the_files_are(db: str, tmp_path: Path) -> None:
+    assert report.outbound_summary(D, str(tmp_path)) == f"call lists for 2026-11-20: none in {tmp_path}/2026-11-20"
+    export(db, str(tmp_path))
+    (tmp_path / D.isoformat() / "D009").mkdir()  # a folder without manifest: not delivered
+    assert report.outbound_summary(D, str(tmp_path)).splitlines() == [
+        f"call lists for 2026-11-20 in {tmp_path}/2026-11-20:",
+        "  D001: call 3 (LAPSING_WINBACK 1, MAINTENANCE_DUE 1, POST_SERVICE_FOLLOWUP 1), sms 1 (BIRTHDAY 1),"
+        " exceptions 1 (invalid_mobile 1)",
+        "  D002: call 1 (INSURANCE_RENEWAL 1), sms 0, exceptions 0",
+        "  D003: call 0, sms 0, exceptions 0",
+        "  D009: incomplete (no manifest.json)",
+    ]
+
+
+@pytest.fixture
+def sftp_server(tmp_path: Path):
+    root = tmp_path / "sftp-root"
+    root.mkdir()
+    server = SftpServer(root).start()
+    yield server
+    server.stop()
+
+
+def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> None:
+    local = tmp_path / "local"
+    export(db, str(local))
+    sftp_server.ops.clear()
+    location = sftp_server.url("/outbound")
+    exports = export(db, location)
+    assert tree(sftp_server.root / "outbound") == tree(local), "the same bytes as to a folder"
+    assert exports[0].location == f"sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20/D001"
+    writes = [op[1] for op in sftp_server.ops if op[0] == "write"]
+    renames = [op[2] for op in sftp_server.ops if op[0] == "rename"]
+    assert len(writes) == 12 and all(w.endswith(".part") for w in writes), "never written in place"
+    assert renames[3::4] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
+    assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 4 != 3)
+
+    # a rerun with other content over SFTP removes the stale manifest before rewriting
+    insert(db, [row("sms", "D002", 8, primary_reason="BIRTHDAY")])
+    original = SftpInbox.write_bytes
+
+    def sms_fails(self: SftpInbox, relpath: str, data: bytes):
+        if "/sms_list_" in relpath:
+            raise ConnectionError("connection lost")
+        return original(self, relpath, data)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SftpInbox, "write_bytes", sms_fails)
+        with pytest.raises(ConnectionError):
+            export(db, location, ["D002"])
+    assert not (sftp_server.root / "outbound/2026-11-20/D002/manifest.json").exists()
+    assert "  D002: incomplete (no manifest.json)" in report.outbound_summary(D, location)
+    [d002] = export(db, location, ["D002"])
+    assert d002.manifest["files"][1]["rows"] == 1
+    assert json.loads((sftp_server.root / "outbound/2026-11-20/D002/manifest.json").read_bytes()) == d002.manifest
+
+    summary = report.outbound_summary(D, location)
+    assert summary.startswith(f"call lists for 2026-11-20 in sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20:")
+    assert "  D002: call 1 (INSURANCE_RENEWAL 1), sms 1 (BIRTHDAY 1), exceptions 0" in summary
+    refused = report.outbound_summary(D, sftp_server.url("/outbound", password="wrong-password-42"))
+    assert "cannot read sftp://127.0.0.1" in refused and "wrong-password-42" not in refused
+
+
+def test_the_dag_is_daily_with_one_task_per_dealer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed without any database or network access, like every DAG file."""
+    import socket
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from baoke.config import get_settings
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("I/O while importing the DAG file")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(psycopg2, "connect", refuse)
+    bag = DagBag(dag_folder=str(get_settings().dags_dir / "baoke_outbound.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["baoke_outbound"]
+    assert dag.schedule == "0 1 * * *" and str(dag.timezone) == "Asia/Shanghai" and dag.catchup is False
+    assert "baoke" in dag.tags and "manifest.json" in dag.doc_md
+    assert dag.task_dict["dealer_files"].is_mapped
+    assert dag.task_dict["dealer_files"].upstream_task_ids == {"warehouse_built"}
+    assert all(t.owner == "baoke-data" and t.retries >= 1 for t in dag.tasks)
+
+
+@pytest.mark.slow
+def test_the_dag_exports_every_dealer(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DAG through Airflow (``dag.test``, as ``baoke run`` does): the readiness sensor
+    hands the dealers to one mapped task each."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from baoke import airflow_env
+    from baoke.config import get_settings
+    from baoke.runner import run_dag
+
+    airflow_env.ensure_metadata_db()
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", db)
+    monkeypatch.setenv("OUTBOUND_DIR", str(tmp_path / "out"))
+    bag = DagBag(dag_folder=str(get_settings().dags_dir / "baoke_outbound.py"))
+    assert bag.import_errors == {}
+    result = run_dag(bag.dags["baoke_outbound"], D, retries=0)
+    assert result.ok, result.tasks
+    assert sorted(os.listdir(tmp_path / "out" / D.isoformat())) == ["D001", "D002", "D003"]
+    assert len(sent_calls(db)) == 5
