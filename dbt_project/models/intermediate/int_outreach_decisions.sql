@@ -236,7 +236,13 @@ ranked as (
         row_number() over (
             partition by customer_id, list_type
             order by priority, (source = 'due'), due_date, reason, event_key
-        ) as rank_in_list
+        ) as rank_in_list,
+        -- the same ranking as if nobody were held out: campaign measurement compares
+        -- like with like (rules §5)
+        row_number() over (
+            partition by customer_id, routing
+            order by priority, (source = 'due'), due_date, reason, event_key
+        ) as rank_without_holdout
     from routed
 ),
 
@@ -338,6 +344,7 @@ select
     case when ranked.list_type = 'call' then capped.advisor_id end as advisor_id,
     ranked.mobile,
     ranked.source = 'failed_reminder' as is_failed_reminder,
-    ranked.routing as routing_without_holdout
+    ranked.routing as routing_without_holdout,
+    ranked.rank_without_holdout = 1 as leads_without_holdout
 from ranked
 left join capped on capped.customer_id = ranked.customer_id and ranked.list_type = 'call'

@@ -1,14 +1,14 @@
 -- What the calls changed (rules §5), per campaign, dealer and month of the list date.
 -- Every outreach reason is a standing campaign measured against its holdout, by
--- intention to treat: the treated group is every eligible due customer not held out
--- (listed on a phone or SMS list, reached or not), the control group the held-out ones
--- who would have been listed. A unit returns if the customer has a visit within the
+-- intention to treat: the treated group is every due customer the reason would lead the
+-- list row for (on a phone or SMS list, reached or not) and who was not held out; the
+-- control group, the same customers held out. A unit returns if the customer has a visit within the
 -- reason's attribution window after the list date. Uplift = treated rate − holdout rate,
 -- with a 95% confidence interval and a two-proportion z-test p-value. DMS campaigns are
 -- measured by their redemptions (repair orders carrying the campaign code).
 with decisions as (
     select * from {{ ref('int_outreach_decisions') }}
-    where source = 'due' and routing_without_holdout in ('call', 'sms')
+    where source = 'due' and routing_without_holdout in ('call', 'sms') and leads_without_holdout
 ),
 
 reasons as (

@@ -1,0 +1,62 @@
+"""Several days of the simulated dealer group through the platform (extract, dbt build,
+export, the call center working the lists): the outreach rules of rules §3 hold every
+day, and what the call center reports drives the next days' lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from baoke.replay import replay
+from baoke.simulator.world import generate
+
+START = dt.date(2026, 10, 12)
+DAYS = 4
+
+
+@pytest.fixture(scope="module")
+def replayed(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory):
+    world = tmp_path_factory.mktemp("replay") / "world.sqlite"
+    generate(world, "small", seed=21, until=START + dt.timedelta(days=60))
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("replay-folders")
+        for name in ("INSURER_INBOX", "CALLCENTER_INBOX", "OUTBOUND_DIR"):
+            mp.setenv(name, str(folder / name.lower()))
+        admin = psycopg2.connect(warehouse_url)
+        admin.autocommit = True
+        admin.cursor().execute("create database replay")
+        admin.close()
+        url = warehouse_url.rsplit("/", 1)[0] + "/replay"
+        mp.setenv("AIRFLOW_CONN_WAREHOUSE", url)
+        reports = replay(world, START, DAYS)
+    return url, reports, folder
+
+
+@pytest.mark.slow
+def test_every_day_keeps_the_outreach_rules(replayed):
+    _, reports, _ = replayed
+    assert len(reports) == DAYS
+    for report in reports:
+        assert report.listed > 0, report.line()
+        assert not any(report.breaches.values()), report.line()
+
+
+@pytest.mark.slow
+def test_outcomes_drive_the_next_days_lists(replayed):
+    url, _, folder = replayed
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from raw.callcenter_outcomes")
+        assert cur.fetchone()[0] > 0, "the call center's outcome files were loaded"
+        cur.execute("select count(*) from etl.rejects where feed = 'callcenter'")
+        assert cur.fetchone()[0] == 0, "every outcome names a call we sent"
+        cur.execute("select max(attempt_no) from intermediate.int_outreach_decisions where source = 'retry'")
+        assert cur.fetchone()[0] >= 2, "a not-reached call is tried again the next day"
+        cur.execute("select count(distinct business_date) from marts.fct_outreach")
+        assert cur.fetchone()[0] == DAYS
+        cur.execute("select count(*) from marts.fct_outreach where attempts_reported > 0")
+        assert cur.fetchone()[0] > 0
+    manifests = sorted((folder / "outbound_dir").glob("*/*/manifest.json"))
+    assert len(manifests) == DAYS, "one manifest per dealer and day"
