@@ -7,6 +7,7 @@
 -- rebuilt from scratch (full_refresh: false). Rebuilding a date replaces that date only.
 --
 -- dispositions: call | sms | exception | holdout | overflow | suppressed
+-- sources: due | retry | failed_reminder | callback | overflow | wrong_number
 -- Rows of a customer's call (sms, exception) row share its call_id; `is_list_row` marks
 -- the one row per customer and list that carries the primary reason.
 {{ config(
@@ -142,6 +143,19 @@ carried as (
       and history.disposition = 'overflow'
 ),
 
+-- 5. a number reported wrong yesterday: the customer is in today's exceptions file
+--    (reason: wrong number) - or back on the call list if the DMS number has changed since
+wrong_number_reports as (
+    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
+           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
+           'wrong_number' as source, history.attempt_no
+    from history
+    join call_results on call_results.call_id = history.call_id
+    where history.business_date = {{ business_date() }} - 1
+      and history.disposition = 'call'
+      and call_results.outcome = 'WRONG_NUMBER'
+),
+
 candidates as (
     select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
            source, attempt_no
@@ -158,6 +172,10 @@ candidates as (
     select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
            source, attempt_no
     from carried
+    union all
+    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
+           source, attempt_no
+    from wrong_number_reports
 ),
 
 -- the suppression that applies to each candidate, first match wins (rules §3)
@@ -229,14 +247,13 @@ routed as (
     from routed_ignoring_holdout
 ),
 
--- one row per customer and list: the highest-priority reason leads
+-- one row per customer and list: the highest-priority reason leads, and the list row
+-- (its call_id, its file) is the lead row's dealer's
 ranked as (
     select
         routed.*,
-        row_number() over (
-            partition by customer_id, list_type
-            order by priority, (source = 'due'), due_date, reason, event_key
-        ) as rank_in_list,
+        row_number() over lead_first as rank_in_list,
+        first_value(routed.dealer_code) over lead_first as list_dealer_code,
         -- the same ranking as if nobody were held out: campaign measurement compares
         -- like with like (rules §5)
         row_number() over (
@@ -244,6 +261,10 @@ ranked as (
             order by priority, (source = 'due'), due_date, reason, event_key
         ) as rank_without_holdout
     from routed
+    window lead_first as (
+        partition by customer_id, list_type
+        order by priority, (source = 'due'), due_date, reason, event_key
+    )
 ),
 
 -- who calls: the advisor of the customer's latest visit if still active, else the
@@ -252,11 +273,16 @@ advisors as (
     select * from {{ ref('stg_dms__advisors') }} where is_active
 ),
 
-own_advisor as (
+latest_visit as (
     select distinct on (visits.customer_id) visits.customer_id, visits.advisor_id
     from {{ ref('int_visits') }} as visits
-    join advisors on advisors.advisor_id = visits.advisor_id
     order by visits.customer_id, visits.visit_date desc, visits.ro_number desc
+),
+
+own_advisor as (
+    select latest_visit.customer_id, latest_visit.advisor_id
+    from latest_visit
+    join advisors on advisors.advisor_id = latest_visit.advisor_id
 ),
 
 call_rows as (
@@ -267,34 +293,45 @@ call_rows as (
 ),
 
 advisor_load as (
-    select advisors.advisor_id, advisors.dealer_code,
-           count(call_rows.customer_id) as own_rows,
-           row_number() over (partition by advisors.dealer_code order by count(call_rows.customer_id), advisors.advisor_id)
-               - 1 as load_order,
-           count(*) over (partition by advisors.dealer_code) as advisors_in_dealer
+    select advisors.advisor_id, advisors.dealer_code, count(call_rows.customer_id) as own_rows
     from advisors
     left join call_rows on call_rows.own_advisor_id = advisors.advisor_id
     group by advisors.advisor_id, advisors.dealer_code
 ),
 
 unassigned as (
-    select call_rows.customer_id,
-           (row_number() over (partition by call_rows.dealer_code order by call_rows.priority, call_rows.customer_id)
-            - 1) as turn
+    select call_rows.customer_id, call_rows.dealer_code,
+           row_number() over (partition by call_rows.dealer_code order by call_rows.priority, call_rows.customer_id)
+               as turn
     from call_rows
     where call_rows.own_advisor_id is null
+),
+
+-- each row without an advisor of its own goes, in turn, to the dealer's active advisor
+-- with the fewest rows so far (then the lowest id). An advisor's k-th such row brings
+-- them to own_rows + k rows, so the turns are the advisors' free slots in the order of
+-- (load, advisor): slot n takes the n-th row.
+advisor_slots as (
+    select advisor_load.advisor_id, advisor_load.dealer_code,
+           row_number() over (
+               partition by advisor_load.dealer_code
+               order by advisor_load.own_rows + extra.k, advisor_load.advisor_id
+           ) as turn
+    from advisor_load
+    cross join lateral generate_series(
+        0, (select count(*) from unassigned where unassigned.dealer_code = advisor_load.dealer_code) - 1
+    ) as extra (k)
 ),
 
 assigned as (
     select
         call_rows.customer_id,
-        coalesce(call_rows.own_advisor_id, advisor_load.advisor_id) as advisor_id
+        coalesce(call_rows.own_advisor_id, advisor_slots.advisor_id) as advisor_id
     from call_rows
     left join unassigned on unassigned.customer_id = call_rows.customer_id
-    left join advisor_load
-        on call_rows.own_advisor_id is null
-       and advisor_load.dealer_code = call_rows.dealer_code
-       and advisor_load.load_order = unassigned.turn % advisor_load.advisors_in_dealer
+    left join advisor_slots
+        on advisor_slots.dealer_code = unassigned.dealer_code
+       and advisor_slots.turn = unassigned.turn
 ),
 
 capped as (
@@ -334,11 +371,11 @@ select
     ranked.list_type in ('call', 'sms', 'exception') and ranked.rank_in_list = 1 as is_list_row,
     case
         when ranked.list_type in ('call', 'sms', 'exception')
-        then upper(left(ranked.list_type, 2)) || '-' || ranked.dealer_code || '-'
+        then upper(left(ranked.list_type, 2)) || '-' || ranked.list_dealer_code || '-'
              || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || ranked.customer_id
         when ranked.list_type = 'holdout'
         then 'HO-' || ranked.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
-             || ranked.customer_id || '-' || ranked.reason
+             || ranked.customer_id || '-' || ranked.reason || '-' || ranked.event_key
     end as call_id,
     (array['MORNING', 'AFTERNOON', 'EVENING'])[least(ranked.attempt_no, 3)] as preferred_slot,
     case when ranked.list_type = 'call' then capped.advisor_id end as advisor_id,

@@ -2,13 +2,18 @@
 -- per (customer, vehicle, reason, due event). Windows come from the outreach_reasons
 -- seed; reasons 1-9 are about the vehicles the customer owns on D (the active base),
 -- BIRTHDAY about the customer. `event_key` identifies the due event a reason is listed
--- once for (the visit, the vehicle, the due date, the policy, the year).
+-- once for (the visit, the vehicle, the due date, the policy, the year). For the
+-- winback and points reasons (7-9) the event is the vehicle's current lapse - the days
+-- since its last visit (or delivery): `vin@last visit date`. Within it the reason is
+-- listed again after its cooldown unless completed; a return visit ends it, so the next
+-- lapse is a new event.
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
 
 vehicles as (
-    select churn.*, owned.warranty_end_date
+    select churn.*, owned.warranty_end_date,
+           churn.vin || '@' || coalesce(churn.last_visit_date, churn.delivery_date) as lapse_key
     from {{ ref('int_vehicle_churn') }} as churn
     join {{ ref('int_vehicles_resolved') }} as owned on owned.vin = churn.vin
 ),
@@ -78,14 +83,14 @@ warranty as (
 ),
 
 lapsing as (
-    select customer_id, vin, dealer_code, 'LAPSING_WINBACK' as reason, vin as event_key,
+    select customer_id, vin, dealer_code, 'LAPSING_WINBACK' as reason, lapse_key as event_key,
            {{ business_date() }} as due_date
     from vehicles
     where churn_status = 'lapsing'
 ),
 
 lost as (
-    select customer_id, vin, dealer_code, 'LOST_WINBACK' as reason, vin as event_key,
+    select customer_id, vin, dealer_code, 'LOST_WINBACK' as reason, lapse_key as event_key,
            {{ business_date() }} as due_date
     from vehicles
     where churn_status = 'at_risk' or oem_status is not null
@@ -104,13 +109,12 @@ points as (
 
 points_expiry as (
     select vehicles.customer_id, vehicles.vin, vehicles.dealer_code, 'POINTS_EXPIRY' as reason,
-           vehicles.vin as event_key, coalesce(points.points_expire_date, {{ business_date() }}) as due_date
+           vehicles.lapse_key as event_key, coalesce(points.points_expire_date, {{ business_date() }}) as due_date
     from vehicles
     join points on points.customer_id = vehicles.customer_id
     join reasons on reasons.reason = 'POINTS_EXPIRY'
     where points.points_balance > 0
       and vehicles.days_since_last_visit >= reasons.window_min_days
-      and not vehicles.never_visited
 ),
 
 birthdays as (

@@ -6,9 +6,27 @@
 -- reason's attribution window after the list date. Uplift = treated rate − holdout rate,
 -- with a 95% confidence interval and a two-proportion z-test p-value. DMS campaigns are
 -- measured by their redemptions (repair orders carrying the campaign code).
-with decisions as (
-    select * from {{ ref('int_outreach_decisions') }}
-    where source = 'due' and routing_without_holdout in ('call', 'sms') and leads_without_holdout
+-- A unit's attempts, reach, bookings and cost are those of its list row and of the rows
+-- that follow it up (further attempts, a callback, a row carried over the advisor cap):
+-- the same customer, reason and due event, until the event is due again.
+with due_rows as (
+    select
+        *,
+        lead(business_date) over (partition by customer_id, reason, event_key order by business_date)
+            as next_due_date
+    from {{ ref('int_outreach_decisions') }}
+    where source = 'due'
+),
+
+decisions as (
+    select * from due_rows
+    where routing_without_holdout in ('call', 'sms') and leads_without_holdout
+),
+
+list_rows as (
+    select distinct business_date, customer_id, reason, event_key, call_id
+    from {{ ref('int_outreach_decisions') }}
+    where disposition in ('call', 'sms')
 ),
 
 reasons as (
@@ -19,13 +37,27 @@ visits as (
     select * from {{ ref('int_visits') }}
 ),
 
+unit_calls as (
+    select distinct decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key,
+           list_rows.call_id
+    from decisions
+    join list_rows
+        on list_rows.customer_id = decisions.customer_id
+       and list_rows.reason = decisions.reason
+       and list_rows.event_key = decisions.event_key
+       and list_rows.business_date >= decisions.business_date
+       and (decisions.next_due_date is null or list_rows.business_date < decisions.next_due_date)
+),
+
 results as (
-    select call_id, count(*) as attempts,
-           bool_or(outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
-           bool_or(outcome = 'BOOKED') as booked,
-           count(*) filter (where channel = 'SMS') as sms_sent
-    from {{ ref('stg_callcenter__outcomes') }}
-    group by call_id
+    select unit_calls.business_date, unit_calls.customer_id, unit_calls.reason, unit_calls.event_key,
+           count(*) as attempts,
+           bool_or(outcomes.outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
+           bool_or(outcomes.outcome = 'BOOKED') as booked,
+           count(*) filter (where outcomes.channel = 'SMS') as sms_sent
+    from unit_calls
+    join {{ ref('stg_callcenter__outcomes') }} as outcomes on outcomes.call_id = unit_calls.call_id
+    group by 1, 2, 3, 4
 ),
 
 units as (
@@ -46,7 +78,11 @@ units as (
         return_visit.ro_number is not null as has_returned
     from decisions
     join reasons on reasons.reason = decisions.reason
-    left join results on results.call_id = decisions.call_id
+    left join results
+        on results.business_date = decisions.business_date
+       and results.customer_id = decisions.customer_id
+       and results.reason = decisions.reason
+       and results.event_key = decisions.event_key
     left join lateral (
         select visits.ro_number, visits.total_amount
         from visits
@@ -120,20 +156,20 @@ dms_campaigns as (
 )
 
 select
-    campaign_code,
-    reason,
-    campaign_source,
-    dealer_code,
-    month,
-    due,
-    held_out,
-    listed,
-    attempted,
-    reached,
-    booked,
-    treated_returned + holdout_returned as returned,
-    treated_returned,
-    holdout_returned,
+    campaign_code::text as campaign_code,
+    reason::text as reason,
+    campaign_source::text as campaign_source,
+    dealer_code::text as dealer_code,
+    month::date as month,
+    due::bigint as due,
+    held_out::bigint as held_out,
+    listed::bigint as listed,
+    attempted::bigint as attempted,
+    reached::bigint as reached,
+    booked::bigint as booked,
+    (treated_returned + holdout_returned)::bigint as returned,
+    treated_returned::bigint as treated_returned,
+    holdout_returned::bigint as holdout_returned,
     round(treated_rate, 4)::numeric(7, 4) as treated_return_rate,
     round(holdout_rate, 4)::numeric(7, 4) as holdout_return_rate,
     round(uplift, 4)::numeric(7, 4) as uplift,
@@ -142,17 +178,19 @@ select
     round((2 * (1 - {{ normal_cdf('abs(z)') }}))::numeric, 4)::numeric(7, 4) as p_value,
     return_revenue::numeric(14, 2) as revenue,
     cost::numeric(14, 2) as cost,
-    attribution_complete
+    attribution_complete::boolean as attribution_complete
 from tested
 union all
 select
-    campaign_code,
-    reason,
-    campaign_source,
-    dealer_code,
-    month,
-    null, null, null, null, null, null,
-    redemptions, null, null, null, null, null, null, null, null,
+    campaign_code::text,
+    reason::text,
+    campaign_source::text,
+    dealer_code::text,
+    month::date,
+    null::bigint, null::bigint, null::bigint, null::bigint, null::bigint, null::bigint,
+    redemptions::bigint, null::bigint, null::bigint,
+    null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4),
+    null::numeric(7, 4),
     revenue::numeric(14, 2),
     coalesce(cost, 0)::numeric(14, 2),
     true
