@@ -1,0 +1,66 @@
+"""Benchmark: building the warehouse with dbt, bare and through Airflow + Cosmos.
+
+Needs a warehouse whose raw tables are loaded (e.g. the one `bench_load.py daily --dir X`
+leaves in X/warehouse, with the `large` world). For the business date D it measures:
+
+1. the full build for D-1 (`dbt build` of every model, from raw, no history yet);
+2. the daily build for D (the next day: incremental models add a day, tables rebuild);
+3. `baoke_warehouse` for D through Airflow's `dag.test()` (one Cosmos task per model),
+   against a bare `dbt build` of the same models for D measured right before it: the
+   ratio is Cosmos' overhead (target: at most 1.5x).
+
+    .venv/bin/python benchmarks/bench_warehouse.py --warehouse postgresql://postgres@127.0.0.1:PORT/baoke --date 2026-11-20
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+
+
+def _dbt_build(url: str, business_date: dt.date, what: str) -> float:
+    from baoke.dbt import run_dbt
+
+    start = time.perf_counter()
+    ok = run_dbt(["build", "--quiet", "--vars", json.dumps({"business_date": business_date.isoformat()})], url)
+    elapsed = time.perf_counter() - start
+    print(f"{what:55s} {elapsed:7.1f} s  {'ok' if ok else 'FAILED'}", flush=True)
+    if not ok:
+        raise SystemExit("dbt build failed: see dbt_project/logs/dbt.log")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warehouse", required=True, help="URL of a warehouse with the raw tables loaded")
+    parser.add_argument("--date", default="2026-11-20", help="the business date D")
+    parser.add_argument("--skip-full", action="store_true", help="do not build D-1 first")
+    args = parser.parse_args()
+    business_date = dt.date.fromisoformat(args.date)
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = args.warehouse
+
+    if not args.skip_full:
+        _dbt_build(args.warehouse, business_date - dt.timedelta(days=1), f"full build for {business_date - dt.timedelta(days=1)}")
+    bare = _dbt_build(args.warehouse, business_date, f"daily build for {business_date} (bare dbt build)")
+
+    from baoke import airflow_env
+    from baoke.dbt import build_manifest
+    from baoke.runner import load_dags, run_dag
+
+    airflow_env.apply()
+    airflow_env.ensure_metadata_db()
+    build_manifest()
+    dag = load_dags()["baoke_warehouse"]
+    start = time.perf_counter()
+    result = run_dag(dag, business_date, retries=0)
+    cosmos = time.perf_counter() - start
+    print(f"{'baoke_warehouse for ' + str(business_date) + ' (Airflow + Cosmos, ' + str(len(dag.tasks)) + ' tasks)':55s}"
+          f" {cosmos:7.1f} s  {result.state}")
+    print(f"Cosmos overhead: {cosmos / bare:.2f} x the bare dbt build (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
