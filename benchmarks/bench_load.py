@@ -157,8 +157,11 @@ def _seed_dms(url: str, world: Path, day_before: dt.date) -> int:
     return total
 
 
-def bench_daily(world: Path, folder: Path, business_date: dt.date) -> None:
+def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: bool = False) -> None:
+    os.environ["BAOKE_HOME"] = str(folder)
     from baoke import airflow_env
+
+    airflow_env.apply()  # before anything imports Airflow: it reads its settings once
     from baoke.config import conn_env_name
     from baoke.extract import jobs
     from baoke.runner import load_dags, run_dag
@@ -168,7 +171,6 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date) -> None:
     from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
     from baoke.simulator.servers import ApiServer
 
-    os.environ["BAOKE_HOME"] = str(folder)
     url = _warehouse(folder)
     os.environ[conn_env_name("warehouse")] = url
     os.environ["INSURER_INBOX"] = str(folder / "inbox" / "insurer")
@@ -177,23 +179,24 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date) -> None:
     with sqlite3.connect(world) as conn:
         store.set_meta(conn, clock=f"{business_date.isoformat()}T06:00:00+08:00")
 
-    start = time.perf_counter()
-    seeded = _seed_dms(url, world, day_before)
-    print(f"setup: {seeded:,} DMS versions before {day_before} loaded in {time.perf_counter() - start:.0f} s")
+    if not skip_setup:
+        start = time.perf_counter()
+        seeded = _seed_dms(url, world, day_before)
+        print(f"setup: {seeded:,} DMS versions before {day_before} loaded in {time.perf_counter() - start:.0f} s")
     with ApiServer(DmsApi(world)) as dms, ApiServer(OemApi(world)) as oem:
         os.environ[conn_env_name("dms_api")] = (
             f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}")
         os.environ[conn_env_name("oem_api")] = f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}"
-        start = time.perf_counter()
-        files = drop_files(world, Path(os.environ["INSURER_INBOX"]))
-        for code in jobs.insurer_folders():
-            jobs.insurer_files(code, day_before)
-        for dealer in jobs.oem_dealers():
-            jobs.oem_lists(dealer, day_before)
-        print(f"setup: {len(files):,} insurer files and the OEM lists before {day_before} loaded "
-              f"in {time.perf_counter() - start:.0f} s")
+        if not skip_setup:
+            start = time.perf_counter()
+            files = drop_files(world, Path(os.environ["INSURER_INBOX"]))
+            for code in jobs.insurer_folders():
+                jobs.insurer_files(code, day_before)
+            for dealer in jobs.oem_dealers():
+                jobs.oem_lists(dealer, day_before)
+            print(f"setup: {len(files):,} insurer files and the OEM lists before {day_before} loaded "
+                  f"in {time.perf_counter() - start:.0f} s")
 
-        airflow_env.apply()
         airflow_env.ensure_metadata_db()
         dags = load_dags()
         total = 0.0
@@ -220,6 +223,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--limit", type=int, default=None, help="copy: only this many repair-order versions")
     parser.add_argument("--date", default="2026-11-20", help="daily: the business date D")
+    parser.add_argument("--skip-setup", action="store_true", help="daily: reuse the state a previous run left in --dir")
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="baoke-bench-load-"))
     from baoke.warehouse import EmbeddedWarehouse
@@ -228,7 +232,7 @@ def main() -> None:
         if args.what == "copy":
             bench_copy(args.world, folder, args.limit)
         else:
-            bench_daily(args.world, folder, dt.date.fromisoformat(args.date))
+            bench_daily(args.world, folder, dt.date.fromisoformat(args.date), args.skip_setup)
     finally:
         EmbeddedWarehouse(folder / "warehouse").down()
 

@@ -49,5 +49,14 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
         ),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
-        "operator_args": {"interceptors": [set_dbt_vars], "install_deps": False},
+        # "buildable": a model's task runs the tests whose other parents are its
+        # ancestors (already built), never a test of a model not yet built downstream.
+        # Unit tests check the SQL, not the data: they run in CI (tests/test_dbt_unit.py),
+        # not in production runs, as dbt recommends.
+        "operator_args": {
+            "interceptors": [set_dbt_vars],
+            "install_deps": False,
+            "indirect_selection": "buildable",
+            "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],
+        },
     }
