@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['vin'], 'unique': true}]) }}
+
 -- Churn status of every vehicle in the active base as of D (rules §2): days since its
 -- latest visit (or delivery, if never visited), the status and band from the rules
 -- seeds, locality, warranty, the OEM's latest flag and the documents' six-way

@@ -38,57 +38,84 @@ visit_figures as (
 -- 首保回厂率: vehicles whose 180-day window after delivery ended in the month
 first_service_windows as (
     select
+        vehicles.vin,
         vehicles.selling_dealer_code as dealer_code,
-        date_trunc('month', vehicles.delivery_date + {{ var('first_service_window_days') }})::date as month_start,
-        exists (
-            select 1 from visits
-            where visits.vin = vehicles.vin and visits.service_type = 'FIRST_SERVICE'
-              and visits.visit_date > vehicles.delivery_date
-              and visits.visit_date <= vehicles.delivery_date + {{ var('first_service_window_days') }}
-        ) as returned
+        vehicles.delivery_date,
+        date_trunc('month', vehicles.delivery_date + {{ var('first_service_window_days') }})::date as month_start
     from {{ ref('stg_dms__vehicles') }} as vehicles
     where vehicles.delivery_date + {{ var('first_service_window_days') }} < {{ business_date() }}
+      and vehicles.delivery_date + {{ var('first_service_window_days') }} >= (select min(month_start) from months)
       and vehicles.selling_dealer_code is not null
 ),
 
+first_service_returns as (
+    select distinct windows.vin
+    from first_service_windows as windows
+    join visits
+        on visits.vin = windows.vin and visits.service_type = 'FIRST_SERVICE'
+       and visits.visit_date > windows.delivery_date
+       and visits.visit_date <= windows.delivery_date + {{ var('first_service_window_days') }}
+),
+
 first_service as (
-    select dealer_code, month_start, count(*) as first_service_due, count(*) filter (where returned) as first_service_returned
-    from first_service_windows
+    select
+        windows.dealer_code,
+        windows.month_start,
+        count(*) as first_service_due,
+        count(returns.vin) as first_service_returned
+    from first_service_windows as windows
+    left join first_service_returns as returns on returns.vin = windows.vin
     group by 1, 2
 ),
 
 -- 定保回厂率: maintenance due dates in the month, returned within ±30 days
 maintenance_dues as (
     select
+        due.vin,
+        due.visit_date,
+        due.due_date,
         due.dealer_code,
-        date_trunc('month', due.due_date)::date as month_start,
-        exists (
-            select 1 from visits
-            where visits.vin = due.vin and visits.service_type in ('FIRST_SERVICE', 'MAINTENANCE')
-              and visits.visit_date > due.visit_date
-              and visits.visit_date between due.due_date - {{ var('maintenance_return_days') }}
-                                        and due.due_date + {{ var('maintenance_return_days') }}
-        ) as returned
+        date_trunc('month', due.due_date)::date as month_start
     from {{ ref('int_maintenance_due') }} as due
     where due.due_date < {{ business_date() }}
+      and due.due_date >= (select min(month_start) from months)
+),
+
+maintenance_returns as (
+    select distinct dues.vin, dues.visit_date, dues.due_date
+    from maintenance_dues as dues
+    join visits
+        on visits.vin = dues.vin and visits.service_type in ('FIRST_SERVICE', 'MAINTENANCE')
+       and visits.visit_date > dues.visit_date
+       and visits.visit_date between dues.due_date - {{ var('maintenance_return_days') }}
+                                 and dues.due_date + {{ var('maintenance_return_days') }}
 ),
 
 maintenance as (
-    select dealer_code, month_start, count(*) as maintenance_due, count(*) filter (where returned) as maintenance_returned
-    from maintenance_dues
+    select
+        dues.dealer_code,
+        dues.month_start,
+        count(*) as maintenance_due,
+        count(returns.vin) as maintenance_returned
+    from maintenance_dues as dues
+    left join maintenance_returns as returns
+        on returns.vin = dues.vin and returns.visit_date = dues.visit_date and returns.due_date = dues.due_date
     group by 1, 2
 ),
 
 -- 提醒率: list rows sent in the month with at least one attempt reported
+attempted_calls as (
+    select distinct call_id from {{ ref('stg_callcenter__outcomes') }}
+),
+
 reminders as (
     select
         sent.dealer_code,
         date_trunc('month', sent.list_date)::date as month_start,
         count(*) as list_rows,
-        count(*) filter (where exists (
-            select 1 from {{ ref('stg_callcenter__outcomes') }} as outcomes where outcomes.call_id = sent.call_id
-        )) as list_rows_attempted
+        count(attempted_calls.call_id) as list_rows_attempted
     from {{ source('etl', 'sent_calls') }} as sent
+    left join attempted_calls on attempted_calls.call_id = sent.call_id
     where sent.list_date < {{ business_date() }}
     group by 1, 2
 ),

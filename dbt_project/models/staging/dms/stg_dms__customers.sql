@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_customers')) }}
 ),

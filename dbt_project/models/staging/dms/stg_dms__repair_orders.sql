@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['vin']}, {'columns': ['customer_id']}]) }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_repair_orders')) }}
 ),

@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['vin'], 'unique': true}]) }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_vehicles')) }}
 ),
