@@ -33,7 +33,8 @@ reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
 
-visits as (
+-- (not materialized: the return lookup below must reach int_visits' customer index)
+visits as not materialized (
     select * from {{ ref('int_visits') }}
 ),
 

@@ -160,6 +160,7 @@ def callcenter(
 def replay(
     start: Annotated[str, typer.Option("--start", help="First business date.", metavar="YYYY-MM-DD")],
     days: Annotated[int, typer.Option("--days", min=1, help="How many days to run.")] = 30,
+    tests: Annotated[bool, typer.Option(help="Run dbt's data tests every day (slower).")] = True,
     world: WorldOpt = None,
 ) -> None:
     """Run many days in a row — extract, dbt build, export, the call center works the
@@ -170,7 +171,7 @@ def replay(
     if not path.exists():
         typer.secho(f"no world at {path}: run `baoke simulate generate` first", fg="red", err=True)
         raise typer.Exit(1)
-    reports = run_days(path, date_option(start), days)
+    reports = run_days(path, date_option(start), days, with_tests=tests)
     breaches = sum(n for r in reports for n in r.breaches.values())
     typer.echo(f"{len(reports)} days replayed; {breaches} invariant breaches")
     raise typer.Exit(1 if breaches else 0)
