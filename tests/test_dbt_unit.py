@@ -5,6 +5,7 @@ SQL, not the data); this is where they run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import psycopg2
@@ -16,7 +17,7 @@ VARS = json.dumps({"business_date": "2026-11-20"})
 
 
 def test_every_model_builds_and_every_unit_test_passes(fresh_db):
-    with psycopg2.connect(fresh_db) as conn:
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
         ensure_raw_tables(conn)
     assert run_dbt(["build", "--empty", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test"], fresh_db)
     assert run_dbt(["test", "--quiet", "--vars", VARS, "--select", "test_type:unit"], fresh_db), (

@@ -152,7 +152,7 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert first["list_date"] == "2026-11-20" and first["due_date"] == "2026-11-23"
     assert first["mobile"] == "13800000001" and first["advisor_name"] == "王芳" and first["plate_no"] == "粤A12345"
     assert first["script_hint"] == "您好，您的爱车即将到期保养，欢迎预约。"
-    assert second["customer_name"] == "=SUM(A1)" and second["campaign_code"] == ""
+    assert second["customer_name"] == "'=SUM(A1)" and second["campaign_code"] == "", "never a formula"
     assert third["customer_name"] == '欧阳"小明", 先生' and third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
     assert (third["attempt_no"], third["preferred_slot"], third["days_since_last_visit"]) == ("2", "AFTERNOON", "184")
 

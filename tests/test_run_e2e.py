@@ -26,6 +26,8 @@ def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
             mp.setenv(name, os.environ[name])  # restored after the runs
         result = baoke("run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0",
                        env=env, timeout=1500)
+        if result.returncode != 0:
+            pytest.fail(f"baoke run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
             cur.execute("select coalesce(max(batch_id), 0) from etl.load_batches")
             last_batch_of_first_run = cur.fetchone()[0]

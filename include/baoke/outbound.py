@@ -90,12 +90,20 @@ class ExportError(RuntimeError):
 # --- the files, as bytes -------------------------------------------------------------
 
 
+#: A text cell starting with one of these is run as a formula by Excel and LibreOffice
+#: (CSV injection): names typed at a dealer's counter must never be able to do that.
+_FORMULA_START = ("=", "+", "@")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text  # shown as text, as OWASP recommends for CSV exports
+    return text
 
 
 def _order(row: dict[str, Any]) -> tuple:

@@ -135,7 +135,7 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
             if not run_dbt([command, "--quiet", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"],
                            url):
                 raise RuntimeError(f"dbt {command} failed for {day}: see dbt_project/logs/dbt.log")
-            with psycopg2.connect(url) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
+            with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
                 exports = export_day(conn, inbox, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)
             listed = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception")
