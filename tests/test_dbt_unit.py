@@ -1,7 +1,7 @@
-"""The dbt project's own tests, run the way CI should run them: every model built empty
-(`dbt build --empty`, so the relations exist with their columns), then every dbt unit
-test (rules §1-§5 on hand-made rows). Production runs skip unit tests (they check the
-SQL, not the data); this is where they run."""
+"""The dbt project's own tests, run the way CI should run them: every model built from
+empty raw tables (so every relation exists with its columns), then every dbt unit test
+(rules §1-§5 on hand-made rows). Production runs skip unit tests (they check the SQL,
+not the data); this is where they run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ VARS = json.dumps({"business_date": "2026-11-20"})
 def test_every_model_builds_and_every_unit_test_passes(fresh_db):
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
         ensure_raw_tables(conn)
-    assert run_dbt(["build", "--empty", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test"], fresh_db)
+    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test"], fresh_db)
     assert run_dbt(["test", "--quiet", "--vars", VARS, "--select", "test_type:unit"], fresh_db), (
         "a dbt unit test failed: see dbt_project/logs/dbt.log")
 

@@ -8,10 +8,10 @@
         r.version_at,
         r.batch_id,
         r.locator
-    from {{ relation }} as r
+    from (select * from {{ relation }}) as r
     where r.version_at < {{ business_day_start() }}
       and not exists (
-          select 1 from {{ source('etl', 'files') }} as f
+          select 1 from (select * from {{ source('etl', 'files') }}) as f
           where f.batch_id = r.batch_id and f.status <> 'loaded'
       )
     order by {{ key }}, {{ newest_first }}, r.batch_id desc, r.locator desc

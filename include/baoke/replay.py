@@ -123,6 +123,7 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
     insurer_inbox = Path(settings.folder("INSURER_INBOX"))
     callcenter_inbox = Path(settings.folder("CALLCENTER_INBOX"))
     outbound = settings.folder("OUTBOUND_DIR")
+    dbt_dir = settings.state_dir / "replay-dbt"  # its own target and logs: a replay may run beside other dbt work
     reports = []
     with _feeds(world):
         for offset in range(days):
@@ -131,10 +132,12 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
             drop_files(world, insurer_inbox, since=(day - dt.timedelta(days=3)).isoformat())
             extract_day(day)
             variables = {**(dbt_vars or {}), "business_date": day.isoformat()}
-            command = "build" if with_tests else "run"
-            if not run_dbt([command, "--quiet", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"],
-                           url):
-                raise RuntimeError(f"dbt {command} failed for {day}: see dbt_project/logs/dbt.log")
+            excluded = ["--exclude-resource-type", "unit_test"]
+            if not with_tests:
+                excluded += ["--exclude-resource-type", "test"]
+            if not run_dbt(["build", "--quiet", "--vars", json.dumps(variables), *excluded,
+                            "--target-path", str(dbt_dir / "target"), "--log-path", str(dbt_dir / "logs")], url):
+                raise RuntimeError(f"dbt build failed for {day}: see {dbt_dir / 'logs' / 'dbt.log'}")
             with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
                 exports = export_day(conn, inbox, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)

@@ -114,7 +114,7 @@ reminders as (
         date_trunc('month', sent.list_date)::date as month_start,
         count(*) as list_rows,
         count(attempted_calls.call_id) as list_rows_attempted
-    from {{ source('etl', 'sent_calls') }} as sent
+    from (select * from {{ source('etl', 'sent_calls') }}) as sent
     left join attempted_calls on attempted_calls.call_id = sent.call_id
     where sent.list_date < {{ business_date() }}
     group by 1, 2

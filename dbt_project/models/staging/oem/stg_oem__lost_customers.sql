@@ -2,7 +2,7 @@
 -- the intermediate layer picks the latest period before D.
 with source as (
     select r.record, r.record_version, r.version_at
-    from {{ source('raw', 'oem_lost_customers') }} as r
+    from (select * from {{ source('raw', 'oem_lost_customers') }}) as r
     where r.version_at < {{ business_day_start() }}
 ),
 
