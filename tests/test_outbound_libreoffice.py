@@ -43,34 +43,19 @@ import pytest
 
 from baoke import outbound
 from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS
+from test_outbound import D, STAMP, row  # the same hand-made rows as the export's own tests
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_libreoffice = pytest.mark.skipif(
     SOFFICE is None, reason="LibreOffice is not installed (no soffice/libreoffice on PATH); "
                             "apt-get install libreoffice-calc-nogui to run these tests")
 
-D = dt.date(2026, 11, 20)
-STAMP = "20261120"
 
 #: The CSV import LibreOffice's Text Import dialog preselects for these files: comma,
 #: double quote, UTF-8 (76, what it sniffs from the BOM), from line 1.
 UTF8_IMPORT = "Text - txt - csv (StarCalc):44,34,76,1"
 #: The export used to read the spreadsheets back: comma, double quote, UTF-8, cells as shown.
 UTF8_EXPORT = "csv:Text - txt - csv (StarCalc):44,34,76,1"
-
-
-def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
-    base = {
-        "business_date": D, "list_type": list_type, "call_id": f"{dealer}-{STAMP}-{n:05d}", "list_date": D,
-        "dealer_code": dealer, "advisor_id": f"{dealer}-A01", "advisor_name": "王芳",
-        "customer_id": f"C{n:08d}", "customer_name": "张伟", "mobile": f"138{n:08d}",
-        "vin": f"LSVAU2180N{n:07d}", "plate_no": "粤A12345", "model": "朗逸", "primary_reason": "MAINTENANCE_DUE",
-        "other_reasons": "", "due_date": D + dt.timedelta(days=3), "last_visit_date": dt.date(2026, 5, 20),
-        "days_since_last_visit": 184, "churn_status": "active", "attempt_no": 1, "preferred_slot": "MORNING",
-        "priority": 4, "campaign_code": None, "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
-        "exception_reason": None, "channel": "SMS" if list_type == "sms" else "PHONE",
-    }
-    return {**base, **values}
 
 
 #: One dealer's day as the export could produce it: every cell must survive LibreOffice.
