@@ -240,17 +240,28 @@ def _work_row(rng: random.Random, row: dict[str, str], sms: bool, day: dt.date,
     }
 
 
+def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
+    """Each vehicle's highest odometer reading, in one pass over the repair orders (a
+    query per vehicle would scan them once per returning customer)."""
+    conn.execute("create temp table if not exists wanted_vins (vin text primary key)")
+    conn.execute("delete from wanted_vins")
+    conn.executemany("insert or ignore into wanted_vins values (?)", [(v,) for v in vins])
+    return dict(conn.execute(
+        "select json_extract(record, '$.vin') as vin, max(cast(json_extract(record, '$.mileage_km') as integer))"
+        " from dms_versions where entity = 'repair_orders'"
+        "   and json_extract(record, '$.vin') in (select vin from wanted_vins) group by 1"))
+
+
 def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> None:
     """The visits the calls caused: an appointment (source call_center) and a closed
     maintenance order on its date, visible once the clock passes them."""
     if not visits:
         return
     with sqlite3.connect(world) as conn:
+        last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
         records = []
         for n, (row, day) in enumerate(visits):
-            last_km = conn.execute(
-                "select max(cast(json_extract(record, '$.mileage_km') as integer)) from dms_versions"
-                " where entity = 'repair_orders' and json_extract(record, '$.vin') = ?", (row["vin"],)).fetchone()[0]
+            last_km = last_kms.get(row["vin"])
             number = f"RO{row['dealer_code']}-CC{list_date:%Y%m%d}{n:05d}"
             appointment = number.replace("RO", "AP")
             booked_at = f"{list_date.isoformat()}T15:00:00+08:00"
