@@ -54,7 +54,7 @@ def test_outcomes_drive_the_next_days_lists(replayed):
         assert cur.fetchone()[0] == 0, "every outcome names a call we sent"
         cur.execute("select max(attempt_no) from intermediate.int_outreach_decisions where source = 'retry'")
         assert cur.fetchone()[0] >= 2, "a not-reached call is tried again the next day"
-        cur.execute("select count(distinct business_date) from marts.fct_outreach")
+        cur.execute("select count(distinct list_date) from marts.fct_outreach")
         assert cur.fetchone()[0] == DAYS
         cur.execute("select count(*) from marts.fct_outreach where attempts_reported > 0")
         assert cur.fetchone()[0] > 0
