@@ -311,15 +311,36 @@ unassigned as (
 -- with the fewest rows so far (then the lowest id). An advisor's k-th such row brings
 -- them to own_rows + k rows, so the turns are the advisors' free slots in the order of
 -- (load, advisor): slot n takes the n-th row.
-advisor_slots as (
-    select advisor_load.advisor_id, advisor_load.dealer_code,
-           row_number() over (
-               partition by advisor_load.dealer_code
-               order by advisor_load.own_rows + extra.k, advisor_load.advisor_id
-           ) as turn
+-- Only the slots that can be reached are generated: the final load is at most the
+-- dealer's highest own load plus an even share of the unassigned rows.
+unassigned_counts as (
+    select dealer_code, count(*) as unassigned_rows from unassigned group by dealer_code
+),
+
+advisor_capacity as (
+    select
+        advisor_load.*,
+        unassigned_counts.unassigned_rows,
+        max(advisor_load.own_rows) over (partition by advisor_load.dealer_code) as max_own_rows,
+        count(*) over (partition by advisor_load.dealer_code) as advisors_in_dealer
     from advisor_load
+    join unassigned_counts on unassigned_counts.dealer_code = advisor_load.dealer_code
+),
+
+advisor_slots as (
+    select advisor_capacity.advisor_id, advisor_capacity.dealer_code,
+           row_number() over (
+               partition by advisor_capacity.dealer_code
+               order by advisor_capacity.own_rows + extra.k, advisor_capacity.advisor_id
+           ) as turn
+    from advisor_capacity
     cross join lateral generate_series(
-        0, (select count(*) from unassigned where unassigned.dealer_code = advisor_load.dealer_code) - 1
+        0,
+        least(
+            advisor_capacity.unassigned_rows - 1,
+            advisor_capacity.max_own_rows - advisor_capacity.own_rows
+                + ceil(advisor_capacity.unassigned_rows::numeric / advisor_capacity.advisors_in_dealer)::integer
+        )
     ) as extra (k)
 ),
 
