@@ -21,6 +21,8 @@ D = dt.date(2026, 11, 20)
 def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
     """Run D once against the test warehouse and the simulated feeds."""
     env = {"AIRFLOW_CONN_WAREHOUSE": warehouse_url}
+    for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
+        os.environ.pop(name, None)  # the demo's feeds set them only when unset
     with pytest.MonkeyPatch.context() as mp, simulated_feeds(D):
         for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
             mp.setenv(name, os.environ[name])  # restored after the runs

@@ -74,11 +74,19 @@ def _feeds(world: Path) -> Iterator[None]:
     from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
     from baoke.simulator.servers import ApiServer
 
+    names = [conn_env_name("dms_api"), conn_env_name("oem_api")]
+    saved = {name: os.environ.get(name) for name in names}
     with ApiServer(DmsApi(world)) as dms, ApiServer(OemApi(world)) as oem:
-        os.environ[conn_env_name("dms_api")] = (
-            f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}")
-        os.environ[conn_env_name("oem_api")] = f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}"
-        yield
+        os.environ[names[0]] = f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}"
+        os.environ[names[1]] = f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}"
+        try:
+            yield
+        finally:  # the servers stop here: leave no connection pointing at them
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _set_clock(world: Path, business_date: dt.date) -> None:
