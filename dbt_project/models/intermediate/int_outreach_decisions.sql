@@ -108,52 +108,35 @@ new_due as (
            and {{ days_before_d('listed_before.last_listed') }} >= reasons.cooldown_days)
 ),
 
--- 2. a further attempt the day after a not-reached call (3 attempts, then SMS)
-retries as (
-    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
-           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
-           case when history.attempt_no < 3 then 'retry' else 'failed_reminder' end as source,
-           least(history.attempt_no + 1, 3) as attempt_no
+-- 2-5. what earlier rows bring back today, in one pass over the history:
+--   a further attempt the day after a not-reached call (3 attempts, then SMS);
+--   a callback the customer asked for, on the day asked;
+--   a row over yesterday's advisor cap, at the same priority;
+--   a number reported wrong yesterday: today's exceptions file (wrong number), or back
+--   on the call list if the DMS number has changed since.
+follow_ups as (
+    select
+        history.customer_id, history.vin, history.dealer_code, history.reason, history.priority,
+        history.channel, history.event_key, history.due_date, history.campaign_code,
+        case
+            when history.disposition = 'overflow' then 'overflow'
+            when call_results.outcome = 'CALLBACK_REQUESTED' then 'callback'
+            when call_results.outcome = 'WRONG_NUMBER' then 'wrong_number'
+            when history.attempt_no < 3 then 'retry'
+            else 'failed_reminder'
+        end as source,
+        case
+            when call_results.outcome = 'CALLBACK_REQUESTED' then 1
+            when call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF') then least(history.attempt_no + 1, 3)
+            else history.attempt_no
+        end as attempt_no
     from history
-    join call_results on call_results.call_id = history.call_id
-    where history.business_date = {{ business_date() }} - 1
-      and history.disposition = 'call'
-      and call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF')
-),
-
--- 3. a callback the customer asked for, on the day asked
-callbacks as (
-    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
-           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
-           'callback' as source, 1 as attempt_no
-    from history
-    join call_results on call_results.call_id = history.call_id
-    where history.disposition = 'call'
-      and call_results.outcome = 'CALLBACK_REQUESTED'
-      and call_results.callback_date = {{ business_date() }}
-),
-
--- 4. rows over yesterday's advisor cap, at the same priority
-carried as (
-    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
-           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
-           'overflow' as source, history.attempt_no
-    from history
-    where history.business_date = {{ business_date() }} - 1
-      and history.disposition = 'overflow'
-),
-
--- 5. a number reported wrong yesterday: the customer is in today's exceptions file
---    (reason: wrong number) - or back on the call list if the DMS number has changed since
-wrong_number_reports as (
-    select history.business_date, history.customer_id, history.vin, history.dealer_code, history.reason,
-           history.priority, history.channel, history.event_key, history.due_date, history.campaign_code,
-           'wrong_number' as source, history.attempt_no
-    from history
-    join call_results on call_results.call_id = history.call_id
-    where history.business_date = {{ business_date() }} - 1
-      and history.disposition = 'call'
-      and call_results.outcome = 'WRONG_NUMBER'
+    left join call_results on call_results.call_id = history.call_id
+    where (history.business_date = {{ business_date() }} - 1 and history.disposition = 'overflow')
+       or (history.business_date = {{ business_date() }} - 1 and history.disposition = 'call'
+           and call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF', 'WRONG_NUMBER'))
+       or (history.disposition = 'call' and call_results.outcome = 'CALLBACK_REQUESTED'
+           and call_results.callback_date = {{ business_date() }})
 ),
 
 candidates as (
@@ -161,21 +144,7 @@ candidates as (
            source, attempt_no
     from new_due
     union all
-    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
-           source, attempt_no
-    from retries
-    union all
-    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
-           source, attempt_no
-    from callbacks
-    union all
-    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
-           source, attempt_no
-    from carried
-    union all
-    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
-           source, attempt_no
-    from wrong_number_reports
+    select * from follow_ups
 ),
 
 -- the suppression that applies to each candidate, first match wins (rules §3)
