@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from baoke.config import NO_TELEMETRY_ENV, get_settings
@@ -35,14 +36,27 @@ def run_dbt(args: list[str], warehouse_url: str | None = None) -> bool:
 
     Without a warehouse URL the placeholders in profiles.yml are used, which is enough
     for commands that do not connect (``parse``)."""
+    return _invoke(args, warehouse_url).success
+
+
+def test_failures(args: list[str], warehouse_url: str) -> dict[str, int]:
+    """``dbt test`` with ``args``: failing rows per test (0 = passed); a test that could
+    not run counts as one failure."""
+    result = _invoke(["test", *args], warehouse_url)
+    if result.result is None:
+        raise RuntimeError(f"dbt test could not run: {result.exception}")
+    return {r.node.name: (r.failures or 0) if str(r.status) in ("pass", "fail", "warn") else 1
+            for r in result.result.results}
+
+
+def _invoke(args: list[str], warehouse_url: str | None) -> Any:
     from dbt.cli.main import dbtRunner
 
     project = get_settings().dbt_project_dir
     os.environ.update(NO_TELEMETRY_ENV)
     if warehouse_url:
         os.environ.update(profile_env(warehouse_url))
-    result = dbtRunner().invoke([*args, "--project-dir", str(project), "--profiles-dir", str(project)])
-    return result.success
+    return dbtRunner().invoke([*args, "--project-dir", str(project), "--profiles-dir", str(project)])
 
 
 def build_manifest() -> Path:

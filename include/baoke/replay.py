@@ -25,32 +25,20 @@ from typing import Any, Iterator
 import psycopg2
 
 from baoke.config import conn_env_name, get_settings
-from baoke.dbt import run_dbt
+from baoke.dbt import run_dbt, test_failures
 from baoke.extract import jobs
 from baoke.extract.inbox import open_inbox
 from baoke.migrate import migrate
 
 log = logging.getLogger(__name__)
 
-#: Invariants of rules §3 checked after every day; each query returns the offending rows.
-CHECKS: dict[str, str] = {
-    "customer twice on a day's call list": """
-        select customer_id from intermediate.int_outreach_decisions
-        where business_date = %(d)s and disposition = 'call' and is_list_row
-        group by customer_id having count(*) > 1""",
-    "do-not-call customer on a call list": """
-        select d.customer_id from intermediate.int_outreach_decisions d
-        join staging.stg_callcenter__outcomes o on o.customer_id = d.customer_id and o.outcome = 'DO_NOT_CALL'
-        where d.business_date = %(d)s and d.disposition = 'call'""",
-    "due customer neither listed nor explained": """
-        select customer_id from intermediate.int_outreach_decisions
-        where business_date = %(d)s and not (disposition = 'call' and is_list_row) and why_not_called is null
-          and disposition <> 'sms'""",
-    "list row not in the exported files": """
-        select customer_id from intermediate.int_outreach_decisions d
-        where business_date = %(d)s and is_list_row and disposition in ('call', 'sms')
-          and not exists (select 1 from etl.sent_calls s where s.call_id = d.call_id)""",
-}
+#: The rules §3 invariants are the dbt data tests in dbt_project/tests/outreach (no
+#: customer twice on a list, no do-not-call customer called, every due customer decided
+#: and explained...); the replay adds the one only the export can break.
+UNEXPORTED_LIST_ROWS = """
+    select count(*) from intermediate.int_outreach_decisions d
+    where business_date = %(d)s and is_list_row and disposition in ('call', 'sms')
+      and not exists (select 1 from etl.sent_calls s where s.call_id = d.call_id)"""
 
 
 @dataclass
@@ -107,13 +95,14 @@ def extract_day(business_date: dt.date) -> None:
     jobs.callcenter_files(business_date)
 
 
-def check_day(url: str, business_date: dt.date) -> dict[str, int]:
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        breaches = {}
-        for name, sql in CHECKS.items():
-            cur.execute(sql, {"d": business_date})
-            breaches[name] = cur.rowcount
-        return breaches
+def check_day(url: str, business_date: dt.date, dbt_args: list[str]) -> dict[str, int]:
+    """Failing rows per invariant for D: the outreach data tests, and list rows missing
+    from the exported files."""
+    breaches = test_failures(["--select", "path:tests/outreach", *dbt_args], url)
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(UNEXPORTED_LIST_ROWS, {"d": business_date})
+        breaches["list row not in the exported files"] = cur.fetchone()[0]
+    return breaches
 
 
 def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | None = None,
@@ -140,17 +129,18 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
             drop_files(world, insurer_inbox, since=(day - dt.timedelta(days=3)).isoformat())
             extract_day(day)
             variables = {**(dbt_vars or {}), "business_date": day.isoformat()}
+            dbt_args = ["--quiet", "--vars", json.dumps(variables),
+                        "--target-path", str(dbt_dir / "target"), "--log-path", str(dbt_dir / "logs")]
             excluded = ["--exclude-resource-type", "unit_test"]
             if not with_tests:
                 excluded += ["--exclude-resource-type", "test"]
-            if not run_dbt(["build", "--quiet", "--vars", json.dumps(variables), *excluded,
-                            "--target-path", str(dbt_dir / "target"), "--log-path", str(dbt_dir / "logs")], url):
+            if not run_dbt(["build", *dbt_args, *excluded], url):
                 raise RuntimeError(f"dbt build failed for {day}: see {dbt_dir / 'logs' / 'dbt.log'}")
             with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
                 exports = export_day(conn, inbox, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)
             listed = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception")
-            report = DayReport(day, listed, worked.rows, worked.returns, check_day(url, day))
+            report = DayReport(day, listed, worked.rows, worked.returns, check_day(url, day, dbt_args))
             log.info(report.line())
             print(report.line(), flush=True)
             reports.append(report)
