@@ -94,6 +94,14 @@ def test_the_calls_cause_returns_at_the_true_uplift(world: Path, tmp_path: Path)
     assert closed == result.returns and sources == {"call_center"}
 
 
+def test_sms_rows_cause_returns_too(world: Path, tmp_path: Path):
+    n = 3000
+    write_list(tmp_path / "out", "sms_list", [list_row(i, "LAPSING_WINBACK") for i in range(n)])
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=5))
+    expected = TRUE_UPLIFT["LAPSING_WINBACK"] * 0.95 * n  # a delivered SMS (95%) has the reason's effect
+    assert abs(result.returns - expected) < 4 * (expected ** 0.5)
+
+
 def test_later_attempts_do_not_count_the_effect_twice(world: Path, tmp_path: Path):
     write_list(tmp_path / "out", "call_list", [list_row(i, "MAINTENANCE_DUE", attempt=2) for i in range(500)])
     assert work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world).returns == 0

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -48,11 +49,22 @@ class DayReport:
     outcomes: int
     returns: int
     breaches: dict[str, int] = field(default_factory=dict)
+    build_seconds: float = 0.0
+    slowest: list[tuple[str, float]] = field(default_factory=list)  # the build's slowest models
 
     def line(self) -> str:
         problems = ", ".join(f"{name}: {n}" for name, n in self.breaches.items() if n) or "all checks pass"
+        slowest = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.slowest)
         return (f"{self.business_date}: {self.listed} listed, {self.outcomes} outcomes returned, "
-                f"{self.returns} return visits caused; {problems}")
+                f"{self.returns} return visits caused; {problems}; dbt build {self.build_seconds:.0f} s"
+                f" (slowest: {slowest})")
+
+
+def _slowest_nodes(run_results: Path, n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` slowest nodes of a dbt run: where a day's build time went."""
+    results = json.loads(run_results.read_text())["results"]
+    timed = sorted(((r["unique_id"].split(".")[-1], r["execution_time"]) for r in results), key=lambda t: -t[1])
+    return timed[:n]
 
 
 @contextlib.contextmanager
@@ -134,13 +146,17 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
             excluded = ["--exclude-resource-type", "unit_test"]
             if not with_tests:
                 excluded += ["--exclude-resource-type", "test"]
+            started = time.perf_counter()
             if not run_dbt(["build", *dbt_args, *excluded], url):
                 raise RuntimeError(f"dbt build failed for {day}: see {dbt_dir / 'logs' / 'dbt.log'}")
+            build_seconds = time.perf_counter() - started
+            slowest = _slowest_nodes(dbt_dir / "target" / "run_results.json")
             with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
                 exports = export_day(conn, inbox, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)
             listed = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception")
-            report = DayReport(day, listed, worked.rows, worked.returns, check_day(url, day, dbt_args))
+            report = DayReport(day, listed, worked.rows, worked.returns, check_day(url, day, dbt_args),
+                               build_seconds, slowest)
             log.info(report.line())
             print(report.line(), flush=True)
             reports.append(report)

@@ -9,17 +9,20 @@
 -- A unit's attempts, reach, bookings and cost are those of its list row and of the rows
 -- that follow it up (further attempts, a callback, a row carried over the advisor cap):
 -- the same customer, reason and due event, until the event is due again.
-with due_rows as (
+-- A unit is a due event's first place on a list or in the holdout: the day it is newly
+-- due, or, carried over the advisors' cap, the day it gets a place (the holdout is drawn
+-- then, among the customers who are called that day: like with like).
+with first_places as (
     select
         *,
         lead(business_date) over (partition by customer_id, reason, event_key order by business_date)
             as next_due_date
     from {{ ref('int_outreach_decisions') }}
-    where source = 'due'
+    where source in ('due', 'overflow') and disposition <> 'overflow'
 ),
 
 decisions as (
-    select * from due_rows
+    select * from first_places
     where routing_without_holdout in ('call', 'sms') and leads_without_holdout
 ),
 

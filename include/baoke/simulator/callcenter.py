@@ -8,8 +8,8 @@ later blanked or corrected at the counter (sometimes); a vehicle reported sold i
 must put aside (an unknown ``call_id`` or ``outcome``), for its reject path.
 
 The true effect is known and configured: ``TRUE_UPLIFT[reason]`` is how much more likely
-a customer listed for that reason is to return within 30 days than an identical
-customer who was not listed (intention to treat). The campaign-effectiveness mart must
+a customer listed for that reason (on the call or the SMS list, first attempt) is to
+return within 30 days than an identical customer who was not listed (intention to treat). The campaign-effectiveness mart must
 recover it. Everything is deterministic for (seed, list date).
 """
 
@@ -220,8 +220,9 @@ def _work_row(rng: random.Random, row: dict[str, str], sms: bool, day: dt.date,
     seconds = int(rng.uniform(*hours) * 3600)
     called_at = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
     appointment = callback = ""
-    if sms:
-        outcome, returns = ("SMS_SENT" if rng.random() < 0.95 else "SMS_FAILED"), False
+    if sms:  # a delivered SMS has the reason's effect too: the customer books at the counter
+        outcome = "SMS_SENT" if rng.random() < 0.95 else "SMS_FAILED"
+        returns = returns and outcome == "SMS_SENT"
     elif returns:
         outcome = "BOOKED"
         appointment = _later(rng, day, 1, 10)  # the call caused a kept appointment
