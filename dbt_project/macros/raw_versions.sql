@@ -1,7 +1,13 @@
 {#- The latest version of each record of a raw table as of D: versions made before
     D 00:00 +08:00 only, the newest per record key (by `newest_first`, then the latest
-    batch and line). Rows of superseded files are excluded (etl.files ledger). -#}
+    batch and line). Rows of superseded files are excluded (etl.files ledger).
+
+    In a staging model materialized `incremental` (with `staging_increment_hooks`), a
+    daily build looks only at the records touched since the model's last build — in a
+    batch it has not merged yet, or made since the last D — and recomputes the latest
+    version of just those (see `staging_increment`). -#}
 {% macro latest_raw_records(relation, key='record_key', newest_first='r.version_at desc') -%}
+    {%- set increment = staging_increment(relation) -%}
     select distinct on ({{ key }})
         r.record,
         r.record_key,
@@ -14,5 +20,96 @@
           select 1 from (select * from {{ source('etl', 'files') }}) as f
           where f.batch_id = r.batch_id and f.status <> 'loaded'
       )
+      {%- if increment.mode == 'incremental' %}
+      and r.record_key in (
+          select touched.record_key
+          from {{ relation }} as touched
+          where touched.version_at < {{ business_day_start() }}
+            and (touched.version_at >= {{ increment.since }}
+                 or touched.batch_id in ({{ unmerged_batches(relation) }}))
+      )
+      {%- endif %}
     order by {{ key }}, {{ newest_first }}, r.batch_id desc, r.locator desc
+{%- endmacro %}
+
+
+{#- How a staging model over `relation` is built for D:
+      - 'full': from all of raw: the first build, `--full-refresh`, a backfill (D before
+        the D it was last built for), or a file it merged has since been superseded
+        (its rows must go, and maybe whole records with them);
+      - 'incremental': otherwise, merging the records touched since the last build.
+    `since` is the last build's D 00:00 +08:00: versions made from then on are new to it. -#}
+{% macro staging_increment(relation) -%}
+    {%- if not execute or not is_incremental() or flags.FULL_REFRESH -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {%- set state = run_query(
+        "select business_date::text,"
+        ~ " (select count(*) from etl.staging_batches as seen"
+        ~ "  where seen.model = '" ~ this.identifier ~ "' and seen.included <> coalesce(("
+        ~ "      select bool_and(f.status = 'loaded') from etl.files as f where f.batch_id = seen.batch_id), true))"
+        ~ " from etl.staging_builds where model = '" ~ this.identifier ~ "'") -%}
+    {%- if state.rows | length == 0 -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {%- set last_date, files_changed = state.rows[0][0], state.rows[0][1] -%}
+    {%- if var('business_date') < last_date or files_changed > 0 -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {{ return({'mode': 'incremental',
+               'since': "(cast('" ~ last_date ~ "' as timestamp) at time zone 'Asia/Shanghai')"}) }}
+{%- endmacro %}
+
+
+{#- The batches loaded into `relation` that this model has not merged yet. -#}
+{% macro unmerged_batches(relation) -%}
+    select batches.batch_id from {{ source('etl', 'load_batches') }} as batches
+    where batches.raw_table = '{{ relation.schema }}.{{ relation.identifier }}'
+      and not exists (
+          select 1 from {{ source('etl', 'staging_batches') }} as seen
+          where seen.model = '{{ this.identifier }}' and seen.batch_id = batches.batch_id
+      )
+{%- endmacro %}
+
+
+{#- The raw table a staging model reads (its one source in `raw`). -#}
+{% macro staging_raw_relation() -%}
+    {%- for source_name, table_name in model.sources if source_name == 'raw' -%}
+        {{ return(source(source_name, table_name)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(this.identifier ~ " reads no raw table") }}
+{%- endmacro %}
+
+
+{#- Pre-hook of an incremental staging model: a full build empties the table first
+    (inside the model's transaction: readers never see it empty). -#}
+{% macro staging_truncate_if_full() -%}
+    {%- if execute and is_incremental() and staging_increment(staging_raw_relation()).mode == 'full' -%}
+        truncate {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook of an incremental staging model: record D and the batches merged. A batch
+    counts as merged only if it was committed a minute before this transaction began, so
+    none committing while the model ran is missed (one merged twice is harmless: the
+    merge is idempotent). -#}
+{% macro record_staging_build() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set relation = staging_raw_relation() -%}
+    {%- set full = staging_increment(relation).mode == 'full' -%}
+    insert into etl.staging_builds (model, business_date, full_rebuild)
+    values ('{{ this.identifier }}', {{ business_date() }}, {{ full }})
+    on conflict (model) do update
+        set business_date = excluded.business_date, full_rebuild = excluded.full_rebuild,
+            built_at = clock_timestamp();
+    {% if full -%}
+    delete from etl.staging_batches where model = '{{ this.identifier }}';
+    {%- endif %}
+    insert into etl.staging_batches (model, batch_id, included)
+    select '{{ this.identifier }}', batches.batch_id,
+           coalesce((select bool_and(f.status = 'loaded') from etl.files as f where f.batch_id = batches.batch_id), true)
+    from ({{ unmerged_batches(relation) }}) as unmerged
+    join etl.load_batches as batches on batches.batch_id = unmerged.batch_id
+    where batches.finished_at < now() - interval '1 minute'
 {%- endmacro %}

@@ -58,6 +58,7 @@ create table if not exists {table} (
 );
 create unique index if not exists {name}_key_version on {table} (record_key, record_version);
 create index if not exists {name}_version_at on {table} (version_at);
+create index if not exists {name}_batch on {table} (batch_id);  -- incremental staging reads new batches
 """
 
 

@@ -1,3 +1,5 @@
+{{ config(unique_key='advisor_id') }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_advisors')) }}
 ),

@@ -1,3 +1,5 @@
+{{ config(unique_key='appointment_id', indexes=[{'columns': ['appointment_id'], 'unique': true}]) }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_appointments')) }}
 ),

@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
+{{ config(unique_key='customer_id', indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_customers')) }}

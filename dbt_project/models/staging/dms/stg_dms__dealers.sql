@@ -1,3 +1,5 @@
+{{ config(unique_key='dealer_code') }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_dealers')) }}
 ),

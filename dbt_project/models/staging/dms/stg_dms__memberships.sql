@@ -1,3 +1,5 @@
+{{ config(unique_key='card_no') }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'dms_memberships')) }}
 ),

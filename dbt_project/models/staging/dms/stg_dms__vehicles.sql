@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['vin'], 'unique': true}]) }}
+{{ config(unique_key='vin', indexes=[{'columns': ['vin'], 'unique': true}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_vehicles')) }}

@@ -1,3 +1,5 @@
+{{ config(unique_key='claim_no') }}
+
 with source as (
     {{ latest_raw_records(source('raw', 'insurer_claims')) }}
 ),

@@ -1,3 +1,5 @@
+{{ config(unique_key='policy_no') }}
+
 -- feeds.md §2: a policy can appear again in a later file; the row with the latest
 -- 签单日期 (issue date), then the latest file, wins.
 with source as (
