@@ -363,8 +363,8 @@ final as (
         row_number() over lead_first as rank_in_list,
         first_value(placed.dealer_code) over lead_first as list_dealer_code
     from placed
-    window lead_first as (
-        partition by customer_id, list_type
+    window lead_first as (  -- an overflow row keeps the place it would have had on the call list
+        partition by customer_id, case list_type when 'overflow' then 'call' else list_type end
         order by priority, (source = 'due'), due_date, reason, event_key
     )
 )
@@ -389,10 +389,10 @@ select
         when final.list_type in ('call', 'sms', 'exception') and final.rank_in_list > 1 then 'listed_as_other_reason'
         else final.why
     end as why_not_called,
-    final.list_type in ('call', 'sms', 'exception') and final.rank_in_list = 1 as is_list_row,
+    final.list_type in ('call', 'sms', 'exception', 'overflow') and final.rank_in_list = 1 as is_list_row,
     case
-        when final.list_type in ('call', 'sms', 'exception')
-        then upper(left(final.list_type, 2)) || '-' || final.list_dealer_code || '-'
+        when final.list_type in ('call', 'sms', 'exception', 'overflow')
+        then upper(left(final.routing, 2)) || '-' || final.list_dealer_code || '-'
              || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || final.customer_id
         when final.list_type = 'holdout'
         then 'HO-' || final.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
