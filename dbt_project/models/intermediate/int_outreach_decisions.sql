@@ -20,6 +20,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['business_date'],
+    indexes=[{'columns': ['business_date']}, {'columns': ['call_id']}, {'columns': ['customer_id']}],
     full_refresh=false,
     on_schema_change='append_new_columns'
 ) }}

@@ -1,9 +1,11 @@
 -- A customer's status is the best over the vehicles they currently own (rules §2:
 -- new > active > lapsing > at_risk > churned). One row per customer per business date.
+-- A run replaces all of its date's rows (unique_key business_date).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['business_date', 'customer_id'],
+    unique_key='business_date',
+    indexes=[{'columns': ['business_date']}],
     on_schema_change='append_new_columns'
 ) }}
 

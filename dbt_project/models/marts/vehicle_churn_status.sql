@@ -1,9 +1,11 @@
 -- One row per vehicle in the active base per business date (history kept): each run
 -- replaces its own date's rows, so reruns and backfills of a date are idempotent.
+-- A run replaces all of its date's rows (unique_key business_date).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['business_date', 'vin'],
+    unique_key='business_date',
+    indexes=[{'columns': ['business_date']}],
     on_schema_change='append_new_columns'
 ) }}
 

@@ -2,6 +2,15 @@
 -- of the day that is not the lead reason of a phone-list row, with the reason it is
 -- not (holdout, completed, in workshop, sold or moved, no consent, invalid or wrong
 -- number, advisor cap, SMS only, listed as another reason of the same call...).
+-- Incremental like the decisions it reads: a run replaces its own date's rows.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='business_date',
+    indexes=[{'columns': ['business_date']}, {'columns': ['customer_id']}],
+    on_schema_change='append_new_columns'
+) }}
+
 select
     business_date,
     customer_id,
@@ -19,3 +28,6 @@ select
     call_id
 from {{ ref('int_outreach_decisions') }}
 where not (disposition = 'call' and is_list_row)
+{% if is_incremental() %}
+  and business_date = {{ business_date() }}
+{% endif %}
