@@ -42,7 +42,7 @@ def test_every_day_keeps_the_outreach_rules(replayed):
     for report in reports:
         assert report.listed > 0, report.line()
         assert not any(report.breaches.values()), report.line()
-        assert {"outreach_customer_once_per_list", "outreach_no_do_not_call_on_call_list",
+        assert {"outreach_customer_once_per_day", "outreach_no_do_not_call_on_call_list",
                 "outreach_every_candidate_decided"} <= set(report.breaches), "the invariants were checked"
 
 

@@ -164,7 +164,8 @@ judged as (
         candidates.*,
         customers.mobile,
         customers.consent_call and do_not_call.customer_id is null as may_call,
-        customers.consent_sms as may_sms,
+        coalesce(customers.consent_sms, false) as may_sms,
+        wrong_numbers.customer_id is not null as is_wrong_number,
         case
             when candidates.source = 'due' and completed.customer_id is not null then 'completed'
             when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
@@ -183,41 +184,42 @@ judged as (
     left join do_not_call on do_not_call.customer_id = candidates.customer_id
     left join gone on gone.customer_id = candidates.customer_id
     left join in_workshop on in_workshop.vin = candidates.vin
+    left join wrong_numbers
+        on wrong_numbers.customer_id = candidates.customer_id and wrong_numbers.mobile = customers.mobile
     left join completed
         on completed.customer_id = candidates.customer_id and completed.reason = candidates.reason
        and completed.event_key = candidates.event_key
 ),
 
--- which list each candidate goes to, and why not the phone list
+-- which list each candidate goes to, and why not the phone list; a number reported
+-- wrong gets neither a call nor an SMS until the DMS has another one
 routed as (
     select
         judged.*,
         case
             when suppressed_because is not null then 'suppressed'
-            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call
-                then case when judged.may_sms and judged.mobile is not null then 'sms' else 'suppressed' end
-            when judged.mobile is null then 'exception'
-            when exists (
-                select 1 from wrong_numbers
-                where wrong_numbers.customer_id = judged.customer_id and wrong_numbers.mobile = judged.mobile
-            ) then 'exception'
+            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call then
+                case
+                    when not judged.may_sms or judged.mobile is null then 'suppressed'
+                    when judged.is_wrong_number then 'exception'
+                    else 'sms'
+                end
+            when judged.mobile is null or judged.is_wrong_number then 'exception'
             else 'call'
         end as routing,
         case
             when suppressed_because is not null then suppressed_because
             when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call then
                 case
-                    when not (judged.may_sms and judged.mobile is not null)
-                        then case when judged.mobile is null then 'invalid_mobile' else 'no_consent' end
+                    when judged.mobile is null then 'invalid_mobile'
+                    when not judged.may_sms then 'no_consent'
+                    when judged.is_wrong_number then 'wrong_number'
                     when judged.channel = 'SMS' then 'sms_only_reason'
                     when judged.source = 'failed_reminder' then 'three_attempts_failed'
                     else 'no_call_consent'
                 end
             when judged.mobile is null then 'invalid_mobile'
-            when exists (
-                select 1 from wrong_numbers
-                where wrong_numbers.customer_id = judged.customer_id and wrong_numbers.mobile = judged.mobile
-            ) then 'wrong_number'
+            when judged.is_wrong_number then 'wrong_number'
         end as why
     from judged
 ),
@@ -356,17 +358,32 @@ placed as (
        and list_lead.rank_without_holdout = 1
 ),
 
--- one row per customer and list: the highest-priority reason leads, and the list row
--- (its call_id, its file) is the lead row's dealer's
-final as (
+-- one row per customer per day (rules §3): a customer called today gets their SMS
+-- reasons (a birthday, a failed reminder) on the same call, as other reasons
+merged as (
     select
         placed.*,
-        row_number() over lead_first as rank_in_list,
-        first_value(placed.dealer_code) over lead_first as list_dealer_code
+        case
+            when placed.list_type = 'sms' and bool_or(placed.list_type = 'call') over (partition by placed.customer_id)
+                then 'call'
+            else placed.list_type
+        end as final_list,
+        max(placed.advisor_id) over (partition by placed.customer_id) as customer_advisor_id
     from placed
+),
+
+-- the list row: the highest-priority reason leads (on a call, a reason routed to the
+-- phone), and the row (its call_id, its file) is the lead row's dealer's
+final as (
+    select
+        merged.*,
+        row_number() over lead_first as rank_in_list,
+        first_value(merged.dealer_code) over lead_first as list_dealer_code
+    from merged
     window lead_first as (  -- an overflow row keeps the place it would have had on the call list
-        partition by customer_id, case list_type when 'overflow' then 'call' else list_type end
-        order by priority, (source = 'due'), due_date, reason, event_key
+        partition by customer_id, case final_list when 'overflow' then 'call' else final_list end
+        order by (routing <> final_list and final_list <> 'overflow'), priority, (source = 'due'), due_date,
+                 reason, event_key
     )
 )
 
@@ -383,24 +400,25 @@ select
     final.campaign_code,
     final.source,
     final.attempt_no,
-    final.list_type as disposition,
+    final.final_list as disposition,
     case
-        when final.list_type = 'overflow' then 'advisor_cap'
-        when final.list_type = 'holdout' then 'holdout'
-        when final.list_type in ('call', 'sms', 'exception') and final.rank_in_list > 1 then 'listed_as_other_reason'
+        when final.final_list = 'overflow' then 'advisor_cap'
+        when final.final_list = 'holdout' then 'holdout'
+        when final.final_list in ('call', 'sms', 'exception') and final.rank_in_list > 1 then 'listed_as_other_reason'
         else final.why
     end as why_not_called,
-    final.list_type in ('call', 'sms', 'exception', 'overflow') and final.rank_in_list = 1 as is_list_row,
+    final.final_list in ('call', 'sms', 'exception', 'overflow') and final.rank_in_list = 1 as is_list_row,
     case
-        when final.list_type in ('call', 'sms', 'exception', 'overflow')
-        then upper(left(final.routing, 2)) || '-' || final.list_dealer_code || '-'
+        when final.final_list in ('call', 'sms', 'exception', 'overflow')
+        then case final.final_list when 'overflow' then 'CA' else upper(left(final.final_list, 2)) end
+             || '-' || final.list_dealer_code || '-'
              || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || final.customer_id
-        when final.list_type = 'holdout'
+        when final.final_list = 'holdout'
         then 'HO-' || final.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
              || final.customer_id || '-' || final.reason || '-' || final.event_key
     end as call_id,
     (array['MORNING', 'AFTERNOON', 'EVENING'])[least(final.attempt_no, 3)] as preferred_slot,
-    case when final.list_type in ('call', 'overflow') then final.advisor_id end as advisor_id,
+    case when final.final_list in ('call', 'overflow') then final.customer_advisor_id end as advisor_id,
     final.mobile,
     final.source = 'failed_reminder' as is_failed_reminder,
     final.routing as routing_without_holdout,

@@ -1,0 +1,7 @@
+-- Rules §3 "one row per customer per day": no customer has more than one row in a day's
+-- files (call list, SMS list and exceptions file together). Returns the offending customers.
+select business_date, customer_id, count(*) as list_rows, string_agg(disposition, ', ') as lists
+from {{ ref('int_outreach_decisions') }}
+where is_list_row and disposition in ('call', 'sms', 'exception')
+group by business_date, customer_id
+having count(*) > 1
