@@ -98,8 +98,30 @@ def test_sms_rows_cause_returns_too(world: Path, tmp_path: Path):
     n = 3000
     write_list(tmp_path / "out", "sms_list", [list_row(i, "LAPSING_WINBACK") for i in range(n)])
     result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=5))
-    expected = TRUE_UPLIFT["LAPSING_WINBACK"] * 0.95 * n  # a delivered SMS (95%) has the reason's effect
+    expected = TRUE_UPLIFT["LAPSING_WINBACK"] * n
     assert abs(result.returns - expected) < 4 * (expected ** 0.5)
+
+
+def test_the_calls_bring_back_only_customers_who_would_not_come_anyway(world: Path, tmp_path: Path):
+    """Half the listed customers come back on their own within 30 days (their visits are in
+    the world's future): the listing adds the true uplift to the return rate, so it brings
+    back uplift / (1 - 0.5) of the others, and none of those who come anyway."""
+    n = 4000
+    anyway = {f"C{i:08d}" for i in range(0, n, 2)}
+    with sqlite3.connect(world) as conn:
+        conn.executemany(
+            "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
+            [("repair_orders", f"RO{c}", "D001", "2026-12-01T16:00:00+08:00", "2026-12-01T16:00:00+08:00",
+              json.dumps({"ro_number": f"RO{c}", "customer_id": c, "status": "closed", "service_type": "MAINTENANCE",
+                          "open_date": "2026-12-01", "vin": f"V{c}"})) for c in sorted(anyway)])
+    write_list(tmp_path / "out", "call_list", [list_row(i, "MAINTENANCE_DUE") for i in range(n)])
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=6))
+    expected = TRUE_UPLIFT["MAINTENANCE_DUE"] * n
+    assert abs(result.returns - expected) < 4 * (expected ** 0.5)
+    with sqlite3.connect(world) as conn:
+        brought_back = {r[0] for r in conn.execute(
+            "select json_extract(record, '$.customer_id') from dms_versions where pk like 'ROD001-CC%'")}
+    assert brought_back and not brought_back & anyway
 
 
 def test_later_attempts_do_not_count_the_effect_twice(world: Path, tmp_path: Path):

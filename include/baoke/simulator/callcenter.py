@@ -9,7 +9,11 @@ must put aside (an unknown ``call_id`` or ``outcome``), for its reject path.
 
 The true effect is known and configured: ``TRUE_UPLIFT[reason]`` is how much more likely
 a customer listed for that reason (on the call or the SMS list, first attempt) is to
-return within 30 days than an identical customer who was not listed (intention to treat). The campaign-effectiveness mart must
+return within 30 days than an identical customer who was not listed (intention to treat).
+The world already holds every customer's own future visits, so a call can only bring
+back a customer who would not have come anyway: among those, the listing causes a return
+with the probability that makes the difference in 30-day return rates exactly the
+configured uplift (see ``_effect``). The campaign-effectiveness mart must
 recover it. Everything is deterministic for (seed, list date).
 """
 
@@ -125,14 +129,21 @@ def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
     result = DayResult([], 0, 0)
     visits: list[tuple[dict[str, str], str]] = []
     closing: list[tuple[dict[str, str], dict]] = []
-    for dealer_dir in sorted(p for p in day_dir.iterdir() if p.is_dir()) if day_dir.exists() else []:
+    dealer_dirs = sorted(p for p in day_dir.iterdir() if p.is_dir()) if day_dir.exists() else []
+    lists = {(d.name, kind): _read_list(path) for d in dealer_dirs for kind in ("call_list", "sms_list")
+             if (path := d / f"{kind}_{d.name}_{stamp}.csv").exists()}
+    rows = [(row, kind == "sms_list") for (_, kind), rows in lists.items() for row in rows]
+    coming_anyway = _coming_anyway(world, {row["customer_id"] for row, _ in rows}, list_date)
+    effects = _effect(rows, coming_anyway, config)
+    for dealer_dir in dealer_dirs:
         dealer = dealer_dir.name
         rng = random.Random(f"{config.seed}:{dealer}:{stamp}")
         worked: list[tuple[dict[str, str], dict]] = []
         for kind in ("call_list", "sms_list"):
-            path = dealer_dir / f"{kind}_{dealer}_{stamp}.csv"
-            for row in _read_list(path) if path.exists() else []:
-                outcome = _work_row(rng, row, kind == "sms_list", list_date, config)
+            for row in lists.get((dealer, kind), []):
+                sms = kind == "sms_list"
+                effect = 0.0 if row["customer_id"] in coming_anyway else effects.get((row.get("primary_reason"), sms), 0.0)
+                outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
                     worked.append((row, outcome))
                     if outcome.pop("_returns"):
@@ -150,6 +161,51 @@ def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
     result.returns = len(visits)
     result.dms_changes = _feed_back(world, _plan_feedback(closing, config, list_date))
     return result
+
+
+SMS_DELIVERED = 0.95  # share of SMS_SENT among the SMS rows worked
+ATTRIBUTION_DAYS = 30
+
+
+def _coming_anyway(world: Path, customers: set[str], list_date: dt.date) -> set[str]:
+    """The listed customers who come back within the attribution window on their own: a
+    closed repair order (not a PDI) opened in it, already in the world's future. The
+    visits this list date's calls caused are not counted, so working a day again gives
+    the same outcomes."""
+    if not customers:
+        return set()
+    caused_today = f"%-CC{list_date:%Y%m%d}%"
+    since, until = list_date.isoformat(), (list_date + dt.timedelta(days=ATTRIBUTION_DAYS)).isoformat()
+    with sqlite3.connect(world) as conn:
+        conn.execute("create temp table if not exists listed_customers (customer_id text primary key)")
+        conn.execute("delete from listed_customers")
+        conn.executemany("insert or ignore into listed_customers values (?)", [(c,) for c in customers])
+        return {c for (c,) in conn.execute(
+            "select distinct json_extract(record, '$.customer_id') from dms_versions"
+            " where entity = 'repair_orders' and json_extract(record, '$.status') = 'closed'"
+            "   and json_extract(record, '$.service_type') <> 'PDI'"
+            "   and json_extract(record, '$.open_date') > ? and json_extract(record, '$.open_date') <= ?"
+            "   and json_extract(record, '$.customer_id') in (select customer_id from listed_customers)"
+            "   and pk not like ?",
+            (since, until, caused_today))}
+
+
+def _effect(rows: list[tuple[dict[str, str], bool]], coming_anyway: set[str],
+            config: CallCenterConfig) -> dict[tuple[str, bool], float]:
+    """Per (reason, SMS or not): the probability that a worked first listing brings back a
+    customer who would not have come anyway, such that the listed customers' 30-day return
+    rate is the unlisted one's plus ``uplift[reason]``: with a share p0 coming anyway,
+    p0 + (1 - p0) * worked * q = p0 + uplift, so q = uplift / ((1 - p0) * worked)."""
+    groups: dict[tuple[str, bool], list[bool]] = {}
+    for row, sms in rows:
+        if int(row.get("attempt_no") or 1) == 1:
+            groups.setdefault((row.get("primary_reason", ""), sms), []).append(row["customer_id"] in coming_anyway)
+    effects = {}
+    for (reason, sms), anyway in groups.items():
+        p0 = sum(anyway) / len(anyway)
+        worked = (1 - config.not_attempted_rate) * (SMS_DELIVERED if sms else 1.0)
+        effects[(reason, sms)] = min(1.0, config.uplift.get(reason, 0.0) / max((1 - p0) * worked, 1e-9))
+    return effects
 
 
 def _write_outcomes(path: Path, outcomes: list[dict]) -> None:
@@ -209,19 +265,19 @@ def _later(rng: random.Random, day: dt.date, low: int, high: int) -> str:
 
 
 def _work_row(rng: random.Random, row: dict[str, str], sms: bool, day: dt.date,
-              config: CallCenterConfig) -> dict | None:
-    """One list row's outcome; ``_returns`` says whether the customer comes back because of it."""
+              config: CallCenterConfig, effect: float) -> dict | None:
+    """One list row's outcome; ``_returns`` says whether the customer comes back because of
+    it (with probability ``effect`` on a first attempt that is worked)."""
     if rng.random() < config.not_attempted_rate:
         return None
-    reason = row.get("primary_reason", "")
     slot = row.get("preferred_slot") or "MORNING"
-    returns = int(row.get("attempt_no") or 1) == 1 and rng.random() < config.uplift.get(reason, 0.0)
+    returns = int(row.get("attempt_no") or 1) == 1 and rng.random() < effect
     hours = SLOT_HOURS.get(slot, (9, 12))
     seconds = int(rng.uniform(*hours) * 3600)
     called_at = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
     appointment = callback = ""
     if sms:  # a delivered SMS has the reason's effect too: the customer books at the counter
-        outcome = "SMS_SENT" if rng.random() < 0.95 else "SMS_FAILED"
+        outcome = "SMS_SENT" if rng.random() < SMS_DELIVERED else "SMS_FAILED"
         returns = returns and outcome == "SMS_SENT"
     elif returns:
         outcome = "BOOKED"
