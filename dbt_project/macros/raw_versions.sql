@@ -22,11 +22,13 @@
       )
       {%- if increment.mode == 'incremental' %}
       and r.record_key in (
-          select touched.record_key
-          from {{ relation }} as touched
-          where touched.version_at < {{ business_day_start() }}
-            and (touched.version_at >= {{ increment.since }}
-                 or touched.batch_id in ({{ unmerged_batches(relation) }}))
+          select touched.record_key from {{ relation }} as touched
+          where touched.version_at >= {{ increment.since }} and touched.version_at < {{ business_day_start() }}
+          {%- if increment.batches %}
+          union
+          select touched.record_key from {{ relation }} as touched
+          where touched.batch_id in ({{ increment.batches | join(', ') }})
+          {%- endif %}
       )
       {%- endif %}
     order by {{ key }}, {{ newest_first }}, r.batch_id desc, r.locator desc
@@ -37,8 +39,9 @@
       - 'full': from all of raw: the first build, `--full-refresh`, a backfill (D before
         the D it was last built for), or a file it merged has since been superseded
         (its rows must go, and maybe whole records with them);
-      - 'incremental': otherwise, merging the records touched since the last build.
-    `since` is the last build's D 00:00 +08:00: versions made from then on are new to it. -#}
+      - 'incremental': otherwise, merging the records touched since the last build:
+        versions made since `since` (the last build's D 00:00 +08:00), and the records of
+        `batches` (loaded since, whatever their versions' dates). -#}
 {% macro staging_increment(relation) -%}
     {%- if not execute or not is_incremental() or flags.FULL_REFRESH -%}
         {{ return({'mode': 'full'}) }}
@@ -56,7 +59,10 @@
     {%- if var('business_date') < last_date or files_changed > 0 -%}
         {{ return({'mode': 'full'}) }}
     {%- endif -%}
-    {{ return({'mode': 'incremental',
+    {#- the new batches' ids, as literals: the planner then knows they are few and looks
+        their records up by index (a subquery made it expect millions and scan all of raw) -#}
+    {%- set batches = run_query(unmerged_batches(relation)).columns[0].values() | map('int') | list -%}
+    {{ return({'mode': 'incremental', 'batches': batches,
                'since': "(cast('" ~ last_date ~ "' as timestamp) at time zone 'Asia/Shanghai')"}) }}
 {%- endmacro %}
 
