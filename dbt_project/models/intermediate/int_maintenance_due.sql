@@ -21,6 +21,22 @@ daily_km as (
     select * from {{ ref('int_vehicle_daily_km') }}
 ),
 
+-- each brand/model's interval: its own row, else the brand's, else the default ('*');
+-- looked up once per model, not once per visit
+models as (
+    select coalesce(brand, '') as brand, coalesce(model, '') as model from vehicles
+    union
+    select '', ''  -- visits of a vehicle the DMS has not sent: the default interval
+),
+
+model_intervals as (
+    select distinct on (models.brand, models.model)
+        models.brand, models.model, intervals.interval_months, intervals.interval_km
+    from models
+    join intervals on intervals.brand in (models.brand, '*') and intervals.model in (models.model, '*')
+    order by models.brand, models.model, (intervals.brand = '*'), (intervals.model = '*')
+),
+
 with_interval as (
     select
         maintenance_visits.ro_number,
@@ -29,19 +45,14 @@ with_interval as (
         maintenance_visits.customer_id,
         maintenance_visits.visit_date,
         maintenance_visits.mileage_km,
-        interval_row.interval_months,
-        interval_row.interval_km,
+        model_intervals.interval_months,
+        model_intervals.interval_km,
         coalesce(daily_km.daily_km, {{ var('default_daily_km') }}) as daily_km
     from maintenance_visits
     left join vehicles on vehicles.vin = maintenance_visits.vin
     left join daily_km on daily_km.vin = maintenance_visits.vin
-    left join lateral (
-        select intervals.interval_months, intervals.interval_km
-        from intervals
-        where intervals.brand in (vehicles.brand, '*') and intervals.model in (vehicles.model, '*')
-        order by (intervals.brand = '*'), (intervals.model = '*')
-        limit 1
-    ) as interval_row on true
+    left join model_intervals
+        on model_intervals.brand = coalesce(vehicles.brand, '') and model_intervals.model = coalesce(vehicles.model, '')
 )
 
 select
