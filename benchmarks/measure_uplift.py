@@ -17,8 +17,8 @@ from baoke.warehouse import resolve_warehouse
 
 QUERY = """
 select reason,
-       sum(due - held_out) as treated, sum(treated_returned) as treated_returned,
-       sum(held_out) as holdout, sum(holdout_returned) as holdout_returned
+       sum(due - held_out)::bigint as treated, sum(treated_returned)::bigint as treated_returned,
+       sum(held_out)::bigint as holdout, sum(holdout_returned)::bigint as holdout_returned
 from marts.campaign_effectiveness
 where campaign_source = 'outreach' and attribution_complete
 group by reason order by reason

@@ -138,7 +138,9 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
         for offset in range(days):
             day = start + dt.timedelta(days=offset)
             _set_clock(world, day)
-            drop_files(world, insurer_inbox, since=(day - dt.timedelta(days=3)).isoformat())
+            # the insurers' whole history on the first day (the policies now up for
+            # renewal were issued a year ago), then each day's new files
+            drop_files(world, insurer_inbox, since=None if offset == 0 else (day - dt.timedelta(days=3)).isoformat())
             extract_day(day)
             variables = {**(dbt_vars or {}), "business_date": day.isoformat()}
             dbt_args = ["--quiet", "--vars", json.dumps(variables),
