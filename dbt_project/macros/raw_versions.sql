@@ -2,8 +2,8 @@
     D 00:00 +08:00 only, the newest per record key (by `newest_first`, then the latest
     batch and line). Rows of superseded files are excluded (etl.files ledger).
 
-    In a staging model materialized `incremental` (with `staging_increment_hooks`), a
-    daily build looks only at the records touched since the model's last build — in a
+    In a staging model materialized `incremental` (with the staging hooks of
+    dbt_project.yml: `staging_truncate_if_full`, `record_staging_build`), a daily build looks only at the records touched since the model's last build — in a
     batch it has not merged yet, or made since the last D — and recomputes the latest
     version of just those (see `staging_increment`). -#}
 {% macro latest_raw_records(relation, key='record_key', newest_first='r.version_at desc') -%}
@@ -49,8 +49,7 @@
     {%- set state = run_query(
         "select business_date::text,"
         ~ " (select count(*) from etl.staging_batches as seen"
-        ~ "  where seen.model = '" ~ this.identifier ~ "' and seen.included <> coalesce(("
-        ~ "      select bool_and(f.status = 'loaded') from etl.files as f where f.batch_id = seen.batch_id), true))"
+        ~ "  where seen.model = '" ~ this.identifier ~ "' and seen.included <> " ~ batch_is_loaded('seen.batch_id') ~ ")"
         ~ " from etl.staging_builds where model = '" ~ this.identifier ~ "'") -%}
     {%- if state.rows | length == 0 -%}
         {{ return({'mode': 'full'}) }}
@@ -67,9 +66,15 @@
 {%- endmacro %}
 
 
-{#- The batches loaded into `relation` that this model has not merged yet. -#}
+{#- Whether a batch's rows count: not from a file superseded, incomplete or rejected. -#}
+{% macro batch_is_loaded(batch_id) -%}
+    coalesce((select bool_and(f.status = 'loaded') from etl.files as f where f.batch_id = {{ batch_id }}), true)
+{%- endmacro %}
+
+
+{#- The batches loaded into `relation` that this model has not merged yet (id first). -#}
 {% macro unmerged_batches(relation) -%}
-    select batches.batch_id from {{ source('etl', 'load_batches') }} as batches
+    select batches.batch_id, batches.finished_at from {{ source('etl', 'load_batches') }} as batches
     where batches.raw_table = '{{ relation.schema }}.{{ relation.identifier }}'
       and not exists (
           select 1 from {{ source('etl', 'staging_batches') }} as seen
@@ -113,9 +118,7 @@
     delete from etl.staging_batches where model = '{{ this.identifier }}';
     {%- endif %}
     insert into etl.staging_batches (model, batch_id, included)
-    select '{{ this.identifier }}', batches.batch_id,
-           coalesce((select bool_and(f.status = 'loaded') from etl.files as f where f.batch_id = batches.batch_id), true)
+    select '{{ this.identifier }}', unmerged.batch_id, {{ batch_is_loaded('unmerged.batch_id') }}
     from ({{ unmerged_batches(relation) }}) as unmerged
-    join etl.load_batches as batches on batches.batch_id = unmerged.batch_id
-    where batches.finished_at < now() - interval '1 minute'
+    where unmerged.finished_at < now() - interval '1 minute'
 {%- endmacro %}

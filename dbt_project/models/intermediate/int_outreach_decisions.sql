@@ -228,11 +228,13 @@ routed as (
 ranked as (
     select
         routed.*,
-        row_number() over (
-            partition by customer_id, routing
-            order by priority, (source = 'due'), due_date, reason, event_key
-        ) as rank_without_holdout
+        row_number() over by_priority as rank_without_holdout,
+        first_value(routed.draws_holdout) over by_priority as lead_draws_holdout
     from routed
+    window by_priority as (
+        partition by customer_id, routing
+        order by priority, (source = 'due'), due_date, reason, event_key
+    )
 ),
 
 -- who calls: the advisor of the customer's latest visit if still active, else the
@@ -348,14 +350,11 @@ placed as (
         case
             when ranked.routing = 'call' and capped.over_cap then 'overflow'
             when ranked.routing in ('call', 'sms', 'exception') and ranked.source in ('due', 'overflow')
-                 and list_lead.draws_holdout then 'holdout'
+                 and ranked.lead_draws_holdout then 'holdout'
             else ranked.routing
         end as list_type
     from ranked
     left join capped on capped.customer_id = ranked.customer_id and ranked.routing = 'call'
-    left join ranked as list_lead
-        on list_lead.customer_id = ranked.customer_id and list_lead.routing = ranked.routing
-       and list_lead.rank_without_holdout = 1
 ),
 
 -- one row per customer per day (rules §3): a customer called today gets their SMS
