@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import tempfile
 import time
-from pathlib import Path
 
 TARGET_SECONDS = 60.0
 MODELS = ["int_outreach_due", "int_outreach_decisions", "int_outreach_export"]
