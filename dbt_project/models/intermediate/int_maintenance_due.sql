@@ -4,6 +4,8 @@
 -- Intervals per brand/model from the service_intervals seed ('*' = default).
 -- One row per FIRST_SERVICE / MAINTENANCE visit; `is_latest` marks the vehicle's
 -- current due date (the one outreach reminds of).
+{{ config(indexes=[{'columns': ['ro_number'], 'unique': true}]) }}
+
 with maintenance_visits as (
     select * from {{ ref('int_visits') }}
     where service_type in ('FIRST_SERVICE', 'MAINTENANCE')

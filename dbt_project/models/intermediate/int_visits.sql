@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]) }}
+{{ config(indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]) }}
 
 -- Visits (回厂, rules §1): repair orders closed before D, other than PDI, dated by their
 -- close date, each counted for the customer it belongs to after merges.

@@ -1,4 +1,4 @@
-{{ config(unique_key='claim_no') }}
+{{ config(unique_key='claim_no', indexes=[{'columns': ['claim_no'], 'unique': true}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'insurer_claims')) }}
