@@ -32,6 +32,7 @@ visit_figures as (
         count(*) filter (where appointment_id is not null) as visits_with_appointment,
         sum(total_amount) as revenue
     from visits
+    where visit_date >= (select min(month_start) from months)
     group by 1, 2
 ),
 
@@ -117,15 +118,24 @@ reminders as (
     from (select * from {{ source('etl', 'sent_calls') }}) as sent
     left join attempted_calls on attempted_calls.call_id = sent.call_id
     where sent.list_date < {{ business_date() }}
+      and sent.list_date >= (select min(month_start) from months)
     group by 1, 2
 ),
 
--- 流失率: the active base at month end (the latest status snapshot of the month)
+-- 流失率: the active base at month end (the latest status snapshot of the month). A
+-- snapshot for D is as of D-1's end, so a month's are dated from its 2nd to the next 1st.
+-- One index probe per month: the history holds a million rows per day on `large`.
 snapshots as (
-    select date_trunc('month', business_date - 1)::date as month_start, max(business_date) as business_date
-    from {{ ref('vehicle_churn_status') }}
-    where business_date <= {{ business_date() }}
-    group by 1
+    select months.month_start, latest.business_date
+    from months
+    cross join lateral (
+        select max(status.business_date) as business_date
+        from {{ ref('vehicle_churn_status') }} as status
+        where status.business_date > months.month_start
+          and status.business_date <= months.month_end + 1
+          and status.business_date <= {{ business_date() }}
+    ) as latest
+    where latest.business_date is not null
 ),
 
 churn as (
