@@ -24,6 +24,9 @@ def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
         assert wh.up() == url, "up() on a running server returns the same server"
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
             cur.execute("create table kept (x int); insert into kept values (42)")
+            for name in ("wal_level", "unix_socket_directories", "timezone"):
+                cur.execute(f"show {name}")
+                assert cur.fetchone() == (warehouse.SERVER_SETTINGS[name],), name
         assert wh.down() is True
         assert wh.url() is None
         with psycopg2.connect(wh.up()) as conn, conn.cursor() as cur:

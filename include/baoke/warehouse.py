@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -36,18 +37,24 @@ SUPERUSER = "postgres"
 # Trust authentication ignores it, but Cosmos' profile mapping insists on a password.
 PLACEHOLDER_PASSWORD = "baoke"
 
-# Settings for a single-user development server doing bulk loads.
-_SERVER_CONF = """
-# --- Baoke embedded warehouse ---
-listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
-max_connections = 60
-shared_buffers = 256MB
-work_mem = 32MB
-maintenance_work_mem = 256MB
-max_wal_size = 2GB
-timezone = 'Asia/Shanghai'
-"""
+# Settings for a single-node warehouse doing bulk loads and whole-table rebuilds, given
+# on the command line at every start, so a warehouse made by an earlier version gets
+# them too. With no replica and no point-in-time recovery to feed (back it up with
+# pg_dump; raw can be re-extracted), `wal_level = minimal` lets PostgreSQL skip the
+# write-ahead log for a table created and filled in one transaction, which is how dbt
+# builds every table model: it halves what a rebuild writes.
+SERVER_SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    "unix_socket_directories": "",
+    "max_connections": "60",
+    "shared_buffers": "256MB",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "2GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "timezone": "Asia/Shanghai",
+}
 
 
 class WarehouseError(RuntimeError):
@@ -87,7 +94,7 @@ class EmbeddedWarehouse:
             port = self._choose_port()
             try:
                 pg.pg_ctl(
-                    ["-w", "-t", "60", "-l", str(self._log), "-o", f"-p {port}", "start"],
+                    ["-w", "-t", "60", "-l", str(self._log), "-o", _server_options(port), "start"],
                     pgdata=self.pgdata,
                     user=self._system_user(),
                     timeout=90,
@@ -159,8 +166,12 @@ class EmbeddedWarehouse:
             pgdata=self.pgdata,
             user=user,
         )
-        with (self.pgdata / "postgresql.conf").open("a") as conf:
-            conf.write(_SERVER_CONF)
+
+
+def _server_options(port: int) -> str:
+    """The postgres command line: the port and SERVER_SETTINGS (pg_ctl splits it like a shell)."""
+    settings = " ".join(f"-c {name}={shlex.quote(value)}" for name, value in SERVER_SETTINGS.items())
+    return f"-p {port} {settings}"
 
 
 def _make_binaries_readable() -> None:
