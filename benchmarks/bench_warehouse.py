@@ -32,7 +32,24 @@ def _dbt_build(url: str, business_date: dt.date, what: str) -> float:
     print(f"{what:55s} {elapsed:7.1f} s  {'ok' if ok else 'FAILED'}", flush=True)
     if not ok:
         raise SystemExit("dbt build failed: see dbt_project/logs/dbt.log")
+    _where_the_time_went()
     return elapsed
+
+
+def _where_the_time_went(top: int = 10) -> None:
+    """Thread time of the build's models and tests, and its slowest nodes (run_results.json):
+    the wall time alone does not say what to work on."""
+    from baoke.config import get_settings
+
+    results = json.loads((get_settings().dbt_project_dir / "target" / "run_results.json").read_text())["results"]
+    by_kind: dict[str, float] = {}
+    for result in results:
+        kind = result["unique_id"].split(".")[0]
+        by_kind[kind] = by_kind.get(kind, 0.0) + result["execution_time"]
+    print("    thread time: " + ", ".join(f"{kind}s {seconds:.0f} s" for kind, seconds in sorted(by_kind.items())))
+    slowest = sorted(results, key=lambda r: r["execution_time"], reverse=True)[:top]
+    print("    slowest: " + ", ".join(f"{r['unique_id'].split('.')[-1][:48]} {r['execution_time']:.0f} s" for r in slowest),
+          flush=True)
 
 
 def main() -> None:
