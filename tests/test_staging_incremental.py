@@ -1,5 +1,6 @@
-"""Incremental staging: a daily build merges only the records touched since the last one,
-and always ends with exactly the rows a build from all of raw would give."""
+"""Incremental staging, and int_visits after it: a daily build merges only the records
+touched since the last one, and always ends with exactly the rows a build from all of raw
+would give."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from baoke.dbt import run_dbt
 from baoke.extract.catalog import DMS, INSURER
 from baoke.extract.loader import Batch, ensure_raw_tables
 
-MODELS = "stg_dms__repair_orders stg_insurer__policies"
+MODELS = "stg_dms__repair_orders stg_insurer__policies stg_dms__customers int_customers_resolved int_visits"
 
 
 def _order(ro: str, updated_at: str, status: str = "open") -> dict:
@@ -27,12 +28,20 @@ def _policy(number: str, issued: str) -> dict:
             "保费": "950.00", "险种": "商业险", "被保险人": "张三", "联系电话": "13800000001"}
 
 
+def _customer(customer_id: str, updated_at: str, merged_into: str | None = None) -> dict:
+    return {"customer_id": customer_id, "updated_at": updated_at, "merged_into_customer_id": merged_into}
+
+
 def _load_orders(url: str, *orders: dict) -> int:
+    return _load_dms(url, "repair_orders", *orders)
+
+
+def _load_dms(url: str, entity: str, *records: dict) -> int:
     with contextlib.closing(psycopg2.connect(url)) as conn:
         ensure_raw_tables(conn)
-        with Batch.open(conn, DMS["repair_orders"], "D001", "test", dt.date(2026, 11, 20)) as batch:
-            for n, order in enumerate(orders):
-                batch.add(order, f"row {n}", order["updated_at"], order["updated_at"])
+        with Batch.open(conn, DMS[entity], "D001", "test", dt.date(2026, 11, 20)) as batch:
+            for n, record in enumerate(records):
+                batch.add(record, f"row {n}", record["updated_at"], record["updated_at"])
             return _settled(conn, batch.load().batch_id)
 
 
@@ -71,9 +80,11 @@ def _state(url: str) -> dict:
         orders = cur.fetchall()
         cur.execute("select policy_no, issue_date from staging.stg_insurer__policies order by 1")
         policies = cur.fetchall()
+        cur.execute("select ro_number, customer_id, visit_date::text from intermediate.int_visits order by 1")
+        visits = cur.fetchall()
         cur.execute("select model, business_date::text, full_rebuild from etl.staging_builds order by 1")
         builds = {model: (day, full) for model, day, full in cur.fetchall()}
-    return {"orders": orders, "policies": policies, "builds": builds}
+    return {"orders": orders, "policies": policies, "visits": visits, "builds": builds}
 
 
 def _rebuilt_from_raw(url: str, day: str) -> dict:
@@ -131,3 +142,25 @@ def test_a_superseded_file_is_taken_out_by_a_rebuild(db: str):
     assert state["builds"]["stg_insurer__policies"] == ("2026-11-12", True)
     assert state["builds"]["stg_dms__repair_orders"] == ("2026-11-12", False), "other models still merge"
     assert state["policies"] == [("P1", dt.date(2026, 11, 4))]
+
+
+def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
+    closed = {"status": "closed", "service_type": "REPAIR"}
+    _load_dms(db, "customers", _customer("A", "2026-11-01T10:00:00+08:00"), _customer("C", "2026-11-01T10:00:00+08:00"))
+    _load_orders(db, {**_order("R1", "2026-11-10T10:00:00+08:00"), **closed, "close_date": "2026-11-10"},
+                 {**_order("R3", "2026-11-10T11:00:00+08:00"), **closed, "customer_id": "A", "close_date": "2026-11-10"})
+    _build(db, "2026-11-11")
+    assert _state(db)["visits"] == [("R1", "C1", "2026-11-10"), ("R3", "A", "2026-11-10")]
+    assert _state(db)["builds"]["int_visits"] == ("2026-11-11", False), "merged, not rebuilt"
+
+    _load_dms(db, "customers", _customer("A", "2026-11-11T10:00:00+08:00", merged_into="C"))  # no order changes
+    _load_orders(db, {**_order("R5", "2026-11-11T12:00:00+08:00"), **closed, "close_date": "2026-11-13"})  # dated ahead
+    _build(db, "2026-11-12")
+    assert _state(db)["visits"] == [("R1", "C1", "2026-11-10"), ("R3", "C", "2026-11-10")], "R3 counts for C now"
+
+    _load_orders(db, {**_order("R1", "2026-11-12T10:00:00+08:00"), "status": "void"})
+    _build(db, "2026-11-14")
+    state = _state(db)
+    assert state["visits"] == [("R3", "C", "2026-11-10"), ("R5", "C1", "2026-11-13")], "R1 voided, R5's date reached"
+    assert state["builds"]["int_visits"] == ("2026-11-14", False)
+    assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]

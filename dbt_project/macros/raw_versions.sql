@@ -21,17 +21,23 @@
           where f.batch_id = r.batch_id and f.status <> 'loaded'
       )
       {%- if increment.mode == 'incremental' %}
-      and r.record_key in (
-          select touched.record_key from {{ relation }} as touched
-          where touched.version_at >= {{ increment.since }} and touched.version_at < {{ business_day_start() }}
-          {%- if increment.batches %}
-          union
-          select touched.record_key from {{ relation }} as touched
-          where touched.batch_id in ({{ increment.batches | join(', ') }})
-          {%- endif %}
-      )
+      and r.record_key in ({{ touched_record_keys(relation, increment) }})
       {%- endif %}
     order by {{ key }}, {{ newest_first }}, r.batch_id desc, r.locator desc
+{%- endmacro %}
+
+
+{#- The keys of the records of `relation` touched since a model's last build (an
+    'incremental' `staging_increment`): versions made since its last D, and the records
+    of the batches it has not merged yet. -#}
+{% macro touched_record_keys(relation, increment) -%}
+    select touched.record_key from {{ relation }} as touched
+    where touched.version_at >= {{ increment.since }} and touched.version_at < {{ business_day_start() }}
+    {%- if increment.batches %}
+    union
+    select touched.record_key from {{ relation }} as touched
+    where touched.batch_id in ({{ increment.batches | join(', ') }})
+    {%- endif %}
 {%- endmacro %}
 
 
@@ -41,8 +47,10 @@
         (its rows must go, and maybe whole records with them);
       - 'incremental': otherwise, merging the records touched since the last build:
         versions made since `since` (the last build's D 00:00 +08:00), and the records of
-        `batches` (loaded since, whatever their versions' dates). -#}
-{% macro staging_increment(relation) -%}
+        `batches` (loaded since, whatever their versions' dates).
+    A model downstream that follows the same records (`merged_by`: the staging model it
+    reads them from, e.g. int_visits) takes only the batches that staging model merged. -#}
+{% macro staging_increment(relation, merged_by=none) -%}
     {%- if not execute or not is_incremental() or flags.FULL_REFRESH -%}
         {{ return({'mode': 'full'}) }}
     {%- endif -%}
@@ -60,8 +68,8 @@
     {%- endif -%}
     {#- the new batches' ids, as literals: the planner then knows they are few and looks
         their records up by index (a subquery made it expect millions and scan all of raw) -#}
-    {%- set batches = run_query(unmerged_batches(relation)).columns[0].values() | map('int') | list -%}
-    {{ return({'mode': 'incremental', 'batches': batches,
+    {%- set batches = run_query(unmerged_batches(relation, merged_by)).columns[0].values() | map('int') | list -%}
+    {{ return({'mode': 'incremental', 'batches': batches, 'last_date': "cast('" ~ last_date ~ "' as date)",
                'since': "(cast('" ~ last_date ~ "' as timestamp) at time zone 'Asia/Shanghai')"}) }}
 {%- endmacro %}
 
@@ -72,10 +80,17 @@
 {%- endmacro %}
 
 
-{#- The batches loaded into `relation` that this model has not merged yet (id first). -#}
-{% macro unmerged_batches(relation) -%}
+{#- The batches loaded into `relation` that this model has not merged yet (id first);
+    with `merged_by`, only those that staging model has merged. -#}
+{% macro unmerged_batches(relation, merged_by=none) -%}
     select batches.batch_id, batches.finished_at from {{ source('etl', 'load_batches') }} as batches
     where batches.raw_table = '{{ relation.schema }}.{{ relation.identifier }}'
+      {%- if merged_by %}
+      and exists (
+          select 1 from {{ source('etl', 'staging_batches') }} as merged
+          where merged.model = '{{ merged_by }}' and merged.batch_id = batches.batch_id
+      )
+      {%- endif %}
       and not exists (
           select 1 from {{ source('etl', 'staging_batches') }} as seen
           where seen.model = '{{ this.identifier }}' and seen.batch_id = batches.batch_id
@@ -104,11 +119,12 @@
 {#- Post-hook of an incremental staging model: record D and the batches merged. A batch
     counts as merged only if it was committed a minute before this transaction began, so
     none committing while the model ran is missed (one merged twice is harmless: the
-    merge is idempotent). -#}
-{% macro record_staging_build() -%}
+    merge is idempotent). A model following a staging model (`merged_by`) passes the raw
+    `relation` it follows. -#}
+{% macro record_staging_build(relation=none, merged_by=none) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set relation = staging_raw_relation() -%}
-    {%- set full = staging_increment(relation).mode == 'full' -%}
+    {%- set relation = relation or staging_raw_relation() -%}
+    {%- set full = staging_increment(relation, merged_by).mode == 'full' -%}
     insert into etl.staging_builds (model, business_date, full_rebuild)
     values ('{{ this.identifier }}', {{ business_date() }}, {{ full }})
     on conflict (model) do update
@@ -119,6 +135,6 @@
     {%- endif %}
     insert into etl.staging_batches (model, batch_id, included)
     select '{{ this.identifier }}', unmerged.batch_id, {{ batch_is_loaded('unmerged.batch_id') }}
-    from ({{ unmerged_batches(relation) }}) as unmerged
+    from ({{ unmerged_batches(relation, merged_by) }}) as unmerged
     where unmerged.finished_at < now() - interval '1 minute'
 {%- endmacro %}

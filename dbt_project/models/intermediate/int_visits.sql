@@ -1,9 +1,23 @@
-{{ config(indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]) }}
-
 -- Visits (回厂, rules §1): repair orders closed before D, other than PDI, dated by their
 -- close date, each counted for the customer it belongs to after merges.
+--
+-- Incremental: a daily build recomputes only the repair orders touched since the last
+-- one (macros/visits_increment.sql); a backfill or a superseded DMS file rebuilds it all.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ prepare_visits_increment() }}",
+    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]
+) }}
+-- depends_on: {{ source('raw', 'dms_repair_orders') }}
+
 with repair_orders as (
     select * from {{ ref('stg_dms__repair_orders') }}
+    {%- if is_incremental() and visits_increment().mode == 'incremental' %}
+    where ro_number in (select ro_number from int_visits__touched)
+    {%- endif %}
 ),
 
 customers as (
@@ -15,6 +29,7 @@ select
     repair_orders.dealer_code,
     repair_orders.vin,
     coalesce(customers.resolved_customer_id, repair_orders.customer_id) as customer_id,
+    repair_orders.customer_id as ro_customer_id,
     repair_orders.advisor_id,
     repair_orders.open_date,
     repair_orders.close_date as visit_date,
