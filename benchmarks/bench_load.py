@@ -162,6 +162,7 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
     from baoke import airflow_env
 
     airflow_env.apply()  # before anything imports Airflow: it reads its settings once
+    from baoke import dbt
     from baoke.config import conn_env_name
     from baoke.extract import jobs
     from baoke.runner import load_dags, run_dag
@@ -198,6 +199,8 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
                   f"in {time.perf_counter() - start:.0f} s")
 
         airflow_env.ensure_metadata_db()
+        if dbt.manifest_is_stale():  # baoke_warehouse renders from it (a fresh clone has none)
+            dbt.build_manifest()
         dags = load_dags()
         total = 0.0
         for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"):
