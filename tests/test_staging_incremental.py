@@ -159,8 +159,10 @@ def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
     assert _state(db)["visits"] == [("R1", "C1", "2026-11-10"), ("R3", "C", "2026-11-10")], "R3 counts for C now"
 
     _load_orders(db, {**_order("R1", "2026-11-12T10:00:00+08:00"), "status": "void"})
+    _load_dms(db, "customers", _customer("A", "2026-11-12T10:00:00+08:00"))  # the merge undone
     _build(db, "2026-11-14")
     state = _state(db)
-    assert state["visits"] == [("R3", "C", "2026-11-10"), ("R5", "C1", "2026-11-13")], "R1 voided, R5's date reached"
+    assert state["visits"] == [("R3", "A", "2026-11-10"), ("R5", "C1", "2026-11-13")], (
+        "R1 voided, R3 back with A, R5's close date reached")
     assert state["builds"]["int_visits"] == ("2026-11-14", False)
     assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]

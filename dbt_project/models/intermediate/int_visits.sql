@@ -8,7 +8,8 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_visits_increment() }}",
-    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+               "{{ index_visits_counted_for_another() }}"],
     indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}

@@ -1,4 +1,4 @@
-{{ config(unique_key='ro_number', indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin']}, {'columns': ['customer_id']}]) }}
+{{ config(unique_key='ro_number', indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin']}, {'columns': ['customer_id']}, {'columns': ['close_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_repair_orders')) }}
