@@ -17,3 +17,9 @@
 {% macro days_before_d(date_expr) -%}
     ({{ business_date() }} - ({{ date_expr }}))
 {%- endmacro %}
+
+{#- The first month the KPIs of a build for D report (rules §4: `kpi_months` months up to
+    the month of D-1). -#}
+{% macro kpi_first_month() -%}
+    cast(date_trunc('month', {{ business_date() }} - 1 - make_interval(months => {{ var('kpi_months') }} - 1)) as date)
+{%- endmacro %}

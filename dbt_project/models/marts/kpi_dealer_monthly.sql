@@ -5,7 +5,7 @@ with months as (
         month_start::date as month_start,
         least((month_start + interval '1 month - 1 day')::date, {{ business_date() }} - 1) as month_end
     from generate_series(
-        date_trunc('month', {{ business_date() }} - 1 - make_interval(months => {{ var('kpi_months') }} - 1)),
+        {{ kpi_first_month() }}::timestamp,
         date_trunc('month', {{ business_date() }} - 1),
         interval '1 month'
     ) as month_start
