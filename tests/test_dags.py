@@ -80,6 +80,17 @@ def test_warehouse_dag_has_one_task_per_dbt_node_building_it_with_its_tests(dagb
         assert f"dbt.{seed}_seed_build" in expected
 
 
+def test_cosmos_tasks_run_dbt_with_the_projects_threads():
+    """A model's task runs its data tests side by side, as a bare `dbt build` does."""
+    import yaml
+
+    from baoke.orchestration.dbt_tasks import dbt_task_group_kwargs
+
+    profiles = yaml.safe_load((get_settings().dbt_project_dir / "profiles.yml").read_text())
+    threads = profiles["baoke"]["outputs"]["warehouse"]["threads"]
+    assert dbt_task_group_kwargs()["profile_config"].profile_mapping.profile_args["threads"] == threads
+
+
 def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
     from baoke.extract.catalog import ALL
 

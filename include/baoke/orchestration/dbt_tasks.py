@@ -41,8 +41,10 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
         "profile_config": ProfileConfig(
             profile_name="baoke",
             target_name="warehouse",
+            # threads as in profiles.yml: a model's task runs its tests side by side
+            # (Cosmos' profile would otherwise leave dbt at 1 thread)
             profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="warehouse", profile_args={"schema": "public"}
+                conn_id="warehouse", profile_args={"schema": "public", "threads": 4}
             ),
         ),
         "execution_config": ExecutionConfig(
