@@ -8,9 +8,8 @@
       - closed on a day that was still ahead at the last build (close dates are D-1 at
         the latest in the feed, but a version can carry a later one).
     The pre-hook collects them (a temporary table) and deletes their rows; the model then
-    inserts those of them that are visits. Each part is found by index, without reading
-    the millions of visits and orders (`index_visits_counted_for_another`, and staging's
-    close_date index). It rebuilds from all of staging when
+    inserts those of them that are visits. Each kind is found by index, without reading
+    the millions of visits and orders. int_visits rebuilds from all of staging when
     `staging_increment` says so: the first build, a backfill, a superseded DMS file. -#}
 {% macro visits_increment() -%}
     {{ return(staging_increment(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders')) }}
@@ -26,6 +25,7 @@
     truncate {{ this }}
     {%- else -%}
     create temporary table int_visits__touched on commit drop as
+    -- changed in the DMS (raw indexes on version_at and batch_id)
     select touched.record_key as ro_number
     from ({{ touched_record_keys(source('raw', 'dms_repair_orders'), increment) }}) as touched
     union
@@ -42,6 +42,7 @@
     where visits.customer_id <> visits.ro_customer_id
       and customers.resolved_customer_id is distinct from visits.customer_id
     union
+    -- closed on a day reached since (staging's close_date index)
     select repair_orders.ro_number
     from {{ ref('stg_dms__repair_orders') }} as repair_orders
     where repair_orders.close_date >= {{ increment.last_date }} and repair_orders.close_date < {{ business_date() }};
