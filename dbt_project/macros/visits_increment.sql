@@ -29,17 +29,20 @@
     select touched.record_key as ro_number
     from ({{ touched_record_keys(source('raw', 'dms_repair_orders'), increment) }}) as touched
     union
-    -- merged since: their visits still count for the merged record (by index on customer_id)
+    -- merged since: their visits still count for the merged record. By the customer_id
+    -- index: as an array, PostgreSQL does not expect each merged record to have visits
+    -- (they have none once their visits count for the survivor) and scan them all.
     select visits.ro_number
-    from {{ ref('int_customers_resolved') }} as customers
-    join {{ this }} as visits on visits.customer_id = customers.customer_id
-    where customers.is_merged
+    from {{ this }} as visits
+    where visits.customer_id = any (array(
+        select customers.customer_id from {{ ref('int_customers_resolved') }} as customers where customers.is_merged))
     union
-    -- counted for another record at the last build: is that still so? (by the partial index)
+    -- counted for a merged record's survivor at the last build: still the same one? (by
+    -- the partial index on is_merged_customer)
     select visits.ro_number
     from {{ this }} as visits
     left join {{ ref('int_customers_resolved') }} as customers on customers.customer_id = visits.ro_customer_id
-    where visits.customer_id <> visits.ro_customer_id
+    where visits.is_merged_customer
       and customers.resolved_customer_id is distinct from visits.customer_id
     union
     -- closed on a day reached since (staging's close_date index)
@@ -52,10 +55,9 @@
 {%- endmacro %}
 
 
-{#- Post-hook of int_visits: the partial index of the visits counted for another customer
-    record than the order names (merged customers), which the next build checks. dbt's
-    `indexes` config has no partial indexes. -#}
-{% macro index_visits_counted_for_another() -%}
-    create index if not exists int_visits_counted_for_another on {{ this }} (ro_customer_id)
-        where customer_id <> ro_customer_id
+{#- Post-hook of int_visits: the partial index of the visits of merged customer records,
+    which the next build checks. dbt's `indexes` config has no partial indexes. -#}
+{% macro index_visits_of_merged_customers() -%}
+    create index if not exists int_visits_of_merged_customers on {{ this }} (ro_customer_id)
+        where is_merged_customer
 {%- endmacro %}

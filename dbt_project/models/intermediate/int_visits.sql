@@ -9,7 +9,7 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_visits_increment() }}",
     post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
-               "{{ index_visits_counted_for_another() }}"],
+               "{{ index_visits_of_merged_customers() }}"],
     indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}
@@ -31,6 +31,7 @@ select
     repair_orders.vin,
     coalesce(customers.resolved_customer_id, repair_orders.customer_id) as customer_id,
     repair_orders.customer_id as ro_customer_id,
+    coalesce(customers.is_merged, false) as is_merged_customer,
     repair_orders.advisor_id,
     repair_orders.open_date,
     repair_orders.close_date as visit_date,
