@@ -1,9 +1,10 @@
--- Indexes that incremental models now declare: unique keys for the insurer staging models
--- (the daily merge deletes the touched policies and claims by key) and int_visits (a
--- table until now), which the `unique_index` tests rely on; and the repair orders' close
--- date, by which int_visits finds the orders whose close date has been reached. dbt creates an incremental
--- model's indexes only when it creates the table, so a warehouse built before gets them
--- here; a fresh warehouse has no such tables yet, and dbt creates them with the indexes.
+-- Indexes that incremental models now declare: unique keys for the insurer staging
+-- models (the daily merge deletes the touched policies and claims by key) and int_visits
+-- (a table until now), which the `unique_index` tests rely on; and the repair orders'
+-- close date, by which int_visits finds the orders whose close date has been reached.
+-- dbt creates an incremental model's indexes only when it creates the table, so a
+-- warehouse built before gets them here; a fresh warehouse has no such tables yet, and
+-- dbt creates them with the indexes.
 do $$
 begin
     if to_regclass('staging.stg_insurer__policies') is not null then
