@@ -38,3 +38,22 @@ def test_dbt_parses_without_deprecations():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecat" not in result.stdout.lower(), result.stdout
+
+
+def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
+    """The big tables' keys are checked in the catalog, not by re-reading them: without
+    the unique index, the test fails."""
+    from baoke.dbt import test_failures
+
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+        ensure_raw_tables(conn)
+    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test",
+                    "--select", "+int_maintenance_due", "--indirect-selection", "cautious"], fresh_db)
+    check = ["--select", "int_maintenance_due,test_name:unique_index", "--vars", VARS]
+    assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 0}
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
+        cur.execute("select indexrelid::regclass::text from pg_index"
+                    " where indrelid = 'intermediate.int_maintenance_due'::regclass and indisunique")
+        (index,) = cur.fetchone()
+        cur.execute(f"drop index {index}")
+    assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 1}
