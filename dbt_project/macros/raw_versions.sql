@@ -3,9 +3,10 @@
     batch and line). Rows of superseded files are excluded (etl.files ledger).
 
     In a staging model materialized `incremental` (with the staging hooks of
-    dbt_project.yml: `staging_truncate_if_full`, `record_staging_build`), a daily build looks only at the records touched since the model's last build — in a
-    batch it has not merged yet, or made since the last D — and recomputes the latest
-    version of just those (see `staging_increment`). -#}
+    dbt_project.yml: `staging_truncate_if_full`, `record_staging_build`), a daily build
+    looks only at the records touched since the model's last build — in a batch it has
+    not merged yet, or made since the last D — and recomputes the latest version of just
+    those (see `staging_increment`). -#}
 {% macro latest_raw_records(relation, key='record_key', newest_first='r.version_at desc') -%}
     {%- set increment = staging_increment(relation) -%}
     select distinct on ({{ key }})
