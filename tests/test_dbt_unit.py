@@ -57,3 +57,22 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
         (index,) = cur.fetchone()
         cur.execute(f"drop index {index}")
     assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 1}
+
+
+def test_a_history_models_tests_check_the_rows_of_d_only(fresh_db):
+    """vehicle_churn_status keeps every date; a build for D tests D's rows (the other
+    dates were tested by their own builds). A bad row of another date does not fail the
+    build for D; the same row dated D does."""
+    from baoke.dbt import test_failures
+
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+        ensure_raw_tables(conn)
+    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test",
+                    "--select", "+vehicle_churn_status", "--indirect-selection", "cautious"], fresh_db)
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
+        cur.execute("insert into marts.vehicle_churn_status (business_date, vin, customer_id)"
+                    " values ('2026-11-19', 'V1', null)")
+    check = ["--select", "not_null_vehicle_churn_status_customer_id"]
+    test = "not_null_vehicle_churn_status_customer_id"
+    assert test_failures([*check, "--vars", VARS], fresh_db) == {test: 0}
+    assert test_failures([*check, "--vars", json.dumps({"business_date": "2026-11-19"})], fresh_db) == {test: 1}
