@@ -9,6 +9,7 @@ import contextlib
 import json
 
 import psycopg2
+import pytest
 
 from baoke.dbt import run_dbt
 from baoke.extract.loader import ensure_raw_tables
@@ -59,20 +60,27 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
     assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 1}
 
 
-def test_a_history_models_tests_check_the_rows_of_d_only(fresh_db):
-    """vehicle_churn_status keeps every date; a build for D tests D's rows (the other
-    dates were tested by their own builds). A bad row of another date does not fail the
-    build for D; the same row dated D does."""
+@pytest.mark.parametrize("model, bad_row, test", [
+    # a history model keeps every date; each build writes D's rows
+    ("vehicle_churn_status", "insert into marts.vehicle_churn_status (business_date, vin, customer_id)"
+     " values ('2026-11-19', 'V1', null)", "not_null_vehicle_churn_status_customer_id"),
+    # an incremental staging model rewrites the records that changed, stamped with D
+    ("stg_dms__repair_orders", "insert into staging.stg_dms__repair_orders (ro_number, vin, ro_status, merged_for_date)"
+     " values ('R1', 'V1', 'lost', '2026-11-19')", "accepted_values_stg_dms__repair_orders_ro_status__open__closed__void"),
+])
+def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row, test):
+    """A build for D tests the rows it wrote (`build_date_column`): the others were tested
+    by the builds that wrote them. A bad row written by another day's build does not fail
+    the build for D; the same row written for D does. The catalog test of the key
+    (`unique_index`) still looks at the whole table."""
     from baoke.dbt import test_failures
 
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
         ensure_raw_tables(conn)
     assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test",
-                    "--select", "+vehicle_churn_status", "--indirect-selection", "cautious"], fresh_db)
+                    "--select", f"+{model}", "--indirect-selection", "cautious"], fresh_db)
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
-        cur.execute("insert into marts.vehicle_churn_status (business_date, vin, customer_id)"
-                    " values ('2026-11-19', 'V1', null)")
-    check = ["--select", "not_null_vehicle_churn_status_customer_id"]
-    test = "not_null_vehicle_churn_status_customer_id"
+        cur.execute(bad_row)
+    check = ["--select", test]
     assert test_failures([*check, "--vars", VARS], fresh_db) == {test: 0}
     assert test_failures([*check, "--vars", json.dumps({"business_date": "2026-11-19"})], fresh_db) == {test: 1}

@@ -80,11 +80,19 @@ def _state(url: str) -> dict:
         orders = cur.fetchall()
         cur.execute("select policy_no, issue_date from staging.stg_insurer__policies order by 1")
         policies = cur.fetchall()
+        # the raw version each staging row was taken from (the same whether merged or rebuilt)
+        cur.execute("select ro_number, source_version_at, source_batch_id, source_locator from staging.stg_dms__repair_orders"
+                    " union all select policy_no, source_version_at, source_batch_id, source_locator"
+                    " from staging.stg_insurer__policies order by 1")
+        sources = cur.fetchall()
+        cur.execute("select ro_number, merged_for_date::text from staging.stg_dms__repair_orders order by 1")
+        merged_for = dict(cur.fetchall())
         cur.execute("select ro_number, customer_id, visit_date::text from intermediate.int_visits order by 1")
         visits = cur.fetchall()
         cur.execute("select model, business_date::text, full_rebuild from etl.staging_builds order by 1")
         builds = {model: (day, full) for model, day, full in cur.fetchall()}
-    return {"orders": orders, "policies": policies, "visits": visits, "builds": builds}
+    return {"orders": orders, "policies": policies, "sources": sources, "visits": visits, "builds": builds,
+            "merged_for": merged_for}
 
 
 def _rebuilt_from_raw(url: str, day: str) -> dict:
@@ -114,12 +122,18 @@ def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
     assert daily["builds"]["stg_dms__repair_orders"] == ("2026-11-11", False), "merged, not rebuilt"
     assert [(ro, status) for ro, status, _ in daily["orders"]] == [("R1", "closed"), ("R2", "open"), ("R3", "open")]
     assert daily["policies"] == [("P1", dt.date(2026, 11, 9)), ("P2", dt.date(2026, 11, 9))]
+    assert daily["merged_for"] == {"R1": "2026-11-11", "R2": "2026-11-10", "R3": "2026-11-11"}, (
+        "only the records whose latest version changed are rewritten (R2 keeps the version it held)")
 
+    _load_policy_file(db, "2026-11-12", _policy("P1", "2026-11-01"))  # a later file, an older issue date: loses
     _build(db, "2026-11-13")  # R4 was loaded before, and is made before this D
-    assert [ro for ro, _, _ in _state(db)["orders"]] == ["R1", "R2", "R3", "R4"]
     merged = _state(db)
-    assert {k: v for k, v in merged.items() if k != "builds"} == {
-        k: v for k, v in _rebuilt_from_raw(db, "2026-11-13").items() if k != "builds"}
+    assert [ro for ro, _, _ in merged["orders"]] == ["R1", "R2", "R3", "R4"]
+    assert merged["policies"] == [("P1", dt.date(2026, 11, 9)), ("P2", dt.date(2026, 11, 9))]
+    assert merged["merged_for"] == {"R1": "2026-11-11", "R2": "2026-11-10", "R3": "2026-11-11", "R4": "2026-11-13"}
+    ignored = ("builds", "merged_for")
+    assert {k: v for k, v in merged.items() if k not in ignored} == {
+        k: v for k, v in _rebuilt_from_raw(db, "2026-11-13").items() if k not in ignored}
 
 
 def test_a_backfill_rebuilds_the_past_from_raw(db: str):
@@ -166,3 +180,26 @@ def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
         "R1 voided, R3 back with A, R5's close date reached")
     assert state["builds"]["int_visits"] == ("2026-11-14", False)
     assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]
+
+
+def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(db: str):
+    """Migration 006 adds the source-version columns to staging tables built before them
+    (dbt adds none to an existing incremental table) and has the next build fill them
+    from all of raw."""
+    from baoke.migrate import migrate
+
+    with contextlib.closing(psycopg2.connect(db)) as conn, conn, conn.cursor() as cur:  # the schema before 006
+        cur.execute("alter table staging.stg_dms__repair_orders drop column source_version_at,"
+                    " drop column source_batch_id, drop column source_locator, drop column merged_for_date")
+        cur.execute("delete from etl.schema_migrations where name = '006_staging_source_versions.sql'")
+    assert migrate(db) == ["006_staging_source_versions.sql"]
+    _load_orders(db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"))
+    _build(db, "2026-11-11")
+    upgraded = _state(db)
+    assert upgraded["builds"]["stg_dms__repair_orders"] == ("2026-11-11", True), "rebuilt from raw once"
+    assert set(upgraded["merged_for"].values()) == {"2026-11-11"}
+    assert {k: v for k, v in upgraded.items() if k != "builds"} == {
+        k: v for k, v in _rebuilt_from_raw(db, "2026-11-11").items() if k != "builds"}
+    _load_orders(db, _order("R2", "2026-11-11T10:00:00+08:00", status="closed"))
+    _build(db, "2026-11-12")
+    assert _state(db)["builds"]["stg_dms__repair_orders"] == ("2026-11-12", False), "then merged again"

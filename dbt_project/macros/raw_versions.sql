@@ -1,30 +1,60 @@
 {#- The latest version of each record of a raw table as of D: versions made before
-    D 00:00 +08:00 only, the newest per record key (by `newest_first`, then the latest
-    batch and line). Rows of superseded files are excluded (etl.files ledger).
+    D 00:00 +08:00 only, the newest per record key: the latest `version_at`, then the
+    latest batch and line, and, with `precedence` (a date field of the record, and the
+    staging column holding it), first the latest such date (a record without one loses).
+    Rows of superseded files are excluded (etl.files ledger).
 
     In a staging model materialized `incremental` (with the staging hooks of
     dbt_project.yml: `staging_truncate_if_full`, `record_staging_build`), a daily build
-    looks only at the records touched since the model's last build — in a batch it has
-    not merged yet, or made since the last D — and recomputes the latest version of just
-    those (see `staging_increment`). -#}
-{% macro latest_raw_records(relation, key='record_key', newest_first='r.version_at desc') -%}
+    reads only the versions new since the model's last build (made since the last D, or
+    in a batch it has not merged yet) and keeps, per record, the newest of them if it is
+    newer than the version the staging row already holds (its `source_*` columns, see
+    `source_version_columns`). The record's older versions are not read again: on
+    `large`, a record has several, scattered over a 10 GB table. -#}
+{% macro latest_raw_records(relation, precedence=none) -%}
     {%- set increment = staging_increment(relation) -%}
-    select distinct on ({{ key }})
-        r.record,
-        r.record_key,
-        r.version_at,
-        r.batch_id,
-        r.locator
-    from (select * from {{ relation }}) as r
-    where r.version_at < {{ business_day_start() }}
-      and not exists (
-          select 1 from (select * from {{ source('etl', 'files') }}) as f
-          where f.batch_id = r.batch_id and f.status <> 'loaded'
-      )
-      {%- if increment.mode == 'incremental' %}
-      and r.record_key in ({{ touched_record_keys(relation, increment) }})
-      {%- endif %}
-    order by {{ key }}, {{ newest_first }}, r.batch_id desc, r.locator desc
+    {%- set incremental = increment.mode == 'incremental' -%}
+    {%- set rank = (['precedence'] if precedence else []) + ['version_at', 'batch_id', 'locator'] -%}
+    select newest.record, newest.record_key, newest.version_at, newest.batch_id, newest.locator
+    from (
+        select distinct on (versions.record_key) versions.*
+        from (
+            select r.record, r.record_key, r.version_at, r.batch_id, r.locator
+                {%- if precedence %}, coalesce({{ precedence[0] }}, '-infinity') as precedence{% endif %}
+            from (select * from {{ relation }}) as r
+            where r.version_at < {{ business_day_start() }}
+              and not exists (
+                  select 1 from (select * from {{ source('etl', 'files') }}) as f
+                  where f.batch_id = r.batch_id and f.status <> 'loaded'
+              )
+              {%- if incremental %}
+              and (r.version_at >= {{ increment.since }}
+                   {%- if increment.batches %} or r.batch_id in ({{ increment.batches | join(', ') }}){% endif %})
+              {%- endif %}
+        ) as versions
+        order by versions.record_key{% for column in rank %}, versions.{{ column }} desc{% endfor %}
+    ) as newest
+    {%- if incremental %}
+    where not exists (
+        select 1 from {{ this }} as held
+        where held.{{ config.get('unique_key') }} = newest.record_key
+          and ({% if precedence %}coalesce(held.{{ precedence[1] }}, '-infinity'), {% endif -%}
+               held.source_version_at, held.source_batch_id, held.source_locator)
+              >= (newest.{{ rank | join(', newest.') }})
+    )
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The raw version a staging row was taken from, and the D of the build that wrote it
+    (the last columns of every incremental staging model): the next build compares new
+    versions with it, and the model's data tests check the rows its build wrote
+    (`build_date_column`, macros/tests/as_of_d.sql). -#}
+{% macro source_version_columns() -%}
+    version_at as source_version_at,
+    batch_id as source_batch_id,
+    locator as source_locator,
+    {{ business_date() }} as merged_for_date
 {%- endmacro %}
 
 

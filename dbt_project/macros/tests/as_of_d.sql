@@ -1,21 +1,30 @@
-{#- The data tests of a history model check the rows this build wrote: D's.
+{#- The data tests of a model that keeps what earlier builds wrote check only the rows
+    this build wrote.
 
-    A history model (`vehicle_churn_status`, `int_outreach_decisions`, ...) keeps one set
-    of rows per business date and each build replaces only D's, so the other dates were
-    tested by the builds that wrote them. Testing all of history every day would re-read
-    a table that grows by a million rows a day on the `large` world.
+    - A history model (`vehicle_churn_status`, `int_outreach_decisions`, ...) keeps one
+      set of rows per business date and each build replaces only D's.
+    - An incremental staging model (`stg_dms__repair_orders`, ...) rewrites only the
+      records that changed, and stamps them with D (`merged_for_date`); a full rebuild
+      stamps every row.
+    The other rows were tested by the builds that wrote them. Testing them all every day
+    would re-read tables of millions of rows (one grows by a million a day on `large`).
 
-    A model opts in with `meta: {history_date: <its date column>}` in its config; its
-    generic tests then read `(select * from model where <column> = D [and <the test's own
-    where>])`. This overrides dbt's `get_where_subquery`, which every generic test calls
-    on the model it tests; other models and singular tests are unchanged.
+    A model opts in with `meta: {build_date_column: <the column holding the build's
+    D>}` in its config; its generic tests then read `(select * from model where
+    <column> = D [and <the test's own where>])`. `unique_index` looks at the catalog,
+    not at rows, and is left whole. This overrides dbt's `get_where_subquery`, which
+    every generic test calls on the model it tests; other models and singular tests are
+    unchanged.
 
     Self-contained on purpose: dbt renders this in a test's own macro namespace, where
     the project's other macros (`business_date()`) are not defined. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set tested = graph.nodes.get(model.get('attached_node')) if execute else none -%}
-    {%- set date_column = tested.config.meta.get('history_date') if tested else none -%}
+    {%- set date_column = tested.config.meta.get('build_date_column') if tested else none -%}
+    {%- if model.get('test_metadata', {}).get('name') == 'unique_index' -%}
+        {%- set date_column = none -%}
+    {%- endif -%}
     {%- if date_column -%}
         {%- do conditions.append(date_column ~ " = cast('" ~ var('business_date') ~ "' as date)") -%}
     {%- endif -%}

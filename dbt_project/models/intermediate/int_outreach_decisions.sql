@@ -15,7 +15,7 @@
 -- rows of filtered window results (`rank_in_list = 1`, the day's call rows) at one or two,
 -- and then nests loops over tens of thousands of candidates — 55 s instead of 1 s on the
 -- medium world's third day.
--- Its data tests check the rows of D only (meta history_date: macros/tests/as_of_d.sql).
+-- Its data tests check the rows of D only (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     pre_hook="set local enable_nestloop = off",
     materialized='incremental',
@@ -24,7 +24,7 @@
     indexes=[{'columns': ['business_date']}, {'columns': ['call_id']}, {'columns': ['customer_id']}],
     full_refresh=false,
     on_schema_change='append_new_columns',
-    meta={'history_date': 'business_date'}
+    meta={'build_date_column': 'business_date'}
 ) }}
 
 with reasons as (

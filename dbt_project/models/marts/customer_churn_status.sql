@@ -1,14 +1,14 @@
 -- A customer's status is the best over the vehicles they currently own (rules §2:
 -- new > active > lapsing > at_risk > churned). One row per customer per business date.
 -- A run replaces all of its date's rows (unique_key business_date).
--- Its data tests check the rows of D only (meta history_date: macros/tests/as_of_d.sql).
+-- Its data tests check the rows of D only (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='business_date',
     indexes=[{'columns': ['business_date']}],
     on_schema_change='append_new_columns',
-    meta={'history_date': 'business_date'}
+    meta={'build_date_column': 'business_date'}
 ) }}
 
 with vehicles as (

@@ -1,14 +1,14 @@
 -- One row per vehicle in the active base per business date (history kept): each run
 -- replaces its own date's rows, so reruns and backfills of a date are idempotent.
 -- A run replaces all of its date's rows (unique_key business_date).
--- Its data tests check the rows of D only (meta history_date: macros/tests/as_of_d.sql).
+-- Its data tests check the rows of D only (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='business_date',
     indexes=[{'columns': ['business_date']}],
     on_schema_change='append_new_columns',
-    meta={'history_date': 'business_date'}
+    meta={'build_date_column': 'business_date'}
 ) }}
 
 select

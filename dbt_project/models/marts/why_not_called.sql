@@ -3,14 +3,14 @@
 -- not (holdout, completed, in workshop, sold or moved, no consent, invalid or wrong
 -- number, advisor cap, SMS only, listed as another reason of the same call...).
 -- Incremental like the decisions it reads: a run replaces its own date's rows.
--- Its data tests check the rows of D only (meta history_date: macros/tests/as_of_d.sql).
+-- Its data tests check the rows of D only (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='business_date',
     indexes=[{'columns': ['business_date']}, {'columns': ['customer_id']}],
     on_schema_change='append_new_columns',
-    meta={'history_date': 'business_date'}
+    meta={'build_date_column': 'business_date'}
 ) }}
 
 select

@@ -1,4 +1,4 @@
-{{ config(unique_key='appointment_id', indexes=[{'columns': ['appointment_id'], 'unique': true}]) }}
+{{ config(unique_key='appointment_id', indexes=[{'columns': ['appointment_id'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_appointments')) }}
@@ -15,7 +15,8 @@ renamed as (
         {{ field('source') }} as booking_source,
         {{ field('status') }} as appointment_status,
         {{ field('created_at') }}::timestamptz as created_at,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

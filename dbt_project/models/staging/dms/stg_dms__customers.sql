@@ -1,4 +1,4 @@
-{{ config(unique_key='customer_id', indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
+{{ config(unique_key='customer_id', indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_customers')) }}
@@ -20,7 +20,8 @@ renamed as (
         {{ field('member_tier') }} as member_tier,
         {{ field('merged_into_customer_id') }} as merged_into_customer_id,
         {{ field('created_at') }}::timestamptz as created_at,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

@@ -1,4 +1,4 @@
-{{ config(unique_key='dealer_code') }}
+{{ config(unique_key='dealer_code', indexes=[{'columns': ['dealer_code'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_dealers')) }}
@@ -12,7 +12,8 @@ renamed as (
         {{ field('city') }} as city,
         {{ field('province') }} as province,
         {{ field('opened_date') }}::date as opened_date,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

@@ -1,4 +1,4 @@
-{{ config(unique_key='card_no') }}
+{{ config(unique_key='card_no', indexes=[{'columns': ['card_no'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_memberships')) }}
@@ -12,7 +12,8 @@ renamed as (
         {{ field('tier') }} as member_tier,
         coalesce(({{ field('points_balance') }})::integer, 0) as points_balance,
         {{ field('points_expire_date') }}::date as points_expire_date,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

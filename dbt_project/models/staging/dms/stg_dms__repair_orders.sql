@@ -1,4 +1,4 @@
-{{ config(unique_key='ro_number', indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin']}, {'columns': ['customer_id']}, {'columns': ['close_date']}]) }}
+{{ config(unique_key='ro_number', indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['merged_for_date']}, {'columns': ['vin']}, {'columns': ['customer_id']}, {'columns': ['close_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_repair_orders')) }}
@@ -22,7 +22,8 @@ renamed as (
         {{ field('appointment_id') }} as appointment_id,
         {{ field('campaign_code') }} as campaign_code,
         {{ field('insurance_claim_no') }} as insurance_claim_no,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

@@ -1,4 +1,4 @@
-{{ config(unique_key='vin', indexes=[{'columns': ['vin'], 'unique': true}]) }}
+{{ config(unique_key='vin', indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_vehicles')) }}
@@ -17,7 +17,8 @@ renamed as (
         {{ field('warranty_end_date') }}::date as warranty_end_date,
         ({{ field('warranty_end_km') }})::integer as warranty_end_km,
         {{ field('status') }} as vehicle_status,
-        {{ field('updated_at') }}::timestamptz as updated_at
+        {{ field('updated_at') }}::timestamptz as updated_at,
+        {{ source_version_columns() }}
     from source
 )
 

@@ -1,4 +1,4 @@
-{{ config(unique_key='claim_no', indexes=[{'columns': ['claim_no'], 'unique': true}]) }}
+{{ config(unique_key='claim_no', indexes=[{'columns': ['claim_no'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'insurer_claims')) }}
@@ -15,7 +15,8 @@ renamed as (
         {{ field('维修单位代码') }} as repair_dealer_code,
         case {{ field('案件状态') }} when '已报案' then 'reported' when '已定损' then 'assessed' when '已结案' then 'closed'
         end as claim_status,
-        (version_at at time zone 'Asia/Shanghai')::date as file_date
+        (version_at at time zone 'Asia/Shanghai')::date as file_date,
+        {{ source_version_columns() }}
     from source
 )
 

@@ -1,10 +1,10 @@
-{{ config(unique_key='policy_no', indexes=[{'columns': ['policy_no'], 'unique': true}]) }}
+{{ config(unique_key='policy_no', indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
 
 -- feeds.md §2: a policy can appear again in a later file; the row with the latest
 -- 签单日期 (issue date), then the latest file, wins.
 with source as (
     {{ latest_raw_records(source('raw', 'insurer_policies'),
-                          newest_first=parse_date("r.record ->> '签单日期'") ~ ' desc nulls last, r.version_at desc') }}
+                          precedence=(parse_date("r.record ->> '签单日期'"), 'issue_date')) }}
 ),
 
 renamed as (
@@ -20,7 +20,8 @@ renamed as (
         ({{ field('保费') }})::numeric(12, 2) as premium,
         {{ parse_date("record ->> '签单日期'") }} as issue_date,
         {{ field('出单机构') }} as issuing_dealer_code,
-        (version_at at time zone 'Asia/Shanghai')::date as file_date
+        (version_at at time zone 'Asia/Shanghai')::date as file_date,
+        {{ source_version_columns() }}
     from source
 )
 

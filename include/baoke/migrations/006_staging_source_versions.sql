@@ -1,0 +1,38 @@
+-- Incremental staging models now keep, on each row, the raw version it was taken from
+-- (`source_version_at`, `source_batch_id`, `source_locator`) and the D of the build that
+-- wrote it (`merged_for_date`): a daily build compares new versions with the row held
+-- instead of reading every version of the record again, and tests the rows it wrote.
+-- The small models' keys are enforced by unique indexes too (`unique_index` tests).
+--
+-- A warehouse built before gets the columns and indexes here (dbt adds neither to an
+-- existing incremental table), and its staging models are marked unbuilt, so that the
+-- next build fills the new columns from all of raw. A fresh warehouse has none of these
+-- tables yet: dbt creates them with their columns and indexes.
+do $$
+declare
+    staging record;
+begin
+    for staging in
+        select * from (values
+            ('stg_dms__dealers', 'dealer_code'), ('stg_dms__campaigns', 'campaign_code'),
+            ('stg_dms__advisors', 'advisor_id'), ('stg_dms__customers', 'customer_id'),
+            ('stg_dms__vehicles', 'vin'), ('stg_dms__repair_orders', 'ro_number'),
+            ('stg_dms__appointments', 'appointment_id'), ('stg_dms__memberships', 'card_no'),
+            ('stg_insurer__policies', 'policy_no'), ('stg_insurer__claims', 'claim_no')
+        ) as models (model, key_column)
+    loop
+        if to_regclass('staging.' || staging.model) is not null then
+            execute format(
+                'alter table staging.%I add column if not exists source_version_at timestamptz,'
+                ' add column if not exists source_batch_id bigint,'
+                ' add column if not exists source_locator text,'
+                ' add column if not exists merged_for_date date', staging.model);
+            execute format('create unique index if not exists %I on staging.%I (%I)',
+                           staging.model || '_' || staging.key_column || '_key', staging.model, staging.key_column);
+            execute format('create index if not exists %I on staging.%I (merged_for_date)',
+                           staging.model || '_merged_for_date', staging.model);
+        end if;
+        delete from etl.staging_builds where model = staging.model;
+    end loop;
+end
+$$;
