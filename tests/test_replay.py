@@ -5,7 +5,6 @@ day, and what the call center reports drives the next days' lists."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import psycopg2
 import pytest
