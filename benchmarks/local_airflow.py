@@ -27,7 +27,6 @@ import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
-COMPONENTS = (("api-server", "--port"), ("scheduler", None), ("dag-processor", None))
 
 
 @dataclass
@@ -62,6 +61,8 @@ def local_airflow(home: Path, server_url: str, parallelism: int = 4) -> Iterator
     """Start the three components with a fresh metadata database on the server of
     `server_url`; stop them (and drop nothing: the home keeps their logs) on exit."""
     home.mkdir(parents=True, exist_ok=True)
+    # a `kill` of the benchmark still stops the components (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     port = _free_port()
     metadata = _fresh_database(server_url, "airflow_bench")
     env = {
@@ -80,10 +81,10 @@ def local_airflow(home: Path, server_url: str, parallelism: int = 4) -> Iterator
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     processes = []
     try:
-        for component, port_flag in COMPONENTS:
+        components = {"api-server": ["--host", "127.0.0.1", "--port", str(port)], "scheduler": [], "dag-processor": []}
+        for component, flags in components.items():
             log = open(home / f"{component}.log", "w")  # noqa: SIM115 (closed with the process)
-            args = [airflow, component] + ([port_flag, str(port)] if port_flag else [])
-            processes.append((subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+            processes.append((subprocess.Popen([airflow, component, *flags], env=env, stdout=log, stderr=subprocess.STDOUT,
                                                start_new_session=True), log))
         yield LocalAirflow(airflow, env, metadata.replace("postgresql+psycopg2", "postgresql"))
     finally:

@@ -87,12 +87,14 @@ def _state(url: str) -> dict:
         sources = cur.fetchall()
         cur.execute("select ro_number, merged_for_date::text from staging.stg_dms__repair_orders order by 1")
         merged_for = dict(cur.fetchall())
+        cur.execute("select ro_number, merged_for_date::text from intermediate.int_visits order by 1")
+        visits_merged_for = dict(cur.fetchall())
         cur.execute("select ro_number, customer_id, visit_date::text from intermediate.int_visits order by 1")
         visits = cur.fetchall()
         cur.execute("select model, business_date::text, full_rebuild from etl.staging_builds order by 1")
         builds = {model: (day, full) for model, day, full in cur.fetchall()}
     return {"orders": orders, "policies": policies, "sources": sources, "visits": visits, "builds": builds,
-            "merged_for": merged_for}
+            "merged_for": merged_for, "visits_merged_for": visits_merged_for}
 
 
 def _rebuilt_from_raw(url: str, day: str) -> dict:
@@ -131,7 +133,7 @@ def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
     assert [ro for ro, _, _ in merged["orders"]] == ["R1", "R2", "R3", "R4"]
     assert merged["policies"] == [("P1", dt.date(2026, 11, 9)), ("P2", dt.date(2026, 11, 9))]
     assert merged["merged_for"] == {"R1": "2026-11-11", "R2": "2026-11-10", "R3": "2026-11-11", "R4": "2026-11-13"}
-    ignored = ("builds", "merged_for")
+    ignored = ("builds", "merged_for", "visits_merged_for")
     assert {k: v for k, v in merged.items() if k not in ignored} == {
         k: v for k, v in _rebuilt_from_raw(db, "2026-11-13").items() if k not in ignored}
 
@@ -179,6 +181,7 @@ def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
     assert state["visits"] == [("R3", "A", "2026-11-10"), ("R5", "C1", "2026-11-13")], (
         "R1 voided, R3 back with A, R5's close date reached")
     assert state["builds"]["int_visits"] == ("2026-11-14", False)
+    assert state["visits_merged_for"] == {"R3": "2026-11-14", "R5": "2026-11-14"}, "the rows this build wrote"
     assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]
 
 
@@ -191,6 +194,7 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
     with contextlib.closing(psycopg2.connect(db)) as conn, conn, conn.cursor() as cur:  # the schema before 006
         cur.execute("alter table staging.stg_dms__repair_orders drop column source_version_at,"
                     " drop column source_batch_id, drop column source_locator, drop column merged_for_date")
+        cur.execute("alter table intermediate.int_visits drop column merged_for_date")
         cur.execute("delete from etl.schema_migrations where name = '006_staging_source_versions.sql'")
     assert migrate(db) == ["006_staging_source_versions.sql"]
     _load_orders(db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"))
@@ -198,6 +202,7 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
     upgraded = _state(db)
     assert upgraded["builds"]["stg_dms__repair_orders"] == ("2026-11-11", True), "rebuilt from raw once"
     assert set(upgraded["merged_for"].values()) == {"2026-11-11"}
+    assert upgraded["builds"]["int_visits"] == ("2026-11-11", True)
     assert {k: v for k, v in upgraded.items() if k != "builds"} == {
         k: v for k, v in _rebuilt_from_raw(db, "2026-11-11").items() if k != "builds"}
     _load_orders(db, _order("R2", "2026-11-11T10:00:00+08:00", status="closed"))

@@ -3,6 +3,8 @@
 --
 -- Incremental: a daily build recomputes only the repair orders touched since the last
 -- one (macros/visits_increment.sql); a backfill or a superseded DMS file rebuilds it all.
+-- Each row carries the D of the build that wrote it (`merged_for_date`), and the data
+-- tests check those rows (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -10,7 +12,9 @@
     pre_hook="{{ prepare_visits_increment() }}",
     post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
                "{{ index_visits_of_merged_customers() }}"],
-    indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']}, {'columns': ['customer_id', 'visit_date']}]
+    indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['vin', 'visit_date']},
+             {'columns': ['customer_id', 'visit_date']}, {'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}
 
@@ -42,7 +46,8 @@ select
     repair_orders.total_amount,
     repair_orders.appointment_id,
     repair_orders.campaign_code,
-    repair_orders.insurance_claim_no
+    repair_orders.insurance_claim_no,
+    {{ business_date() }} as merged_for_date
 from repair_orders
 left join customers on customers.customer_id = repair_orders.customer_id
 where repair_orders.ro_status = 'closed'

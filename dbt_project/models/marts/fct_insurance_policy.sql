@@ -1,7 +1,9 @@
 -- A view: millions of rows that are a renamed, masked copy of an indexed table, so the
 -- daily build does not copy them again (the BI role reads it as a mart; the view runs
--- with its owner's rights).
-{{ config(materialized='view') }}
+-- with its owner's rights). Its data tests check the rows the last build merged
+-- (`merged_for_date` = D; meta build_date_column: macros/tests/as_of_d.sql): the others
+-- were tested when they were written.
+{{ config(materialized='view', meta={'build_date_column': 'merged_for_date'}) }}
 select
     policy_no,
     vin,
@@ -15,5 +17,6 @@ select
     issue_date,
     issuing_dealer_code,
     issuing_dealer_code is not null as sold_in_group,
-    file_date
+    file_date,
+    merged_for_date
 from {{ ref('stg_insurer__policies') }}

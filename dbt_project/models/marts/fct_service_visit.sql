@@ -1,7 +1,9 @@
 -- A view: millions of rows that are a renamed, masked copy of an indexed table, so the
 -- daily build does not copy them again (the BI role reads it as a mart; the view runs
--- with its owner's rights).
-{{ config(materialized='view') }}
+-- with its owner's rights). Its data tests check the rows the last build merged
+-- (`merged_for_date` = D; meta build_date_column: macros/tests/as_of_d.sql): the others
+-- were tested when they were written.
+{{ config(materialized='view', meta={'build_date_column': 'merged_for_date'}) }}
 select
     ro_number,
     dealer_code,
@@ -18,5 +20,6 @@ select
     appointment_id,
     appointment_id is not null as came_with_appointment,
     campaign_code,
-    insurance_claim_no
+    insurance_claim_no,
+    merged_for_date
 from {{ ref('int_visits') }}

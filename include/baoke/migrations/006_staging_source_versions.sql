@@ -3,10 +3,11 @@
 -- wrote it (`merged_for_date`): a daily build compares new versions with the row held
 -- instead of reading every version of the record again, and tests the rows it wrote.
 -- The small models' keys are enforced by unique indexes too (`unique_index` tests).
+-- int_visits, incremental too, stamps its rows the same way (`merged_for_date`).
 --
 -- A warehouse built before gets the columns and indexes here (dbt adds neither to an
--- existing incremental table), and its staging models are marked unbuilt, so that the
--- next build fills the new columns from all of raw. A fresh warehouse has none of these
+-- existing incremental table), and these models are marked unbuilt, so that the next
+-- build fills the new columns from all of raw. A fresh warehouse has none of these
 -- tables yet: dbt creates them with their columns and indexes.
 do $$
 declare
@@ -34,5 +35,10 @@ begin
         end if;
         delete from etl.staging_builds where model = staging.model;
     end loop;
+    if to_regclass('intermediate.int_visits') is not null then
+        alter table intermediate.int_visits add column if not exists merged_for_date date;
+        create index if not exists int_visits_merged_for_date on intermediate.int_visits (merged_for_date);
+    end if;
+    delete from etl.staging_builds where model = 'int_visits';
 end
 $$;
