@@ -57,7 +57,8 @@ def _fresh_database(server_url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def local_airflow(home: Path, server_url: str, parallelism: int = 4) -> Iterator["LocalAirflow"]:
+def local_airflow(home: Path, server_url: str, parallelism: int = 4,
+                  executor: str = "LocalExecutor") -> Iterator["LocalAirflow"]:
     """Start the three components with a fresh metadata database on the server of
     `server_url`; stop them (and drop nothing: the home keeps their logs) on exit."""
     home.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def local_airflow(home: Path, server_url: str, parallelism: int = 4) -> Iterator
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": executor,
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),

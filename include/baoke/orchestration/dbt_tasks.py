@@ -55,10 +55,15 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
         # ancestors (already built), never a test of a model not yet built downstream.
         # Unit tests check the SQL, not the data: they run in CI (tests/test_dbt_unit.py),
         # not in production runs, as dbt recommends.
+        # Each task is one dbt invocation, so its fixed costs add up 43 times a run: no
+        # JSON artifacts (the warehouse's state is the warehouse; `baoke manifest` writes
+        # the manifest the DAG is rendered from), and no OpenLineage Assets per model,
+        # which Cosmos would derive by re-reading them (about 1 s of CPU a task).
         "operator_args": {
             "interceptors": [set_dbt_vars],
             "install_deps": False,
             "indirect_selection": "buildable",
-            "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],
+            "dbt_cmd_flags": ["--exclude-resource-type", "unit_test", "--no-write-json"],
+            "emit_datasets": False,
         },
     }
