@@ -112,3 +112,18 @@ def test_the_warehouse_is_built_when_every_raw_table_has_been_loaded(dagbag):
     assert {asset.name for asset in dag.schedule} == {entity.table for entity in ALL}
     kpis = dag.task_dict["dbt.kpi_dealer_monthly_model_build"]
     assert "dbt.vehicle_churn_status_model_build" in kpis.upstream_task_ids, "a failing test stops what depends on it"
+
+
+def test_the_local_executor_preloads_dbt_for_its_task_processes():
+    """PreloadedLocalExecutor imports dbt and Cosmos in its own process, which the task
+    processes are forked from; importing the module alone (as Airflow does to find the
+    executor) imports neither."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import baoke.orchestration.executors as e; before = 'dbt.cli.main' in sys.modules; "
+             "e.preload_dbt(); print(before, 'dbt.cli.main' in sys.modules, 'cosmos.operators.local' in sys.modules, "
+             "issubclass(e.PreloadedLocalExecutor, __import__('airflow.executors.local_executor', "
+             "fromlist=['LocalExecutor']).LocalExecutor))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split()[-4:] == ["False", "True", "True", "True"], result.stdout + result.stderr
