@@ -3,9 +3,9 @@
 
     - A history model (`vehicle_churn_status`, `int_outreach_decisions`, ...) keeps one
       set of rows per business date and each build replaces only D's.
-    - An incremental staging model (`stg_dms__repair_orders`, ...) rewrites only the
-      records that changed, and stamps them with D (`merged_for_date`); a full rebuild
-      stamps every row.
+    - An incremental model (`stg_dms__repair_orders`, ..., `int_visits`) rewrites only
+      the records that changed, and stamps them with D (`merged_for_date`); a full
+      rebuild stamps every row. The fact views over them show the same stamp.
     The other rows were tested by the builds that wrote them. Testing them all every day
     would re-read tables of millions of rows (one grows by a million a day on `large`).
 
