@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--scheduler", action="store_true",
                         help="also run baoke_warehouse under a real scheduler (LocalExecutor, 4 tasks at once)")
     parser.add_argument("--executor", default="baoke.orchestration.executors.PreloadedLocalExecutor",
-                        help="the scheduler's executor (LocalExecutor: without dbt preloaded)")
+                        help="the scheduler's executor (LocalExecutor: without dbt preloaded; CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)")
     args = parser.parse_args()
     business_date = dt.date.fromisoformat(args.date)
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = args.warehouse

@@ -77,12 +77,18 @@ def local_airflow(home: Path, server_url: str, parallelism: int = 4,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        # CeleryExecutor only: the local Redis, results in the metadata database
+        "AIRFLOW__CELERY__BROKER_URL": os.environ.get("BAOKE_BENCH_REDIS", "redis://127.0.0.1:6379/0"),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata.replace("postgresql+psycopg2", "postgresql"),
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "baoke.orchestration.celery_config.CELERY_CONFIG",
     }
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     processes = []
     try:
         components = {"api-server": ["--host", "127.0.0.1", "--port", str(port)], "scheduler": [], "dag-processor": []}
+        if executor == "CeleryExecutor":  # and its workers, as the compose file runs them
+            components["celery"] = ["worker", "--concurrency", str(parallelism)]
         for component, flags in components.items():
             log = open(home / f"{component}.log", "w")  # noqa: SIM115 (closed with the process)
             processes.append((subprocess.Popen([airflow, component, *flags], env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -216,6 +216,24 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(airflow_services
     assert services["redis"]["image"].startswith("redis:")
 
 
+def test_celery_components_load_the_preloading_configuration(airflow_services):
+    """Every component loads Airflow's Celery configuration through
+    baoke.orchestration.celery_config, which imports dbt and Cosmos first (a worker's
+    task processes inherit them); the configuration is Airflow's default, and the Celery
+    executor's module imports with the pinned celery (celery 5.7 broke it)."""
+    import subprocess
+    import sys
+
+    paths = {environment(service).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS") for service in airflow_services.values()}
+    assert paths == {"baoke.orchestration.celery_config.CELERY_CONFIG"}
+    probe = ("import sys; import airflow.providers.celery.executors.celery_executor_utils; "
+             "from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG; "
+             "from baoke.orchestration.celery_config import CELERY_CONFIG; "
+             "print(CELERY_CONFIG is DEFAULT_CELERY_CONFIG, 'dbt.cli.main' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split()[-2:] == ["True", "True"], result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("conn_id", CONNECTION_IDS)
 def test_connection_given_to_every_component(airflow_services, conn_id):
     var = conn_env_name(conn_id)
