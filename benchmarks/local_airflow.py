@@ -1,7 +1,8 @@
 """A real Airflow for benchmarks: api-server, scheduler and dag-processor as separate
-processes, the LocalExecutor, metadata in PostgreSQL, as a deployment runs them (the
-compose file, with Celery there). `dag.test()` runs one task at a time in one process;
-here the scheduler runs independent tasks side by side, up to `parallelism`.
+processes (and a Celery worker for the CeleryExecutor, as the compose file runs it),
+metadata in PostgreSQL, as a deployment runs them. `dag.test()` runs one task at a time
+in one process; here the scheduler runs independent tasks side by side, up to
+`parallelism`.
 
 Used by `bench_warehouse.py --scheduler`. Everything lives in a throwaway AIRFLOW_HOME
 and metadata database; the components are stopped on exit.
@@ -26,7 +27,6 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
-
 
 
 @dataclass
@@ -59,8 +59,8 @@ def _fresh_database(server_url: str, name: str) -> str:
 @contextlib.contextmanager
 def local_airflow(home: Path, server_url: str, parallelism: int = 4,
                   executor: str = "LocalExecutor") -> Iterator["LocalAirflow"]:
-    """Start the three components with a fresh metadata database on the server of
-    `server_url`; stop them (and drop nothing: the home keeps their logs) on exit."""
+    """Start the components with a fresh metadata database on the server of
+    `server_url`; stop them on exit (the home keeps their logs)."""
     home.mkdir(parents=True, exist_ok=True)
     # a `kill` of the benchmark still stops the components (the finally below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
