@@ -122,7 +122,9 @@ def test_the_local_executor_preloads_dbt_for_its_task_processes():
     import sys
 
     probe = ("import sys; import baoke.orchestration.executors as e; before = 'dbt.cli.main' in sys.modules; "
-             "e.preload_dbt(); print(before, 'dbt.cli.main' in sys.modules, 'cosmos.operators.local' in sys.modules, "
+             # the LocalExecutor's own start (its worker processes) is not what is tested here
+             "e.LocalExecutor.start = lambda self: None; e.PreloadedLocalExecutor().start(); "
+             "print(before, 'dbt.cli.main' in sys.modules, 'cosmos.operators.local' in sys.modules, "
              "issubclass(e.PreloadedLocalExecutor, __import__('airflow.executors.local_executor', "
              "fromlist=['LocalExecutor']).LocalExecutor))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
