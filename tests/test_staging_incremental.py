@@ -195,8 +195,18 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
         cur.execute("alter table staging.stg_dms__repair_orders drop column source_version_at,"
                     " drop column source_batch_id, drop column source_locator, drop column merged_for_date")
         cur.execute("alter table intermediate.int_visits drop column merged_for_date")
+        cur.execute("select indexrelid::regclass::text from pg_index"
+                    " where indrelid = 'staging.stg_dms__customers'::regclass and indisunique")
+        cur.execute(f"drop index {cur.fetchone()[0]}")  # as the small models (dealers, ...) had none
         cur.execute("delete from etl.schema_migrations where name = '006_staging_source_versions.sql'")
     assert migrate(db) == ["006_staging_source_versions.sql"]
+    with contextlib.closing(psycopg2.connect(db)) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from pg_index where indrelid = 'staging.stg_dms__repair_orders'::regclass"
+                    " and indisunique")
+        assert cur.fetchone() == (1,), "the key's unique index (dbt's) is not doubled"
+        cur.execute("select count(*) from pg_index where indrelid = 'staging.stg_dms__customers'::regclass"
+                    " and indisunique")
+        assert cur.fetchone() == (1,), "one for a key that had none"
     _load_orders(db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"))
     _build(db, "2026-11-11")
     upgraded = _state(db)

@@ -28,8 +28,19 @@ begin
                 ' add column if not exists source_batch_id bigint,'
                 ' add column if not exists source_locator text,'
                 ' add column if not exists merged_for_date date', staging.model);
-            execute format('create unique index if not exists %I on staging.%I (%I)',
-                           staging.model || '_' || staging.key_column || '_key', staging.model, staging.key_column);
+            -- the big models have had theirs since dbt created them (under dbt's own name):
+            -- a second one would only double the writes
+            if not exists (
+                select 1
+                from pg_index as ix
+                join pg_attribute as col on col.attrelid = ix.indrelid and col.attnum = ix.indkey[0]
+                where ix.indrelid = ('staging.' || staging.model)::regclass
+                  and ix.indisunique and ix.indnkeyatts = 1 and ix.indpred is null and ix.indexprs is null
+                  and col.attname = staging.key_column
+            ) then
+                execute format('create unique index %I on staging.%I (%I)',
+                               staging.model || '_' || staging.key_column || '_key', staging.model, staging.key_column);
+            end if;
             execute format('create index if not exists %I on staging.%I (merged_for_date)',
                            staging.model || '_merged_for_date', staging.model);
         end if;
