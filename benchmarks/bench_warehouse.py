@@ -10,8 +10,9 @@ leaves in X/warehouse, with the `large` world). For the business date D it measu
    (both rebuild D: no new raw batch to merge): the ratio is Cosmos' overhead (target:
    at most 1.5x);
 4. with `--scheduler`, the same run under a real Airflow (api-server, scheduler and
-   dag-processor with the LocalExecutor, `local_airflow.py`), which runs independent
-   tasks side by side as a deployment does, against a bare build again.
+   dag-processor, `local_airflow.py`; `--executor`: PreloadedLocalExecutor by default,
+   LocalExecutor, or CeleryExecutor with a worker), which runs independent tasks side by
+   side as a deployment does, against a bare build again.
 
     .venv/bin/python benchmarks/bench_warehouse.py --warehouse postgresql://postgres@127.0.0.1:PORT/baoke --date 2026-11-20
 """
@@ -63,7 +64,7 @@ def main() -> None:
     parser.add_argument("--skip-cosmos", action="store_true", help="only the bare builds")
     parser.add_argument("--skip-dag-test", action="store_true", help="no dag.test() run")
     parser.add_argument("--scheduler", action="store_true",
-                        help="also run baoke_warehouse under a real scheduler (LocalExecutor, 4 tasks at once)")
+                        help="also run baoke_warehouse under a real scheduler (4 tasks at once)")
     parser.add_argument("--executor", default="baoke.orchestration.executors.PreloadedLocalExecutor",
                         help="the scheduler's executor (LocalExecutor: without dbt preloaded; CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)")
     args = parser.parse_args()
