@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def _generate(scale: str, path: str) -> None:
-    from baoke.simulator.world import generate
+    from baoke_sim.world import generate
 
     generate(Path(path), scale, seed=1)
 
@@ -29,7 +29,7 @@ def _baseline(world: Path, target: Path) -> float:
     """Store as many rows as the world holds, with a constant record of the same mean size."""
     with sqlite3.connect(world) as conn:
         count, mean = conn.execute("select count(*), avg(length(record)) from dms_versions").fetchone()
-    from baoke.simulator import store
+    from baoke_sim import store
 
     payload = "x" * int(mean)
     conn = store.create(target)
@@ -58,9 +58,13 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     with sqlite3.connect(world) as conn:
         versions = conn.execute("select count(*) from dms_versions").fetchone()[0]
-        orders = conn.execute("select count(distinct pk) from dms_versions where entity = 'repair_orders'").fetchone()[0]
+        orders = conn.execute("select count(distinct pk) from dms_versions where entity = 'repair_orders'").fetchone()[
+            0
+        ]
     baseline = _baseline(world, folder / "baseline.sqlite")
-    print(f"scale={args.scale} versions={versions:,} repair_orders={orders:,} size={world.stat().st_size / 2**30:.2f} GiB")
+    print(
+        f"scale={args.scale} versions={versions:,} repair_orders={orders:,} size={world.stat().st_size / 2**30:.2f} GiB"
+    )
     print(f"generate: {elapsed:.1f} s, peak memory {peak_mb:,.0f} MiB")
     print(f"baseline (store the same number of rows, fixed payload): {baseline:.1f} s")
     print(f"ratio generate/baseline: {elapsed / baseline:.2f}")

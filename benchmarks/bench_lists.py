@@ -41,14 +41,19 @@ def main() -> None:
     from baoke.outbound import export_day
 
     start = time.perf_counter()
-    if not run_dbt(["run", "--quiet", "--select", *MODELS,
-                    "--vars", json.dumps({"business_date": business_date.isoformat()})], args.warehouse):
+    if not run_dbt(
+        ["run", "--quiet", "--select", *MODELS, "--vars", json.dumps({"business_date": business_date.isoformat()})],
+        args.warehouse,
+    ):
         raise SystemExit("dbt run failed: see dbt_project/logs/dbt.log")
     models = time.perf_counter() - start
     print(f"dbt run of {', '.join(MODELS)}: {models:6.1f} s", flush=True)
 
-    with tempfile.TemporaryDirectory() as folder, contextlib.closing(psycopg2.connect(args.warehouse)) as conn, \
-            contextlib.closing(open_inbox(folder)) as outbound:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        contextlib.closing(psycopg2.connect(args.warehouse)) as conn,
+        contextlib.closing(open_inbox(folder)) as outbound,
+    ):
         start = time.perf_counter()
         exports = export_day(conn, outbound, business_date)
         export = time.perf_counter() - start

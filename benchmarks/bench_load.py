@@ -53,8 +53,9 @@ def _psql(url: str, command: str) -> float:
     from pgserver._commands import POSTGRES_BIN_PATH
 
     start = time.perf_counter()
-    subprocess.run([str(Path(POSTGRES_BIN_PATH) / "psql"), url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", command],
-                   check=True)
+    subprocess.run(
+        [str(Path(POSTGRES_BIN_PATH) / "psql"), url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", command], check=True
+    )
     return time.perf_counter() - start
 
 
@@ -82,8 +83,10 @@ def _load_pages(url: str, pages: str, elapsed: mp.Queue) -> None:
     start = time.perf_counter()
     conn = psycopg2.connect(url)
     ensure_raw_tables(conn)
-    with open(pages, "rb") as source, Batch.open(conn, DMS["repair_orders"], "D001", "bench",
-                                                 dt.date(2026, 11, 20)) as batch:
+    with (
+        open(pages, "rb") as source,
+        Batch.open(conn, DMS["repair_orders"], "D001", "bench", dt.date(2026, 11, 20)) as batch,
+    ):
         for number, line in enumerate(source, 1):
             batch.new_page()
             _, records = split_page(line, "data")
@@ -151,8 +154,9 @@ def _seed_dms(url: str, world: Path, day_before: dt.date) -> int:
                     for (record,) in sim.execute(f"select record from dms_versions where {where}", params):
                         parsed = json.loads(record)
                         batch.add(parsed, "seed", parsed["updated_at"], parsed["updated_at"], record.encode())
-                    total += batch.load(after=lambda cur, r, n=name, s=scope: state.advance(
-                        cur, "dms", n, s, until, r.batch_id)).loaded
+                    total += batch.load(
+                        after=lambda cur, r, n=name, s=scope: state.advance(cur, "dms", n, s, until, r.batch_id)
+                    ).loaded
     conn.close()
     return total
 
@@ -166,11 +170,11 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
     from baoke.config import conn_env_name
     from baoke.extract import jobs
     from baoke.runner import load_dags, run_dag
-    from baoke.simulator import store
-    from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-    from baoke.simulator.insurer_files import drop_files
-    from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-    from baoke.simulator.servers import ApiServer
+    from baoke_sim import store
+    from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+    from baoke_sim.insurer_files import drop_files
+    from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke_sim.servers import ApiServer
 
     url = _warehouse(folder)
     os.environ[conn_env_name("warehouse")] = url
@@ -186,7 +190,8 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
         print(f"setup: {seeded:,} DMS versions before {day_before} loaded in {time.perf_counter() - start:.0f} s")
     with ApiServer(DmsApi(world)) as dms, ApiServer(OemApi(world)) as oem:
         os.environ[conn_env_name("dms_api")] = (
-            f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}")
+            f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}"
+        )
         os.environ[conn_env_name("oem_api")] = f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}"
         if not skip_setup:
             start = time.perf_counter()
@@ -195,8 +200,10 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
                 jobs.insurer_files(code, day_before)
             for dealer in jobs.oem_dealers():
                 jobs.oem_lists(dealer, day_before)
-            print(f"setup: {len(files):,} insurer files and the OEM lists before {day_before} loaded "
-                  f"in {time.perf_counter() - start:.0f} s")
+            print(
+                f"setup: {len(files):,} insurer files and the OEM lists before {day_before} loaded "
+                f"in {time.perf_counter() - start:.0f} s"
+            )
 
         airflow_env.ensure_metadata_db()
         if dbt.manifest_is_stale():  # baoke_warehouse renders from it (a fresh clone has none)
@@ -212,8 +219,11 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
     import psycopg2
 
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("select feed, sum(extracted), sum(loaded), sum(duplicates_skipped) from etl.load_batches"
-                    " where business_date = %s group by 1 order by 1", (business_date,))
+        cur.execute(
+            "select feed, sum(extracted), sum(loaded), sum(duplicates_skipped) from etl.load_batches"
+            " where business_date = %s group by 1 order by 1",
+            (business_date,),
+        )
         for feed, extracted, loaded, duplicates in cur.fetchall():
             print(f"  {feed:10s} extracted {extracted:,} loaded {loaded:,} duplicates skipped {duplicates:,}")
     print(f"daily incremental run of all feeds for {business_date}: {total:.1f} s (target < 300 s)")

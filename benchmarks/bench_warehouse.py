@@ -30,8 +30,17 @@ def _dbt_build(url: str, business_date: dt.date, what: str) -> float:
     from baoke.dbt import run_dbt
 
     start = time.perf_counter()
-    ok = run_dbt(["build", "--quiet", "--exclude-resource-type", "unit_test",
-                  "--vars", json.dumps({"business_date": business_date.isoformat()})], url)
+    ok = run_dbt(
+        [
+            "build",
+            "--quiet",
+            "--exclude-resource-type",
+            "unit_test",
+            "--vars",
+            json.dumps({"business_date": business_date.isoformat()}),
+        ],
+        url,
+    )
     elapsed = time.perf_counter() - start
     print(f"{what:55s} {elapsed:7.1f} s  {'ok' if ok else 'FAILED'}", flush=True)
     if not ok:
@@ -52,8 +61,11 @@ def _where_the_time_went(top: int = 10) -> None:
         by_kind[kind] = by_kind.get(kind, 0.0) + result["execution_time"]
     print("    thread time: " + ", ".join(f"{kind}s {seconds:.0f} s" for kind, seconds in sorted(by_kind.items())))
     slowest = sorted(results, key=lambda r: r["execution_time"], reverse=True)[:top]
-    print("    slowest: " + ", ".join(f"{r['unique_id'].split('.')[-1][:48]} {r['execution_time']:.0f} s" for r in slowest),
-          flush=True)
+    print(
+        "    slowest: "
+        + ", ".join(f"{r['unique_id'].split('.')[-1][:48]} {r['execution_time']:.0f} s" for r in slowest),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -63,16 +75,24 @@ def main() -> None:
     parser.add_argument("--skip-full", action="store_true", help="do not build D-1 first")
     parser.add_argument("--skip-cosmos", action="store_true", help="only the bare builds")
     parser.add_argument("--skip-dag-test", action="store_true", help="no dag.test() run")
-    parser.add_argument("--scheduler", action="store_true",
-                        help="also run baoke_warehouse under a real scheduler (4 tasks at once)")
-    parser.add_argument("--executor", default="baoke.orchestration.executors.PreloadedLocalExecutor",
-                        help="the scheduler's executor (LocalExecutor: without dbt preloaded; CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)")
+    parser.add_argument(
+        "--scheduler", action="store_true", help="also run baoke_warehouse under a real scheduler (4 tasks at once)"
+    )
+    parser.add_argument(
+        "--executor",
+        default="baoke.orchestration.executors.PreloadedLocalExecutor",
+        help="the scheduler's executor (LocalExecutor: without dbt preloaded; CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)",
+    )
     args = parser.parse_args()
     business_date = dt.date.fromisoformat(args.date)
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = args.warehouse
 
     if not args.skip_full:
-        _dbt_build(args.warehouse, business_date - dt.timedelta(days=1), f"full build for {business_date - dt.timedelta(days=1)}")
+        _dbt_build(
+            args.warehouse,
+            business_date - dt.timedelta(days=1),
+            f"full build for {business_date - dt.timedelta(days=1)}",
+        )
     _dbt_build(args.warehouse, business_date, f"daily build for {business_date} (bare dbt build)")
     # The Airflow run below builds D again, so its baseline is a bare build of D again:
     # both merge no new raw batch and replace D's rows of the incremental models.
@@ -102,8 +122,10 @@ def _under_dag_test(business_date: dt.date, bare: float) -> None:
     start = time.perf_counter()
     result = run_dag(dag, business_date, retries=0)
     cosmos = time.perf_counter() - start
-    print(f"{'baoke_warehouse for ' + str(business_date) + ' (dag.test() + Cosmos, ' + str(len(dag.tasks)) + ' tasks)':55s}"
-          f" {cosmos:7.1f} s  {result.state}")
+    print(
+        f"{'baoke_warehouse for ' + str(business_date) + ' (dag.test() + Cosmos, ' + str(len(dag.tasks)) + ' tasks)':55s}"
+        f" {cosmos:7.1f} s  {result.state}"
+    )
     print(f"Cosmos overhead under dag.test(): {cosmos / bare:.2f} x the bare dbt build (target <= 1.5)", flush=True)
 
 
@@ -111,19 +133,26 @@ def _under_a_scheduler(warehouse: str, business_date: dt.date, bare: float, exec
     import tempfile
     from pathlib import Path
 
-    from local_airflow import local_airflow
-
     from baoke.dates import run_logical_date
+    from local_airflow import local_airflow
 
     home = Path(tempfile.mkdtemp(prefix="baoke-bench-airflow-"))
     with local_airflow(home, warehouse, executor=executor) as airflow:
         airflow.wait_for_dag("baoke_warehouse")
-        run_id = airflow.trigger("baoke_warehouse", run_logical_date(business_date),
-                                 {"business_date": business_date.isoformat(), "dbt_vars": {}})
+        run_id = airflow.trigger(
+            "baoke_warehouse",
+            run_logical_date(business_date),
+            {"business_date": business_date.isoformat(), "dbt_vars": {}},
+        )
         run = airflow.wait_for_run("baoke_warehouse", run_id)
-    print(f"{'baoke_warehouse for ' + str(business_date) + ' (scheduler, ' + executor.rsplit('.', 1)[-1] + ', ' + str(run.tasks) + ' tasks)':55s}"
-          f" {run.seconds:7.1f} s  {run.state}  (tasks' own time {run.task_seconds:.0f} s; logs in {home})")
-    print(f"Cosmos overhead under a scheduler: {run.seconds / bare:.2f} x the bare dbt build (target <= 1.5)", flush=True)
+    print(
+        f"{'baoke_warehouse for ' + str(business_date) + ' (scheduler, ' + executor.rsplit('.', 1)[-1] + ', ' + str(run.tasks) + ' tasks)':55s}"
+        f" {run.seconds:7.1f} s  {run.state}  (tasks' own time {run.task_seconds:.0f} s; logs in {home})"
+    )
+    print(
+        f"Cosmos overhead under a scheduler: {run.seconds / bare:.2f} x the bare dbt build (target <= 1.5)", flush=True
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -48,7 +48,9 @@ def _free_port() -> int:
 def _fresh_database(server_url: str, name: str) -> str:
     """Create (again) database `name` on the warehouse's server; return its SQLAlchemy URL."""
     url = make_url(server_url)
-    with contextlib.closing(psycopg2.connect(url.set(database="postgres").render_as_string(hide_password=False))) as conn:
+    with contextlib.closing(
+        psycopg2.connect(url.set(database="postgres").render_as_string(hide_password=False))
+    ) as conn:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
@@ -57,8 +59,9 @@ def _fresh_database(server_url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def local_airflow(home: Path, server_url: str, parallelism: int = 4,
-                  executor: str = "LocalExecutor") -> Iterator["LocalAirflow"]:
+def local_airflow(
+    home: Path, server_url: str, parallelism: int = 4, executor: str = "LocalExecutor"
+) -> Iterator[LocalAirflow]:
     """Start the components with a fresh metadata database on the server of
     `server_url`; stop them on exit (the home keeps their logs)."""
     home.mkdir(parents=True, exist_ok=True)
@@ -91,8 +94,18 @@ def local_airflow(home: Path, server_url: str, parallelism: int = 4,
             components["celery"] = ["worker", "--concurrency", str(parallelism)]
         for component, flags in components.items():
             log = open(home / f"{component}.log", "w")  # noqa: SIM115 (closed with the process)
-            processes.append((subprocess.Popen([airflow, component, *flags], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True), log))
+            processes.append(
+                (
+                    subprocess.Popen(
+                        [airflow, component, *flags],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    ),
+                    log,
+                )
+            )
         yield LocalAirflow(airflow, env, metadata.replace("postgresql+psycopg2", "postgresql"))
     finally:
         for process, log in processes:
@@ -129,24 +142,44 @@ class LocalAirflow:
         """Unpause `dag_id` and trigger one run; return its run id."""
         run_id = f"bench__{logical_date.isoformat()}"
         subprocess.run([self.airflow, "dags", "unpause", dag_id], env=self.env, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([self.airflow, "dags", "trigger", dag_id, "--run-id", run_id, "--logical-date",
-                        logical_date.isoformat(), "--conf", json.dumps(conf)],
-                       env=self.env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                self.airflow,
+                "dags",
+                "trigger",
+                dag_id,
+                "--run-id",
+                run_id,
+                "--logical-date",
+                logical_date.isoformat(),
+                "--conf",
+                json.dumps(conf),
+            ],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return run_id
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 3600) -> RunTimes:
         """Until the run has finished; its times as the scheduler recorded them."""
         deadline = time.monotonic() + timeout
         while True:
-            rows = self._query("select state, extract(epoch from end_date - start_date) from dag_run"
-                               " where dag_id = %s and run_id = %s", dag_id, run_id)
+            rows = self._query(
+                "select state, extract(epoch from end_date - start_date) from dag_run"
+                " where dag_id = %s and run_id = %s",
+                dag_id,
+                run_id,
+            )
             if rows and rows[0][0] in ("success", "failed"):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{dag_id} {run_id} still running after {timeout:.0f} s: see scheduler.log")
             time.sleep(2)
         state, seconds = rows[0]
-        (tasks, task_seconds), = self._query(
+        ((tasks, task_seconds),) = self._query(
             "select count(*), coalesce(sum(duration), 0) from task_instance where dag_id = %s and run_id = %s",
-            dag_id, run_id)
+            dag_id,
+            run_id,
+        )
         return RunTimes(state, float(seconds), tasks, float(task_seconds))

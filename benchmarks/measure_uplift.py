@@ -12,8 +12,8 @@ import math
 
 import psycopg2
 
-from baoke.simulator.callcenter import TRUE_UPLIFT
 from baoke.warehouse import resolve_warehouse
+from baoke_sim.callcenter import TRUE_UPLIFT
 
 QUERY = """
 select reason,
@@ -30,8 +30,10 @@ def main() -> None:
         cur.execute(QUERY)
         rows = cur.fetchall()
     held = 0
-    print(f"{'reason':24s} {'treated':>8s} {'rate':>6s} {'holdout':>8s} {'rate':>6s} {'uplift':>7s} "
-          f"{'95% CI':>17s} {'true':>5s}  contains")
+    print(
+        f"{'reason':24s} {'treated':>8s} {'rate':>6s} {'holdout':>8s} {'rate':>6s} {'uplift':>7s} "
+        f"{'95% CI':>17s} {'true':>5s}  contains"
+    )
     for reason, n1, r1, n2, r2 in rows:
         if not n1 or not n2:
             print(f"{reason:24s} {n1:8d} {'':6s} {n2:8d}   too few units to measure")
@@ -42,8 +44,10 @@ def main() -> None:
         true = TRUE_UPLIFT[reason]
         inside = low <= true <= high
         held += inside
-        print(f"{reason:24s} {n1:8d} {p1:6.3f} {n2:8d} {p2:6.3f} {p1 - p2:+7.3f} [{low:+.3f}, {high:+.3f}] "
-              f"{true:5.2f}  {'yes' if inside else 'NO'}")
+        print(
+            f"{reason:24s} {n1:8d} {p1:6.3f} {n2:8d} {p2:6.3f} {p1 - p2:+7.3f} [{low:+.3f}, {high:+.3f}] "
+            f"{true:5.2f}  {'yes' if inside else 'NO'}"
+        )
     print(f"the 95% interval holds the true uplift for {held} of {len(rows)} reasons")
 
 

@@ -14,9 +14,9 @@ atomic batch in `etl.load_batches`; bad records go to `etl.rejects`.
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import DMS, DMS_GROUP_WIDE, DMS_PER_DEALER
+from baoke.orchestration.context import task_business_date
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 

@@ -10,14 +10,15 @@ for the next run. A file with too many bad rows fails the task and names its rea
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import INSURER
+from baoke.orchestration.context import task_business_date
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 
-@dag(dag_id="baoke_insurer", schedule=DAILY_SCHEDULE, tags=["baoke", "extract", "insurer"], doc_md=__doc__,
-     **DAG_KWARGS)
+@dag(
+    dag_id="baoke_insurer", schedule=DAILY_SCHEDULE, tags=["baoke", "extract", "insurer"], doc_md=__doc__, **DAG_KWARGS
+)
 def baoke_insurer():
     @task
     def insurers() -> list[str]:

@@ -10,9 +10,9 @@ For the business date D, loads, per dealer, each monthly list published before
 
 from airflow.sdk import dag, get_current_context, task
 
-from baoke.orchestration.context import task_business_date
 from baoke.extract import jobs
 from baoke.extract.catalog import OEM_LOST_CUSTOMERS
+from baoke.orchestration.context import task_business_date
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 

@@ -19,8 +19,13 @@ from baoke.orchestration.context import task_business_date
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 
-@dag(dag_id="baoke_outbound", schedule=DAILY_SCHEDULE, tags=["baoke", "export", "callcenter"], doc_md=__doc__,
-     **DAG_KWARGS)
+@dag(
+    dag_id="baoke_outbound",
+    schedule=DAILY_SCHEDULE,
+    tags=["baoke", "export", "callcenter"],
+    doc_md=__doc__,
+    **DAG_KWARGS,
+)
 def baoke_outbound():
     @task.sensor(poke_interval=600, timeout=8 * 3600, mode="reschedule")
     def warehouse_built() -> PokeReturnValue:

@@ -14,8 +14,8 @@ from baoke.extract.loader import ensure_raw_tables
 
 def world_at(path: Path, clock: str, seed: int = 3) -> Path:
     """A small simulated world with its clock set to ``clock`` (ISO timestamp)."""
-    from baoke.simulator import store
-    from baoke.simulator.world import generate
+    from baoke_sim import store
+    from baoke_sim.world import generate
 
     generate(path, "small", seed=seed)
     with sqlite3.connect(path) as conn:
@@ -38,10 +38,13 @@ def rows(url: str, table: str) -> list[tuple]:
 
 def batches(url: str, feed: str) -> list[dict]:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("select entity, scope, extracted, loaded, rejected, duplicates_skipped from etl.load_batches"
-                    " where feed = %s order by batch_id", (feed,))
+        cur.execute(
+            "select entity, scope, extracted, loaded, rejected, duplicates_skipped from etl.load_batches"
+            " where feed = %s order by batch_id",
+            (feed,),
+        )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def scalar(url: str, sql: str, *params: Any) -> Any:

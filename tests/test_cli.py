@@ -39,7 +39,8 @@ def test_help_lists_the_commands():
 def test_an_unknown_date_format_is_a_clear_error_with_exit_2(bad_date: str):
     result = baoke("run", "--date", bad_date)
     assert result.returncode == 2
-    assert "YYYY-MM-DD" in result.stderr and bad_date in result.stderr
+    assert "YYYY-MM-DD" in result.stderr
+    assert bad_date in result.stderr
 
 
 def test_run_requires_a_date():
@@ -62,9 +63,12 @@ def test_warehouse_url_when_nothing_runs_exits_1(state_dir: Path):
 
 
 def test_an_unreachable_warehouse_fails_clearly(warehouse_url: str):
-    result = baoke("run", "--date", "2026-11-21", env={"AIRFLOW_CONN_WAREHOUSE": "postgresql://postgres:x@127.0.0.1:1/baoke"})
+    result = baoke(
+        "run", "--date", "2026-11-21", env={"AIRFLOW_CONN_WAREHOUSE": "postgresql://postgres:x@127.0.0.1:1/baoke"}
+    )
     assert result.returncode == 1
-    assert "cannot use the warehouse" in result.stderr and "127.0.0.1" in result.stderr
+    assert "cannot use the warehouse" in result.stderr
+    assert "127.0.0.1" in result.stderr
 
 
 @pytest.mark.slow
@@ -74,7 +78,8 @@ def test_demo_starts_the_embedded_warehouse_when_none_is_configured(monkeypatch,
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "demo finished: every DAG succeeded" in result.stdout
-        assert "simulated dealer group:" in result.stdout and "clock 2026-11-19" in result.stdout
+        assert "simulated dealer group:" in result.stdout
+        assert "clock 2026-11-19" in result.stdout
         assert list((state_dir / "inbox" / "insurer").glob("*/POLICY_*_2026111[0-8].csv")), "insurer files delivered"
         embedded_url = runner.invoke(app, ["warehouse", "url"]).output.strip()
         assert embedded_url.startswith("postgresql://postgres:")

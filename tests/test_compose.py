@@ -150,7 +150,8 @@ def pinned(package: str) -> str:
 
 def test_compose_file_parses(compose):
     assert isinstance(compose, dict)
-    assert isinstance(compose.get("services"), dict) and compose["services"]
+    assert isinstance(compose.get("services"), dict)
+    assert compose["services"]
     assert isinstance(compose.get("x-airflow-common"), dict), "the x-airflow-common anchor is missing"
 
 
@@ -224,12 +225,16 @@ def test_celery_components_load_the_preloading_configuration(airflow_services):
     import subprocess
     import sys
 
-    paths = {environment(service).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS") for service in airflow_services.values()}
+    paths = {
+        environment(service).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS") for service in airflow_services.values()
+    }
     assert paths == {"baoke.orchestration.celery_config.CELERY_CONFIG"}
-    probe = ("import sys; import airflow.providers.celery.executors.celery_executor_utils; "
-             "from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG; "
-             "from baoke.orchestration.celery_config import CELERY_CONFIG; "
-             "print(CELERY_CONFIG is DEFAULT_CELERY_CONFIG, 'dbt.cli.main' in sys.modules)")
+    probe = (
+        "import sys; import airflow.providers.celery.executors.celery_executor_utils; "
+        "from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG; "
+        "from baoke.orchestration.celery_config import CELERY_CONFIG; "
+        "print(CELERY_CONFIG is DEFAULT_CELERY_CONFIG, 'dbt.cli.main' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.stdout.split()[-2:] == ["True", "True"], result.stdout + result.stderr
 
@@ -315,7 +320,8 @@ def test_postgres_16_with_named_volume_and_pg_isready(compose, services, name, u
     service = services[name]
     assert service["image"] == "postgres:16"
     env = environment(service)
-    assert env["POSTGRES_USER"] == user and env["POSTGRES_DB"] == user
+    assert env["POSTGRES_USER"] == user
+    assert env["POSTGRES_DB"] == user
     data = [m for m in volume_mounts(service) if m[1] == "/var/lib/postgresql/data"]
     assert data and data[0][0] in (compose.get("volumes") or {}), f"{name}: data is not on a named volume"
     assert "pg_isready" in healthcheck_command(service)

@@ -57,7 +57,8 @@ def test_dag_conventions(dagbag, dag_file: str):
     for dag in dags:
         assert dag.dag_id.startswith("baoke_")
         assert dag.doc_md and len(dag.doc_md.strip()) > 80, f"{dag.dag_id}: doc_md should explain the DAG"
-        assert dag.tags and "baoke" in dag.tags
+        assert dag.tags
+        assert "baoke" in dag.tags
         assert dag.schedule is not None, f"{dag.dag_id}: needs an explicit schedule"
         assert dag.catchup is False or dag.max_active_runs == 1
         assert dag.tasks, f"{dag.dag_id} has no task"
@@ -102,7 +103,8 @@ def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
     assert set(published) == {entity.table for entity in ALL}
     assert dagbag.dags["baoke_dms"].task_dict["dealer_records"].is_mapped, "one DMS task per dealer"
     for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"):
-        assert dagbag.dags[dag_id].schedule == "0 1 * * *" and str(dagbag.dags[dag_id].timezone) == "Asia/Shanghai"
+        assert dagbag.dags[dag_id].schedule == "0 1 * * *"
+        assert str(dagbag.dags[dag_id].timezone) == "Asia/Shanghai"
 
 
 def test_the_warehouse_is_built_when_every_raw_table_has_been_loaded(dagbag):
@@ -121,11 +123,13 @@ def test_the_local_executor_preloads_dbt_for_its_task_processes():
     import subprocess
     import sys
 
-    probe = ("import sys; import baoke.orchestration.executors as e; before = 'dbt.cli.main' in sys.modules; "
-             # the LocalExecutor's own start (its worker processes) is not what is tested here
-             "e.LocalExecutor.start = lambda self: None; e.PreloadedLocalExecutor().start(); "
-             "print(before, 'dbt.cli.main' in sys.modules, 'cosmos.operators.local' in sys.modules, "
-             "issubclass(e.PreloadedLocalExecutor, __import__('airflow.executors.local_executor', "
-             "fromlist=['LocalExecutor']).LocalExecutor))")
+    probe = (
+        "import sys; import baoke.orchestration.executors as e; before = 'dbt.cli.main' in sys.modules; "
+        # the LocalExecutor's own start (its worker processes) is not what is tested here
+        "e.LocalExecutor.start = lambda self: None; e.PreloadedLocalExecutor().start(); "
+        "print(before, 'dbt.cli.main' in sys.modules, 'cosmos.operators.local' in sys.modules, "
+        "issubclass(e.PreloadedLocalExecutor, __import__('airflow.executors.local_executor', "
+        "fromlist=['LocalExecutor']).LocalExecutor))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.stdout.split()[-4:] == ["False", "True", "True", "True"], result.stdout + result.stderr

@@ -17,12 +17,12 @@ from baoke.runner import DagResult
 def test_the_daily_run_for_d_starts_at_0100_shanghai_and_sees_until_d_midnight():
     d = dt.date(2026, 11, 21)
     assert run_logical_date(d).isoformat() == "2026-11-21T01:00:00+08:00"
-    assert day_start(d).astimezone(dt.timezone.utc).isoformat() == "2026-11-20T16:00:00+00:00"
+    assert day_start(d).astimezone(dt.UTC).isoformat() == "2026-11-20T16:00:00+00:00"
 
 
 def test_business_date_comes_from_the_data_interval_in_shanghai():
     # 2026-11-20 17:00 UTC is 2026-11-21 01:00 in Shanghai: the run for 2026-11-21.
-    end = dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.timezone.utc)
+    end = dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
     context = {"dag_run": SimpleNamespace(conf={}), "data_interval_end": end, "logical_date": end}
     assert business_date_from_context(context) == dt.date(2026, 11, 21)
 
@@ -68,7 +68,9 @@ def test_connection_env_names_follow_airflow():
 
 
 def test_a_failed_dag_names_its_failed_tasks():
-    result = DagResult("baoke_warehouse", "failed", {"dbt.a.run": "success", "dbt.b.run": "failed", "dbt.c.run": "upstream_failed"})
+    result = DagResult(
+        "baoke_warehouse", "failed", {"dbt.a.run": "success", "dbt.b.run": "failed", "dbt.c.run": "upstream_failed"}
+    )
     assert not result.ok
     assert dag_line(result) == "baoke_warehouse: failed (1/3 tasks succeeded); failed: dbt.b.run, dbt.c.run"
 
@@ -83,8 +85,14 @@ def test_an_asset_triggered_run_takes_d_from_the_events_that_triggered_it():
     task = SimpleNamespace(outlets=["raw.a", "raw.b"])
     stamp_business_date({"task": task, "outlet_events": emitted}, dt.date(2026, 11, 21))
     assert [e.extra for e in emitted.values()] == [{"business_date": "2026-11-21"}] * 2
-    triggering = {"raw.a": [emitted["raw.a"], SimpleNamespace(extra={"business_date": "2026-11-20"})],
-                  "raw.b": [SimpleNamespace(extra=None)]}
-    context = {"dag_run": SimpleNamespace(conf={}), "triggering_asset_events": triggering,
-               "logical_date": None, "data_interval_end": None}
+    triggering = {
+        "raw.a": [emitted["raw.a"], SimpleNamespace(extra={"business_date": "2026-11-20"})],
+        "raw.b": [SimpleNamespace(extra=None)],
+    }
+    context = {
+        "dag_run": SimpleNamespace(conf={}),
+        "triggering_asset_events": triggering,
+        "logical_date": None,
+        "data_interval_end": None,
+    }
     assert business_date_from_context(context) == dt.date(2026, 11, 21)

@@ -22,7 +22,8 @@ def test_every_model_builds_and_every_unit_test_passes(fresh_db):
         ensure_raw_tables(conn)
     assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test"], fresh_db)
     assert run_dbt(["test", "--quiet", "--vars", VARS, "--select", "test_type:unit"], fresh_db), (
-        "a dbt unit test failed: see dbt_project/logs/dbt.log")
+        "a dbt unit test failed: see dbt_project/logs/dbt.log"
+    )
 
 
 def test_dbt_parses_without_deprecations():
@@ -34,9 +35,21 @@ def test_dbt_parses_without_deprecations():
 
     project = get_settings().dbt_project_dir
     dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run([str(dbt), "parse", "--show-all-deprecations", "--no-partial-parse",
-                             "--project-dir", str(project), "--profiles-dir", str(project)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(dbt),
+            "parse",
+            "--show-all-deprecations",
+            "--no-partial-parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecat" not in result.stdout.lower(), result.stdout
 
@@ -48,26 +61,52 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
 
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
         ensure_raw_tables(conn)
-    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test",
-                    "--select", "+int_maintenance_due", "--indirect-selection", "cautious"], fresh_db)
+    assert run_dbt(
+        [
+            "build",
+            "--quiet",
+            "--vars",
+            VARS,
+            "--exclude-resource-type",
+            "unit_test",
+            "--select",
+            "+int_maintenance_due",
+            "--indirect-selection",
+            "cautious",
+        ],
+        fresh_db,
+    )
     check = ["--select", "int_maintenance_due,test_name:unique_index", "--vars", VARS]
     assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 0}
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
-        cur.execute("select indexrelid::regclass::text from pg_index"
-                    " where indrelid = 'intermediate.int_maintenance_due'::regclass and indisunique")
+        cur.execute(
+            "select indexrelid::regclass::text from pg_index"
+            " where indrelid = 'intermediate.int_maintenance_due'::regclass and indisunique"
+        )
         (index,) = cur.fetchone()
         cur.execute(f"drop index {index}")
     assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 1}
 
 
-@pytest.mark.parametrize("model, bad_row, test", [
-    # a history model keeps every date; each build writes D's rows
-    ("vehicle_churn_status", "insert into marts.vehicle_churn_status (business_date, vin, customer_id)"
-     " values ('2026-11-19', 'V1', null)", "not_null_vehicle_churn_status_customer_id"),
-    # an incremental staging model rewrites the records that changed, stamped with D
-    ("stg_dms__repair_orders", "insert into staging.stg_dms__repair_orders (ro_number, vin, ro_status, merged_for_date)"
-     " values ('R1', 'V1', 'lost', '2026-11-19')", "accepted_values_stg_dms__repair_orders_ro_status__open__closed__void"),
-])
+@pytest.mark.parametrize(
+    ("model", "bad_row", "test"),
+    [
+        # a history model keeps every date; each build writes D's rows
+        (
+            "vehicle_churn_status",
+            "insert into marts.vehicle_churn_status (business_date, vin, customer_id)"
+            " values ('2026-11-19', 'V1', null)",
+            "not_null_vehicle_churn_status_customer_id",
+        ),
+        # an incremental staging model rewrites the records that changed, stamped with D
+        (
+            "stg_dms__repair_orders",
+            "insert into staging.stg_dms__repair_orders (ro_number, vin, ro_status, merged_for_date)"
+            " values ('R1', 'V1', 'lost', '2026-11-19')",
+            "accepted_values_stg_dms__repair_orders_ro_status__open__closed__void",
+        ),
+    ],
+)
 def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row, test):
     """A build for D tests the rows it wrote (`build_date_column`): the others were tested
     by the builds that wrote them. A bad row written by another day's build does not fail
@@ -77,8 +116,21 @@ def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row,
 
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
         ensure_raw_tables(conn)
-    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test",
-                    "--select", f"+{model}", "--indirect-selection", "cautious"], fresh_db)
+    assert run_dbt(
+        [
+            "build",
+            "--quiet",
+            "--vars",
+            VARS,
+            "--exclude-resource-type",
+            "unit_test",
+            "--select",
+            f"+{model}",
+            "--indirect-selection",
+            "cautious",
+        ],
+        fresh_db,
+    )
     with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
         cur.execute(bad_row)
     check = ["--select", test]

@@ -41,8 +41,11 @@ def start_loader(url: str) -> subprocess.Popen:
 
 
 def copy_backends(url: str) -> int:
-    return scalar(url, "select count(*) from pg_stat_activity where query ilike 'copy raw.dms_repair_orders%%'"
-                       " and state = 'active' and pid <> pg_backend_pid()")
+    return scalar(
+        url,
+        "select count(*) from pg_stat_activity where query ilike 'copy raw.dms_repair_orders%%'"
+        " and state = 'active' and pid <> pg_backend_pid()",
+    )
 
 
 def test_sigkill_mid_copy_leaves_no_partial_batch_and_the_rerun_loads_once(fresh_db):
@@ -65,7 +68,8 @@ def test_sigkill_mid_copy_leaves_no_partial_batch_and_the_rerun_loads_once(fresh
 
     rerun = start_loader(fresh_db)
     out, _ = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0 and out.strip().endswith("committed")
+    assert rerun.returncode == 0
+    assert out.strip().endswith("committed")
     assert scalar(fresh_db, "select count(*) from raw.dms_repair_orders") == ROWS
     assert scalar(fresh_db, "select count(distinct record_key) from raw.dms_repair_orders") == ROWS
     assert scalar(fresh_db, "select string_agg(loaded::text, ',') from etl.load_batches") == str(ROWS)

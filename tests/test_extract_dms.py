@@ -17,9 +17,9 @@ from baoke.extract import dms
 from baoke.extract.catalog import DMS
 from baoke.extract.http import FeedError
 from baoke.extract.loader import TooManyRejects
-from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-from baoke.simulator.faults import Fault, FaultPlan, FaultRule
-from baoke.simulator.servers import ApiServer
+from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+from baoke_sim.faults import Fault, FaultPlan, FaultRule
+from baoke_sim.servers import ApiServer
 from extract_support import batches, connect, rows, scalar, world_at
 
 D = dt.date(2026, 11, 18)
@@ -32,8 +32,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return world_at(tmp_path_factory.mktemp("dms") / "world.sqlite", "2026-11-20T06:00:00+08:00")
 
 
-def run(url: str, world: Path, business_date: dt.date = D, faults: FaultPlan | None = None,
-        timeout: float = 5, secret: str = DEFAULT_CLIENT_SECRET) -> list[dms.BatchResult]:
+def run(
+    url: str,
+    world: Path,
+    business_date: dt.date = D,
+    faults: FaultPlan | None = None,
+    timeout: float = 5,
+    secret: str = DEFAULT_CLIENT_SECRET,
+) -> list[dms.BatchResult]:
     """Extract every DMS entity for D001 (and the group listings) through a real server."""
     conn = connect(url)
     try:
@@ -75,7 +81,8 @@ def test_clean_run_loads_every_record_changed_before_d_and_nothing_later(fresh_d
     assert snapshot(fresh_db) == clean
     assert all(len(set(r)) == len(r) for r in clean.values()), "no version twice"
     loaded = {r.table: r.loaded for r in results}
-    assert loaded["raw.dms_repair_orders"] > 10_000 and loaded["raw.dms_customers"] > 1_000
+    assert loaded["raw.dms_repair_orders"] > 10_000
+    assert loaded["raw.dms_customers"] > 1_000
     cutoff = dt.datetime(2026, 11, 18, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     for entity in DMS.values():
         latest = scalar(fresh_db, f"select max(version_at) from {entity.table}")
@@ -101,8 +108,10 @@ def test_next_day_reads_only_the_window_and_skips_what_the_lookback_rereads(fres
     table = rows(fresh_db, "raw.dms_repair_orders")
     assert len(set(table)) == len(table)
     with connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("select window_since, window_until from etl.load_batches where entity = 'repair_orders'"
-                    " order by batch_id desc limit 1")
+        cur.execute(
+            "select window_since, window_until from etl.load_batches where entity = 'repair_orders'"
+            " order by batch_id desc limit 1"
+        )
         since, until = cur.fetchone()
     assert until - since == dt.timedelta(days=1) + LOOKBACK
 
@@ -120,8 +129,9 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", list(FAULTS.values()), ids=list(FAULTS))
 def test_each_fault_is_survived_and_the_data_equals_a_clean_run(fresh_db, world, clean, fault):
-    plan = FaultPlan.script(FaultRule(fault, path="/v1/repair_orders", nth=3),
-                            FaultRule(fault, path="/v1/customers", nth=2))
+    plan = FaultPlan.script(
+        FaultRule(fault, path="/v1/repair_orders", nth=3), FaultRule(fault, path="/v1/customers", nth=2)
+    )
     results = run(fresh_db, world, faults=plan, timeout=1)
     assert snapshot(fresh_db) == clean
     assert_accounted(fresh_db)
@@ -130,8 +140,11 @@ def test_each_fault_is_survived_and_the_data_equals_a_clean_run(fresh_db, world,
 
 
 def test_random_faults_everywhere_still_load_exactly_the_clean_data(fresh_db, world, clean):
-    plan = FaultPlan.random(0.15, seed=4, faults=(
-        Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.token_expired(), Fault.repeat_page()))
+    plan = FaultPlan.random(
+        0.15,
+        seed=4,
+        faults=(Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.token_expired(), Fault.repeat_page()),
+    )
     run(fresh_db, world, faults=plan)
     assert snapshot(fresh_db) == clean
     assert_accounted(fresh_db)
@@ -144,18 +157,23 @@ def test_bad_credentials_fail_clearly(fresh_db, world):
 
 
 def test_a_bad_record_is_rejected_with_its_reason_and_the_others_load(fresh_db, world, clean):
-    plan = FaultPlan.script(FaultRule(Fault.bad_record("bad_updated_at", row=7), path="/v1/repair_orders", nth=2),
-                            FaultRule(Fault.bad_record("null_pk", row=3), path="/v1/customers", nth=1))
+    plan = FaultPlan.script(
+        FaultRule(Fault.bad_record("bad_updated_at", row=7), path="/v1/repair_orders", nth=2),
+        FaultRule(Fault.bad_record("null_pk", row=3), path="/v1/customers", nth=1),
+    )
     run(fresh_db, world, faults=plan)
     assert_accounted(fresh_db)
     with connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("select entity, locator, field, reason from etl.rejects order by entity")
         rejects = cur.fetchall()
     assert [(e, f) for e, _, f, _ in rejects] == [("customers", "customer_id"), ("repair_orders", "updated_at")]
-    assert rejects[0][1] == "page 1 row 4" and rejects[1][1] == "page 2 row 8"
-    assert rejects[0][3] == "missing key" and rejects[1][3].startswith("unparseable timestamp")
+    assert rejects[0][1] == "page 1 row 4"
+    assert rejects[1][1] == "page 2 row 8"
+    assert rejects[0][3] == "missing key"
+    assert rejects[1][3].startswith("unparseable timestamp")
     landed = rows(fresh_db, "raw.dms_repair_orders")
-    assert len(landed) == len(clean["raw.dms_repair_orders"]) - 1 and set(landed) < set(clean["raw.dms_repair_orders"])
+    assert len(landed) == len(clean["raw.dms_repair_orders"]) - 1
+    assert set(landed) < set(clean["raw.dms_repair_orders"])
 
 
 def test_too_many_rejects_fail_the_batch_naming_the_page_and_reasons(fresh_db, world, monkeypatch):

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from baoke.extract import callcenter, insurer
-from baoke.extract.files import decode, parse_csv, IncompleteFile
+from baoke.extract.files import IncompleteFile, decode, parse_csv
 from baoke.extract.inbox import LocalInbox
 from baoke.extract.jobs import FeedFilesRejected, _report
-from baoke.simulator.callcenter import OUTCOME_COLUMNS, add_bad_rows
-from baoke.simulator.insurer_files import list_files, write_faulty_file
+from baoke_sim.callcenter import OUTCOME_COLUMNS, add_bad_rows
+from baoke_sim.insurer_files import list_files, write_faulty_file
 from extract_support import batches, connect, rows, scalar, world_at
 
 D = dt.date(2026, 11, 20)
@@ -52,12 +52,13 @@ def ledger(url: str) -> list[tuple]:
         return cur.fetchall()
 
 
-@pytest.mark.parametrize("code, encoding", [("PICC", "gb18030"), ("CPIC", "utf-8-sig")])
+@pytest.mark.parametrize(("code", "encoding"), [("PICC", "gb18030"), ("CPIC", "utf-8-sig")])
 def test_encodings_are_detected_and_chinese_text_survives(fresh_db, world, biggest, tmp_path, code, encoding):
     file = write_faulty_file(tmp_path, code, "POLICY", biggest[(code, "POLICY")], None, world)
     assert file.encoding == encoding
     [outcome] = load(fresh_db, tmp_path, code)
-    assert outcome.status == "loaded" and outcome.result.loaded == file.data_rows
+    assert outcome.status == "loaded"
+    assert outcome.result.loaded == file.data_rows
     assert ledger(fresh_db) == [(file.path.name, "loaded", encoding, 0)]
     text, _ = decode(file.path.read_bytes())
     insured = {r[3] for r in list(csv.reader(io.StringIO(text)))[1:-1]}  # 被保险人, header and trailer left out
@@ -73,9 +74,13 @@ def test_both_date_formats_are_accepted(fresh_db, world, tmp_path):
         if f.insurer == "PAIC":
             write_faulty_file(tmp_path, f.insurer, f.kind, f.file_date, None, world)
     outcomes = load(fresh_db, tmp_path, "PAIC")
-    assert outcomes and all(o.status == "loaded" for o in outcomes)
-    formats = scalar(fresh_db, "select array_agg(distinct translate(record->>'起保日期', '0123456789', 'dddddddddd'))"
-                               " from raw.insurer_policies")
+    assert outcomes
+    assert all(o.status == "loaded" for o in outcomes)
+    formats = scalar(
+        fresh_db,
+        "select array_agg(distinct translate(record->>'起保日期', '0123456789', 'dddddddddd'))"
+        " from raw.insurer_policies",
+    )
     assert sorted(formats) == ["dddd-dd-dd", "dddd/dd/dd"]
     assert scalar(fresh_db, "select count(*) from etl.rejects") == 0
 
@@ -85,11 +90,13 @@ def test_an_incomplete_file_is_not_loaded_and_is_retried_next_run(fresh_db, worl
     day = biggest[("PICC", "CLAIM")]
     broken = write_faulty_file(tmp_path, "PICC", "CLAIM", day, fault, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")
-    assert outcome.status == "incomplete" and ("trailer" in outcome.message)
+    assert outcome.status == "incomplete"
+    assert ("trailer" in outcome.message)
     assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
     finished = write_faulty_file(tmp_path, "PICC", "CLAIM", day, None, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")
-    assert outcome.status == "loaded" and outcome.result.loaded == finished.data_rows
+    assert outcome.status == "loaded"
+    assert outcome.result.loaded == finished.data_rows
     assert [status for _, status, _, _ in ledger(fresh_db)] == ["incomplete", "loaded"]
     assert broken.path == finished.path
 
@@ -115,18 +122,20 @@ def test_a_correction_supersedes_the_earlier_version_wholly(fresh_db, world, big
     assert outcome.status == "loaded"
     assert [status for _, status, _, _ in ledger(fresh_db)] == ["superseded", "loaded"]
     with connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("select r.record->>'保费' from raw.insurer_policies r"
-                    " join etl.files f on f.batch_id = r.batch_id and f.status = 'loaded' order by r.locator")
+        cur.execute(
+            "select r.record->>'保费' from raw.insurer_policies r"
+            " join etl.files f on f.batch_id = r.batch_id and f.status = 'loaded' order by r.locator"
+        )
         current = [row[0] for row in cur.fetchall()]
     text, _ = decode(corrected.path.read_bytes())
     wanted = parse_csv(text, insurer.INSURER["POLICY"].columns, trailer=True)
     assert sorted(current) == sorted(row[8] for _, row in wanted.rows), "only the corrected version is current"
 
 
-@pytest.mark.parametrize("kind, fault", [("POLICY", "ragged_row"), ("POLICY", "malformed_row"),
-                                         ("CLAIM", "malformed_row")])
-def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_load(fresh_db, world, biggest, tmp_path, kind,
-                                                                      fault):
+@pytest.mark.parametrize(
+    ("kind", "fault"), [("POLICY", "ragged_row"), ("POLICY", "malformed_row"), ("CLAIM", "malformed_row")]
+)
+def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_load(fresh_db, world, biggest, tmp_path, kind, fault):
     file = write_faulty_file(tmp_path, "PAIC", kind, biggest[("PAIC", kind)], fault, world)
     [outcome] = load(fresh_db, tmp_path, "PAIC", share=1.0)  # the reject threshold is tested below
     assert outcome.status == "loaded"
@@ -138,9 +147,14 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_load(fresh_db, 
     assert sorted(int(loc.split()[1]) for loc, _, _ in rejects) == sorted(d.line_no for d in file.damaged)
     for damaged in file.damaged:
         _, field, reason = next(r for r in rejects if r[0] == f"line {damaged.line_no}")
-        expected = {"too_few_columns": "ragged row", "too_many_columns": "ragged row", "bad_date": "unparseable date",
-                    "bad_amount": "unparseable amount", "empty_key": "missing key",
-                    "unknown_status": "unknown code"}[damaged.reason]
+        expected = {
+            "too_few_columns": "ragged row",
+            "too_many_columns": "ragged row",
+            "bad_date": "unparseable date",
+            "bad_amount": "unparseable amount",
+            "empty_key": "missing key",
+            "unknown_status": "unknown code",
+        }[damaged.reason]
         assert reason.startswith(expected), (damaged, reason)
         if damaged.column:
             assert field == damaged.column
@@ -150,7 +164,9 @@ def test_a_file_with_too_many_bad_rows_is_rejected_whole_and_the_task_fails(fres
     small = min((f for f in list_files(world) if f.insurer == "CPIC" and f.kind == "CLAIM"), key=lambda f: f.rows)
     write_faulty_file(tmp_path, "CPIC", "CLAIM", small.file_date, "malformed_row", world)
     [outcome] = load(fresh_db, tmp_path, "CPIC", share=0.1)
-    assert outcome.status == "rejected" and "records rejected" in outcome.message and "line " in outcome.message
+    assert outcome.status == "rejected"
+    assert "records rejected" in outcome.message
+    assert "line " in outcome.message
     assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
     assert [status for _, status, _, _ in ledger(fresh_db)] == ["rejected"]
     with pytest.raises(FeedFilesRejected, match=r"CLAIM_CPIC_\d{8}\.csv: rejected"):
@@ -162,7 +178,8 @@ def test_only_files_dated_before_d_are_read_and_a_rerun_loads_nothing(fresh_db, 
         if f.insurer == "PICC":
             write_faulty_file(tmp_path, f.insurer, f.kind, f.file_date, None, world)
     first = load(fresh_db, tmp_path, "PICC", business_date=dt.date(2026, 11, 18))
-    assert first and all(o.file.name[-12:-4] < "20261118" for o in first)
+    assert first
+    assert all(o.file.name[-12:-4] < "20261118" for o in first)
     assert all(o.status == "duplicate" for o in load(fresh_db, tmp_path, "PICC", business_date=dt.date(2026, 11, 18)))
     later = load(fresh_db, tmp_path, "PICC", business_date=dt.date(2026, 11, 20))
     assert {o.status for o in later} <= {"duplicate", "loaded"}
@@ -185,8 +202,21 @@ def write_outcomes(path: Path, count: int, bom: bool) -> list[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(OUTCOME_COLUMNS)
     for i, call_id in enumerate(call_ids):
-        writer.writerow([call_id, "2026-11-19", "D001", f"C{i:08d}", 1, "2026-11-19T10:15:00+08:00", "PHONE",
-                         "NO_ANSWER" if i % 2 else "BOOKED", "", "2026-11-25" if i % 2 == 0 else "", "无人接听"])
+        writer.writerow(
+            [
+                call_id,
+                "2026-11-19",
+                "D001",
+                f"C{i:08d}",
+                1,
+                "2026-11-19T10:15:00+08:00",
+                "PHONE",
+                "NO_ANSWER" if i % 2 else "BOOKED",
+                "",
+                "2026-11-25" if i % 2 == 0 else "",
+                "无人接听",
+            ]
+        )
     path.write_bytes(("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8"))
     return call_ids
 
@@ -198,8 +228,9 @@ def test_outcomes_with_unknown_call_ids_or_codes_are_kept_aside(fresh_db, tmp_pa
     bad = add_bad_rows(path, unknown_call_ids=1, unknown_outcomes=1)
     conn = connect(fresh_db)
     with conn, conn.cursor() as cur:
-        cur.executemany("insert into etl.sent_calls values (%s, '2026-11-19', 'D001', 'C', 'PHONE')",
-                        [(c,) for c in sent])
+        cur.executemany(
+            "insert into etl.sent_calls values (%s, '2026-11-19', 'D001', 'C', 'PHONE')", [(c,) for c in sent]
+        )
     [outcome] = callcenter.extract(conn, LocalInbox(str(tmp_path)), D, max_reject_share=0.2)
     conn.close()
     assert outcome.status == "loaded"
@@ -208,5 +239,6 @@ def test_outcomes_with_unknown_call_ids_or_codes_are_kept_aside(fresh_db, tmp_pa
         cur.execute("select field, reason from etl.rejects order by field")
         rejects = cur.fetchall()
     assert [f for f, _ in rejects] == ["call_id", "outcome"]
-    assert "not on any list we sent" in rejects[0][1] and rejects[1][1].startswith("unknown code")
+    assert "not on any list we sent" in rejects[0][1]
+    assert rejects[1][1].startswith("unknown code")
     assert {b.reason for b in bad} == {"unknown_call_id", "unknown_outcome"}

@@ -11,10 +11,10 @@ import pytest
 
 from baoke.extract import oem
 from baoke.extract.http import FeedError
-from baoke.simulator import store
-from baoke.simulator.faults import Fault, FaultPlan, FaultRule
-from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-from baoke.simulator.servers import ApiServer
+from baoke_sim import store
+from baoke_sim.faults import Fault, FaultPlan, FaultRule
+from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+from baoke_sim.servers import ApiServer
 from extract_support import batches, connect, rows, scalar, world_at
 
 PAGE = 200
@@ -30,8 +30,9 @@ def set_clock(world: Path, clock: str) -> None:
         store.set_meta(conn, clock=clock)
 
 
-def run(url: str, world: Path, business_date: dt.date, faults: FaultPlan | None = None,
-        key: str = DEFAULT_API_KEY) -> list[oem.PeriodOutcome]:
+def run(
+    url: str, world: Path, business_date: dt.date, faults: FaultPlan | None = None, key: str = DEFAULT_API_KEY
+) -> list[oem.PeriodOutcome]:
     conn = connect(url)
     try:
         with ApiServer(OemApi(world, faults=faults)) as server:
@@ -50,7 +51,10 @@ def test_lists_published_before_d_load_once_and_later_months_wait(fresh_db, worl
     # D = Nov 3: October's list is published on Nov 3 itself, which the run for Nov 3 must not see.
     first = run(fresh_db, world, dt.date(2026, 11, 3))
     assert {o.period: o.status for o in first} == {
-        "2026-08": "loaded", "2026-09": "loaded", "2026-10": "published_after_d"}
+        "2026-08": "loaded",
+        "2026-09": "loaded",
+        "2026-10": "published_after_d",
+    }
     assert all(o.result.extracted == o.result.loaded > 0 for o in first if o.result)
     # The next day picks October up, and does not reload the others.
     second = run(fresh_db, world, dt.date(2026, 11, 4))
@@ -69,16 +73,20 @@ def test_an_unpublished_period_is_skipped_and_loaded_by_a_later_run(fresh_db, wo
     assert [o.period for o in run(fresh_db, world, dt.date(2026, 11, 25))] == ["2026-10"]
 
 
-@pytest.mark.parametrize("fault", [Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.stall(3),
-                                   Fault.repeat_page()], ids=["429", "500", "503", "stall", "page twice"])
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.stall(3), Fault.repeat_page()],
+    ids=["429", "500", "503", "stall", "page twice"],
+)
 def test_transient_faults_load_the_same_rows_as_a_clean_run(fresh_db, world, warehouse_url, fault):
     set_clock(world, "2026-11-20T06:00:00+08:00")
     run(fresh_db, world, dt.date(2026, 11, 10))
     clean = rows(fresh_db, "raw.oem_lost_customers")
     with connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("truncate raw.oem_lost_customers, etl.load_batches cascade")
-    plan = FaultPlan.script(FaultRule(fault, path="/oem/v1/lost-customers", nth=2),
-                            FaultRule(fault, path="/oem/v1/lost-customers", nth=5))
+    plan = FaultPlan.script(
+        FaultRule(fault, path="/oem/v1/lost-customers", nth=2), FaultRule(fault, path="/oem/v1/lost-customers", nth=5)
+    )
     run(fresh_db, world, dt.date(2026, 11, 10), faults=plan)
     assert rows(fresh_db, "raw.oem_lost_customers") == clean
     for b in batches(fresh_db, "oem"):

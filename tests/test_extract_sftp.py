@@ -11,8 +11,9 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import asyncssh
@@ -22,25 +23,74 @@ import pytest
 from baoke.extract import insurer
 from baoke.extract.inbox import InboxFile, LocalInbox, open_inbox
 from baoke.extract.sftp import SftpInbox, SftpInboxError
-from baoke.simulator.insurer_files import render
+from baoke_sim.insurer_files import render
 
 USER, PASSWORD = "picc_drop", "Tr0ub4dor&3:@/?"  # URL-special characters on purpose
 BUSINESS_DATE = dt.date(2026, 11, 21)
 asyncssh.set_log_level("WARNING")
 
 POLICY_ROWS = [
-    ["PDAA202637010000000001", "LSVAU2180N2100001", "粤A12345", "张伟", "13800138000", "商业险",
-     "2026-11-20", "2027-11-19", "3560.00", "2026/11/19", "D001"],
-    ["PDZA202637010000000002", "LSVAU2180N2100001", "粤A12345", "张伟", "13800138000", "交强险",
-     "2026/11/20", "2027/11/19", "950.00", "2026-11-19", "D001"],
-    ["PDAA202637010000000003", "LFV2A21K8P4000002", "粤B67890", "李娜", "+86 139-0013-9000", "商业险",
-     "2026-11-21", "2027-11-20", "4210.50", "2026-11-19", ""],
+    [
+        "PDAA202637010000000001",
+        "LSVAU2180N2100001",
+        "粤A12345",
+        "张伟",
+        "13800138000",
+        "商业险",
+        "2026-11-20",
+        "2027-11-19",
+        "3560.00",
+        "2026/11/19",
+        "D001",
+    ],
+    [
+        "PDZA202637010000000002",
+        "LSVAU2180N2100001",
+        "粤A12345",
+        "张伟",
+        "13800138000",
+        "交强险",
+        "2026/11/20",
+        "2027/11/19",
+        "950.00",
+        "2026-11-19",
+        "D001",
+    ],
+    [
+        "PDAA202637010000000003",
+        "LFV2A21K8P4000002",
+        "粤B67890",
+        "李娜",
+        "+86 139-0013-9000",
+        "商业险",
+        "2026-11-21",
+        "2027-11-20",
+        "4210.50",
+        "2026-11-19",
+        "",
+    ],
 ]
 CLAIM_ROWS = [
-    ["RDAA2026370100000001", "PDAA202637010000000001", "LSVAU2180N2100001", "2026-11-18", "2026/11/19",
-     "5230.00", "D001", "已定损"],
-    ["RDAA2026370100000002", "PDAA202637010000000009", "LFV2A21K8P4000002", "2026/11/17", "2026-11-18",
-     "1200.00", "", "已报案"],
+    [
+        "RDAA2026370100000001",
+        "PDAA202637010000000001",
+        "LSVAU2180N2100001",
+        "2026-11-18",
+        "2026/11/19",
+        "5230.00",
+        "D001",
+        "已定损",
+    ],
+    [
+        "RDAA2026370100000002",
+        "PDAA202637010000000009",
+        "LFV2A21K8P4000002",
+        "2026/11/17",
+        "2026-11-18",
+        "1200.00",
+        "",
+        "已报案",
+    ],
 ]
 POLICY = render("POLICY", POLICY_ROWS, "gb18030")
 CLAIM = render("CLAIM", CLAIM_ROWS, "utf-8-sig")
@@ -90,8 +140,9 @@ class SftpServer:
                 return super().posix_rename(oldpath, newpath)
 
         async def listen() -> Any:
-            return await asyncssh.listen("127.0.0.1", 0, server_factory=Auth, server_host_keys=[self.key],
-                                         sftp_factory=Files, allow_scp=False)
+            return await asyncssh.listen(
+                "127.0.0.1", 0, server_factory=Auth, server_host_keys=[self.key], sftp_factory=Files, allow_scp=False
+            )
 
         self.thread.start()
         self.acceptor = asyncio.run_coroutine_threadsafe(listen(), self.loop).result(10)
@@ -126,9 +177,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
     """The server, its root holding an insurer inbox as the insurers deliver it."""
     root = tmp_path_factory.mktemp("sftp-root")
     inbox = root / "inbox"
-    for relpath, data in {"PICC/POLICY_PICC_20261120.csv": POLICY, "CPIC/CLAIM_CPIC_20261120.csv": CLAIM,
-                          "PICC/readme.txt": b"not a feed file", "PICC/archive/POLICY_PICC_20261101.csv": POLICY,
-                          "notes.txt": b"a file at the top, not an insurer"}.items():
+    for relpath, data in {
+        "PICC/POLICY_PICC_20261120.csv": POLICY,
+        "CPIC/CLAIM_CPIC_20261120.csv": CLAIM,
+        "PICC/readme.txt": b"not a feed file",
+        "PICC/archive/POLICY_PICC_20261101.csv": POLICY,
+        "notes.txt": b"a file at the top, not an insurer",
+    }.items():
         (inbox / relpath).parent.mkdir(parents=True, exist_ok=True)
         (inbox / relpath).write_bytes(data)
     (inbox / "PAIC").mkdir()  # an insurer that has delivered nothing yet
@@ -138,8 +193,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
 
 
 def test_the_files_are_what_an_insurer_sends() -> None:
-    assert POLICY.decode("gb18030").endswith("合计,3\r\n") and not POLICY.startswith(b"\xef\xbb\xbf")
-    assert CLAIM.startswith(b"\xef\xbb\xbf") and CLAIM.decode("utf-8-sig").endswith("合计,2\r\n")
+    assert POLICY.decode("gb18030").endswith("合计,3\r\n")
+    assert not POLICY.startswith(b"\xef\xbb\xbf")
+    assert CLAIM.startswith(b"\xef\xbb\xbf")
+    assert CLAIM.decode("utf-8-sig").endswith("合计,2\r\n")
     with pytest.raises(UnicodeDecodeError):
         POLICY.decode("utf-8")
 
@@ -152,8 +209,10 @@ def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) ->
         for folder in ["", "PICC", "CPIC", "PAIC", "missing", "PICC/archive"]:
             for pattern in ["*", "*.csv", "POLICY_PICC_*.csv", "CLAIM_*_*.csv", "nothing*"]:
                 assert sftp.files(folder, pattern) == local.files(folder, pattern), (folder, pattern)
-        assert sftp.files("PICC", "*") == [InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
-                                           InboxFile("PICC", "readme.txt", 15)]
+        assert sftp.files("PICC", "*") == [
+            InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
+            InboxFile("PICC", "readme.txt", 15),
+        ]
         for folder in sftp.folders():
             for file in sftp.files(folder, "*"):
                 assert sftp.read_bytes(file) == local.read_bytes(file)
@@ -167,7 +226,8 @@ def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) ->
 def test_location_carries_no_credentials(server: SftpServer) -> None:
     inbox = SftpInbox(server.url())
     assert inbox.location == f"sftp://127.0.0.1:{server.port}/inbox"
-    assert inbox.root == "/inbox" and inbox.credentials_from == "the inbox URL"
+    assert inbox.root == "/inbox"
+    assert inbox.credentials_from == "the inbox URL"
     with pytest.raises(ValueError, match="absolute/path") as no_path:
         SftpInbox(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
     assert "secret-word" not in str(no_path.value)
@@ -177,8 +237,7 @@ def test_credentials_from_an_airflow_connection(server: SftpServer, monkeypatch:
     """The preferred set-up: the URL names server and folder, the connection the login."""
     connection = {"conn_type": "sftp", "login": USER, "password": PASSWORD, "extra": {"host_key": server.host_key}}
     monkeypatch.setenv("AIRFLOW_CONN_INSURER_SFTP", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", json.dumps({**connection, "host": "127.0.0.1",
-                                                              "port": server.port}))
+    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", json.dumps({**connection, "host": "127.0.0.1", "port": server.port}))
     with sftp_inbox(f"sftp://127.0.0.1:{server.port}/inbox?conn_id=insurer_sftp") as named:
         assert named.credentials_from == "Airflow connection 'insurer_sftp'"
         assert named.folders() == ["CPIC", "PAIC", "PICC"]
@@ -197,9 +256,11 @@ def test_bad_credentials_fail_clearly_without_showing_the_password(server: SftpS
     with pytest.raises(SftpInboxError, match="login refused") as failure:
         inbox.folders()
     message = str(failure.value)
-    assert f"sftp://127.0.0.1:{server.port}/inbox" in message and repr(USER) in message
+    assert f"sftp://127.0.0.1:{server.port}/inbox" in message
+    assert repr(USER) in message
     assert "credentials from the inbox URL" in message
-    assert "wrong-password-42" not in message and PASSWORD not in message
+    assert "wrong-password-42" not in message
+    assert PASSWORD not in message
 
 
 def test_an_unknown_server_is_refused(server: SftpServer) -> None:
@@ -216,7 +277,8 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
     server.ops.clear()
     with sftp_inbox(server.url()) as inbox:
         assert inbox.write_bytes("CALLS/out/D001_20261121.csv", first) == InboxFile(
-            "CALLS/out", "D001_20261121.csv", len(first))  # folders created as needed
+            "CALLS/out", "D001_20261121.csv", len(first)
+        )  # folders created as needed
         inbox.write_bytes("CALLS/out/D001_20261121.csv", second)  # replaces the file
         with pytest.raises(ValueError):
             inbox.write_bytes("../escape.csv", first)
@@ -225,7 +287,8 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
     assert os.listdir(folder) == ["D001_20261121.csv"]  # no temporary file left
     final = "/inbox/CALLS/out/D001_20261121.csv"
     writes = [op[1] for op in server.ops if op[0] == "write"]
-    assert len(writes) == 2 and final not in writes  # never written in place
+    assert len(writes) == 2
+    assert final not in writes
     assert all(w.startswith("/inbox/CALLS/out/.D001_20261121.csv.") and w.endswith(".part") for w in writes)
     assert [op for op in server.ops if op[0] == "rename"] == [("rename", w, final) for w in writes]
 
@@ -235,7 +298,8 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
     inbox.write_bytes("CALLS/D001_20261121.csv", b"old")
     inbox.write_bytes("CALLS/D001_20261121.csv", POLICY)
     target = tmp_path / "CALLS" / "D001_20261121.csv"
-    assert target.read_bytes() == POLICY and os.listdir(target.parent) == [target.name]
+    assert target.read_bytes() == POLICY
+    assert os.listdir(target.parent) == [target.name]
     assert target.stat().st_mode & 0o777 == 0o644
 
     def crash(src: str, dst: str) -> None:
@@ -244,7 +308,8 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         inbox.write_bytes("CALLS/D001_20261121.csv", b"half")
-    assert target.read_bytes() == POLICY and os.listdir(target.parent) == [target.name]
+    assert target.read_bytes() == POLICY
+    assert os.listdir(target.parent) == [target.name]
     with pytest.raises(ValueError):
         inbox.write_bytes("/etc/passwd", b"x")
 
@@ -288,7 +353,8 @@ def test_insurer_files_load_from_sftp_into_the_warehouse(server: SftpServer, dat
             cur.execute("select folder, name, status, encoding, size_bytes, redeliveries from etl.files order by 1")
             assert cur.fetchall() == [
                 ("CPIC", "CLAIM_CPIC_20261120.csv", "loaded", "utf-8-sig", len(CLAIM), 0),
-                ("PICC", "POLICY_PICC_20261120.csv", "loaded", "gb18030", len(POLICY), 1)]
+                ("PICC", "POLICY_PICC_20261120.csv", "loaded", "gb18030", len(POLICY), 1),
+            ]
             cur.execute("select count(*) from raw.insurer_policies where source like %s", (f"%{PASSWORD}%",))
             assert cur.fetchone()[0] == 0
     finally:

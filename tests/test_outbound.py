@@ -40,28 +40,73 @@ create table intermediate.int_outreach_export (
 
 def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
     base = {
-        "business_date": D, "list_type": list_type, "call_id": f"{dealer}-{STAMP}-{n:05d}", "list_date": D,
-        "dealer_code": dealer, "advisor_id": f"{dealer}-A01", "advisor_name": "王芳",
-        "customer_id": f"C{n:08d}", "customer_name": "张伟", "mobile": f"138{n:08d}",
-        "vin": f"LSVAU2180N{n:07d}", "plate_no": "粤A12345", "model": "朗逸", "primary_reason": "MAINTENANCE_DUE",
-        "other_reasons": "", "due_date": D + dt.timedelta(days=3), "last_visit_date": dt.date(2026, 5, 20),
-        "days_since_last_visit": 184, "churn_status": "active", "attempt_no": 1, "preferred_slot": "MORNING",
-        "priority": 4, "campaign_code": None, "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
-        "exception_reason": None, "channel": "SMS" if list_type == "sms" else "PHONE",
+        "business_date": D,
+        "list_type": list_type,
+        "call_id": f"{dealer}-{STAMP}-{n:05d}",
+        "list_date": D,
+        "dealer_code": dealer,
+        "advisor_id": f"{dealer}-A01",
+        "advisor_name": "王芳",
+        "customer_id": f"C{n:08d}",
+        "customer_name": "张伟",
+        "mobile": f"138{n:08d}",
+        "vin": f"LSVAU2180N{n:07d}",
+        "plate_no": "粤A12345",
+        "model": "朗逸",
+        "primary_reason": "MAINTENANCE_DUE",
+        "other_reasons": "",
+        "due_date": D + dt.timedelta(days=3),
+        "last_visit_date": dt.date(2026, 5, 20),
+        "days_since_last_visit": 184,
+        "churn_status": "active",
+        "attempt_no": 1,
+        "preferred_slot": "MORNING",
+        "priority": 4,
+        "campaign_code": None,
+        "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
+        "exception_reason": None,
+        "channel": "SMS" if list_type == "sms" else "PHONE",
     }
     return {**base, **values}
 
 
 ROWS = [
     # D001: three calls (out of order on purpose), one SMS, one exception
-    row("call", "D001", 3, priority=7, primary_reason="LAPSING_WINBACK", churn_status="lapsing",
-        advisor_id="D001-A02", advisor_name="李强", customer_name='欧阳"小明", 先生', other_reasons="POINTS_EXPIRY",
-        script_hint="您好，好久不见，\n本月保养有优惠。", preferred_slot="AFTERNOON", attempt_no=2),
-    row("call", "D001", 1, priority=1, primary_reason="POST_SERVICE_FOLLOWUP",
-        other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL", campaign_code="CMP-2026-11"),
+    row(
+        "call",
+        "D001",
+        3,
+        priority=7,
+        primary_reason="LAPSING_WINBACK",
+        churn_status="lapsing",
+        advisor_id="D001-A02",
+        advisor_name="李强",
+        customer_name='欧阳"小明", 先生',
+        other_reasons="POINTS_EXPIRY",
+        script_hint="您好，好久不见，\n本月保养有优惠。",
+        preferred_slot="AFTERNOON",
+        attempt_no=2,
+    ),
+    row(
+        "call",
+        "D001",
+        1,
+        priority=1,
+        primary_reason="POST_SERVICE_FOLLOWUP",
+        other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL",
+        campaign_code="CMP-2026-11",
+    ),
     row("call", "D001", 2, priority=4, customer_name="=SUM(A1)"),
-    row("sms", "D001", 4, priority=None, primary_reason="BIRTHDAY", customer_name="陈静", attempt_no=None,
-        preferred_slot=None),
+    row(
+        "sms",
+        "D001",
+        4,
+        priority=None,
+        primary_reason="BIRTHDAY",
+        customer_name="陈静",
+        attempt_no=None,
+        preferred_slot=None,
+    ),
     row("exception", "D001", 5, call_id=None, mobile=None, exception_reason="invalid_mobile", customer_name="赵磊"),
     # D002: one call only
     row("call", "D002", 6, primary_reason="INSURANCE_RENEWAL", priority=5, advisor_id="D002-A07"),
@@ -73,8 +118,10 @@ ROWS = [
 def insert(url: str, rows: list[dict[str, Any]]) -> None:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         for r in rows:
-            cur.execute(f"insert into intermediate.int_outreach_export ({', '.join(r)})"
-                        f" values ({', '.join(['%s'] * len(r))})", list(r.values()))
+            cur.execute(
+                f"insert into intermediate.int_outreach_export ({', '.join(r)}) values ({', '.join(['%s'] * len(r))})",
+                list(r.values()),
+            )
     conn.close()
 
 
@@ -84,8 +131,9 @@ def db(fresh_db: str) -> str:
     ``marts.dim_dealer`` naming a third dealer with nothing due."""
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute(TABLE)
-        cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003'))"
-                    " d(dealer_code)")
+        cur.execute(
+            "create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003')) d(dealer_code)"
+        )
     conn.close()
     insert(fresh_db, ROWS)
     return fresh_db
@@ -124,14 +172,21 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert [e.dealer_code for e in exports] == ["D001", "D002", "D003"]
     day = tmp_path / D.isoformat()
     for dealer in ("D001", "D002", "D003"):
-        assert sorted(os.listdir(day / dealer)) == sorted([
-            f"call_list_{dealer}_{STAMP}.csv", f"sms_list_{dealer}_{STAMP}.csv",
-            f"exceptions_{dealer}_{STAMP}.csv", "manifest.json"]), "all files, no temporary file left"
+        assert sorted(os.listdir(day / dealer)) == sorted(
+            [
+                f"call_list_{dealer}_{STAMP}.csv",
+                f"sms_list_{dealer}_{STAMP}.csv",
+                f"exceptions_{dealer}_{STAMP}.csv",
+                "manifest.json",
+            ]
+        ), "all files, no temporary file left"
 
     folder = day / "D001"
-    for name, columns in ((f"call_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
-                          (f"sms_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
-                          (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS)):
+    for name, columns in (
+        (f"call_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
+        (f"sms_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
+        (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS),
+    ):
         raw = (folder / name).read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1, "one UTF-8 BOM"
         assert raw.endswith(b"\r\n")
@@ -144,36 +199,50 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         assert tuple(frame.columns) == columns
         assert frame.values.tolist() == parsed[1:], "pandas (Excel/LibreOffice proxy) reads the same cells"
 
-    calls = [dict(zip(CALL_LIST_COLUMNS, r)) for r in read_csv(folder / f"call_list_D001_{STAMP}.csv")[1:]]
+    calls = [dict(zip(CALL_LIST_COLUMNS, r, strict=False)) for r in read_csv(folder / f"call_list_D001_{STAMP}.csv")[1:]]
     assert [c["call_id"] for c in calls] == ["D001-20261120-00001", "D001-20261120-00002", "D001-20261120-00003"]
     first, second, third = calls
-    assert first["primary_reason"] == "POST_SERVICE_FOLLOWUP" and first["priority"] == "1"
-    assert first["other_reasons"] == "MAINTENANCE_DUE|INSURANCE_RENEWAL" and first["campaign_code"] == "CMP-2026-11"
-    assert first["list_date"] == "2026-11-20" and first["due_date"] == "2026-11-23"
-    assert first["mobile"] == "13800000001" and first["advisor_name"] == "王芳" and first["plate_no"] == "粤A12345"
+    assert first["primary_reason"] == "POST_SERVICE_FOLLOWUP"
+    assert first["priority"] == "1"
+    assert first["other_reasons"] == "MAINTENANCE_DUE|INSURANCE_RENEWAL"
+    assert first["campaign_code"] == "CMP-2026-11"
+    assert first["list_date"] == "2026-11-20"
+    assert first["due_date"] == "2026-11-23"
+    assert first["mobile"] == "13800000001"
+    assert first["advisor_name"] == "王芳"
+    assert first["plate_no"] == "粤A12345"
     assert first["script_hint"] == "您好，您的爱车即将到期保养，欢迎预约。"
     assert second["customer_name"] == "'=SUM(A1)" and second["campaign_code"] == "", "never a formula"
-    assert third["customer_name"] == '欧阳"小明", 先生' and third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
+    assert third["customer_name"] == '欧阳"小明", 先生'
+    assert third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
     assert (third["attempt_no"], third["preferred_slot"], third["days_since_last_visit"]) == ("2", "AFTERNOON", "184")
 
     sms = read_csv(folder / f"sms_list_D001_{STAMP}.csv")[1:]
     assert [(r[0], r[6], r[11], r[17], r[19]) for r in sms] == [("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")]
-    exceptions = [dict(zip(EXCEPTION_COLUMNS, r)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]]
+    exceptions = [dict(zip(EXCEPTION_COLUMNS, r, strict=False)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]]
     assert [(e["customer_name"], e["mobile"], e["exception_reason"], e["call_id"]) for e in exceptions] == [
-        ("赵磊", "", "invalid_mobile", "")]
+        ("赵磊", "", "invalid_mobile", "")
+    ]
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["business_date"] == "2026-11-20" and manifest["dealer_code"] == "D001"
+    assert manifest["business_date"] == "2026-11-20"
+    assert manifest["dealer_code"] == "D001"
     assert manifest["run_id"].startswith("20261120-D001-")
     assert [(f["name"], f["list_type"], f["rows"]) for f in manifest["files"]] == [
-        (f"call_list_D001_{STAMP}.csv", "call", 3), (f"sms_list_D001_{STAMP}.csv", "sms", 1),
-        (f"exceptions_D001_{STAMP}.csv", "exception", 1)]
-    assert manifest["files"][0]["by_primary_reason"] == {"LAPSING_WINBACK": 1, "MAINTENANCE_DUE": 1,
-                                                         "POST_SERVICE_FOLLOWUP": 1}
+        (f"call_list_D001_{STAMP}.csv", "call", 3),
+        (f"sms_list_D001_{STAMP}.csv", "sms", 1),
+        (f"exceptions_D001_{STAMP}.csv", "exception", 1),
+    ]
+    assert manifest["files"][0]["by_primary_reason"] == {
+        "LAPSING_WINBACK": 1,
+        "MAINTENANCE_DUE": 1,
+        "POST_SERVICE_FOLLOWUP": 1,
+    }
     assert manifest["files"][2]["by_exception_reason"] == {"invalid_mobile": 1}
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
-        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
         assert (folder / "manifest.json").stat().st_mtime_ns >= (folder / entry["name"]).stat().st_mtime_ns
 
     summary = exports[0].to_dict()
@@ -194,8 +263,12 @@ def test_the_manifest_is_written_last(db: str, tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(LocalInbox, "write_bytes", spy)
     export(db, str(tmp_path), ["D002"])
-    assert written == [f"2026-11-20/D002/call_list_D002_{STAMP}.csv", f"2026-11-20/D002/sms_list_D002_{STAMP}.csv",
-                       f"2026-11-20/D002/exceptions_D002_{STAMP}.csv", "2026-11-20/D002/manifest.json"]
+    assert written == [
+        f"2026-11-20/D002/call_list_D002_{STAMP}.csv",
+        f"2026-11-20/D002/sms_list_D002_{STAMP}.csv",
+        f"2026-11-20/D002/exceptions_D002_{STAMP}.csv",
+        "2026-11-20/D002/manifest.json",
+    ]
 
 
 def test_a_rerun_rewrites_identical_bytes_and_records_each_call_once(db: str, tmp_path: Path) -> None:
@@ -204,7 +277,8 @@ def test_a_rerun_rewrites_identical_bytes_and_records_each_call_once(db: str, tm
     again = export(db, str(tmp_path))
     assert tree(tmp_path) == before, "files and manifests byte-identical"
     assert [e.manifest for e in again] == [e.manifest for e in first]
-    assert sum(e.new_sent_calls for e in first) == 5 and sum(e.new_sent_calls for e in again) == 0
+    assert sum(e.new_sent_calls for e in first) == 5
+    assert sum(e.new_sent_calls for e in again) == 0
     assert sent_calls(db) == [
         ("D001-20261120-00001", D, "D001", "C00000001", "PHONE"),
         ("D001-20261120-00002", D, "D001", "C00000002", "PHONE"),
@@ -218,14 +292,16 @@ def test_a_dealer_with_nothing_due_gets_header_only_files(db: str, tmp_path: Pat
     [d003] = export(db, str(tmp_path), ["D003"])
     folder = tmp_path / D.isoformat() / "D003"
     assert (folder / f"call_list_D003_{STAMP}.csv").read_bytes() == (
-        b"\xef\xbb\xbf" + ",".join(CALL_LIST_COLUMNS).encode() + b"\r\n")
+        b"\xef\xbb\xbf" + ",".join(CALL_LIST_COLUMNS).encode() + b"\r\n"
+    )
     assert (folder / f"exceptions_D003_{STAMP}.csv").read_bytes().endswith(b",script_hint,exception_reason\r\n")
     assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0]
     assert d003.line() == "D003: call 0, sms 0, exceptions 0"
 
 
-def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(db: str, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_replace = os.replace
 
     def fail_on_sms(src: str, dst: str) -> None:
@@ -243,7 +319,8 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(db: str, tmp_
 
     [done] = export(db, str(tmp_path), ["D001"])  # the retry completes the folder
     good = tree(folder)
-    assert len(good) == 4 and done.new_sent_calls == 4
+    assert len(good) == 4
+    assert done.new_sent_calls == 4
 
     # the data changes (e.g. a fixed model is rebuilt) and the rerun fails half-way: the
     # old manifest no longer vouches for the folder, so it is gone
@@ -252,15 +329,20 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(db: str, tmp_
         mp.setattr(os, "replace", fail_on_sms)
         with pytest.raises(OSError):
             export(db, str(tmp_path), ["D001"])
-    assert sorted(os.listdir(folder)) == [f"call_list_D001_{STAMP}.csv", f"exceptions_D001_{STAMP}.csv",
-                                          f"sms_list_D001_{STAMP}.csv"]
+    assert sorted(os.listdir(folder)) == [
+        f"call_list_D001_{STAMP}.csv",
+        f"exceptions_D001_{STAMP}.csv",
+        f"sms_list_D001_{STAMP}.csv",
+    ]
     assert (folder / f"call_list_D001_{STAMP}.csv").read_bytes() != good[f"call_list_D001_{STAMP}.csv"]
     [fixed] = export(db, str(tmp_path), ["D001"])
-    assert fixed.manifest["files"][0]["rows"] == 4 and fixed.new_sent_calls == 1
+    assert fixed.manifest["files"][0]["rows"] == 4
+    assert fixed.new_sent_calls == 1
 
 
-def test_a_failing_write_through_the_inbox_leaves_no_manifest(db: str, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_write_through_the_inbox_leaves_no_manifest(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = LocalInbox.write_bytes
 
     def second_fails(self: LocalInbox, relpath: str, data: bytes):
@@ -295,7 +377,8 @@ def test_the_export_waits_for_the_warehouse_of_the_day(fresh_db: str) -> None:
         insert(fresh_db, [row("call", "D001", 1, business_date=D - dt.timedelta(days=1))])
         assert not outbound.export_ready(conn, D), "still yesterday's build"
         insert(fresh_db, [row("call", "D002", 2)])
-        assert outbound.export_ready(conn, D) and outbound.dealers(conn, D) == ["D002"]
+        assert outbound.export_ready(conn, D)
+        assert outbound.dealers(conn, D) == ["D002"]
     finally:
         conn.close()
 
@@ -360,7 +443,8 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert summary.startswith(f"call lists for 2026-11-20 in sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20:")
     assert "  D002: call 1 (INSURANCE_RENEWAL 1), sms 1 (BIRTHDAY 1), exceptions 0" in summary
     refused = report.outbound_summary(D, sftp_server.url("/outbound", password="wrong-password-42"))
-    assert "cannot read sftp://127.0.0.1" in refused and "wrong-password-42" not in refused
+    assert "cannot read sftp://127.0.0.1" in refused
+    assert "wrong-password-42" not in refused
 
 
 def test_the_dag_is_daily_with_one_task_per_dealer(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -379,8 +463,11 @@ def test_the_dag_is_daily_with_one_task_per_dealer(monkeypatch: pytest.MonkeyPat
     bag = DagBag(dag_folder=str(get_settings().dags_dir / "baoke_outbound.py"))
     assert bag.import_errors == {}
     dag = bag.dags["baoke_outbound"]
-    assert dag.schedule == "0 1 * * *" and str(dag.timezone) == "Asia/Shanghai" and dag.catchup is False
-    assert "baoke" in dag.tags and "manifest.json" in dag.doc_md
+    assert dag.schedule == "0 1 * * *"
+    assert str(dag.timezone) == "Asia/Shanghai"
+    assert dag.catchup is False
+    assert "baoke" in dag.tags
+    assert "manifest.json" in dag.doc_md
     assert dag.task_dict["dealer_files"].is_mapped
     assert dag.task_dict["dealer_files"].upstream_task_ids == {"warehouse_built"}
     assert all(t.owner == "baoke-data" and t.retries >= 1 for t in dag.tasks)

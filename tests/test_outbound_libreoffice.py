@@ -43,12 +43,14 @@ import pytest
 
 from baoke import outbound
 from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS
-from test_outbound import D, STAMP, row  # the same hand-made rows as the export's own tests
+from test_outbound import STAMP, D, row  # the same hand-made rows as the export's own tests
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_libreoffice = pytest.mark.skipif(
-    SOFFICE is None, reason="LibreOffice is not installed (no soffice/libreoffice on PATH); "
-                            "apt-get install libreoffice-calc-nogui to run these tests")
+    SOFFICE is None,
+    reason="LibreOffice is not installed (no soffice/libreoffice on PATH); "
+    "apt-get install libreoffice-calc-nogui to run these tests",
+)
 
 
 #: The CSV import LibreOffice's Text Import dialog preselects for these files: comma,
@@ -60,15 +62,51 @@ UTF8_EXPORT = "csv:Text - txt - csv (StarCalc):44,34,76,1"
 
 #: One dealer's day as the export could produce it: every cell must survive LibreOffice.
 ROWS = [
-    row("call", "D001", 1, priority=1, primary_reason="POST_SERVICE_FOLLOWUP",
-        other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL", campaign_code="CMP-2026-11"),
-    row("call", "D001", 2, priority=3, customer_name="欧阳娜娜", advisor_id="D001-A02", advisor_name="李强",
-        plate_no="粤B0A007", script_hint='欧阳女士您好，"老客户"专享, 本月保养8折。'),
-    row("call", "D001", 3, priority=7, primary_reason="LAPSING_WINBACK", churn_status="lapsing",
-        customer_name='欧阳"小明", 先生', script_hint="您好，好久不见，\n本月保养有优惠。", attempt_no=2,
-        preferred_slot="AFTERNOON", last_visit_date=dt.date(2025, 12, 31), days_since_last_visit=324),
-    row("sms", "D001", 4, priority=None, primary_reason="BIRTHDAY", customer_name="陈静", attempt_no=None,
-        preferred_slot=None, due_date=None),
+    row(
+        "call",
+        "D001",
+        1,
+        priority=1,
+        primary_reason="POST_SERVICE_FOLLOWUP",
+        other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL",
+        campaign_code="CMP-2026-11",
+    ),
+    row(
+        "call",
+        "D001",
+        2,
+        priority=3,
+        customer_name="欧阳娜娜",
+        advisor_id="D001-A02",
+        advisor_name="李强",
+        plate_no="粤B0A007",
+        script_hint='欧阳女士您好，"老客户"专享, 本月保养8折。',
+    ),
+    row(
+        "call",
+        "D001",
+        3,
+        priority=7,
+        primary_reason="LAPSING_WINBACK",
+        churn_status="lapsing",
+        customer_name='欧阳"小明", 先生',
+        script_hint="您好，好久不见，\n本月保养有优惠。",
+        attempt_no=2,
+        preferred_slot="AFTERNOON",
+        last_visit_date=dt.date(2025, 12, 31),
+        days_since_last_visit=324,
+    ),
+    row(
+        "sms",
+        "D001",
+        4,
+        priority=None,
+        primary_reason="BIRTHDAY",
+        customer_name="陈静",
+        attempt_no=None,
+        preferred_slot=None,
+        due_date=None,
+    ),
     row("exception", "D001", 5, call_id=None, mobile=None, exception_reason="invalid_mobile", customer_name="赵磊"),
 ]
 
@@ -87,8 +125,14 @@ def soffice(workdir: Path, *args: str) -> None:
     """One headless LibreOffice run with a private profile (no clash with other runs)."""
     profile = workdir / f"lo-profile-{uuid.uuid4().hex}"
     env = {**os.environ, "HOME": str(workdir)}  # nothing lands in the real home either
-    result = subprocess.run([SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                             *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, f"soffice {args} failed: {result.stdout}\n{result.stderr}"
 
 
@@ -108,8 +152,15 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (nocharset / f"nocharset_{call_list}").write_bytes(dealer.files[call_list])
 
     # 1. opened as the Text Import dialog would, saved as a workbook
-    soffice(work, "--infilter=" + UTF8_IMPORT, "--convert-to", "xlsx", "--outdir", str(xlsx),
-            *sorted(str(p) for p in src.iterdir()))
+    soffice(
+        work,
+        "--infilter=" + UTF8_IMPORT,
+        "--convert-to",
+        "xlsx",
+        "--outdir",
+        str(xlsx),
+        *sorted(str(p) for p in src.iterdir()),
+    )
     # 2. opened with no filter options at all (the character set left to LibreOffice)
     soffice(work, "--convert-to", "xlsx", "--outdir", str(xlsx), str(nocharset / f"nocharset_{call_list}"))
     # 3. every workbook back to text, in UTF-8, cells as shown
@@ -139,8 +190,11 @@ def xlsx_cells(path: Path, column: str) -> list[tuple[str | None, str | None]]:
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     with zipfile.ZipFile(path) as book:
         root = ET.fromstring(book.read("xl/worksheets/sheet1.xml"))
-    return [(c.get("t"), c.findtext("m:v", None, ns)) for c in root.iter(f"{{{ns['m']}}}c")
-            if re.fullmatch(rf"{column}(\d+)", c.get("r", "")) and c.get("r") != f"{column}1"]
+    return [
+        (c.get("t"), c.findtext("m:v", None, ns))
+        for c in root.iter(f"{{{ns['m']}}}c")
+        if re.fullmatch(rf"{column}(\d+)", c.get("r", "")) and c.get("r") != f"{column}1"
+    ]
 
 
 # --- Excel: what can be checked without Excel -----------------------------------------
@@ -152,17 +206,19 @@ def test_bytes_are_what_excel_needs_for_utf8() -> None:
     files = outbound.build_files(D, "D001", ROWS).files
     for name, data in files.items():
         assert data.startswith(BOM) and data.count(BOM) == 1, f"{name}: exactly one UTF-8 BOM, at the start"
-        text = data[len(BOM):].decode("utf-8")  # strict: valid UTF-8 throughout
+        text = data[len(BOM) :].decode("utf-8")  # strict: valid UTF-8 throughout
         assert text.startswith("call_id,list_date,"), f"{name}: English header right after the BOM"
         parsed = records(data, "utf-8-sig")
         columns = EXCEPTION_COLUMNS if name.startswith("exceptions_") else CALL_LIST_COLUMNS
         assert parsed[0] == list(columns)
         # every record ends in CRLF; the only bare LF is the one inside the quoted script hint
-        assert text.endswith("\r\n") and text.count("\r\n") == len(parsed)
+        assert text.endswith("\r\n")
+        assert text.count("\r\n") == len(parsed)
         assert text.replace("\r\n", "").count("\n") == sum(cell.count("\n") for rec in parsed for cell in rec)
         assert "\r" not in text.replace("\r\n", "")
     call_list = files[f"call_list_D001_{STAMP}.csv"].decode("utf-8-sig")
-    assert '"欧阳""小明"", 先生"' in call_list and '"您好，好久不见，\n本月保养有优惠。"' in call_list
+    assert '"欧阳""小明"", 先生"' in call_list
+    assert '"您好，好久不见，\n本月保养有优惠。"' in call_list
 
 
 # --- LibreOffice -----------------------------------------------------------------------
@@ -182,7 +238,7 @@ def test_libreoffice_reads_every_cell(kind: str, converted: dict[str, Any]) -> N
     opened = read_back(converted, name)
     assert opened[0] == source[0], "header intact (the BOM is not read into 'call_id')"
     assert len(opened) == len(source), "row count intact"
-    for line, (got, want) in enumerate(zip(opened, source), start=1):
+    for line, (got, want) in enumerate(zip(opened, source, strict=False), start=1):
         assert got == want, f"{name} line {line}"
 
 
@@ -193,22 +249,37 @@ def test_libreoffice_workbook_stores_the_text_and_real_dates(converted: dict[str
     and the date columns hold dates, not strings."""
     book = converted["xlsx"] / f"call_list_D001_{STAMP}.xlsx"
     strings = xlsx_strings(book)
-    for text in ("call_id", "script_hint", "张伟", "欧阳娜娜", '欧阳"小明", 先生', "李强", "粤B0A007",
-                 '欧阳女士您好，"老客户"专享, 本月保养8折。', "您好，好久不见，\n本月保养有优惠。"):
+    for text in (
+        "call_id",
+        "script_hint",
+        "张伟",
+        "欧阳娜娜",
+        '欧阳"小明", 先生',
+        "李强",
+        "粤B0A007",
+        '欧阳女士您好，"老客户"专享, 本月保养8折。',
+        "您好，好久不见，\n本月保养有优惠。",
+    ):
         assert text in strings, f"{text!r} not stored as text in the workbook"
     assert not any("\ufeff" in s or "Ã" in s or "å" in s for s in strings), "no BOM or mojibake in any cell"
     rows = converted["dealer"].rows["call"]
     for column, field in (("B", "list_date"), ("N", "due_date"), ("O", "last_visit_date")):
         serials = [str((r[field] - dt.date(1899, 12, 30)).days) for r in rows]  # spreadsheet day numbers
-        assert [(t or "n", v) for t, v in xlsx_cells(book, column)] == [("n", s) for s in serials], \
+        assert [(t or "n", v) for t, v in xlsx_cells(book, column)] == [("n", s) for s in serials], (
             f"{field}: dates, not text"
+        )
 
 
 @pytest.mark.slow
 @needs_libreoffice
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "LibreOffice 7.4's headless CSV import with no filter options ignores the UTF-8 BOM and "
-    "decodes Windows-1252 (mojibake); only the interactive Text Import dialog sniffs the BOM"))
+@pytest.mark.xfail(
+    raises=AssertionError,
+    strict=False,
+    reason=(
+        "LibreOffice 7.4's headless CSV import with no filter options ignores the UTF-8 BOM and "
+        "decodes Windows-1252 (mojibake); only the interactive Text Import dialog sniffs the BOM"
+    ),
+)
 def test_libreoffice_detects_utf8_from_the_bom_alone(converted: dict[str, Any]) -> None:
     name = f"call_list_D001_{STAMP}.csv"
     source = records(converted["sources"][name], "utf-8-sig")
@@ -219,9 +290,14 @@ def test_libreoffice_detects_utf8_from_the_bom_alone(converted: dict[str, Any]) 
 
 @pytest.mark.slow
 @needs_libreoffice
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "spreadsheet programs (LibreOffice and Excel alike) read a digits-only CSV value as a "
-    "number: '007' shows as 7; no column should carry ids that need their leading zeros"))
+@pytest.mark.xfail(
+    raises=AssertionError,
+    strict=False,
+    reason=(
+        "spreadsheet programs (LibreOffice and Excel alike) read a digits-only CSV value as a "
+        "number: '007' shows as 7; no column should carry ids that need their leading zeros"
+    ),
+)
 def test_leading_zeros_survive(converted: dict[str, Any]) -> None:
     opened = read_back(converted, f"call_list_D009_{STAMP}.csv")
     customer_id = CALL_LIST_COLUMNS.index("customer_id")

@@ -31,8 +31,8 @@ def test_the_cli_switches_telemetry_off_even_in_a_bare_environment():
     code = (
         "import json, os, baoke.cli\n"
         "from cosmos import telemetry\n"
-        "env = {k: os.environ.get(k) for k in %r}\n"
-        "print('RESULT', json.dumps({'env': env, 'emit': telemetry.should_emit()}))" % (list(NO_TELEMETRY_ENV),)
+        f"env = {{k: os.environ.get(k) for k in {list(NO_TELEMETRY_ENV)!r}}}\n"
+        "print('RESULT', json.dumps({'env': env, 'emit': telemetry.should_emit()}))"
     )
     bare = {k: v for k, v in os.environ.items() if k not in NO_TELEMETRY_ENV and not k.startswith("AIRFLOW__COSMOS")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=bare, check=True).stdout
@@ -50,7 +50,8 @@ def test_ci_runs_exactly_the_readmes_test_command():
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^make test\b", readme, re.M), "README names `make test`"
     commands = [
-        line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
     ]
     assert commands == ["make test"]
@@ -59,10 +60,13 @@ def test_ci_runs_exactly_the_readmes_test_command():
 
 
 def test_requirements_are_pinned_and_constrained():
-    lines = [l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [
+        l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")
+    ]
     constraints = {
         l.split("==")[0].lower().replace("_", "-"): l.split("==")[1]
-        for l in (ROOT / "constraints.txt").read_text().splitlines() if "==" in l
+        for l in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in l
     }
     assert lines
     for line in lines:

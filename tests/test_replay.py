@@ -9,8 +9,8 @@ import datetime as dt
 import psycopg2
 import pytest
 
-from baoke.replay import replay
-from baoke.simulator.world import generate
+from baoke_sim.replay import replay
+from baoke_sim.world import generate
 
 START = dt.date(2026, 10, 12)
 DAYS = 4
@@ -41,8 +41,11 @@ def test_every_day_keeps_the_outreach_rules(replayed):
     for report in reports:
         assert report.listed > 0, report.line()
         assert not any(report.breaches.values()), report.line()
-        assert {"outreach_customer_once_per_day", "outreach_no_do_not_call_on_call_list",
-                "outreach_every_candidate_decided"} <= set(report.breaches), "the invariants were checked"
+        assert {
+            "outreach_customer_once_per_day",
+            "outreach_no_do_not_call_on_call_list",
+            "outreach_every_candidate_decided",
+        } <= set(report.breaches), "the invariants were checked"
 
 
 @pytest.mark.slow

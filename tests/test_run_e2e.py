@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from baoke.demo import simulated_feeds
+from baoke_sim.demo import simulated_feeds
 from test_cli import baoke
 
 D = dt.date(2026, 11, 20)
@@ -26,8 +26,9 @@ def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
     with pytest.MonkeyPatch.context() as mp, simulated_feeds(D):
         for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
             mp.setenv(name, os.environ[name])  # restored after the runs
-        result = baoke("run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0",
-                       env=env, timeout=1500)
+        result = baoke(
+            "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
+        )
         if result.returncode != 0:
             pytest.fail(f"baoke run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
@@ -35,8 +36,9 @@ def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
             last_batch_of_first_run = cur.fetchone()[0]
             cur.execute("select * from marts.kpi_dealer_monthly order by 1, 2")
             kpis = cur.fetchall()
-        again = baoke("run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0",
-                      env=env, timeout=1500)
+        again = baoke(
+            "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
+        )
     return {"result": result, "again": again, "last_batch": last_batch_of_first_run, "kpis": kpis}
 
 
@@ -63,8 +65,16 @@ def test_run_extracts_every_feed_and_builds_every_mart(first_run, warehouse_url,
     with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
         cur.execute("select table_name from information_schema.tables where table_schema = 'marts'")
         marts = {row[0] for row in cur.fetchall()}
-        assert {"dim_dealer", "dim_customer", "dim_vehicle", "fct_service_visit", "vehicle_churn_status",
-                "customer_churn_status", "kpi_dealer_monthly", "churn_rate_by_vehicle_age"} <= marts
+        assert {
+            "dim_dealer",
+            "dim_customer",
+            "dim_vehicle",
+            "fct_service_visit",
+            "vehicle_churn_status",
+            "customer_churn_status",
+            "kpi_dealer_monthly",
+            "churn_rate_by_vehicle_age",
+        } <= marts
         cur.execute("select max(version_at) < '2026-11-20T00:00:00+08:00' from raw.dms_repair_orders")
         assert cur.fetchone()[0], "the run for D reads nothing changed after D 00:00"
 
@@ -72,18 +82,28 @@ def test_run_extracts_every_feed_and_builds_every_mart(first_run, warehouse_url,
 @pytest.mark.slow
 def test_bi_reader_answers_the_dealers_questions_and_sees_nothing_else(first_run, warehouse_url):
     with as_bi_reader(warehouse_url) as conn, conn.cursor() as cur:
-        cur.execute("select dealer_code, count(*) from marts.vehicle_churn_status"
-                    " where business_date = %s and churn_status = 'at_risk' group by 1", (D,))
+        cur.execute(
+            "select dealer_code, count(*) from marts.vehicle_churn_status"
+            " where business_date = %s and churn_status = 'at_risk' group by 1",
+            (D,),
+        )
         at_risk = dict(cur.fetchall())
         assert at_risk and all(n > 0 for n in at_risk.values()), "vehicles at risk on D, per dealer"
-        cur.execute("select dealer_code, first_service_return_rate from marts.kpi_dealer_monthly"
-                    " where month = date_trunc('month', %s::date - interval '1 month')", (D,))
+        cur.execute(
+            "select dealer_code, first_service_return_rate from marts.kpi_dealer_monthly"
+            " where month = date_trunc('month', %s::date - interval '1 month')",
+            (D,),
+        )
         rates = cur.fetchall()
         assert rates and all(0 < rate <= 1 for _, rate in rates), "first-service return rate last month"
-        cur.execute("select mobile_masked, customer_name_masked from marts.dim_customer"
-                    " where mobile_masked is not null limit 50")
+        cur.execute(
+            "select mobile_masked, customer_name_masked from marts.dim_customer"
+            " where mobile_masked is not null limit 50"
+        )
         for mobile, name in cur.fetchall():
-            assert len(mobile) == 11 and mobile[3:7] == "****" and "*" in name
+            assert len(mobile) == 11
+            assert mobile[3:7] == "****"
+            assert "*" in name
     for relation in ("raw.dms_customers", "staging.stg_dms__customers", "intermediate.int_visits", "etl.rejects"):
         with as_bi_reader(warehouse_url) as conn, conn.cursor() as cur:
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
@@ -100,8 +120,10 @@ def test_a_second_run_of_the_same_date_loads_nothing_and_changes_no_mart(first_r
     again = first_run["again"]
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
-        cur.execute("select count(*), coalesce(sum(loaded), 0) from etl.load_batches where batch_id > %s",
-                    (first_run["last_batch"],))
+        cur.execute(
+            "select count(*), coalesce(sum(loaded), 0) from etl.load_batches where batch_id > %s",
+            (first_run["last_batch"],),
+        )
         batches, loaded = cur.fetchone()
         assert batches > 0 and loaded == 0, "the rerun read the feeds again and loaded nothing"
         cur.execute("select count(*), count(distinct (business_date, vin)) from marts.vehicle_churn_status")

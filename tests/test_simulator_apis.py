@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import requests
 
-from baoke.simulator.dms_api import BAD_UPDATED_AT, PRIMARY_KEYS, DmsApi, ENTITIES, decode_cursor, encode_cursor
-from baoke.simulator.faults import Fault, FaultPlan, FaultRule
-from baoke.simulator.oem_api import OemApi, publication_time
-from baoke.simulator.servers import ApiServer, normalise_timestamp
+from baoke_sim.dms_api import BAD_UPDATED_AT, ENTITIES, PRIMARY_KEYS, DmsApi, decode_cursor, encode_cursor
+from baoke_sim.faults import Fault, FaultPlan, FaultRule
+from baoke_sim.oem_api import OemApi, publication_time
+from baoke_sim.servers import ApiServer, normalise_timestamp
 
 CLIENT_ID, CLIENT_SECRET, API_KEY = "test-client", "test-secret", "test-oem-key"
 CLOCK = "2026-11-21T00:00:00+08:00"
@@ -96,7 +96,7 @@ def world(tmp_path: Path) -> Path:
     """A world.sqlite with two dealers, ten customer versions and two OEM lists."""
     path = tmp_path / "world.sqlite"
     with sqlite3.connect(path) as conn:
-        conn.executescript(files("baoke.simulator").joinpath("schema.sql").read_text())
+        conn.executescript(files("baoke_sim").joinpath("schema.sql").read_text())
         for code in ("D001", "D002"):
             dealer = {"dealer_code": code, "name": f"{code} 4S", "brand": "BK", "city": "杭州",
                       "province": "浙江", "opened_date": "2015-05-01", "updated_at": ts("01-01T00:00:00")}  # fmt: skip
@@ -114,7 +114,7 @@ def world(tmp_path: Path) -> Path:
     return path
 
 
-def insert_version(conn, entity, pk, dealer, updated_at, visible_at, record) -> None:  # noqa: ANN001
+def insert_version(conn, entity, pk, dealer, updated_at, visible_at, record) -> None:
     conn.execute(
         "insert into dms_versions values (?, ?, ?, ?, ?, ?)",
         (entity, pk, dealer, updated_at, visible_at or updated_at, json.dumps(record, ensure_ascii=False)),
@@ -193,8 +193,10 @@ def test_token_endpoint_answers_a_bearer_token(dms: str) -> None:
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 32
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert isinstance(body["access_token"], str)
+    assert len(body["access_token"]) >= 32
     assert get_token(dms) != body["access_token"]
 
 
@@ -246,10 +248,13 @@ def test_listing_shape_and_records_verbatim(dms: str) -> None:
 def test_paging_with_a_small_limit_yields_every_row_once_in_order(dms: str) -> None:
     token = get_token(dms)
     first = list_page(dms, token, limit=2).json()
-    assert len(first["data"]) == 2 and isinstance(first["next_cursor"], str)
+    assert len(first["data"]) == 2
+    assert isinstance(first["next_cursor"], str)
     rows = list_all(dms, token, limit=2)
     assert pks(rows) == VISIBLE_AT_CLOCK
-    assert [(r["updated_at"], r["customer_id"]) for r in rows] == sorted((r["updated_at"], r["customer_id"]) for r in rows)
+    assert [(r["updated_at"], r["customer_id"]) for r in rows] == sorted(
+        (r["updated_at"], r["customer_id"]) for r in rows
+    )
     assert pks(list_all(dms, token, limit=1)) == VISIBLE_AT_CLOCK
     assert pks(list_page(dms, token, limit=1000).json()["data"]) == VISIBLE_AT_CLOCK
 
@@ -257,7 +262,8 @@ def test_paging_with_a_small_limit_yields_every_row_once_in_order(dms: str) -> N
 def test_last_full_page_has_a_null_cursor(dms: str) -> None:
     token = get_token(dms)
     body = list_page(dms, token, limit=len(VISIBLE_AT_CLOCK)).json()
-    assert len(body["data"]) == len(VISIBLE_AT_CLOCK) and body["next_cursor"] is None
+    assert len(body["data"]) == len(VISIBLE_AT_CLOCK)
+    assert body["next_cursor"] is None
 
 
 def test_window_is_inclusive_since_exclusive_until(dms: str) -> None:
@@ -295,7 +301,8 @@ def test_clock_hides_future_versions_and_late_writes_until_it_passes_them(dms: s
     rows_after = list_all(dms, token)
     assert pks(rows_after) == ["C007", "C002", "C003", "C001", "C005", "C006", "C004"]
     by_pk = {r["customer_id"]: r for r in rows_after}
-    assert by_pk["C006"]["name"] == "孙八八" and by_pk["C006"]["updated_at"] == ts("11-19T12:00:00")
+    assert by_pk["C006"]["name"] == "孙八八"
+    assert by_pk["C006"]["updated_at"] == ts("11-19T12:00:00")
     # the late write lands in a window an extractor may already have read: hence the lookback
     late = list_all(dms, token, updated_since=ts("11-20T00:00:00"), updated_until=ts("11-21T00:00:00"))
     assert pks(late) == ["C004"]
@@ -336,9 +343,11 @@ def test_an_unencoded_plus_is_400_with_a_hint(dms: str) -> None:
 def test_unknown_entity_and_path_are_404_json(dms: str) -> None:
     token = get_token(dms)
     response = list_page(dms, token, "invoices")
-    assert response.status_code == 404 and response.json()["error"] == "unknown_entity"
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_entity"
     response = requests.get(f"{dms}/v2/customers", timeout=5)
-    assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
 
 
 def test_normalise_timestamp() -> None:
@@ -399,7 +408,8 @@ def test_token_expires_in_the_middle_of_a_paging_loop(serve: Callable[..., str])
     assert expired.status_code == 401
     assert expired.json() == {"error": "token_expired"}
     again = list_page(url, token, limit=2, cursor=cursor)  # the old token stays expired
-    assert again.status_code == 401 and again.json() == {"error": "token_expired"}
+    assert again.status_code == 401
+    assert again.json() == {"error": "token_expired"}
 
     fresh = get_token(url)
     rest = list_all(url, fresh, limit=2, cursor=cursor)
@@ -468,7 +478,8 @@ def test_a_page_with_a_record_whose_updated_at_is_unparseable(serve: Callable[..
     assert pks(page1["data"] + page2["data"] + rest) == VISIBLE_AT_CLOCK
     clean = list_page(url, token, limit=2, cursor=page1["next_cursor"]).json()
     assert clean["data"][1]["updated_at"] != BAD_UPDATED_AT, "only that answer was damaged"
-    assert clean["data"][0] == page2["data"][0] and clean["next_cursor"] == page2["next_cursor"]
+    assert clean["data"][0] == page2["data"][0]
+    assert clean["next_cursor"] == page2["next_cursor"]
 
 
 def test_a_page_with_a_record_whose_primary_key_is_null(serve: Callable[..., str]) -> None:
@@ -479,8 +490,9 @@ def test_a_page_with_a_record_whose_primary_key_is_null(serve: Callable[..., str
     url = serve("dms", plan)
     token = get_token(url)
     page1 = list_page(url, token, limit=3).json()
-    assert [r["customer_id"] for r in page1["data"]] == VISIBLE_AT_CLOCK[:2] + [None], "row clamped to the last"
-    assert page1["data"][2]["name"] == "李四" and page1["data"][2]["updated_at"] == ts("11-05T08:00:00")
+    assert [r["customer_id"] for r in page1["data"]] == [*VISIBLE_AT_CLOCK[:2], None], "row clamped to the last"
+    assert page1["data"][2]["name"] == "李四"
+    assert page1["data"][2]["updated_at"] == ts("11-05T08:00:00")
     repeated = list_page(url, token, limit=3, cursor=page1["next_cursor"]).json()  # page 1 served again
     assert pks(repeated["data"]) == VISIBLE_AT_CLOCK[:3], "the remembered page is the clean one"
     assert repeated["next_cursor"] == page1["next_cursor"]
@@ -518,7 +530,8 @@ def test_oem_published_list_shape_and_paging(oem: str) -> None:
     assert first.status_code == 200
     body = first.json()
     assert set(body) == {"dealer_code", "period", "generated_at", "page", "page_size", "total", "items"}
-    assert body["dealer_code"] == "D001" and body["period"] == "2026-10"
+    assert body["dealer_code"] == "D001"
+    assert body["period"] == "2026-10"
     assert body["generated_at"] == ts("11-03T00:00:00")
     assert (body["page"], body["page_size"], body["total"]) == (1, 2, 3)
     assert all(set(item) == OEM_ITEM_FIELDS for item in body["items"])
@@ -536,7 +549,8 @@ def test_oem_period_not_yet_published_is_404(oem: str) -> None:
     assert response.status_code == 404
     assert response.json() == {"error": "period_not_published"}
     late = oem_get(oem, dealer_code="D002", period="2026-09")  # list generated 11-25 only
-    assert late.status_code == 404 and late.json() == {"error": "period_not_published"}
+    assert late.status_code == 404
+    assert late.json() == {"error": "period_not_published"}
 
 
 def test_oem_published_period_without_items_is_an_empty_list(oem: str) -> None:
@@ -558,7 +572,8 @@ def test_oem_publication_follows_the_clock(oem: str, world: Path) -> None:
 )  # fmt: skip
 def test_oem_bad_parameters_are_400(oem: str, params: dict[str, str]) -> None:
     response = oem_get(oem, **params)
-    assert response.status_code == 400 and response.json()["error"] == "invalid_parameter"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_parameter"
 
 
 def test_oem_shows_the_same_transient_faults(serve: Callable[..., str]) -> None:
@@ -571,7 +586,8 @@ def test_oem_shows_the_same_transient_faults(serve: Callable[..., str]) -> None:
     url = serve("oem", plan)
     params = {"dealer_code": "D001", "period": "2026-10", "page_size": 2}
     limited = oem_get(url, page=1, **params)
-    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "2"
     assert oem_get(url, page=1, **params).status_code == 502
     page1 = oem_get(url, page=1, **params).json()
     assert oem_get(url, page=2, **params).json() == page1  # served twice

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from baoke.simulator import store
-from baoke.simulator.callcenter import (
+from baoke_sim import store
+from baoke_sim.callcenter import (
     OUTCOME_COLUMNS,
     TRUE_UPLIFT,
     UNKNOWN_OUTCOMES,
@@ -22,13 +22,33 @@ from baoke.simulator.callcenter import (
     add_bad_rows,
     work_lists,
 )
-from baoke.simulator.dms_api import ListingQuery, fetch_page
-from baoke.simulator.world import generate
+from baoke_sim.dms_api import ListingQuery, fetch_page
+from baoke_sim.world import generate
 
-LIST_COLUMNS = ["call_id", "list_date", "dealer_code", "advisor_id", "advisor_name", "customer_id", "customer_name",
-                "mobile", "vin", "plate_no", "model", "primary_reason", "other_reasons", "due_date", "last_visit_date",
-                "days_since_last_visit", "churn_status", "attempt_no", "preferred_slot", "priority", "campaign_code",
-                "script_hint"]
+LIST_COLUMNS = [
+    "call_id",
+    "list_date",
+    "dealer_code",
+    "advisor_id",
+    "advisor_name",
+    "customer_id",
+    "customer_name",
+    "mobile",
+    "vin",
+    "plate_no",
+    "model",
+    "primary_reason",
+    "other_reasons",
+    "due_date",
+    "last_visit_date",
+    "days_since_last_visit",
+    "churn_status",
+    "attempt_no",
+    "preferred_slot",
+    "priority",
+    "campaign_code",
+    "script_hint",
+]
 DAY = dt.date(2026, 11, 23)
 
 
@@ -43,9 +63,18 @@ def write_list(outbound: Path, kind: str, rows: list[dict]) -> None:
 
 
 def list_row(i: int, reason: str, attempt: int = 1) -> dict:
-    return {"call_id": f"D001-{DAY:%Y%m%d}-{i:05d}", "list_date": DAY.isoformat(), "dealer_code": "D001",
-            "advisor_id": "D001-A01", "customer_id": f"C{i:08d}", "vin": f"LHXTEST{i:010d}",
-            "primary_reason": reason, "attempt_no": str(attempt), "preferred_slot": "MORNING", "priority": "4"}
+    return {
+        "call_id": f"D001-{DAY:%Y%m%d}-{i:05d}",
+        "list_date": DAY.isoformat(),
+        "dealer_code": "D001",
+        "advisor_id": "D001-A01",
+        "customer_id": f"C{i:08d}",
+        "vin": f"LHXTEST{i:010d}",
+        "primary_reason": reason,
+        "attempt_no": str(attempt),
+        "preferred_slot": "MORNING",
+        "priority": "4",
+    }
 
 
 @pytest.fixture
@@ -86,18 +115,25 @@ def work_one_list(world: Path, tmp_path: Path, kind: str, reason: str, n: int, s
     write_list(tmp_path / "out", kind, [list_row(i, reason) for i in range(n)])
     result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=seed))
     expected = TRUE_UPLIFT[reason] * n
-    assert abs(result.returns - expected) < 4 * (expected ** 0.5)
+    assert abs(result.returns - expected) < 4 * (expected**0.5)
     return result
 
 
 def test_the_calls_cause_returns_at_the_true_uplift(world: Path, tmp_path: Path):
     result = work_one_list(world, tmp_path, "call_list", "MAINTENANCE_DUE", 3000, seed=4)
     with sqlite3.connect(world) as conn:
-        closed = conn.execute("select count(*) from dms_versions where entity = 'repair_orders'"
-                              " and json_extract(record, '$.status') = 'closed'").fetchone()[0]
-        sources = {r[0] for r in conn.execute("select json_extract(record, '$.source') from dms_versions"
-                                              " where entity = 'appointments'")}
-    assert closed == result.returns and sources == {"call_center"}
+        closed = conn.execute(
+            "select count(*) from dms_versions where entity = 'repair_orders'"
+            " and json_extract(record, '$.status') = 'closed'"
+        ).fetchone()[0]
+        sources = {
+            r[0]
+            for r in conn.execute(
+                "select json_extract(record, '$.source') from dms_versions where entity = 'appointments'"
+            )
+        }
+    assert closed == result.returns
+    assert sources == {"call_center"}
 
 
 def test_sms_rows_cause_returns_too(world: Path, tmp_path: Path):
@@ -113,14 +149,37 @@ def test_the_calls_bring_back_only_customers_who_would_not_come_anyway(world: Pa
     with sqlite3.connect(world) as conn:
         conn.executemany(
             "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
-            [("repair_orders", f"RO{c}", "D001", "2026-12-01T16:00:00+08:00", "2026-12-01T16:00:00+08:00",
-              json.dumps({"ro_number": f"RO{c}", "customer_id": c, "status": "closed", "service_type": "MAINTENANCE",
-                          "open_date": "2026-12-01", "vin": f"V{c}"})) for c in sorted(anyway)])
+            [
+                (
+                    "repair_orders",
+                    f"RO{c}",
+                    "D001",
+                    "2026-12-01T16:00:00+08:00",
+                    "2026-12-01T16:00:00+08:00",
+                    json.dumps(
+                        {
+                            "ro_number": f"RO{c}",
+                            "customer_id": c,
+                            "status": "closed",
+                            "service_type": "MAINTENANCE",
+                            "open_date": "2026-12-01",
+                            "vin": f"V{c}",
+                        }
+                    ),
+                )
+                for c in sorted(anyway)
+            ],
+        )
     work_one_list(world, tmp_path, "call_list", "MAINTENANCE_DUE", n, seed=6)
     with sqlite3.connect(world) as conn:
-        brought_back = {r[0] for r in conn.execute(
-            "select json_extract(record, '$.customer_id') from dms_versions where pk like 'ROD001-CC%'")}
-    assert brought_back and not brought_back & anyway
+        brought_back = {
+            r[0]
+            for r in conn.execute(
+                "select json_extract(record, '$.customer_id') from dms_versions where pk like 'ROD001-CC%'"
+            )
+        }
+    assert brought_back
+    assert not brought_back & anyway
 
 
 def test_later_attempts_do_not_count_the_effect_twice(world: Path, tmp_path: Path):
@@ -137,9 +196,22 @@ def test_outcomes_are_deterministic(world: Path, tmp_path: Path):
 
 # --- rows the platform must put aside ----------------------------------------------------------
 
-KNOWN_OUTCOMES = {"BOOKED", "CALLBACK_REQUESTED", "DECLINED", "NO_ANSWER", "BUSY", "POWERED_OFF", "WRONG_NUMBER",
-                  "DO_NOT_CALL", "VEHICLE_SOLD", "MOVED_AWAY", "SERVICED_AT_OTHER_DEALER",
-                  "SERVICED_AT_INDEPENDENT_SHOP", "SMS_SENT", "SMS_FAILED"}
+KNOWN_OUTCOMES = {
+    "BOOKED",
+    "CALLBACK_REQUESTED",
+    "DECLINED",
+    "NO_ANSWER",
+    "BUSY",
+    "POWERED_OFF",
+    "WRONG_NUMBER",
+    "DO_NOT_CALL",
+    "VEHICLE_SOLD",
+    "MOVED_AWAY",
+    "SERVICED_AT_OTHER_DEALER",
+    "SERVICED_AT_INDEPENDENT_SHOP",
+    "SMS_SENT",
+    "SMS_FAILED",
+}
 
 
 def test_outcome_files_can_carry_unknown_call_ids_and_outcome_codes(world: Path, tmp_path: Path):
@@ -153,12 +225,15 @@ def test_outcome_files_can_carry_unknown_call_ids_and_outcome_codes(world: Path,
     assert len(bad) == len(good) == result.rows == clean.rows, "rows are damaged, none added or lost"
     unknown_ids = [r for r in bad if r["call_id"] not in listed]
     unknown_codes = [r for r in bad if r["outcome"] not in KNOWN_OUTCOMES]
-    assert len(unknown_ids) == 2 and len(unknown_codes) == 3
+    assert len(unknown_ids) == 2
+    assert len(unknown_codes) == 3
     assert {r["outcome"] for r in unknown_codes} <= set(UNKNOWN_OUTCOMES)
     assert sorted((b.call_id, b.reason) for b in result.bad_rows) == sorted(
-        [(r["call_id"], "unknown_call_id") for r in unknown_ids] + [(r["call_id"], "unknown_outcome") for r in unknown_codes])
+        [(r["call_id"], "unknown_call_id") for r in unknown_ids]
+        + [(r["call_id"], "unknown_outcome") for r in unknown_codes]
+    )
     assert all(b.path == result.outcomes[0] for b in result.bad_rows)
-    differ = [(g, b) for g, b in zip(good, bad) if g != b]
+    differ = [(g, b) for g, b in zip(good, bad, strict=False) if g != b]
     assert len(differ) == 5, "only the damaged rows differ from the clean file"
     assert all(g["outcome"] not in ("BOOKED", "DO_NOT_CALL", "WRONG_NUMBER", "VEHICLE_SOLD") for g, _ in differ)
     assert clean.returns == result.returns
@@ -170,7 +245,8 @@ def test_bad_rows_can_be_added_to_an_existing_outcomes_file(world: Path, tmp_pat
     before = read_outcomes(path)
     bad = add_bad_rows(path, unknown_call_ids=1, unknown_outcomes=1, seed=9)
     after = read_outcomes(path)  # still UTF-8 with a BOM
-    assert len(after) == len(before) and [b.reason for b in bad] == ["unknown_call_id", "unknown_outcome"]
+    assert len(after) == len(before)
+    assert [b.reason for b in bad] == ["unknown_call_id", "unknown_outcome"]
     assert [r["call_id"] for r in after if r["call_id"] not in {r["call_id"] for r in before}] == [bad[0].call_id]
     assert [r["outcome"] for r in after if r["outcome"] not in KNOWN_OUTCOMES] == [bad[1].outcome]
     assert b"\r\n" in path.read_bytes()
@@ -203,23 +279,31 @@ def customers_with_vehicles(world: Path, n: int) -> list[dict]:
         pairs = conn.execute(
             "select json_extract(record, '$.customer_id'), pk from dms_versions where entity = 'vehicles'"
             " and updated_at < ? group by pk having max(updated_at) and json_extract(record, '$.status') = 'active'"
-            " order by pk limit ?", (f"{DAY.isoformat()}T00:00:00+08:00", n)).fetchall()
-    rows = [list_row(i, "BIRTHDAY") | {"customer_id": c, "vin": v, "preferred_slot": "EVENING"}
-            for i, (c, v) in enumerate(pairs)]
+            " order by pk limit ?",
+            (f"{DAY.isoformat()}T00:00:00+08:00", n),
+        ).fetchall()
+    rows = [
+        list_row(i, "BIRTHDAY") | {"customer_id": c, "vin": v, "preferred_slot": "EVENING"}
+        for i, (c, v) in enumerate(pairs)
+    ]
     return list({r["customer_id"]: r for r in rows}.values())
 
 
 def versions(world: Path, entity: str, pk: str) -> list[dict]:
     with sqlite3.connect(world) as conn:
-        return [json.loads(r[0]) for r in conn.execute(
-            "select record from dms_versions where entity = ? and pk = ? order by updated_at", (entity, pk))]
+        return [
+            json.loads(r[0])
+            for r in conn.execute(
+                "select record from dms_versions where entity = ? and pk = ? order by updated_at", (entity, pk)
+            )
+        ]
 
 
 def around(world: Path, entity: str, pk: str, at: str) -> tuple[dict, dict, list[dict]]:
     """The version before ``at``, the one at ``at`` and the later ones (generated future edits)."""
     every = versions(world, entity, pk)
     index = next(i for i, v in enumerate(every) if v["updated_at"] == at)
-    return every[index - 1], every[index], every[index + 1:]
+    return every[index - 1], every[index], every[index + 1 :]
 
 
 def worked(result, outcome: str) -> list[dict]:
@@ -244,11 +328,15 @@ def test_do_not_call_sets_consent_call_false_hours_after_the_call(real_world: Pa
         assert change.call_id == row["call_id"]
     # The DMS API shows the new versions once the clock passes them.
     with sqlite3.connect(real_world) as conn:
-        page = fetch_page(conn, "2026-11-25T00:00:00+08:00",
-                          ListingQuery("customers", "D001", since=f"{DAY.isoformat()}T00:00:00+08:00", limit=1000))
+        page = fetch_page(
+            conn,
+            "2026-11-25T00:00:00+08:00",
+            ListingQuery("customers", "D001", since=f"{DAY.isoformat()}T00:00:00+08:00", limit=1000),
+        )
     shown = {json.loads(r)["customer_id"]: json.loads(r) for _, _, r in page}
-    assert all(shown[pk]["updated_at"] >= c.updated_at and shown[pk]["consent_call"] is False
-               for pk, c in changes.items())
+    assert all(
+        shown[pk]["updated_at"] >= c.updated_at and shown[pk]["consent_call"] is False for pk, c in changes.items()
+    )
 
 
 def test_wrong_numbers_are_later_blanked_or_corrected_and_sold_vehicles_marked(real_world: Path, tmp_path: Path):
@@ -263,17 +351,21 @@ def test_wrong_numbers_are_later_blanked_or_corrected_and_sold_vehicles_marked(r
     for change in (c for c in result.dms_changes if c.change.startswith("mobile")):
         before, new, later = around(real_world, "customers", change.pk, change.updated_at)
         if change.change == "mobile_blanked":
-            assert new["mobile"] == "" and change.updated_at[:10] <= "2026-11-26"
+            assert new["mobile"] == ""
+            assert change.updated_at[:10] <= "2026-11-26"
         else:
-            assert re.fullmatch(r"1\d{10}", new["mobile"]) and "2026-11-30" <= change.updated_at[:10] <= "2027-01-22"
+            assert re.fullmatch(r"1\d{10}", new["mobile"])
+            assert "2026-11-30" <= change.updated_at[:10] <= "2027-01-22"
         assert new == {**before, "mobile": new["mobile"], "updated_at": change.updated_at}
         assert all(v["mobile"] == new["mobile"] for v in later)
     sold = worked(result, "VEHICLE_SOLD")
     vehicles = [c for c in result.dms_changes if c.change == "vehicle_sold"]
-    assert sold and len(vehicles) == len(sold)
+    assert sold
+    assert len(vehicles) == len(sold)
     for change in vehicles:
         latest = versions(real_world, "vehicles", change.pk)[-1]
-        assert latest["status"] == "sold" and latest["updated_at"] == change.updated_at
+        assert latest["status"] == "sold"
+        assert latest["updated_at"] == change.updated_at
         assert dt.date(2026, 11, 26) <= dt.date.fromisoformat(change.updated_at[:10]) <= dt.date(2026, 12, 23)
 
 
@@ -287,8 +379,9 @@ def test_feedback_is_deterministic_and_idempotent(real_world: Path, tmp_path: Pa
 
     def dump(world: Path) -> list[tuple]:
         with sqlite3.connect(world) as conn:
-            return conn.execute("select * from dms_versions where entity in ('customers', 'vehicles')"
-                                " order by 1, 2, 4").fetchall()
+            return conn.execute(
+                "select * from dms_versions where entity in ('customers', 'vehicles') order by 1, 2, 4"
+            ).fetchall()
 
     once = dump(real_world)
     again = work_lists(DAY, tmp_path / "out", tmp_path / "b", real_world, config)

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from baoke.cli import app
-from baoke.simulator import store
-from baoke.simulator.insurance import CLAIM_HEADER, POLICY_HEADER
-from baoke.simulator.insurer_files import (
+from baoke_sim import store
+from baoke_sim.insurance import CLAIM_HEADER, POLICY_HEADER
+from baoke_sim.insurer_files import (
     FILE_FAULTS,
     FileFaults,
     WorldFile,
@@ -25,7 +25,7 @@ from baoke.simulator.insurer_files import (
     list_files,
     write_faulty_file,
 )
-from baoke.simulator.world import generate
+from baoke_sim.world import generate
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +58,20 @@ def test_files_are_complete_in_each_insurers_encoding(world: Path, tmp_path: Pat
     assert rows[0] == POLICY_HEADER
     assert rows[-1] == ["合计", str(len(rows) - 2)]
     claims = read(next(tmp_path.glob("PICC/CLAIM_*.csv")), "gb18030")
-    assert claims[0] == CLAIM_HEADER and claims[-1][0] == "合计"
+    assert claims[0] == CLAIM_HEADER
+    assert claims[-1][0] == "合计"
     assert {r[7] for r in claims[1:-1]} <= {"已报案", "已定损", "已结案"}
 
 
 def test_both_date_formats_occur_within_files(world: Path, tmp_path: Path):
     drop_files(world, tmp_path)
-    starts = [r[6] for p in tmp_path.glob("*/POLICY_*.csv")
-              for r in read(p, "utf-8-sig" if "CPIC" in p.name else "gb18030")[1:-1]]
-    assert any("/" in d for d in starts) and any("-" in d for d in starts)
+    starts = [
+        r[6]
+        for p in tmp_path.glob("*/POLICY_*.csv")
+        for r in read(p, "utf-8-sig" if "CPIC" in p.name else "gb18030")[1:-1]
+    ]
+    assert any("/" in d for d in starts)
+    assert any("-" in d for d in starts)
 
 
 def test_the_newest_file_can_still_be_in_writing(world: Path, tmp_path: Path):
@@ -116,7 +121,7 @@ def rejects(kind: str, lines: list[list[str]]) -> dict[int, str]:
         if len(row) != len(header):
             found[line_no] = "too_few_columns" if len(row) < len(header) else "too_many_columns"
             continue
-        field = dict(zip(header, row))
+        field = dict(zip(header, row, strict=False))
         try:
             for column in DATE_COLUMNS[kind]:
                 dt.date.fromisoformat(field[column].replace("/", "-"))
@@ -141,27 +146,31 @@ def test_both_date_formats_occur_within_single_files(world: Path, tmp_path: Path
         mixed = 0
         for path in tmp_path.glob(f"*/{kind}_*.csv"):
             rows = read(path, ENCODING[path.parent.name])
-            dates = [dict(zip(rows[0], r))[c] for r in rows[1:-1] for c in DATE_COLUMNS[kind]]
+            dates = [dict(zip(rows[0], r, strict=False))[c] for r in rows[1:-1] for c in DATE_COLUMNS[kind]]
             assert all(re.fullmatch(r"\d{4}([-/])\d{2}\1\d{2}", d) for d in dates)
             mixed += any("/" in d for d in dates) and any("-" in d for d in dates)
         assert mixed > 10, f"{kind}: YYYY-MM-DD and YYYY/MM/DD in the same file"
 
 
-@pytest.mark.parametrize("kind,insurer", [("POLICY", "PICC"), ("POLICY", "CPIC"), ("CLAIM", "PAIC"), ("CLAIM", "CPIC")])
+@pytest.mark.parametrize(("kind", "insurer"), [("POLICY", "PICC"), ("POLICY", "CPIC"), ("CLAIM", "PAIC"), ("CLAIM", "CPIC")])
 def test_malformed_rows_are_reported_line_by_line(world: Path, tmp_path: Path, kind: str, insurer: str):
     f = pick(world, kind, insurer, min_rows=2)
     report = write_faulty_file(tmp_path, insurer, kind, f.file_date, "malformed_row", world)
-    assert report.path == tmp_path / insurer / f.name and report.encoding == ENCODING[insurer]
+    assert report.path == tmp_path / insurer / f.name
+    assert report.encoding == ENCODING[insurer]
     rows = read(report.path, ENCODING[insurer])
-    assert rows[0] == HEADER[kind] and rows[-1] == ["合计", str(len(rows) - 2)]
+    assert rows[0] == HEADER[kind]
+    assert rows[-1] == ["合计", str(len(rows) - 2)]
     expected = {"bad_date", "bad_amount", "empty_key"} | ({"unknown_status"} if kind == "CLAIM" else set())
     assert {d.line_no: d.reason for d in report.damaged} == rejects(kind, rows[1:-1])
     assert {d.reason for d in report.damaged} == expected
-    assert report.complete and report.data_rows == len(rows) - 2 == max(f.rows, len(expected))
-    assert report.good_rows == report.data_rows - len(expected) and report.rejected_rows == len(expected)
+    assert report.complete
+    assert report.data_rows == len(rows) - 2 == max(f.rows, len(expected))
+    assert report.good_rows == report.data_rows - len(expected)
+    assert report.rejected_rows == len(expected)
     bad_date = next(d for d in report.damaged if d.reason == "bad_date")
     assert bad_date.value in ("2026-13-45", "2026/13/45")
-    assert dict(zip(rows[0], rows[bad_date.line_no - 1]))[bad_date.column] == bad_date.value
+    assert dict(zip(rows[0], rows[bad_date.line_no - 1], strict=False))[bad_date.column] == bad_date.value
 
 
 def test_ragged_rows_have_too_few_and_too_many_columns(world: Path, tmp_path: Path):
@@ -170,20 +179,27 @@ def test_ragged_rows_have_too_few_and_too_many_columns(world: Path, tmp_path: Pa
     rows = read(report.path, "gb18030")
     assert {d.line_no: d.reason for d in report.damaged} == rejects("POLICY", rows[1:-1])
     assert sorted(d.reason for d in report.damaged) == ["too_few_columns", "too_many_columns"]
-    assert report.complete and report.data_rows == f.rows and report.good_rows == f.rows - 2
+    assert report.complete
+    assert report.data_rows == f.rows
+    assert report.good_rows == f.rows - 2
 
 
 def test_a_wrong_trailer_count_and_a_missing_trailer(world: Path, tmp_path: Path):
     f = pick(world, "POLICY", "CPIC", min_rows=2)
     mismatch = write_faulty_file(tmp_path / "a", "CPIC", "POLICY", f.file_date, "trailer_mismatch", world)
     rows = read(mismatch.path, "utf-8-sig")
-    assert rows[-1][0] == "合计" and int(rows[-1][1]) == mismatch.trailer != len(rows) - 2 == f.rows
-    assert not mismatch.complete and mismatch.good_rows == 0
+    assert rows[-1][0] == "合计"
+    assert int(rows[-1][1]) == mismatch.trailer != len(rows) - 2 == f.rows
+    assert not mismatch.complete
+    assert mismatch.good_rows == 0
     incomplete = write_faulty_file(tmp_path / "b", "CPIC", "POLICY", f.file_date, "incomplete", world)
     text = incomplete.path.read_bytes().decode("utf-8-sig")
-    assert "合计" not in text and incomplete.trailer is None and not incomplete.complete
+    assert "合计" not in text
+    assert incomplete.trailer is None
+    assert not incomplete.complete
     clean = write_faulty_file(tmp_path / "c", "CPIC", "POLICY", f.file_date, None, world).path.read_bytes()
-    assert clean.decode("utf-8-sig").startswith(text) and len(text) < len(clean.decode("utf-8-sig"))
+    assert clean.decode("utf-8-sig").startswith(text)
+    assert len(text) < len(clean.decode("utf-8-sig"))
 
 
 def test_one_call_is_one_delivery_redelivery_identical_correction_different(world: Path, tmp_path: Path):
@@ -193,22 +209,31 @@ def test_one_call_is_one_delivery_redelivery_identical_correction_different(worl
     assert write_faulty_file(tmp_path, "PICC", "CLAIM", f.file_date, "redeliver", world).path.read_bytes() == clean
     corrected = write_faulty_file(tmp_path, "PICC", "CLAIM", f.file_date, "correction", world)
     after = corrected.path.read_bytes()
-    assert after != clean and corrected.complete and corrected.good_rows == f.rows
+    assert after != clean
+    assert corrected.complete
+    assert corrected.good_rows == f.rows
     before_lines, after_lines = clean.decode("gb18030").split("\r\n"), after.decode("gb18030").split("\r\n")
-    changed = tuple(n for n, (a, b) in enumerate(zip(before_lines, after_lines), start=1) if a != b)
-    assert changed == corrected.changed_lines and len(changed) == 1
+    changed = tuple(n for n, (a, b) in enumerate(zip(before_lines, after_lines, strict=False), start=1) if a != b)
+    assert changed == corrected.changed_lines
+    assert len(changed) == 1
 
 
 def test_a_script_faults_named_files_and_reports_them(world: Path, tmp_path: Path):
     files = list_files(world, since="2026-11-15")
     policy = [f for f in files if f.kind == "POLICY" and f.rows >= 2]
     claim = [f for f in files if f.kind == "CLAIM"]
-    script = {policy[0].name: "trailer_mismatch", policy[1].name: "redeliver", policy[2].name: "correction",
-              claim[0].name: "malformed_row", claim[1].name: "incomplete"}
+    script = {
+        policy[0].name: "trailer_mismatch",
+        policy[1].name: "redeliver",
+        policy[2].name: "correction",
+        claim[0].name: "malformed_row",
+        claim[1].name: "incomplete",
+    }
     clean = tmp_path / "clean"
     drop_files(world, clean, since="2026-11-15")
     delivery = deliver(world, tmp_path / "faulty", FileFaults(script=script), since="2026-11-15")
-    assert set(delivery.faulty) == set(script) and {r.fault for r in delivery.faulty.values()} == set(script.values())
+    assert set(delivery.faulty) == set(script)
+    assert {r.fault for r in delivery.faulty.values()} == set(script.values())
     assert len(delivery.written) == len(files) + 2, "the re-delivery and the correction arrive twice"
     for name, report in delivery.faulty.items():
         same = report.path.read_bytes() == (clean / report.path.relative_to(tmp_path / "faulty")).read_bytes()
@@ -216,9 +241,13 @@ def test_a_script_faults_named_files_and_reports_them(world: Path, tmp_path: Pat
         assert report.deliveries == (2 if report.fault in ("redeliver", "correction") else 1)
     assert [r.complete for r in delivery.faulty.values()].count(False) == 2
     malformed = delivery.faulty[claim[0].name]
-    assert len(malformed.damaged) == 4 and malformed.good_rows == malformed.data_rows - 4
+    assert len(malformed.damaged) == 4
+    assert malformed.good_rows == malformed.data_rows - 4
     untouched = [p for p in (tmp_path / "faulty").rglob("*.csv") if p.name not in script]
-    assert untouched and all(p.read_bytes() == (clean / p.relative_to(tmp_path / "faulty")).read_bytes() for p in untouched)
+    assert untouched
+    assert all(
+        p.read_bytes() == (clean / p.relative_to(tmp_path / "faulty")).read_bytes() for p in untouched
+    )
     again = deliver(world, tmp_path / "again", FileFaults(script=script), since="2026-11-15")
     assert again.faulty[claim[0].name].damaged == malformed.damaged, "deterministic"
 
@@ -230,7 +259,14 @@ def test_a_script_naming_a_missing_file_or_an_unknown_fault_is_refused(world: Pa
         FileFaults(script={"POLICY_PICC_20261120.csv": "on_fire"})
     with pytest.raises(ValueError, match="no CLAIM file"):
         write_faulty_file(tmp_path, "PICC", "CLAIM", "2030-01-01", "incomplete", world)
-    assert set(FILE_FAULTS) == {"redeliver", "correction", "incomplete", "trailer_mismatch", "ragged_row", "malformed_row"}
+    assert set(FILE_FAULTS) == {
+        "redeliver",
+        "correction",
+        "incomplete",
+        "trailer_mismatch",
+        "ragged_row",
+        "malformed_row",
+    }
 
 
 def test_drop_files_command_scripts_faults(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -239,8 +275,12 @@ def test_drop_files_command_scripts_faults(world: Path, tmp_path: Path, monkeypa
     args = ["simulate", "drop-files", "--world", str(world), "--since", f.file_date, "--fault", f"{f.name}=ragged_row"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert f"{f.name}: ragged_row" in result.output and "too_many_columns" in result.output
+    assert f"{f.name}: ragged_row" in result.output
+    assert "too_many_columns" in result.output
     assert sorted(rejects("POLICY", read(tmp_path / "PAIC" / f.name, "gb18030")[1:-1]).values()) == [
-        "too_few_columns", "too_many_columns"]
+        "too_few_columns",
+        "too_many_columns",
+    ]
     bad = CliRunner().invoke(app, [*args[:-1], f"{f.name}=on_fire"])
-    assert bad.exit_code == 2 and "FILE=KIND" in bad.output
+    assert bad.exit_code == 2
+    assert "FILE=KIND" in bad.output

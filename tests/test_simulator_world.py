@@ -15,12 +15,12 @@ import requests
 from typer.testing import CliRunner
 
 from baoke.cli import app
-from baoke.simulator import store
-from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-from baoke.simulator.identity import is_valid_vin, make_vins, vin_check_digit
-from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-from baoke.simulator.servers import ApiServer
-from baoke.simulator.world import generate
+from baoke_sim import store
+from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+from baoke_sim.identity import is_valid_vin, make_vins, vin_check_digit
+from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+from baoke_sim.servers import ApiServer
+from baoke_sim.world import generate
 
 BUSINESS_DATE = pd.Timestamp("2026-11-23")
 
@@ -68,18 +68,20 @@ def test_records_carry_exactly_the_contract_fields(world: Path):
         "dealers": "dealer_code name brand city province opened_date updated_at",
         "advisors": "advisor_id dealer_code name active updated_at",
         "customers": "customer_id dealer_code name gender birth_date mobile city address consent_call consent_sms "
-                     "member_tier merged_into_customer_id created_at updated_at",
+        "member_tier merged_into_customer_id created_at updated_at",
         "vehicles": "vin customer_id dealer_code brand model model_year plate_no delivery_date warranty_end_date "
-                    "warranty_end_km status updated_at",
+        "warranty_end_km status updated_at",
         "repair_orders": "ro_number dealer_code vin customer_id advisor_id open_date close_date mileage_km service_type "
-                         "status labor_amount parts_amount total_amount appointment_id campaign_code insurance_claim_no updated_at",
+        "status labor_amount parts_amount total_amount appointment_id campaign_code insurance_claim_no updated_at",
         "appointments": "appointment_id dealer_code customer_id vin appointment_date slot source status created_at updated_at",
         "memberships": "card_no customer_id dealer_code tier points_balance points_expire_date updated_at",
         "campaigns": "campaign_code dealer_code name type start_date end_date cost_amount updated_at",
     }
     with sqlite3.connect(world) as conn:
         for entity, names in fields.items():
-            record = json.loads(conn.execute("select record from dms_versions where entity = ? limit 1", (entity,)).fetchone()[0])
+            record = json.loads(
+                conn.execute("select record from dms_versions where entity = ? limit 1", (entity,)).fetchone()[0]
+            )
             assert list(record) == names.split(), entity
 
 
@@ -87,15 +89,20 @@ def test_people_and_vehicles_look_real(world: Path):
     customers = latest(world, "customers")
     vehicles = latest(world, "vehicles")
     assert customers["name"].str.fullmatch(r"[\u4e00-\u9fff]{2,4}").mean() > 0.99
-    assert vehicles["vin"].map(is_valid_vin).all() and vehicles["vin"].is_unique
+    assert vehicles["vin"].map(is_valid_vin).all()
+    assert vehicles["vin"].is_unique
     mobiles = customers["mobile"]
     clean = mobiles.dropna().str.fullmatch(r"1\d{10}")
     assert 0.7 < clean.sum() / len(mobiles) < 0.9, "most mobiles typed cleanly"
-    assert mobiles.isna().any() and (mobiles == "").any() and mobiles.dropna().str.startswith("+86 ").any()
+    assert mobiles.isna().any()
+    assert (mobiles == "").any()
+    assert mobiles.dropna().str.startswith("+86 ").any()
     local = (customers["city"] == "苏州市").mean()
     assert 0.7 < local < 0.9, "about 80% local customers"
     assert customers["merged_into_customer_id"].notna().any(), "duplicates merged in the DMS"
-    assert (vehicles["status"] != "active").any() and vehicles["customer_id"].str.startswith("N").any(), "vehicles sold on"
+    assert (vehicles["status"] != "active").any() and vehicles["customer_id"].str.startswith("N").any(), (
+        "vehicles sold on"
+    )
 
 
 def test_churn_shape_matches_the_documents(world: Path):
@@ -119,7 +126,10 @@ def test_orders_land_on_duplicate_records_that_are_later_merged(world: Path):
     on_duplicate = orders[orders.customer_id.map(customers["merged_into_customer_id"]).notna()]
     assert len(on_duplicate) > 0, "some orders were opened on a duplicate customer record"
     assert set(orders.customer_id) <= set(customers.index) | set(latest(world, "customers", "2099-01-01").customer_id)
-    assert (orders.service_type == "CAMPAIGN").any() and orders[orders.service_type == "CAMPAIGN"].campaign_code.notna().all()
+    assert (orders.service_type == "CAMPAIGN").any()
+    assert orders[
+        orders.service_type == "CAMPAIGN"
+    ].campaign_code.notna().all()
 
 
 def test_some_writes_become_visible_late_never_early(world: Path):
@@ -139,7 +149,9 @@ def test_orders_open_then_close_and_some_are_void(world: Path):
     with sqlite3.connect(world) as conn:
         pairs = pd.read_sql(
             "select pk, updated_at, json_extract(record, '$.status') as status from dms_versions"
-            " where entity = 'repair_orders' order by pk, updated_at", conn)
+            " where entity = 'repair_orders' order by pk, updated_at",
+            conn,
+        )
     first = pairs.groupby("pk").status.first()
     final = pairs.groupby("pk").status.last()
     assert (first == "open").all()
@@ -153,21 +165,29 @@ def test_the_dms_api_serves_the_world_as_of_its_clock(world: Path, tmp_path: Pat
     with sqlite3.connect(copy) as conn:
         store.set_meta(conn, clock="2026-11-23T00:00:00+08:00")
     with ApiServer(DmsApi(copy)) as server:
-        token = requests.post(f"{server.url}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
-        }, timeout=5).json()["access_token"]
+        token = requests.post(
+            f"{server.url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+            },
+            timeout=5,
+        ).json()["access_token"]
         rows, cursor = [], None
         while True:
             params = {"dealer_code": "D001", "limit": 1000, **({"cursor": cursor} if cursor else {})}
-            page = requests.get(f"{server.url}/v1/vehicles", params=params,
-                                headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+            page = requests.get(
+                f"{server.url}/v1/vehicles", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ).json()
             rows += page["data"]
             cursor = page["next_cursor"]
             if cursor is None:
                 break
     served = pd.DataFrame(rows)
     expected = latest(world, "vehicles")
-    assert len(served) == len(expected) and served["vin"].is_unique
+    assert len(served) == len(expected)
+    assert served["vin"].is_unique
     assert (served["updated_at"] < "2026-11-23T00:00:00+08:00").all()
     assert set(served["vin"]) == set(expected["vin"])
 
@@ -180,15 +200,20 @@ def test_the_oem_publishes_monthly_lists_on_the_third(world: Path, tmp_path: Pat
     assert (items.reason_hint == "SERVICED_AT_OTHER_DEALER").any()
     assert items.mobile_masked.str.fullmatch(r"1\d\d\*{4}\d{4}").all()
     published_day = lists.generated_at.str.slice(8, 10).astype(int)
-    assert (published_day >= 3).all() and lists.period.nunique() == 12
+    assert (published_day >= 3).all()
+    assert lists.period.nunique() == 12
     copy = tmp_path / "oem.sqlite"
     copy.write_bytes(world.read_bytes())
     with sqlite3.connect(copy) as conn:
         store.set_meta(conn, clock="2026-11-02T00:00:00+08:00")
     with ApiServer(OemApi(copy)) as server:
-        ask = lambda period: requests.get(f"{server.url}/oem/v1/lost-customers", timeout=5,
-                                          params={"dealer_code": "D001", "period": period},
-                                          headers={"X-Api-Key": DEFAULT_API_KEY})
+        def ask(period):
+            return requests.get(
+                    f"{server.url}/oem/v1/lost-customers",
+                    timeout=5,
+                    params={"dealer_code": "D001", "period": period},
+                    headers={"X-Api-Key": DEFAULT_API_KEY},
+                )
         assert ask("2026-10").status_code == 404, "October is published on 3 November"
         september = ask("2026-09").json()
         assert september["total"] == (lists.period == "2026-09").sum() > 0
@@ -205,6 +230,7 @@ def test_cli_generates_and_moves_the_clock(tmp_path: Path):
     assert result.exit_code == 0
     assert store.get_meta(path)["clock"] == "2026-11-01T00:00:00+08:00"
     result = runner.invoke(app, ["simulate", "advance", "--world", str(path), "--to", "2030-01-01"])
-    assert result.exit_code == 2 and "the world spans" in result.output
+    assert result.exit_code == 2
+    assert "the world spans" in result.output
     result = runner.invoke(app, ["simulate", "generate", "--world", str(path), "--scale", "huge"])
     assert result.exit_code == 2

@@ -19,13 +19,30 @@ MODELS = "stg_dms__repair_orders stg_insurer__policies stg_dms__customers int_cu
 
 
 def _order(ro: str, updated_at: str, status: str = "open") -> dict:
-    return {"ro_number": ro, "dealer_code": "D001", "vin": f"VIN{ro}", "customer_id": "C1", "open_date": "2026-11-01",
-            "status": status, "service_type": "MAINTENANCE", "updated_at": updated_at}
+    return {
+        "ro_number": ro,
+        "dealer_code": "D001",
+        "vin": f"VIN{ro}",
+        "customer_id": "C1",
+        "open_date": "2026-11-01",
+        "status": status,
+        "service_type": "MAINTENANCE",
+        "updated_at": updated_at,
+    }
 
 
 def _policy(number: str, issued: str) -> dict:
-    return {"保单号": number, "车架号": "VIN1", "起保日期": "2026-11-01", "终保日期": "2027-10-31", "签单日期": issued,
-            "保费": "950.00", "险种": "商业险", "被保险人": "张三", "联系电话": "13800000001"}
+    return {
+        "保单号": number,
+        "车架号": "VIN1",
+        "起保日期": "2026-11-01",
+        "终保日期": "2027-10-31",
+        "签单日期": issued,
+        "保费": "950.00",
+        "险种": "商业险",
+        "被保险人": "张三",
+        "联系电话": "13800000001",
+    }
 
 
 def _customer(customer_id: str, updated_at: str, merged_into: str | None = None) -> dict:
@@ -49,14 +66,18 @@ def _load_policy_file(url: str, file_date: str, *policies: dict) -> int:
     """A policy file as the insurer loader leaves it: its batch and its ledger row."""
     with contextlib.closing(psycopg2.connect(url)) as conn:
         ensure_raw_tables(conn)
-        with Batch.open(conn, INSURER["POLICY"], "PICC", f"POLICY_PICC_{file_date}.csv", dt.date(2026, 11, 20)) as batch:
+        with Batch.open(
+            conn, INSURER["POLICY"], "PICC", f"POLICY_PICC_{file_date}.csv", dt.date(2026, 11, 20)
+        ) as batch:
             for n, policy in enumerate(policies):
                 batch.add(policy, f"line {n + 2}", f"{file_date}:{n + 2}", f"{file_date}T00:00:00+08:00")
             batch_id = batch.load().batch_id
         with conn, conn.cursor() as cur:
-            cur.execute("insert into etl.files (feed, name, folder, file_date, size_bytes, sha256, status, batch_id)"
-                        " values ('insurer', %s, 'PICC', %s, 1, %s, 'loaded', %s)",
-                        (f"POLICY_PICC_{file_date}.csv", file_date, f"sha-{batch_id}", batch_id))
+            cur.execute(
+                "insert into etl.files (feed, name, folder, file_date, size_bytes, sha256, status, batch_id)"
+                " values ('insurer', %s, 'PICC', %s, 1, %s, 'loaded', %s)",
+                (f"POLICY_PICC_{file_date}.csv", file_date, f"sha-{batch_id}", batch_id),
+            )
         return _settled(conn, batch_id)
 
 
@@ -64,8 +85,10 @@ def _settled(conn, batch_id: int) -> int:
     """Date the batch two minutes back: a build merges only batches committed a minute
     before it began (one committing while it runs is merged next time)."""
     with conn, conn.cursor() as cur:
-        cur.execute("update etl.load_batches set finished_at = finished_at - interval '2 minutes' where batch_id = %s",
-                    (batch_id,))
+        cur.execute(
+            "update etl.load_batches set finished_at = finished_at - interval '2 minutes' where batch_id = %s",
+            (batch_id,),
+        )
     return batch_id
 
 
@@ -81,9 +104,11 @@ def _state(url: str) -> dict:
         cur.execute("select policy_no, issue_date from staging.stg_insurer__policies order by 1")
         policies = cur.fetchall()
         # the raw version each staging row was taken from (the same whether merged or rebuilt)
-        cur.execute("select ro_number, source_version_at, source_batch_id, source_locator from staging.stg_dms__repair_orders"
-                    " union all select policy_no, source_version_at, source_batch_id, source_locator"
-                    " from staging.stg_insurer__policies order by 1")
+        cur.execute(
+            "select ro_number, source_version_at, source_batch_id, source_locator from staging.stg_dms__repair_orders"
+            " union all select policy_no, source_version_at, source_batch_id, source_locator"
+            " from staging.stg_insurer__policies order by 1"
+        )
         sources = cur.fetchall()
         cur.execute("select ro_number, merged_for_date::text from staging.stg_dms__repair_orders order by 1")
         merged_for = dict(cur.fetchall())
@@ -93,8 +118,15 @@ def _state(url: str) -> dict:
         visits = cur.fetchall()
         cur.execute("select model, business_date::text, full_rebuild from etl.staging_builds order by 1")
         builds = {model: (day, full) for model, day, full in cur.fetchall()}
-    return {"orders": orders, "policies": policies, "sources": sources, "visits": visits, "builds": builds,
-            "merged_for": merged_for, "visits_merged_for": visits_merged_for}
+    return {
+        "orders": orders,
+        "policies": policies,
+        "sources": sources,
+        "visits": visits,
+        "builds": builds,
+        "merged_for": merged_for,
+        "visits_merged_for": visits_merged_for,
+    }
 
 
 def _rebuilt_from_raw(url: str, day: str) -> dict:
@@ -113,11 +145,13 @@ def db(fresh_db: str) -> str:
 def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
     assert _state(db)["builds"]["stg_dms__repair_orders"] == ("2026-11-10", True), "the first build reads all of raw"
 
-    _load_orders(db,
-                 _order("R1", "2026-11-10T10:00:00+08:00", status="closed"),  # a new version
-                 _order("R2", "2026-10-30T10:00:00+08:00", status="void"),  # arrives late, older than the one kept
-                 _order("R3", "2026-11-10T09:00:00+08:00"),  # a new record
-                 _order("R4", "2026-11-12T09:00:00+08:00"))  # made after D 00:00: not yet
+    _load_orders(
+        db,
+        _order("R1", "2026-11-10T10:00:00+08:00", status="closed"),  # a new version
+        _order("R2", "2026-10-30T10:00:00+08:00", status="void"),  # arrives late, older than the one kept
+        _order("R3", "2026-11-10T09:00:00+08:00"),  # a new record
+        _order("R4", "2026-11-12T09:00:00+08:00"),
+    )  # made after D 00:00: not yet
     _load_policy_file(db, "2026-11-10", _policy("P1", "2026-11-09"), _policy("P2", "2026-11-09"))
     _build(db, "2026-11-11")
     daily = _state(db)
@@ -125,7 +159,8 @@ def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
     assert [(ro, status) for ro, status, _ in daily["orders"]] == [("R1", "closed"), ("R2", "open"), ("R3", "open")]
     assert daily["policies"] == [("P1", dt.date(2026, 11, 9)), ("P2", dt.date(2026, 11, 9))]
     assert daily["merged_for"] == {"R1": "2026-11-11", "R2": "2026-11-10", "R3": "2026-11-11"}, (
-        "only the records whose latest version changed are rewritten (R2 keeps the version it held)")
+        "only the records whose latest version changed are rewritten (R2 keeps the version it held)"
+    )
 
     _load_policy_file(db, "2026-11-12", _policy("P1", "2026-11-01"))  # a later file, an older issue date: loses
     _build(db, "2026-11-13")  # R4 was loaded before, and is made before this D
@@ -135,11 +170,14 @@ def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
     assert merged["merged_for"] == {"R1": "2026-11-11", "R2": "2026-11-10", "R3": "2026-11-11", "R4": "2026-11-13"}
     ignored = ("builds", "merged_for", "visits_merged_for")
     assert {k: v for k, v in merged.items() if k not in ignored} == {
-        k: v for k, v in _rebuilt_from_raw(db, "2026-11-13").items() if k not in ignored}
+        k: v for k, v in _rebuilt_from_raw(db, "2026-11-13").items() if k not in ignored
+    }
 
 
 def test_a_backfill_rebuilds_the_past_from_raw(db: str):
-    _load_orders(db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"), _order("R3", "2026-11-10T09:00:00+08:00"))
+    _load_orders(
+        db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"), _order("R3", "2026-11-10T09:00:00+08:00")
+    )
     _build(db, "2026-11-11")
     _build(db, "2026-11-10")  # back to an earlier D
     state = _state(db)
@@ -163,8 +201,11 @@ def test_a_superseded_file_is_taken_out_by_a_rebuild(db: str):
 def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
     closed = {"status": "closed", "service_type": "REPAIR"}
     _load_dms(db, "customers", _customer("A", "2026-11-01T10:00:00+08:00"), _customer("C", "2026-11-01T10:00:00+08:00"))
-    _load_orders(db, {**_order("R1", "2026-11-10T10:00:00+08:00"), **closed, "close_date": "2026-11-10"},
-                 {**_order("R3", "2026-11-10T11:00:00+08:00"), **closed, "customer_id": "A", "close_date": "2026-11-10"})
+    _load_orders(
+        db,
+        {**_order("R1", "2026-11-10T10:00:00+08:00"), **closed, "close_date": "2026-11-10"},
+        {**_order("R3", "2026-11-10T11:00:00+08:00"), **closed, "customer_id": "A", "close_date": "2026-11-10"},
+    )
     _build(db, "2026-11-11")
     assert _state(db)["visits"] == [("R1", "C1", "2026-11-10"), ("R3", "A", "2026-11-10")]
     assert _state(db)["builds"]["int_visits"] == ("2026-11-11", False), "merged, not rebuilt"
@@ -179,7 +220,8 @@ def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
     _build(db, "2026-11-14")
     state = _state(db)
     assert state["visits"] == [("R3", "A", "2026-11-10"), ("R5", "C1", "2026-11-13")], (
-        "R1 voided, R3 back with A, R5's close date reached")
+        "R1 voided, R3 back with A, R5's close date reached"
+    )
     assert state["builds"]["int_visits"] == ("2026-11-14", False)
     assert state["visits_merged_for"] == {"R3": "2026-11-14", "R5": "2026-11-14"}, "the rows this build wrote"
     assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]
@@ -192,20 +234,26 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
     from baoke.migrate import migrate
 
     with contextlib.closing(psycopg2.connect(db)) as conn, conn, conn.cursor() as cur:  # the schema before 006
-        cur.execute("alter table staging.stg_dms__repair_orders drop column source_version_at,"
-                    " drop column source_batch_id, drop column source_locator, drop column merged_for_date")
+        cur.execute(
+            "alter table staging.stg_dms__repair_orders drop column source_version_at,"
+            " drop column source_batch_id, drop column source_locator, drop column merged_for_date"
+        )
         cur.execute("alter table intermediate.int_visits drop column merged_for_date")
-        cur.execute("select indexrelid::regclass::text from pg_index"
-                    " where indrelid = 'staging.stg_dms__customers'::regclass and indisunique")
+        cur.execute(
+            "select indexrelid::regclass::text from pg_index"
+            " where indrelid = 'staging.stg_dms__customers'::regclass and indisunique"
+        )
         cur.execute(f"drop index {cur.fetchone()[0]}")  # as the small models (dealers, ...) had none
         cur.execute("delete from etl.schema_migrations where name = '006_staging_source_versions.sql'")
     assert migrate(db) == ["006_staging_source_versions.sql"]
     with contextlib.closing(psycopg2.connect(db)) as conn, conn.cursor() as cur:
-        cur.execute("select count(*) from pg_index where indrelid = 'staging.stg_dms__repair_orders'::regclass"
-                    " and indisunique")
+        cur.execute(
+            "select count(*) from pg_index where indrelid = 'staging.stg_dms__repair_orders'::regclass and indisunique"
+        )
         assert cur.fetchone() == (1,), "the key's unique index (dbt's) is not doubled"
-        cur.execute("select count(*) from pg_index where indrelid = 'staging.stg_dms__customers'::regclass"
-                    " and indisunique")
+        cur.execute(
+            "select count(*) from pg_index where indrelid = 'staging.stg_dms__customers'::regclass and indisunique"
+        )
         assert cur.fetchone() == (1,), "one for a key that had none"
     _load_orders(db, _order("R1", "2026-11-10T10:00:00+08:00", status="closed"))
     _build(db, "2026-11-11")
@@ -214,7 +262,8 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
     assert set(upgraded["merged_for"].values()) == {"2026-11-11"}
     assert upgraded["builds"]["int_visits"] == ("2026-11-11", True)
     assert {k: v for k, v in upgraded.items() if k != "builds"} == {
-        k: v for k, v in _rebuilt_from_raw(db, "2026-11-11").items() if k != "builds"}
+        k: v for k, v in _rebuilt_from_raw(db, "2026-11-11").items() if k != "builds"
+    }
     _load_orders(db, _order("R2", "2026-11-11T10:00:00+08:00", status="closed"))
     _build(db, "2026-11-12")
     assert _state(db)["builds"]["stg_dms__repair_orders"] == ("2026-11-12", False), "then merged again"

@@ -42,7 +42,10 @@ def test_ui_serves_the_projects_dags(warehouse_env: str, manifest: Path, tmp_pat
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow")}
     proc = subprocess.Popen(
         [BAOKE, "ui", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -50,9 +53,9 @@ def test_ui_serves_the_projects_dags(warehouse_env: str, manifest: Path, tmp_pat
         assert version["version"].startswith("3.3.")
         passwords = tmp_path / "airflow" / "simple_auth_manager_passwords.json.generated"
         user, password = next(iter(_wait_for(lambda: json.loads(passwords.read_text()), 30).items()))
-        token = requests.post(
-            f"{base}/auth/token", json={"username": user, "password": password}, timeout=5
-        ).json()["access_token"]
+        token = requests.post(f"{base}/auth/token", json={"username": user, "password": password}, timeout=5).json()[
+            "access_token"
+        ]
 
         def dag_ids():
             reply = requests.get(f"{base}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}, timeout=5)

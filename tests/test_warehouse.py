@@ -71,12 +71,14 @@ def test_no_embedded_fallback_when_asked_not_to(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "value, expected",
+    ("value", "expected"),
     [
         ("postgres://u:p@db:5433/wh", "postgresql://u:p@db:5433/wh"),
         ("postgresql://u@db/wh", "postgresql://u@db/wh"),
         (
-            json.dumps({"conn_type": "postgres", "host": "db", "login": "u", "password": "p@ss", "port": 5433, "schema": "wh"}),
+            json.dumps(
+                {"conn_type": "postgres", "host": "db", "login": "u", "password": "p@ss", "port": 5433, "schema": "wh"}
+            ),
             "postgresql://u:p%40ss@db:5433/wh",
         ),
     ],

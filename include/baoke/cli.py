@@ -7,15 +7,13 @@ import datetime as dt
 import json
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from baoke import airflow_env
-from baoke.config import NO_TELEMETRY_ENV, get_settings
 from baoke.cli_common import date_option
-from baoke.dates import recent_business_date
-from baoke.simulator.cli import app as simulate_app
+from baoke.config import NO_TELEMETRY_ENV, get_settings
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
 
@@ -27,10 +25,9 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
-app.add_typer(simulate_app, name="simulate")
 
 
-def _vars_option(value: Optional[str]) -> dict:
+def _vars_option(value: str | None) -> dict:
     if not value:
         return {}
     try:
@@ -43,14 +40,14 @@ def _vars_option(value: Optional[str]) -> dict:
 
 
 DateOpt = Annotated[
-    Optional[str], typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
+    str | None, typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
 ]
 VarsOpt = Annotated[
-    Optional[str], typer.Option("--vars", help="JSON object of rule overrides passed to dbt.", metavar="JSON")
+    str | None, typer.Option("--vars", help="JSON object of rule overrides passed to dbt.", metavar="JSON")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Airflow's and dbt's logs as they run.")]
 RetriesOpt = Annotated[
-    Optional[int], typer.Option("--retries", help="Override every task's retries (0: fail fast).", min=0)
+    int | None, typer.Option("--retries", help="Override every task's retries (0: fail fast).", min=0)
 ]
 
 
@@ -81,7 +78,7 @@ def _prepare() -> str:
     return url
 
 
-def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int], verbose: bool) -> bool:
+def run_day_and_report(business_date: dt.date, dbt_vars: dict, retries: int | None, verbose: bool) -> bool:
     from baoke import report, runner
 
     url = _prepare()
@@ -104,7 +101,7 @@ def _run_day(business_date: dt.date, dbt_vars: dict, retries: Optional[int], ver
     return all(r.ok for r in results)
 
 
-def _guarded(job) -> bool:
+def guarded(job) -> bool:
     """Run ``job``; a run that cannot start exits 1 with its reason, not a traceback."""
     from baoke.runner import DagImportError
 
@@ -126,27 +123,7 @@ def run(
     business_date = date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
-    ok = _guarded(lambda: _run_day(business_date, _vars_option(vars), retries, verbose))
-    raise typer.Exit(0 if ok else 1)
-
-
-@app.command()
-def demo(date: DateOpt = None, verbose: VerboseOpt = False) -> None:
-    """Run the platform's daily job end to end on the embedded warehouse and a small
-    simulated dealer group, for a recent date."""
-    from baoke.demo import simulated_feeds
-
-    business_date = date_option(date) or recent_business_date()
-    typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
-    with simulated_feeds(business_date) as feeds:
-        for line in feeds:
-            typer.echo(line)
-        ok = _guarded(lambda: _run_day(business_date, {}, retries=0, verbose=verbose))
-    if ok:
-        typer.secho("demo finished: every DAG succeeded", fg="green")
-        typer.echo("next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL")
-    else:
-        typer.secho("demo failed: see the failed tasks above", fg="red", err=True)
+    ok = guarded(lambda: run_day_and_report(business_date, _vars_option(vars), retries, verbose))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -164,7 +141,9 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Airflow UI.")] = 8080
     _prepare()
     os.environ["AIRFLOW__API__PORT"] = str(port)
     home = os.environ["AIRFLOW_HOME"]
-    typer.echo(f"Airflow UI on http://localhost:{port} (login and password: {home}/simple_auth_manager_passwords.json.generated)")
+    typer.echo(
+        f"Airflow UI on http://localhost:{port} (login and password: {home}/simple_auth_manager_passwords.json.generated)"
+    )
     airflow_bin = os.path.join(os.path.dirname(sys.executable), "airflow")
     os.execv(airflow_bin, [airflow_bin, "standalone"])
 
@@ -196,6 +175,21 @@ def warehouse_url() -> None:
         raise typer.Exit(1)
     typer.echo(url)
 
+
+def _add_plugin_commands() -> None:
+    """Commands other packages contribute through the ``baoke.cli`` entry point group
+    (the development tools' ``simulate`` and ``demo``): the product never imports them."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="baoke.cli"):
+        command = entry.load()
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=entry.name)
+        else:
+            app.command(name=entry.name)(command)
+
+
+_add_plugin_commands()
 
 if __name__ == "__main__":
     app()

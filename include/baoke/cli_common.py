@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import typer
 
 from baoke.dates import parse_business_date
 
 
-def date_option(value: Optional[str]) -> Optional[dt.date]:
+def date_option(value: str | None) -> dt.date | None:
     """A ``YYYY-MM-DD`` option; anything else is a usage error (exit 2) saying why."""
     if value is None:
         return None

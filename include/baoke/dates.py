@@ -9,7 +9,8 @@ run's conf), never from the wall clock, so a backfill reproduces the day it repl
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")

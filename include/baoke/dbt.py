@@ -45,8 +45,10 @@ def test_failures(args: list[str], warehouse_url: str) -> dict[str, int]:
     result = _invoke(["test", *args], warehouse_url)
     if result.result is None:
         raise RuntimeError(f"dbt test could not run: {result.exception}")
-    return {r.node.name: (r.failures or 0) if str(r.status) in ("pass", "fail", "warn") else 1
-            for r in result.result.results}
+    return {
+        r.node.name: (r.failures or 0) if str(r.status) in ("pass", "fail", "warn") else 1
+        for r in result.result.results
+    }
 
 
 def _invoke(args: list[str], warehouse_url: str | None) -> Any:

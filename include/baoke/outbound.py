@@ -34,9 +34,10 @@ import io
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from psycopg2.extras import execute_values
@@ -50,13 +51,31 @@ EXPORT_RELATION = "intermediate.int_outreach_export"
 
 #: outputs.md §3, in this order (a public interface: add columns, never rename or drop).
 CALL_LIST_COLUMNS: tuple[str, ...] = (
-    "call_id", "list_date", "dealer_code", "advisor_id", "advisor_name", "customer_id", "customer_name", "mobile",
-    "vin", "plate_no", "model", "primary_reason", "other_reasons", "due_date", "last_visit_date",
-    "days_since_last_visit", "churn_status", "attempt_no", "preferred_slot", "priority", "campaign_code",
+    "call_id",
+    "list_date",
+    "dealer_code",
+    "advisor_id",
+    "advisor_name",
+    "customer_id",
+    "customer_name",
+    "mobile",
+    "vin",
+    "plate_no",
+    "model",
+    "primary_reason",
+    "other_reasons",
+    "due_date",
+    "last_visit_date",
+    "days_since_last_visit",
+    "churn_status",
+    "attempt_no",
+    "preferred_slot",
+    "priority",
+    "campaign_code",
     "script_hint",
 )
 SMS_LIST_COLUMNS: tuple[str, ...] = CALL_LIST_COLUMNS
-EXCEPTION_COLUMNS: tuple[str, ...] = CALL_LIST_COLUMNS + ("exception_reason",)
+EXCEPTION_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "exception_reason")
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "baoke-outbound/1"
@@ -110,8 +129,14 @@ def _order(row: dict[str, Any]) -> tuple:
     """Priority (missing last), advisor, customer, call id; then every cell, so that
     the order is total and does not depend on the database's collation."""
     priority = row.get("priority")
-    return (priority is None, priority or 0, _cell(row.get("advisor_id")), _cell(row.get("customer_id")),
-            _cell(row.get("call_id")), tuple(_cell(row.get(c)) for c in EXCEPTION_COLUMNS))
+    return (
+        priority is None,
+        priority or 0,
+        _cell(row.get("advisor_id")),
+        _cell(row.get("customer_id")),
+        _cell(row.get("call_id")),
+        tuple(_cell(row.get(c)) for c in EXCEPTION_COLUMNS),
+    )
 
 
 def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
@@ -147,9 +172,18 @@ class DealerFiles:
 
     def sent_calls(self) -> list[tuple[str, dt.date, str, str, str]]:
         """(call_id, list_date, dealer_code, customer_id, channel) of every sent row."""
-        return [(row["call_id"], row.get("list_date") or self.business_date, self.dealer_code, row["customer_id"],
-                 kind.channel)
-                for kind in KINDS if kind.channel for row in self.rows[kind.list_type]]
+        return [
+            (
+                row["call_id"],
+                row.get("list_date") or self.business_date,
+                self.dealer_code,
+                row["customer_id"],
+                kind.channel,
+            )
+            for kind in KINDS
+            if kind.channel
+            for row in self.rows[kind.list_type]
+        ]
 
 
 def dealer_folder(business_date: dt.date, dealer_code: str) -> str:
@@ -169,8 +203,13 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
     duplicates = sorted(k for k, n in Counter(r.get("call_id") for r in sent).items() if n > 1 and k)
     if duplicates:
         problems.append(f"call_id listed twice: {', '.join(duplicates[:5])}")
-    channels = sorted({f"{r['list_type']} row with channel {r['channel']}" for r in sent
-                       if r.get("channel") and r["channel"] != _KIND[r["list_type"]].channel})
+    channels = sorted(
+        {
+            f"{r['list_type']} row with channel {r['channel']}"
+            for r in sent
+            if r.get("channel") and r["channel"] != _KIND[r["list_type"]].channel
+        }
+    )
     problems += channels
     others = sorted({_cell(r.get("dealer_code")) for r in rows} - {dealer_code})
     if others:
@@ -183,8 +222,9 @@ def build_files(business_date: dt.date, dealer_code: str, rows: Iterable[dict[st
     """The dealer's three CSV files and manifest for D from its export rows (pure)."""
     rows = list(rows)
     _check(business_date, dealer_code, rows)
-    by_type = {kind.list_type: sorted((r for r in rows if r.get("list_type") == kind.list_type), key=_order)
-               for kind in KINDS}
+    by_type = {
+        kind.list_type: sorted((r for r in rows if r.get("list_type") == kind.list_type), key=_order) for kind in KINDS
+    }
     files: dict[str, bytes] = {}
     entries = []
     for kind in KINDS:
@@ -232,8 +272,11 @@ def export_ready(conn: Any, business_date: dt.date) -> bool:
     if not _relation_exists(conn, EXPORT_RELATION):
         raise ExportError(f"{EXPORT_RELATION} does not exist: build the warehouse (baoke_warehouse) first")
     with conn.cursor() as cur:
-        cur.execute(f"select exists (select from {EXPORT_RELATION} where business_date = %s),"
-                    f" exists (select from {EXPORT_RELATION})", (business_date,))
+        cur.execute(
+            f"select exists (select from {EXPORT_RELATION} where business_date = %s),"
+            f" exists (select from {EXPORT_RELATION})",
+            (business_date,),
+        )
         of_d, any_rows = cur.fetchone()
     conn.rollback()
     return bool(of_d or not any_rows)
@@ -248,8 +291,9 @@ def dealers(conn: Any, business_date: dt.date) -> list[str]:
     if _relation_exists(conn, "marts.dim_dealer"):
         sql += " union select dealer_code from marts.dim_dealer"
     with conn.cursor() as cur:
-        cur.execute(f"select distinct dealer_code from ({sql}) d where dealer_code is not null order by 1",
-                    (business_date,))
+        cur.execute(
+            f"select distinct dealer_code from ({sql}) d where dealer_code is not null order by 1", (business_date,)
+        )
         found = [row[0] for row in cur.fetchall()]
     conn.rollback()
     return found
@@ -257,11 +301,13 @@ def dealers(conn: Any, business_date: dt.date) -> list[str]:
 
 def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
     """The dealer's export rows for D, as dicts (contract columns plus list_type, channel)."""
-    columns = ("list_type",) + EXCEPTION_COLUMNS + ("channel",)
+    columns = ("list_type", *EXCEPTION_COLUMNS, "channel")
     with conn.cursor() as cur:
-        cur.execute(f"select {', '.join(columns)} from {EXPORT_RELATION}"
-                    " where business_date = %s and dealer_code = %s", (business_date, dealer_code))
-        found = [dict(zip(columns, row)) for row in cur.fetchall()]
+        cur.execute(
+            f"select {', '.join(columns)} from {EXPORT_RELATION} where business_date = %s and dealer_code = %s",
+            (business_date, dealer_code),
+        )
+        found = [dict(zip(columns, row, strict=False)) for row in cur.fetchall()]
     conn.rollback()
     return found
 
@@ -307,8 +353,13 @@ def record_sent_calls(conn: Any, files: DealerFiles) -> int:
         if not rows:
             return 0
         inserted = execute_values(
-            cur, "insert into etl.sent_calls (call_id, list_date, dealer_code, customer_id, channel) values %s"
-            " on conflict (call_id) do nothing returning call_id", rows, fetch=True, page_size=1000)
+            cur,
+            "insert into etl.sent_calls (call_id, list_date, dealer_code, customer_id, channel) values %s"
+            " on conflict (call_id) do nothing returning call_id",
+            rows,
+            fetch=True,
+            page_size=1000,
+        )
     return len(inserted)
 
 
@@ -332,10 +383,14 @@ class DealerExport:
             "dealer_code": self.dealer_code,
             "path": self.location,
             "run_id": self.manifest["run_id"],
-            "files": {f["name"]: {"rows": f["rows"], "by_primary_reason": f["by_primary_reason"],
-                                  **({"by_exception_reason": f["by_exception_reason"]}
-                                     if "by_exception_reason" in f else {})}
-                      for f in self.manifest["files"]},
+            "files": {
+                f["name"]: {
+                    "rows": f["rows"],
+                    "by_primary_reason": f["by_primary_reason"],
+                    **({"by_exception_reason": f["by_exception_reason"]} if "by_exception_reason" in f else {}),
+                }
+                for f in self.manifest["files"]
+            },
             "new_sent_calls": self.new_sent_calls,
         }
 
@@ -351,8 +406,9 @@ def export_dealer(conn: Any, inbox: Inbox, business_date: dt.date, dealer_code: 
     return export
 
 
-def export_day(conn: Any, inbox: Inbox, business_date: dt.date,
-               dealer_codes: Sequence[str] | None = None) -> list[DealerExport]:
+def export_day(
+    conn: Any, inbox: Inbox, business_date: dt.date, dealer_codes: Sequence[str] | None = None
+) -> list[DealerExport]:
     """Every dealer's files for D (``dealer_codes``, default: ``dealers()``)."""
     codes = list(dealer_codes) if dealer_codes is not None else dealers(conn, business_date)
     return [export_dealer(conn, inbox, business_date, code) for code in codes]
@@ -422,6 +478,7 @@ def describe(manifest: dict[str, Any]) -> str:
     for entry in manifest["files"]:
         reasons = entry.get("by_exception_reason") or entry["by_primary_reason"]
         detail = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
-        parts.append(f"{label.get(entry['list_type'], entry['list_type'])} {entry['rows']}"
-                     + (f" ({detail})" if detail else ""))
+        parts.append(
+            f"{label.get(entry['list_type'], entry['list_type'])} {entry['rows']}" + (f" ({detail})" if detail else "")
+        )
     return f"{manifest['dealer_code']}: " + ", ".join(parts)

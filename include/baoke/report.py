@@ -72,8 +72,10 @@ def outbound_summary(business_date: dt.date, location: str | None = None) -> str
         return f"call lists for {business_date.isoformat()}: none in {where}"
     lines = [f"call lists for {business_date.isoformat()} in {where}:"]
     for dealer_code, manifest in manifests.items():
-        lines.append("  " + (outbound.describe(manifest) if manifest is not None
-                             else f"{dealer_code}: incomplete (no manifest.json)"))
+        lines.append(
+            "  "
+            + (outbound.describe(manifest) if manifest is not None else f"{dealer_code}: incomplete (no manifest.json)")
+        )
     return "\n".join(lines)
 
 

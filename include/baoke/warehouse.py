@@ -16,11 +16,10 @@ import shlex
 import shutil
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
-
-import warnings
 
 import psycopg2
 

@@ -5,7 +5,8 @@ UTF-8 (BOM optional), no trailer. An outcome must answer a call we sent: a row w
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from baoke.extract.catalog import CALLCENTER_OUTCOMES
 from baoke.extract.files import FileOutcome, files_before, load_file
@@ -29,6 +30,17 @@ def extract(conn: Any, inbox: Inbox, business_date: dt.date, max_reject_share: f
         return None
 
     entity = CALLCENTER_OUTCOMES
-    return [load_file(conn, inbox, file, entity, entity.columns, business_date, max_reject_share, trailer=False,
-                      check=unknown_call)
-            for file in files_before(inbox, "", "OUTCOMES_*_*.csv", business_date)]
+    return [
+        load_file(
+            conn,
+            inbox,
+            file,
+            entity,
+            entity.columns,
+            business_date,
+            max_reject_share,
+            trailer=False,
+            check=unknown_call,
+        )
+        for file in files_before(inbox, "", "OUTCOMES_*_*.csv", business_date)
+    ]

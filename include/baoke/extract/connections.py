@@ -5,7 +5,8 @@ Airflow's database and secrets backends all work the same way."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg2
 from psycopg2.extensions import make_dsn
@@ -27,8 +28,13 @@ def base_url(conn: Any) -> str:
 
 def warehouse_dsn(conn_id: str = "warehouse") -> str:
     conn = get_connection(conn_id)
-    return make_dsn(host=conn.host, port=conn.port, user=conn.login or None, password=conn.password or None,
-                    dbname=conn.schema or None)
+    return make_dsn(
+        host=conn.host,
+        port=conn.port,
+        user=conn.login or None,
+        password=conn.password or None,
+        dbname=conn.schema or None,
+    )
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ memory stays bounded (the queue holds at most a few MB).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from typing import Any
@@ -79,8 +80,6 @@ class CopyStream:
     def abort(self) -> None:
         """Make the server discard the COPY (the caller then rolls back)."""
         if self._thread.is_alive():
-            try:
+            with contextlib.suppress(BaseException):
                 self._put(None)
-            except BaseException:
-                pass
             self._thread.join()

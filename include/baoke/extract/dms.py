@@ -5,7 +5,8 @@ retries and state are the shared mechanism."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 
@@ -54,8 +55,9 @@ class DmsClient(ApiClient):
         cursor = None
         for number in range(1, 10**9):
             query = {**params, "limit": limit, "cursor": cursor}
-            envelope, records = self.get_page(f"/v1/{entity}", {k: v for k, v in query.items() if v is not None},
-                                              "data")
+            envelope, records = self.get_page(
+                f"/v1/{entity}", {k: v for k, v in query.items() if v is not None}, "data"
+            )
             yield number, records
             cursor = envelope.get("next_cursor")
             if not cursor:
@@ -66,8 +68,16 @@ def _iso(stamp: dt.datetime | None) -> str | None:
     return stamp.isoformat() if stamp else None
 
 
-def extract(conn: Any, client: DmsClient, entity_name: str, dealer_code: str, business_date: dt.date,
-            lookback: dt.timedelta, page_size: int = 1000, max_reject_share: float = 0.1) -> BatchResult:
+def extract(
+    conn: Any,
+    client: DmsClient,
+    entity_name: str,
+    dealer_code: str,
+    business_date: dt.date,
+    lookback: dt.timedelta,
+    page_size: int = 1000,
+    max_reject_share: float = 0.1,
+) -> BatchResult:
     """Load one DMS entity for one dealer ('' for the group-wide listings) for the run of
     ``business_date``: the window up to ``D 00:00``, overlapping the last one by ``lookback``."""
     entity = DMS[entity_name]
@@ -76,12 +86,15 @@ def extract(conn: Any, client: DmsClient, entity_name: str, dealer_code: str, bu
     known = known_versions(conn, entity, since) if since else set()
     listing = {"dealer_code": scope or None, "updated_since": _iso(since), "updated_until": _iso(until)}
     source = with_query(f"{client.base_url}/v1/{entity_name}", listing)
-    with Batch.open(conn, entity, scope, source, business_date, window_since=since, window_until=until,
-                    known=known) as batch:
+    with Batch.open(
+        conn, entity, scope, source, business_date, window_since=since, window_until=until, known=known
+    ) as batch:
         for number, records in client.pages(entity_name, page_size, **listing):
             batch.new_page()
             for row_no, (record, text) in enumerate(records, 1):
                 updated_at = record.get("updated_at") if isinstance(record, dict) else None
                 batch.add(record, f"page {number} row {row_no}", str(updated_at), updated_at, text)
-        return batch.load(max_reject_share, after=lambda cur, result: state.advance(
-            cur, "dms", entity_name, scope, until, result.batch_id))
+        return batch.load(
+            max_reject_share,
+            after=lambda cur, result: state.advance(cur, "dms", entity_name, scope, until, result.batch_id),
+        )

@@ -22,8 +22,9 @@ import hashlib
 import io
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from baoke.extract.catalog import RawEntity
 from baoke.extract.inbox import Inbox, InboxFile
@@ -46,7 +47,7 @@ class UnreadableFile(ValueError):
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding): BOM → UTF-8; else strict UTF-8; else strict GB18030."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
@@ -107,26 +108,46 @@ class FileOutcome:
 def _ledger(conn: Any, feed: str, file: InboxFile) -> dict[str, tuple[int, str]]:
     """sha256 -> (file_id, status) of every version of this file seen so far."""
     with conn.cursor() as cur:
-        cur.execute("select sha256, file_id, status from etl.files where feed = %s and folder = %s and name = %s",
-                    (feed, file.folder, file.name))
+        cur.execute(
+            "select sha256, file_id, status from etl.files where feed = %s and folder = %s and name = %s",
+            (feed, file.folder, file.name),
+        )
         return {sha: (file_id, status) for sha, file_id, status in cur.fetchall()}
 
 
-def _record_file(cur: Any, feed: str, file: InboxFile, day: dt.date, digest: str, encoding: str | None,
-                 status: str, message: str = "", batch_id: int | None = None) -> int:
+def _record_file(
+    cur: Any,
+    feed: str,
+    file: InboxFile,
+    day: dt.date,
+    digest: str,
+    encoding: str | None,
+    status: str,
+    message: str = "",
+    batch_id: int | None = None,
+) -> int:
     cur.execute(
         "insert into etl.files (feed, name, folder, file_date, size_bytes, sha256, encoding, status, message, batch_id)"
         " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (feed, folder, name, sha256) do update set status = excluded.status,"
         "  message = excluded.message, batch_id = excluded.batch_id, status_at = now()"
         " returning file_id",
-        (feed, file.name, file.folder, day, file.size, digest, encoding, status, message or None, batch_id))
+        (feed, file.name, file.folder, day, file.size, digest, encoding, status, message or None, batch_id),
+    )
     return cur.fetchone()[0]
 
 
-def load_file(conn: Any, inbox: Inbox, file: InboxFile, entity: RawEntity, columns: tuple[str, ...],
-              business_date: dt.date, max_reject_share: float, trailer: bool = True,
-              check: Callable[[Mapping[str, str]], tuple[str, str] | None] | None = None) -> FileOutcome:
+def load_file(
+    conn: Any,
+    inbox: Inbox,
+    file: InboxFile,
+    entity: RawEntity,
+    columns: tuple[str, ...],
+    business_date: dt.date,
+    max_reject_share: float,
+    trailer: bool = True,
+    check: Callable[[Mapping[str, str]], tuple[str, str] | None] | None = None,
+) -> FileOutcome:
     """Load one delivered file (see the module docstring for what happens when)."""
     feed = entity.feed
     day = file_date(file.name)
@@ -150,19 +171,25 @@ def load_file(conn: Any, inbox: Inbox, file: InboxFile, entity: RawEntity, colum
 
     def register(cur: Any, result: BatchResult) -> None:
         file_id = _record_file(cur, feed, file, day, digest, encoding, "loaded", batch_id=result.batch_id)
-        cur.execute("update etl.files set status = 'superseded', superseded_by = %s, status_at = now()"
-                    " where feed = %s and folder = %s and name = %s and status = 'loaded' and file_id <> %s",
-                    (file_id, feed, file.folder, file.name, file_id))
+        cur.execute(
+            "update etl.files set status = 'superseded', superseded_by = %s, status_at = now()"
+            " where feed = %s and folder = %s and name = %s and status = 'loaded' and file_id <> %s",
+            (file_id, feed, file.folder, file.name, file_id),
+        )
 
     version_at = f"{day.isoformat()}T00:00:00+08:00"
     try:
         with Batch.open(conn, entity, file.folder, source, business_date) as batch:
             for line, fields in parsed.rows:
                 if len(fields) != len(parsed.header):
-                    batch.reject(f"line {line}", "",
-                                 f"ragged row: {len(fields)} fields, header has {len(parsed.header)}", ",".join(fields))
+                    batch.reject(
+                        f"line {line}",
+                        "",
+                        f"ragged row: {len(fields)} fields, header has {len(parsed.header)}",
+                        ",".join(fields),
+                    )
                     continue
-                record = dict(zip(parsed.header, fields))
+                record = dict(zip(parsed.header, fields, strict=False))
                 reason = check(record) if check else None
                 if reason:
                     batch.reject(f"line {line}", *reason, record_text(record))
@@ -179,5 +206,8 @@ def load_file(conn: Any, inbox: Inbox, file: InboxFile, entity: RawEntity, colum
 def files_before(inbox: Inbox, folder: str, pattern: str, business_date: dt.date) -> list[InboxFile]:
     """The files of ``folder`` dated before D (the run for D reads only those), oldest first."""
     dated = [(file_date(f.name), f) for f in inbox.files(folder, pattern)]
-    return [f for day, f in sorted(dated, key=lambda p: (p[0] or dt.date.min, p[1].name))
-            if day is not None and day < business_date]
+    return [
+        f
+        for day, f in sorted(dated, key=lambda p: (p[0] or dt.date.min, p[1].name))
+        if day is not None and day < business_date
+    ]

@@ -63,8 +63,10 @@ def error_code(response: requests.Response) -> str | None:
 
 def fail(feed: str, response: requests.Response, hint: str = "") -> FeedError:
     """A FeedError naming the feed, the request and the server's answer."""
-    message = (f"{feed}: {response.request.method} {public_url(response.url)} answered "
-               f"{response.status_code}: {response.text[:300]}")
+    message = (
+        f"{feed}: {response.request.method} {public_url(response.url)} answered "
+        f"{response.status_code}: {response.text[:300]}"
+    )
     if hint:
         message += f" ({hint})"
     return FeedError(message, response.status_code, error_code(response))

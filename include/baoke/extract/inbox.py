@@ -68,8 +68,11 @@ class LocalInbox:
         base = self.root / folder if folder else self.root
         if not base.is_dir():
             return []
-        return [InboxFile(folder, p.name, p.stat().st_size) for p in sorted(base.iterdir())
-                if p.is_file() and fnmatch.fnmatchcase(p.name, pattern)]
+        return [
+            InboxFile(folder, p.name, p.stat().st_size)
+            for p in sorted(base.iterdir())
+            if p.is_file() and fnmatch.fnmatchcase(p.name, pattern)
+        ]
 
     def close(self) -> None:
         """Nothing to release for a local folder."""

@@ -16,8 +16,9 @@ def insurers(inbox: Inbox) -> list[str]:
     return inbox.folders()
 
 
-def extract(conn: Any, inbox: Inbox, insurer: str, business_date: dt.date,
-            max_reject_share: float = 0.1) -> list[FileOutcome]:
+def extract(
+    conn: Any, inbox: Inbox, insurer: str, business_date: dt.date, max_reject_share: float = 0.1
+) -> list[FileOutcome]:
     """Load every policy and claim file of ``insurer`` dated before D that is not loaded yet."""
     outcomes = []
     for kind, entity in INSURER.items():

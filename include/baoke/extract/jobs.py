@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from baoke.config import get_settings
 from baoke.extract import callcenter, dms, insurer, oem
@@ -38,15 +39,21 @@ def _warehouse() -> Iterator[Any]:
 def _dms_client() -> dms.DmsClient:
     settings = get_settings()
     conn = get_connection("dms_api")
-    return dms.DmsClient(base_url(conn), conn.login or "", conn.password or "",
-                         timeout=settings.http_timeout, retries=settings.http_retries)
+    return dms.DmsClient(
+        base_url(conn),
+        conn.login or "",
+        conn.password or "",
+        timeout=settings.http_timeout,
+        retries=settings.http_retries,
+    )
 
 
 def _oem_client() -> oem.OemClient:
     settings = get_settings()
     conn = get_connection("oem_api")
-    return oem.OemClient(base_url(conn), conn.password or "", timeout=settings.http_timeout,
-                         retries=settings.http_retries)
+    return oem.OemClient(
+        base_url(conn), conn.password or "", timeout=settings.http_timeout, retries=settings.http_retries
+    )
 
 
 def dms_group(business_date: dt.date) -> list[str]:
@@ -55,8 +62,16 @@ def dms_group(business_date: dt.date) -> list[str]:
     client = _dms_client()
     with _warehouse() as conn:
         for name in DMS_GROUP_WIDE:
-            dms.extract(conn, client, name, "", business_date, dt.timedelta(days=settings.lookback_days),
-                        settings.page_size, settings.max_reject_share)
+            dms.extract(
+                conn,
+                client,
+                name,
+                "",
+                business_date,
+                dt.timedelta(days=settings.lookback_days),
+                settings.page_size,
+                settings.max_reject_share,
+            )
         return dealer_codes(conn)
 
 
@@ -71,18 +86,27 @@ def dms_dealer(dealer_code: str, business_date: dt.date) -> list[str]:
     settings = get_settings()
     client = _dms_client()
     with _warehouse() as conn:
-        return [dms.extract(conn, client, name, dealer_code, business_date,
-                            dt.timedelta(days=settings.lookback_days), settings.page_size,
-                            settings.max_reject_share).summary()
-                for name in DMS_PER_DEALER]
+        return [
+            dms.extract(
+                conn,
+                client,
+                name,
+                dealer_code,
+                business_date,
+                dt.timedelta(days=settings.lookback_days),
+                settings.page_size,
+                settings.max_reject_share,
+            ).summary()
+            for name in DMS_PER_DEALER
+        ]
 
 
 def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
     """Log every file's fate; fail (after loading the good files) if any was rejected."""
     lines = [f"{o.file.relpath}: {o.status} — {o.message}" for o in outcomes]
-    for outcome, line in zip(outcomes, lines):
+    for outcome, line in zip(outcomes, lines, strict=False):
         (log.warning if outcome.status in ("incomplete", "rejected") else log.info)(line)
-    rejected = [line for o, line in zip(outcomes, lines) if o.status == "rejected"]
+    rejected = [line for o, line in zip(outcomes, lines, strict=False) if o.status == "rejected"]
     if rejected:
         raise FeedFilesRejected(f"{feed}: {len(rejected)} file(s) rejected:\n" + "\n".join(rejected))
     return lines
@@ -97,8 +121,10 @@ def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
     """Load one insurer's new policy and claim files dated before D."""
     settings = get_settings()
     with contextlib.closing(open_inbox(settings.folder("INSURER_INBOX"))) as inbox, _warehouse() as conn:
-        return _report(f"insurer {insurer_code}",
-                       insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share))
+        return _report(
+            f"insurer {insurer_code}",
+            insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share),
+        )
 
 
 def callcenter_files(business_date: dt.date) -> list[str]:
@@ -119,6 +145,13 @@ def oem_lists(dealer_code: str, business_date: dt.date) -> list[str]:
     settings = get_settings()
     client = _oem_client()
     with _warehouse() as conn:
-        outcomes = oem.extract(conn, client, dealer_code, business_date, settings.oem_history_months,
-                               settings.page_size, settings.max_reject_share)
+        outcomes = oem.extract(
+            conn,
+            client,
+            dealer_code,
+            business_date,
+            settings.oem_history_months,
+            settings.page_size,
+            settings.max_reject_share,
+        )
     return [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes]

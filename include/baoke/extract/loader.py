@@ -24,8 +24,9 @@ import json
 import logging
 import tempfile
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from baoke.extract.catalog import ALL, RawEntity
 from baoke.extract.copystream import CopyStream
@@ -40,8 +41,17 @@ RECENT_PAGES = 4
 #: Rejects named in a failure message.
 REASONS_SHOWN = 5
 
-RAW_COLUMNS = ("batch_id", "extracted_at", "source", "locator", "record_key", "record_version", "version_at",
-               "record_hash", "record")
+RAW_COLUMNS = (
+    "batch_id",
+    "extracted_at",
+    "source",
+    "locator",
+    "record_key",
+    "record_version",
+    "version_at",
+    "record_hash",
+    "record",
+)
 REJECT_COLUMNS = ("batch_id", "feed", "entity", "source", "locator", "field", "reason", "record")
 
 _RAW_DDL = """
@@ -107,8 +117,10 @@ class BatchResult:
     duplicates_skipped: int
 
     def summary(self) -> str:
-        return (f"{self.table} [{self.scope or 'group'}] batch {self.batch_id}: extracted {self.extracted}, "
-                f"loaded {self.loaded}, rejected {self.rejected}, duplicates skipped {self.duplicates_skipped}")
+        return (
+            f"{self.table} [{self.scope or 'group'}] batch {self.batch_id}: extracted {self.extracted}, "
+            f"loaded {self.loaded}, rejected {self.rejected}, duplicates skipped {self.duplicates_skipped}"
+        )
 
 
 @dataclass
@@ -130,7 +142,7 @@ class Batch:
     duplicates_skipped: int = 0
 
     def __post_init__(self) -> None:
-        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self.started_at = dt.datetime.now(dt.UTC)
         self._stamp = self.started_at.isoformat()
         self._rows = CopyStream(self.conn, f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin")
         self._done = False
@@ -140,8 +152,9 @@ class Batch:
         self.first_reasons: list[str] = []
 
     @classmethod
-    def open(cls, conn: Any, entity: RawEntity, scope: str, source: str, business_date: dt.date,
-             **window: Any) -> Batch:
+    def open(
+        cls, conn: Any, entity: RawEntity, scope: str, source: str, business_date: dt.date, **window: Any
+    ) -> Batch:
         """A new batch with its id reserved from the log's sequence; its COPY starts now,
         so ``conn`` belongs to the batch until ``load`` (or the end of the ``with``)."""
         with conn.cursor() as cur:
@@ -168,8 +181,14 @@ class Batch:
         """Start remembering a new page (older pages are forgotten after a few)."""
         self._recent.append(set())
 
-    def add(self, record: Mapping[str, Any], locator: str, version: str, version_at: str | None = None,
-            text: bytes | None = None) -> None:
+    def add(
+        self,
+        record: Mapping[str, Any],
+        locator: str,
+        version: str,
+        version_at: str | None = None,
+        text: bytes | None = None,
+    ) -> None:
         """Take one record as received: reject it, skip it as a duplicate, or spool it.
         ``text`` is the record's JSON exactly as the source sent it, when there is one
         (API pages); it is stored as is instead of re-serialising ``record``."""
@@ -186,9 +205,21 @@ class Batch:
             return
         self._recent[-1].add(key)
         digest = hashlib.blake2b(text, digest_size=16).hexdigest()
-        self._rows.write(self._prefix + "\t".join((
-            copy_text(locator), copy_text(key[0]), copy_text(version), version_at or "\\N", digest,
-        )).encode("utf-8") + b"\t" + copy_bytes(text) + b"\n")
+        self._rows.write(
+            self._prefix
+            + "\t".join(
+                (
+                    copy_text(locator),
+                    copy_text(key[0]),
+                    copy_text(version),
+                    version_at or "\\N",
+                    digest,
+                )
+            ).encode("utf-8")
+            + b"\t"
+            + copy_bytes(text)
+            + b"\n"
+        )
         self.loaded += 1
 
     def reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
@@ -200,9 +231,22 @@ class Batch:
         self.rejected += 1
         if len(self.first_reasons) < REASONS_SHOWN:
             self.first_reasons.append(f"{locator}: {field_name or 'record'}: {reason}")
-        self._rejects.write("\t".join(copy_text(v) for v in (
-            str(self.batch_id), self.entity.feed, self.entity.name, self.source, locator, field_name, reason,
-            text)) + "\n")
+        self._rejects.write(
+            "\t".join(
+                copy_text(v)
+                for v in (
+                    str(self.batch_id),
+                    self.entity.feed,
+                    self.entity.name,
+                    self.source,
+                    locator,
+                    field_name,
+                    reason,
+                    text,
+                )
+            )
+            + "\n"
+        )
 
     def check_rejects(self, max_share: float) -> None:
         """Refuse the batch when too much of it was rejected: something is wrong upstream."""
@@ -210,18 +254,27 @@ class Batch:
             raise TooManyRejects(
                 f"{self.entity.feed} {self.entity.name} [{self.scope or 'group'}] from {self.source}: "
                 f"{self.rejected} of {self.extracted} records rejected (more than {max_share:.0%}); nothing loaded. "
-                f"First reasons: " + "; ".join(self.first_reasons))
+                f"First reasons: " + "; ".join(self.first_reasons)
+            )
 
-    def load(self, max_reject_share: float = 1.0,
-             after: Callable[[Any, BatchResult], None] | None = None) -> BatchResult:
+    def load(
+        self, max_reject_share: float = 1.0, after: Callable[[Any, BatchResult], None] | None = None
+    ) -> BatchResult:
         """Commit the batch: rows, log row, rejects and ``after(cursor, result)`` in one transaction."""
         try:
             self.check_rejects(max_reject_share)
         except TooManyRejects:
             self.abandon()
             raise
-        result = BatchResult(self.batch_id, self.entity.table, self.scope, self.extracted, self.loaded,
-                             self.rejected, self.duplicates_skipped)
+        result = BatchResult(
+            self.batch_id,
+            self.entity.table,
+            self.scope,
+            self.extracted,
+            self.loaded,
+            self.rejected,
+            self.duplicates_skipped,
+        )
         self._done = True
         conn = self.conn
         try:
@@ -231,9 +284,23 @@ class Batch:
                     "insert into etl.load_batches (batch_id, feed, entity, scope, source, raw_table, business_date,"
                     " window_since, window_until, started_at, extracted, loaded, rejected, duplicates_skipped)"
                     " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (self.batch_id, self.entity.feed, self.entity.name, self.scope, self.source, self.entity.table,
-                     self.business_date, self.window_since, self.window_until, self.started_at, self.extracted,
-                     self.loaded, self.rejected, self.duplicates_skipped))
+                    (
+                        self.batch_id,
+                        self.entity.feed,
+                        self.entity.name,
+                        self.scope,
+                        self.source,
+                        self.entity.table,
+                        self.business_date,
+                        self.window_since,
+                        self.window_until,
+                        self.started_at,
+                        self.extracted,
+                        self.loaded,
+                        self.rejected,
+                        self.duplicates_skipped,
+                    ),
+                )
                 self._rejects.seek(0)
                 cur.copy_expert(f"copy etl.rejects ({', '.join(REJECT_COLUMNS)}) from stdin", self._rejects)
                 if after is not None:

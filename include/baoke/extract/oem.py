@@ -47,8 +47,10 @@ def periods_to_read(business_date: dt.date, history_months: int) -> list[str]:
 
 def loaded_periods(conn: Any, dealer_code: str) -> set[str]:
     with conn.cursor() as cur:
-        cur.execute("select distinct split_part(scope, ' ', 2) from etl.load_batches"
-                    " where feed = 'oem' and scope like %s", (f"{dealer_code} %",))
+        cur.execute(
+            "select distinct split_part(scope, ' ', 2) from etl.load_batches where feed = 'oem' and scope like %s",
+            (f"{dealer_code} %",),
+        )
         return {row[0] for row in cur.fetchall()}
 
 
@@ -59,9 +61,17 @@ class PeriodOutcome:
     result: BatchResult | None = None
 
 
-def extract_period(conn: Any, client: OemClient, dealer_code: str, period: str, business_date: dt.date,
-                   page_size: int = 1000, max_reject_share: float = 0.1) -> PeriodOutcome:
+def extract_period(
+    conn: Any,
+    client: OemClient,
+    dealer_code: str,
+    period: str,
+    business_date: dt.date,
+    page_size: int = 1000,
+    max_reject_share: float = 0.1,
+) -> PeriodOutcome:
     """Load one dealer's list for one month, or say why not yet."""
+
     def page(number: int) -> tuple[dict, list]:
         query = {"dealer_code": dealer_code, "period": period, "page": number, "page_size": page_size}
         return client.get_page(PATH, query, "items")
@@ -87,8 +97,15 @@ def extract_period(conn: Any, client: OemClient, dealer_code: str, period: str, 
         return PeriodOutcome(period, "loaded", batch.load(max_reject_share))
 
 
-def extract(conn: Any, client: OemClient, dealer_code: str, business_date: dt.date, history_months: int = 12,
-            page_size: int = 1000, max_reject_share: float = 0.1) -> list[PeriodOutcome]:
+def extract(
+    conn: Any,
+    client: OemClient,
+    dealer_code: str,
+    business_date: dt.date,
+    history_months: int = 12,
+    page_size: int = 1000,
+    max_reject_share: float = 0.1,
+) -> list[PeriodOutcome]:
     """Load every list of ``dealer_code`` published before D and not loaded yet."""
     done = loaded_periods(conn, dealer_code)
     outcomes = []

@@ -74,8 +74,10 @@ def _connection(location: str) -> tuple[Connection, str, str, str]:
         try:
             base = get_connection(conn_id)
         except AirflowNotFoundException:
-            raise SftpInboxError(f"{public}: the Airflow connection {conn_id!r} that holds its credentials is not"
-                                 " defined (or give user:password@ in the URL)") from None
+            raise SftpInboxError(
+                f"{public}: the Airflow connection {conn_id!r} that holds its credentials is not"
+                " defined (or give user:password@ in the URL)"
+            ) from None
         origin = f"Airflow connection {conn_id!r}"
     else:
         origin = "the inbox URL"
@@ -83,10 +85,14 @@ def _connection(location: str) -> tuple[Connection, str, str, str]:
     if url.password:
         mask_secret(password)  # keep it out of task logs, whatever logs it
     connection = Connection(
-        conn_id=conn_id or "sftp_inbox_url", conn_type="sftp",
-        host=url.hostname or getattr(base, "host", None), port=url.port or getattr(base, "port", None),
-        login=unquote(url.username) if url.username else getattr(base, "login", None), password=password,
-        extra=json.dumps({"conn_timeout": CONNECT_TIMEOUT, **(base.extra_dejson if base else {}), **params}))
+        conn_id=conn_id or "sftp_inbox_url",
+        conn_type="sftp",
+        host=url.hostname or getattr(base, "host", None),
+        port=url.port or getattr(base, "port", None),
+        login=unquote(url.username) if url.username else getattr(base, "login", None),
+        password=password,
+        extra=json.dumps({"conn_timeout": CONNECT_TIMEOUT, **(base.extra_dejson if base else {}), **params}),
+    )
     if not connection.host:
         raise SftpInboxError(f"{public}: no host, neither in the URL nor in {origin}")
     return connection, origin, unquote(url.path).rstrip("/") or "/", public
@@ -130,11 +136,16 @@ class SftpInbox:
         except paramiko.AuthenticationException as exc:
             raise SftpInboxError(f"SFTP login refused by {where}: {exc}") from exc
         except paramiko.BadHostKeyException as exc:
-            raise SftpInboxError(f"SFTP server {self.location} shows a host key other than the one configured"
-                                 f" (host_key of {self.credentials_from}): {exc}") from exc
+            raise SftpInboxError(
+                f"SFTP server {self.location} shows a host key other than the one configured"
+                f" (host_key of {self.credentials_from}): {exc}"
+            ) from exc
         except (paramiko.SSHException, OSError) as exc:
-            hint = (" — give the server's public key as host_key in the connection extras (or ?host_key= in the"
-                    " URL)" if "known_hosts" in str(exc) else "")
+            hint = (
+                " — give the server's public key as host_key in the connection extras (or ?host_key= in the URL)"
+                if "known_hosts" in str(exc)
+                else ""
+            )
             raise SftpInboxError(f"cannot open an SFTP session to {where}: {exc}{hint}") from exc
         return self._sftp
 
@@ -153,8 +164,11 @@ class SftpInbox:
             entries = self._client().listdir_attr(self._path(folder))
         except FileNotFoundError:
             return []
-        return [InboxFile(folder, e.filename, e.st_size or 0) for e in sorted(entries, key=lambda e: e.filename)
-                if stat.S_ISREG(e.st_mode or 0) and fnmatch.fnmatchcase(e.filename, pattern)]
+        return [
+            InboxFile(folder, e.filename, e.st_size or 0)
+            for e in sorted(entries, key=lambda e: e.filename)
+            if stat.S_ISREG(e.st_mode or 0) and fnmatch.fnmatchcase(e.filename, pattern)
+        ]
 
     def read_bytes(self, file: InboxFile) -> bytes:
         buffer = io.BytesIO()

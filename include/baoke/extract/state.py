@@ -12,14 +12,17 @@ from baoke.dates import day_start
 
 def high_water(conn: Any, feed: str, entity: str, scope: str) -> dt.datetime | None:
     with conn.cursor() as cur:
-        cur.execute("select high_water from etl.extract_state where feed = %s and entity = %s and scope = %s",
-                    (feed, entity, scope))
+        cur.execute(
+            "select high_water from etl.extract_state where feed = %s and entity = %s and scope = %s",
+            (feed, entity, scope),
+        )
         row = cur.fetchone()
     return row[0] if row else None
 
 
-def window(conn: Any, feed: str, entity: str, scope: str, business_date: dt.date,
-           lookback: dt.timedelta) -> tuple[dt.datetime | None, dt.datetime]:
+def window(
+    conn: Any, feed: str, entity: str, scope: str, business_date: dt.date, lookback: dt.timedelta
+) -> tuple[dt.datetime | None, dt.datetime]:
     """The window the run for ``business_date`` reads: it ends at ``D 00:00 +08:00``
     (nothing later is seen, so a backfill sees what that day saw) and starts
     ``lookback`` before the end of the last window read, or reaches back to the
@@ -39,4 +42,5 @@ def advance(cur: Any, feed: str, entity: str, scope: str, until: dt.datetime, ba
         " on conflict (feed, entity, scope) do update set"
         "  high_water = greatest(etl.extract_state.high_water, excluded.high_water),"
         "  batch_id = excluded.batch_id, updated_at = now()",
-        (feed, entity, scope, until, batch_id))
+        (feed, entity, scope, until, batch_id),
+    )

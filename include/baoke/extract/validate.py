@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 _AMOUNT = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
 _DATE = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}")
@@ -73,8 +74,11 @@ def _is_date(value: Any) -> bool:
 
 
 def _is_amount(value: Any) -> bool:
-    return (isinstance(value, (str, int, float)) and not isinstance(value, bool)
-            and _AMOUNT.fullmatch(str(value)) is not None)
+    return (
+        isinstance(value, (str, int, float))
+        and not isinstance(value, bool)
+        and _AMOUNT.fullmatch(str(value)) is not None
+    )
 
 
 def _is_integer(value: Any) -> bool:
@@ -83,8 +87,12 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
 
 
-_KINDS = (("timestamp", "timestamps", _is_timestamp), ("date", "dates", _is_date),
-          ("amount", "amounts", _is_amount), ("integer", "integers", _is_integer))
+_KINDS = (
+    ("timestamp", "timestamps", _is_timestamp),
+    ("date", "dates", _is_date),
+    ("amount", "amounts", _is_amount),
+    ("integer", "integers", _is_integer),
+)
 
 
 def _compile(spec: RecordSpec) -> tuple[tuple[str, str, Any], ...]:

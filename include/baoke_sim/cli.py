@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from baoke.config import get_settings
 from baoke.cli_common import date_option
+from baoke.config import get_settings
 
 app = typer.Typer(help="The simulated dealer group (DMS, OEM, insurers, call center).", no_args_is_help=True)
 
-WorldOpt = Annotated[Optional[Path], typer.Option("--world", help="World file (default: .baoke/sim/world.sqlite).")]
+WorldOpt = Annotated[Path | None, typer.Option("--world", help="World file (default: .baoke/sim/world.sqlite).")]
 
 
-def world_path(world: Optional[Path]) -> Path:
+def world_path(world: Path | None) -> Path:
     return world or get_settings().sim_world
 
 
@@ -24,13 +24,17 @@ def world_path(world: Optional[Path]) -> Path:
 def generate(
     scale: Annotated[str, typer.Option(help="small | medium | large")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same world, byte for byte.")] = 1,
-    until: Annotated[Optional[str], typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")] = None,
-    clock: Annotated[Optional[str], typer.Option(help="Start the world's clock here (default: --until).", metavar="YYYY-MM-DD")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")
+    ] = None,
+    clock: Annotated[
+        str | None, typer.Option(help="Start the world's clock here (default: --until).", metavar="YYYY-MM-DD")
+    ] = None,
     world: WorldOpt = None,
 ) -> None:
     """Generate a world: customers, vehicles and six years of after-sales history."""
-    from baoke.simulator.world import SCALES
-    from baoke.simulator.world import generate as make_world
+    from baoke_sim.world import SCALES
+    from baoke_sim.world import generate as make_world
 
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}", param_hint="--scale")
@@ -48,7 +52,7 @@ def advance(
     world: WorldOpt = None,
 ) -> None:
     """Move the world's clock: the feeds then show every change made before D."""
-    from baoke.simulator import store
+    from baoke_sim import store
 
     path = world_path(world)
     if not path.exists():
@@ -68,7 +72,7 @@ def advance(
 
 def _drop(path: Path, since: str | None = None, **faults: object) -> None:
     """Deliver the insurers' files dated before the clock into INSURER_INBOX."""
-    from baoke.simulator.insurer_files import FileFaults, deliver
+    from baoke_sim.insurer_files import FileFaults, deliver
 
     inbox = Path(get_settings().folder("INSURER_INBOX"))
     try:
@@ -78,42 +82,58 @@ def _drop(path: Path, since: str | None = None, **faults: object) -> None:
     typer.echo(f"insurer files delivered: {len(delivery.written)} into {inbox}")
     for name, report in delivery.faulty.items():
         lines = ", ".join(f"line {d.line_no} {d.reason}" for d in report.damaged)
-        typer.echo(f"  {name}: {report.fault} (trailer {report.trailer}, {report.data_rows} data rows"
-                   f"{'; ' + lines if lines else ''})")
+        typer.echo(
+            f"  {name}: {report.fault} (trailer {report.trailer}, {report.data_rows} data rows"
+            f"{'; ' + lines if lines else ''})"
+        )
 
 
 def _fault_script(values: list[str]) -> dict[str, str]:
     """``--fault FILE=KIND`` options as a FileFaults script."""
-    from baoke.simulator.insurer_files import FILE_FAULTS
+    from baoke_sim.insurer_files import FILE_FAULTS
 
     script = {}
     for value in values:
         name, _, kind = value.partition("=")
         if not name or kind not in FILE_FAULTS:
-            raise typer.BadParameter(f"expected FILE=KIND with KIND one of {', '.join(FILE_FAULTS)}; got {value!r}",
-                                     param_hint="--fault")
+            raise typer.BadParameter(
+                f"expected FILE=KIND with KIND one of {', '.join(FILE_FAULTS)}; got {value!r}", param_hint="--fault"
+            )
         script[name] = kind
     return script
 
 
 @app.command("drop-files")
 def drop_files_command(
-    since: Annotated[Optional[str], typer.Option(help="Only files dated on or after this day.", metavar="YYYY-MM-DD")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only files dated on or after this day.", metavar="YYYY-MM-DD")
+    ] = None,
     redeliver_rate: Annotated[float, typer.Option(help="Share of files delivered twice.")] = 0.0,
     correction_rate: Annotated[float, typer.Option(help="Share of files corrected after delivery.")] = 0.0,
     incomplete_latest: Annotated[bool, typer.Option(help="Leave the newest files half written.")] = False,
-    fault: Annotated[Optional[list[str]], typer.Option(
-        "--fault", metavar="FILE=KIND",
-        help="Script a fault for one file, e.g. POLICY_PICC_20261120.csv=trailer_mismatch (repeatable). Kinds: "
-             "redeliver, correction, incomplete, trailer_mismatch, ragged_row, malformed_row.")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="FILE=KIND",
+            help="Script a fault for one file, e.g. POLICY_PICC_20261120.csv=trailer_mismatch (repeatable). Kinds: "
+            "redeliver, correction, incomplete, trailer_mismatch, ragged_row, malformed_row.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the fault draws.")] = 0,
     world: WorldOpt = None,
 ) -> None:
     """Deliver the insurers' daily files (dated before the clock) into INSURER_INBOX."""
     day = date_option(since)
-    _drop(world_path(world), since=day.isoformat() if day else None, redeliver_rate=redeliver_rate,
-          correction_rate=correction_rate, incomplete_latest=incomplete_latest, seed=seed,
-          script=_fault_script(fault or []))
+    _drop(
+        world_path(world),
+        since=day.isoformat() if day else None,
+        redeliver_rate=redeliver_rate,
+        correction_rate=correction_rate,
+        incomplete_latest=incomplete_latest,
+        seed=seed,
+        script=_fault_script(fault or []),
+    )
 
 
 @app.command()
@@ -123,9 +143,9 @@ def serve(
     world: WorldOpt = None,
 ) -> None:
     """Serve the DMS and OEM APIs over the world until interrupted."""
-    from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-    from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-    from baoke.simulator.servers import ApiServer
+    from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+    from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke_sim.servers import ApiServer
 
     path = world_path(world)
     with ApiServer(DmsApi(path), port=dms_port) as dms, ApiServer(OemApi(path), port=oem_port) as oem:
@@ -148,12 +168,19 @@ def callcenter(
     world: WorldOpt = None,
 ) -> None:
     """Work the day's call and SMS lists (OUTBOUND_DIR) and write OUTCOMES files (CALLCENTER_INBOX)."""
-    from baoke.simulator.callcenter import CallCenterConfig, work_lists
+    from baoke_sim.callcenter import CallCenterConfig, work_lists
 
     settings = get_settings()
-    result = work_lists(date_option(date), Path(settings.folder("OUTBOUND_DIR")), Path(settings.folder("CALLCENTER_INBOX")),
-                        world_path(world), CallCenterConfig(seed=seed))
-    typer.echo(f"outcome rows: {result.rows} in {len(result.outcomes)} files; visits caused by the calls: {result.returns}")
+    result = work_lists(
+        date_option(date),
+        Path(settings.folder("OUTBOUND_DIR")),
+        Path(settings.folder("CALLCENTER_INBOX")),
+        world_path(world),
+        CallCenterConfig(seed=seed),
+    )
+    typer.echo(
+        f"outcome rows: {result.rows} in {len(result.outcomes)} files; visits caused by the calls: {result.returns}"
+    )
 
 
 @app.command()
@@ -165,7 +192,7 @@ def replay(
 ) -> None:
     """Run many days in a row — extract, dbt build, export, the call center works the
     lists — checking the outreach invariants every day (faster than `baoke run`)."""
-    from baoke.replay import replay as run_days
+    from baoke_sim.replay import replay as run_days
 
     path = world_path(world)
     if not path.exists():

@@ -10,14 +10,19 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from baoke.cli_common import date_option
 from baoke.config import conn_env_name, get_settings
-from baoke.simulator import store
-from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-from baoke.simulator.insurer_files import drop_files
-from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-from baoke.simulator.servers import ApiServer
-from baoke.simulator.world import generate
+from baoke.dates import recent_business_date
+from baoke_sim import store
+from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+from baoke_sim.insurer_files import drop_files
+from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+from baoke_sim.servers import ApiServer
+from baoke_sim.world import generate
 
 DEMO_SEED = 1
 
@@ -52,3 +57,31 @@ def simulated_feeds(business_date: dt.date) -> Iterator[list[str]]:
             f"  DMS API {dms.url}, OEM API {oem.url}, {len(files)} insurer files in {inbox}",
             "  (served for the run: baoke_dms, baoke_oem and baoke_insurer read them)",
         ]
+
+
+def demo(
+    date: Annotated[
+        str | None, typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Airflow's and dbt's logs as they run.")
+    ] = False,
+) -> None:
+    """Run the platform's daily job end to end on the embedded warehouse and a small
+    simulated dealer group, for a recent date (the ``baoke demo`` command)."""
+    from baoke.cli import guarded, run_day_and_report
+
+    business_date = date_option(date) or recent_business_date()
+    typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
+    with simulated_feeds(business_date) as feeds:
+        for line in feeds:
+            typer.echo(line)
+        ok = guarded(lambda: run_day_and_report(business_date, {}, retries=0, verbose=verbose))
+    if ok:
+        typer.secho("demo finished: every DAG succeeded", fg="green")
+        typer.echo(
+            "next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL"
+        )
+    else:
+        typer.secho("demo failed: see the failed tasks above", fg="red", err=True)
+    raise typer.Exit(0 if ok else 1)

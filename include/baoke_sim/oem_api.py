@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baoke.simulator.faults import FaultPlan
-from baoke.simulator.servers import (
+from baoke_sim.faults import FaultPlan
+from baoke_sim.servers import (
     CST,
     ApiError,
     Request,
@@ -96,8 +96,7 @@ def fetch_items(conn: sqlite3.Connection, q: ListQuery) -> tuple[int, list[dict[
         "select count(*) from oem_lost_customers where dealer_code = ? and period = ?", key
     ).fetchone()
     rows = conn.execute(
-        "select record from oem_lost_customers where dealer_code = ? and period = ?"
-        " order by item_no limit ? offset ?",
+        "select record from oem_lost_customers where dealer_code = ? and period = ? order by item_no limit ? offset ?",
         (*key, q.page_size, (q.page - 1) * q.page_size),
     ).fetchall()
     return total, [json.loads(record) for (record,) in rows]

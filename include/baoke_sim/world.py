@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from baoke.simulator import store
-from baoke.simulator.insurance import INSURERS, claim_rows, policy_rows
-from baoke.simulator.identity import NamePools, make_mobiles, make_vins, mask_mobile, type_mobiles
+from baoke_sim import store
+from baoke_sim.identity import NamePools, make_mobiles, make_vins, mask_mobile, type_mobiles
+from baoke_sim.insurance import INSURERS, claim_rows, policy_rows
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,15 @@ MODELS = np.array(["H3", "H5", "H6", "HX50", "HX70"])
 MODEL_SHARES = np.array([0.25, 0.3, 0.15, 0.2, 0.1])
 # (city, province, plate prefix, district) of the group's dealers.
 DEALER_CITIES = [
-    ("苏州市", "江苏省", "苏E", "姑苏区"), ("无锡市", "江苏省", "苏B", "梁溪区"), ("常州市", "江苏省", "苏D", "天宁区"),
-    ("南通市", "江苏省", "苏F", "崇川区"), ("嘉兴市", "浙江省", "浙F", "南湖区"), ("湖州市", "浙江省", "浙E", "吴兴区"),
-    ("绍兴市", "浙江省", "浙D", "越城区"), ("宁波市", "浙江省", "浙B", "海曙区"), ("合肥市", "安徽省", "皖A", "蜀山区"),
+    ("苏州市", "江苏省", "苏E", "姑苏区"),
+    ("无锡市", "江苏省", "苏B", "梁溪区"),
+    ("常州市", "江苏省", "苏D", "天宁区"),
+    ("南通市", "江苏省", "苏F", "崇川区"),
+    ("嘉兴市", "浙江省", "浙F", "南湖区"),
+    ("湖州市", "浙江省", "浙E", "吴兴区"),
+    ("绍兴市", "浙江省", "浙D", "越城区"),
+    ("宁波市", "浙江省", "浙B", "海曙区"),
+    ("合肥市", "安徽省", "皖A", "蜀山区"),
     ("芜湖市", "安徽省", "皖B", "镜湖区"),
 ]
 OTHER_CITIES = np.array(["上海市", "南京市", "杭州市", "扬州市", "盐城市", "徐州市", "温州市", "台州市"])
@@ -124,7 +130,7 @@ class WorldGenerator:
         per_dealer = np.full(len(self.dealers), self.scale.customers // len(self.dealers))
         per_dealer[: self.scale.customers % len(self.dealers)] += 1
         first_id = 0
-        for dealer, n in zip(self.dealers, per_dealer):
+        for dealer, n in zip(self.dealers, per_dealer, strict=False):
             rng = np.random.default_rng([self.seed, dealer.index, 10**6])
             advisors = self._advisors(dealer)
             campaigns = self._campaigns(rng, dealer)
@@ -142,8 +148,14 @@ class WorldGenerator:
 
     # -- writing ------------------------------------------------------------------
 
-    def _write(self, entity: str, records: pd.DataFrame, pk: str, visible_at: pd.Series | None = None,
-               rooftop: str | None = None) -> None:
+    def _write(
+        self,
+        entity: str,
+        records: pd.DataFrame,
+        pk: str,
+        visible_at: pd.Series | None = None,
+        rooftop: str | None = None,
+    ) -> None:
         """Store versions; ``rooftop`` is the dealer whose DMS holds records whose own
         dealer_code may be null (a vehicle bought elsewhere, serviced here)."""
         dealer = None if rooftop is None else pd.Series(rooftop, index=records.index)
@@ -163,15 +175,17 @@ class WorldGenerator:
 
     def _dealer_records(self) -> pd.DataFrame:
         start = self.timeline.start - 3650
-        return pd.DataFrame({
-            "dealer_code": [d.code for d in self.dealers],
-            "name": [f"{d.city[:-1]}华夏汽车{d.district[:-1]}4S店" for d in self.dealers],
-            "brand": BRAND,
-            "city": [d.city for d in self.dealers],
-            "province": [d.province for d in self.dealers],
-            "opened_date": fmt_dates(np.array([start + 97 * d.index for d in self.dealers])),
-            "updated_at": fmt_stamps(np.array([(start + 97 * d.index) * 86_400 + 9 * 3600 for d in self.dealers])),
-        })
+        return pd.DataFrame(
+            {
+                "dealer_code": [d.code for d in self.dealers],
+                "name": [f"{d.city[:-1]}华夏汽车{d.district[:-1]}4S店" for d in self.dealers],
+                "brand": BRAND,
+                "city": [d.city for d in self.dealers],
+                "province": [d.province for d in self.dealers],
+                "opened_date": fmt_dates(np.array([start + 97 * d.index for d in self.dealers])),
+                "updated_at": fmt_stamps(np.array([(start + 97 * d.index) * 86_400 + 9 * 3600 for d in self.dealers])),
+            }
+        )
 
     def _advisors(self, dealer: Dealer) -> pd.DataFrame:
         """Ten advisors: A7 and A8 leave, A9 and A10 join, ADVISOR_CHANGE_YEARS in."""
@@ -179,10 +193,20 @@ class WorldGenerator:
         ids = [f"{dealer.code}-A{i:02d}" for i in range(1, 11)]
         hired = [self.timeline.start] * 8 + [change] * 2
         names = self.pools.names(np.random.default_rng([self.seed, dealer.index, 7]), np.array(["M", "F"] * 5))
-        rows = pd.DataFrame({"advisor_id": ids, "dealer_code": dealer.code, "name": names, "active": True,
-                             "hired_day": hired, "left_day": [10**6] * 6 + [change] * 2 + [10**6] * 2})
+        rows = pd.DataFrame(
+            {
+                "advisor_id": ids,
+                "dealer_code": dealer.code,
+                "name": names,
+                "active": True,
+                "hired_day": hired,
+                "left_day": [10**6] * 6 + [change] * 2 + [10**6] * 2,
+            }
+        )
         joined = rows.assign(updated_at=fmt_stamps(np.array(hired) * 86_400 + 9 * 3600))
-        left = rows[rows.left_day < 10**6].assign(active=False, updated_at=fmt_stamps(np.array([change] * 2) * 86_400 + 18 * 3600))
+        left = rows[rows.left_day < 10**6].assign(
+            active=False, updated_at=fmt_stamps(np.array([change] * 2) * 86_400 + 18 * 3600)
+        )
         return pd.concat([joined, left], ignore_index=True)[
             ["advisor_id", "dealer_code", "name", "active", "updated_at", "hired_day", "left_day"]
         ]
@@ -195,26 +219,41 @@ class WorldGenerator:
         end = start + 20
         kind = rng.choice(["SERVICE_PROMO", "CARE_EVENT"], n, p=[0.7, 0.3])
         names = np.where(kind == "SERVICE_PROMO", "保养特惠月", "夏季空调免费检测")
-        return pd.DataFrame({
-            "campaign_code": [f"{dealer.code}-CP{i + 1:03d}" for i in range(n)],
-            "dealer_code": dealer.code, "name": names, "type": kind,
-            "start_date": fmt_dates(start), "end_date": fmt_dates(end),
-            "cost_amount": _money(rng.integers(5, 31, n) * 1000.0),
-            "updated_at": fmt_stamps(_at(rng, start - 14, 9, 18)),
-            "start_day": start, "end_day": end,
-        })
+        return pd.DataFrame(
+            {
+                "campaign_code": [f"{dealer.code}-CP{i + 1:03d}" for i in range(n)],
+                "dealer_code": dealer.code,
+                "name": names,
+                "type": kind,
+                "start_date": fmt_dates(start),
+                "end_date": fmt_dates(end),
+                "cost_amount": _money(rng.integers(5, 31, n) * 1000.0),
+                "updated_at": fmt_stamps(_at(rng, start - 14, 9, 18)),
+                "start_day": start,
+                "end_day": end,
+            }
+        )
 
     def _group_recall(self) -> pd.DataFrame:
         day = self.timeline.start + int(self.timeline.years * 365 * 0.6)
-        return pd.DataFrame({
-            "campaign_code": ["GRP-RECALL-01"], "dealer_code": [None], "name": ["转向拉杆召回"], "type": ["RECALL"],
-            "start_date": fmt_dates(np.array([day])), "end_date": fmt_dates(np.array([day + 365])),
-            "cost_amount": ["0.00"], "updated_at": fmt_stamps(np.array([day * 86_400 + 10 * 3600])),
-        })
+        return pd.DataFrame(
+            {
+                "campaign_code": ["GRP-RECALL-01"],
+                "dealer_code": [None],
+                "name": ["转向拉杆召回"],
+                "type": ["RECALL"],
+                "start_date": fmt_dates(np.array([day])),
+                "end_date": fmt_dates(np.array([day + 365])),
+                "cost_amount": ["0.00"],
+                "updated_at": fmt_stamps(np.array([day * 86_400 + 10 * 3600])),
+            }
+        )
 
     # -- one chunk of customers -----------------------------------------------------
 
-    def _chunk(self, rng: np.random.Generator, dealer: Dealer, first_id: int, n: int, campaigns: pd.DataFrame) -> pd.DataFrame:
+    def _chunk(
+        self, rng: np.random.Generator, dealer: Dealer, first_id: int, n: int, campaigns: pd.DataFrame
+    ) -> pd.DataFrame:
         customers = self._customers(rng, dealer, first_id, n)
         vehicles = self._vehicles(rng, dealer, customers)
         new_owners = self._new_owners(rng, dealer, vehicles)
@@ -242,22 +281,26 @@ class WorldGenerator:
         mobile = make_mobiles(rng, n)
         first_delivery = self.timeline.start + rng.integers(0, self.timeline.until - self.timeline.start - 10, n)
         birth = first_delivery - rng.integers(22 * 365, 62 * 365, n)
-        return pd.DataFrame({
-            "customer_id": np.char.add("C", np.char.zfill(np.arange(first_id + 1, first_id + n + 1).astype(str), 8)),
-            "dealer_code": dealer.code,
-            "name": self.pools.names(rng, gender),
-            "gender": np.where(rng.random(n) < 0.05, None, gender),
-            "birth_date": np.where(rng.random(n) < 0.15, None, fmt_dates(birth)),
-            "clean_mobile": mobile,
-            "mobile": type_mobiles(rng, mobile),
-            "city": city,
-            "address": self.pools.addresses(rng, city, district),
-            "consent_call": rng.random(n) > 0.04,
-            "consent_sms": rng.random(n) > 0.03,
-            "first_delivery": first_delivery,
-            "created_day": first_delivery - rng.integers(0, 20, n),
-            "advisor_pref": rng.integers(0, 8, n),
-        }).pipe(self._with_duplicates, rng)
+        return pd.DataFrame(
+            {
+                "customer_id": np.char.add(
+                    "C", np.char.zfill(np.arange(first_id + 1, first_id + n + 1).astype(str), 8)
+                ),
+                "dealer_code": dealer.code,
+                "name": self.pools.names(rng, gender),
+                "gender": np.where(rng.random(n) < 0.05, None, gender),
+                "birth_date": np.where(rng.random(n) < 0.15, None, fmt_dates(birth)),
+                "clean_mobile": mobile,
+                "mobile": type_mobiles(rng, mobile),
+                "city": city,
+                "address": self.pools.addresses(rng, city, district),
+                "consent_call": rng.random(n) > 0.04,
+                "consent_sms": rng.random(n) > 0.03,
+                "first_delivery": first_delivery,
+                "created_day": first_delivery - rng.integers(0, 20, n),
+                "advisor_pref": rng.integers(0, 8, n),
+            }
+        ).pipe(self._with_duplicates, rng)
 
     def _with_duplicates(self, customers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """2% are registered a second time at the counter (dup_day) and merged in the DMS
@@ -266,8 +309,9 @@ class WorldGenerator:
         dup_day = customers["created_day"].to_numpy() + rng.integers(30, 900, n)
         merge_day = dup_day + rng.integers(5, 200, n)
         duplicated = (rng.random(n) < 0.02) & (merge_day <= self.timeline.until)
-        return customers.assign(dup_day=np.where(duplicated, dup_day, 10**6),
-                                merge_day=np.where(duplicated, merge_day, 10**6))
+        return customers.assign(
+            dup_day=np.where(duplicated, dup_day, 10**6), merge_day=np.where(duplicated, merge_day, 10**6)
+        )
 
     def _vehicles(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame) -> pd.DataFrame:
         """Each customer's first vehicle; a fifth buy a second one later."""
@@ -277,24 +321,36 @@ class WorldGenerator:
         second = (rng.random(len(customers)) < 0.2) & (first_delivery + later <= self.timeline.until)
         owner = np.concatenate([np.arange(len(customers)), np.flatnonzero(second)])
         delivery = np.concatenate([first_delivery, (first_delivery + later)[second]])
-        year = (delivery.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970)
+        year = delivery.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
         model_year = year + (delivery - _days_of_year_start(year) > 270)
         n = len(owner)
         vins = make_vins(rng, model_year)
         sold_here = rng.random(n) < 0.9
         # Life events: resold to a new owner (who keeps servicing here), sold away, scrapped.
         age_at_end = self.timeline.until - delivery
-        event = np.where(rng.random(n) < 0.04, "resold", np.where(rng.random(n) < 0.02, "sold", np.where(rng.random(n) < 0.01, "scrapped", "")))
+        event = np.where(
+            rng.random(n) < 0.04,
+            "resold",
+            np.where(rng.random(n) < 0.02, "sold", np.where(rng.random(n) < 0.01, "scrapped", "")),
+        )
         event = np.where(age_at_end > 3 * 365, event, "")
         event_day = delivery + (age_at_end * rng.uniform(0.55, 0.95, n)).astype(int)
-        return pd.DataFrame({
-            "vin": vins, "owner": owner, "customer_id": customers["customer_id"].to_numpy()[owner],
-            "dealer_code": np.where(sold_here, dealer.code, None), "brand": BRAND,
-            "model": rng.choice(MODELS, n, p=MODEL_SHARES), "model_year": model_year,
-            "plate_no": _plates(rng, dealer.plate, n), "delivery": delivery,
-            "daily_km": np.clip(rng.lognormal(np.log(38), 0.45, n), 5, 220),
-            "event": event, "event_day": np.where(event == "", 10**6, event_day),
-        })
+        return pd.DataFrame(
+            {
+                "vin": vins,
+                "owner": owner,
+                "customer_id": customers["customer_id"].to_numpy()[owner],
+                "dealer_code": np.where(sold_here, dealer.code, None),
+                "brand": BRAND,
+                "model": rng.choice(MODELS, n, p=MODEL_SHARES),
+                "model_year": model_year,
+                "plate_no": _plates(rng, dealer.plate, n),
+                "delivery": delivery,
+                "daily_km": np.clip(rng.lognormal(np.log(38), 0.45, n), 5, 220),
+                "event": event,
+                "event_day": np.where(event == "", 10**6, event_day),
+            }
+        )
 
     def _new_owners(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame) -> pd.DataFrame:
         """The buyers of resold vehicles: new customers, created when they bought the car."""
@@ -303,8 +359,9 @@ class WorldGenerator:
         day = resold["event_day"].to_numpy()
         return owners.assign(customer_id=_new_owner_id(resold["vin"].to_numpy()), created_day=day, first_delivery=day)
 
-    def _service_history(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame,
-                         campaigns: pd.DataFrame) -> pd.DataFrame:
+    def _service_history(
+        self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame, campaigns: pd.DataFrame
+    ) -> pd.DataFrame:
         """Every brand service visit of every vehicle: (veh, day, service_type, dealer).
 
         Visits follow the driver's own mileage and the 6-month / 5,000 km interval.
@@ -328,11 +385,16 @@ class WorldGenerator:
             if not live.any():
                 break
             idx = np.flatnonzero(live)
-            parts.append(pd.DataFrame({
-                "veh": idx, "day": day[idx],
-                "service_type": "FIRST_SERVICE" if k == 0 else "MAINTENANCE",
-                "dealer": np.where(where[idx] == 0, home[idx], outside[idx]),
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "veh": idx,
+                        "day": day[idx],
+                        "service_type": "FIRST_SERVICE" if k == 0 else "MAINTENANCE",
+                        "dealer": np.where(where[idx] == 0, home[idx], outside[idx]),
+                    }
+                )
+            )
             day = day + np.ceil(np.minimum(182, km_days) * rng.uniform(0.8, 1.35, n)).astype(int)
             years_past = np.clip((day - warranty_end) / 365, 0, None)
             stay = np.where(day <= warranty_end, 0.95, 0.80 - 0.06 * years_past)
@@ -346,26 +408,54 @@ class WorldGenerator:
             span = np.clip(end - delivery, 0, None)
             count = rng.poisson(per_year * span / 365.25)
             idx = np.repeat(np.arange(n), count)
-            parts.append(pd.DataFrame({
-                "veh": idx, "day": delivery[idx] + (span[idx] * rng.random(len(idx))).astype(int),
-                "service_type": service_type, "dealer": home[idx],
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "veh": idx,
+                        "day": delivery[idx] + (span[idx] * rng.random(len(idx))).astype(int),
+                        "service_type": service_type,
+                        "dealer": home[idx],
+                    }
+                )
+            )
         sold_here = np.flatnonzero(vehicles["dealer_code"].notna().to_numpy())
-        parts.append(pd.DataFrame({"veh": sold_here, "day": delivery[sold_here] - rng.integers(1, 4, len(sold_here)),
-                                   "service_type": "PDI", "dealer": home[sold_here]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "veh": sold_here,
+                    "day": delivery[sold_here] - rng.integers(1, 4, len(sold_here)),
+                    "service_type": "PDI",
+                    "dealer": home[sold_here],
+                }
+            )
+        )
         for row in campaigns[campaigns.type == "CARE_EVENT"].itertuples():
             come = np.flatnonzero((delivery < row.start_day) & (loyal_end > row.end_day) & (rng.random(n) < 0.1))
-            parts.append(pd.DataFrame({"veh": come, "day": rng.integers(row.start_day, row.end_day + 1, len(come)),
-                                       "service_type": "CAMPAIGN", "dealer": home[come]}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "veh": come,
+                        "day": rng.integers(row.start_day, row.end_day + 1, len(come)),
+                        "service_type": "CAMPAIGN",
+                        "dealer": home[come],
+                    }
+                )
+            )
         visits = pd.concat(parts, ignore_index=True)
         visits = visits[visits.day <= self.timeline.until]
         return visits.sort_values(["veh", "day", "service_type"], kind="stable").reset_index(drop=True)
 
-
     # -- DMS records from the visits --------------------------------------------------
 
-    def _repair_orders(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame,
-                       vehicles: pd.DataFrame, visits: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+    def _repair_orders(
+        self,
+        rng: np.random.Generator,
+        dealer: Dealer,
+        customers: pd.DataFrame,
+        vehicles: pd.DataFrame,
+        visits: pd.DataFrame,
+        campaigns: pd.DataFrame,
+    ) -> pd.DataFrame:
         """One repair order per group visit, with its owner, advisor, amounts and links."""
         n = len(visits)
         veh = visits["veh"].to_numpy()
@@ -376,15 +466,22 @@ class WorldGenerator:
         # Customer on the order: the buyer, or (after a resale) the new owner.
         resold = (v["event"].to_numpy() == "resold") & (day >= v["event_day"].to_numpy())
         customer = np.where(resold, _new_owner_id(v["vin"].to_numpy()), customers["customer_id"].to_numpy()[owner])
-        on_duplicate = ((day >= customers["dup_day"].to_numpy()[owner]) & (day < customers["merge_day"].to_numpy()[owner])
-                        & ~resold & (rng.random(n) < 0.6))
+        on_duplicate = (
+            (day >= customers["dup_day"].to_numpy()[owner])
+            & (day < customers["merge_day"].to_numpy()[owner])
+            & ~resold
+            & (rng.random(n) < 0.6)
+        )
         customer = np.where(on_duplicate, _duplicate_id(customer), customer)
         pref = customers["advisor_pref"].to_numpy()[owner]
         change = self.timeline.start + int(ADVISOR_CHANGE_YEARS * 365)
         pref = np.where((pref >= 6) & (day >= change), pref + 2, pref)
         advisor = np.char.add(f"{dealer.code}-A", np.char.zfill((pref + 1).astype(str), 2))
-        mileage = np.where(kind == "PDI", rng.integers(5, 40, n),
-                           ((day - v["delivery"].to_numpy()) * v["daily_km"].to_numpy() * rng.uniform(0.9, 1.1, n)).astype(int))
+        mileage = np.where(
+            kind == "PDI",
+            rng.integers(5, 40, n),
+            ((day - v["delivery"].to_numpy()) * v["daily_km"].to_numpy() * rng.uniform(0.9, 1.1, n)).astype(int),
+        )
         duration = np.select(
             [kind == "BODY_PAINT", np.isin(kind, ["REPAIR", "WARRANTY"])],
             [rng.integers(2, 11, n), rng.integers(0, 4, n)],
@@ -394,85 +491,151 @@ class WorldGenerator:
         campaign = _campaign_redeemed(rng, day, kind, campaigns)
         status = np.where(rng.random(n) < 0.012, "void", "closed")
         appointment = (np.isin(kind, ["FIRST_SERVICE", "MAINTENANCE"]) & (rng.random(n) < 0.35)) | (
-            (kind == "REPAIR") & (rng.random(n) < 0.15))
+            (kind == "REPAIR") & (rng.random(n) < 0.15)
+        )
         chunk_tag = customers["customer_id"].iloc[0][1:]  # order numbers unique across chunks
         numbers = np.char.add(np.char.add(f"RO{dealer.code}-", chunk_tag), np.char.zfill(np.arange(n).astype(str), 6))
-        return pd.DataFrame({
-            "ro_number": numbers, "dealer_code": dealer.code, "vin": v["vin"].to_numpy(),
-            "customer_id": customer, "advisor_id": advisor, "open_day": day,
-            "close_day": day + duration, "mileage_km": mileage, "service_type": kind, "final_status": status,
-            "labor_amount": _money(labor), "parts_amount": _money(parts), "total_amount": _money(labor + parts),
-            "total": labor + parts,
-            "appointment_id": np.where(appointment, np.char.replace(numbers, "RO", "AP"), None),
-            "campaign_code": campaign,
-            "insurance_claim_no": np.where((kind == "BODY_PAINT") & (rng.random(n) < 0.85),
-                                           np.char.replace(numbers, "RO", "CLM"), None),
-        })
+        return pd.DataFrame(
+            {
+                "ro_number": numbers,
+                "dealer_code": dealer.code,
+                "vin": v["vin"].to_numpy(),
+                "customer_id": customer,
+                "advisor_id": advisor,
+                "open_day": day,
+                "close_day": day + duration,
+                "mileage_km": mileage,
+                "service_type": kind,
+                "final_status": status,
+                "labor_amount": _money(labor),
+                "parts_amount": _money(parts),
+                "total_amount": _money(labor + parts),
+                "total": labor + parts,
+                "appointment_id": np.where(appointment, np.char.replace(numbers, "RO", "AP"), None),
+                "campaign_code": campaign,
+                "insurance_claim_no": np.where(
+                    (kind == "BODY_PAINT") & (rng.random(n) < 0.85), np.char.replace(numbers, "RO", "CLM"), None
+                ),
+            }
+        )
 
     def _order_versions(self, rng: np.random.Generator, orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Each order as opened (status open, no close date), then as closed or voided;
         with each version's updated_at in local seconds."""
-        columns = ["ro_number", "dealer_code", "vin", "customer_id", "advisor_id", "open_date", "close_date",
-                   "mileage_km", "service_type", "status", "labor_amount", "parts_amount", "total_amount",
-                   "appointment_id", "campaign_code", "insurance_claim_no", "updated_at"]
+        columns = [
+            "ro_number",
+            "dealer_code",
+            "vin",
+            "customer_id",
+            "advisor_id",
+            "open_date",
+            "close_date",
+            "mileage_km",
+            "service_type",
+            "status",
+            "labor_amount",
+            "parts_amount",
+            "total_amount",
+            "appointment_id",
+            "campaign_code",
+            "insurance_claim_no",
+            "updated_at",
+        ]
         opened_at = _at(rng, orders["open_day"].to_numpy(), 8.5, 11.5)
         closed_at = np.maximum(_at(rng, orders["close_day"].to_numpy(), 14, 19), opened_at + 1800)
         base = orders.assign(open_date=fmt_dates(orders["open_day"].to_numpy()))
         opened = base.assign(close_date=None, status="open", updated_at=fmt_stamps(opened_at))
         closed = base.assign(
             close_date=np.where(orders["final_status"] == "void", None, fmt_dates(orders["close_day"].to_numpy())),
-            status=orders["final_status"], updated_at=fmt_stamps(closed_at),
+            status=orders["final_status"],
+            updated_at=fmt_stamps(closed_at),
         )
         return pd.concat([opened[columns], closed[columns]], ignore_index=True), np.concatenate([opened_at, closed_at])
 
-    def _appointments(self, rng: np.random.Generator, dealer: Dealer, orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    def _appointments(
+        self, rng: np.random.Generator, dealer: Dealer, orders: pd.DataFrame
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Kept appointments (linked to their orders), plus cancelled and missed ones;
         with each version's updated_at in local seconds."""
         kept = orders[orders["appointment_id"].notna()]
         k = len(kept)
         missed = kept.sample(frac=0.16, random_state=rng.integers(2**31)) if k else kept
-        ids = np.concatenate([kept["appointment_id"].to_numpy(), np.char.add(missed["appointment_id"].to_numpy().astype(str), "X")])
-        day = np.concatenate([kept["open_day"].to_numpy(), missed["open_day"].to_numpy() - rng.integers(10, 40, len(missed))])
+        ids = np.concatenate(
+            [kept["appointment_id"].to_numpy(), np.char.add(missed["appointment_id"].to_numpy().astype(str), "X")]
+        )
+        day = np.concatenate(
+            [kept["open_day"].to_numpy(), missed["open_day"].to_numpy() - rng.integers(10, 40, len(missed))]
+        )
         final = np.concatenate([np.full(k, "arrived"), rng.choice(["cancelled", "no_show"], len(missed))])
         n = len(ids)
         created = _at(rng, day - rng.integers(1, 8, n), 9, 21)
-        final_at = np.select([final == "arrived", final == "no_show"],
-                             [_at(rng, day, 8, 8.4), _at(rng, day, 18, 19)],
-                             np.maximum(_at(rng, day - rng.integers(0, 2, n), 9, 20), created + 600))
-        frame = pd.DataFrame({
-            "appointment_id": ids, "dealer_code": dealer.code,
-            "customer_id": np.concatenate([kept["customer_id"].to_numpy(), missed["customer_id"].to_numpy()]),
-            "vin": np.concatenate([kept["vin"].to_numpy(), missed["vin"].to_numpy()]),
-            "appointment_date": fmt_dates(day),
-            "slot": np.array(["08:30", "09:00", "09:30", "10:00", "10:30", "13:30", "14:00", "15:00"])[rng.integers(0, 8, n)],
-            "source": rng.choice(["phone", "wechat", "walk_in", "call_center"], n, p=[0.45, 0.35, 0.1, 0.1]),
-            "created_at": fmt_stamps(created),
-        })
-        columns = ["appointment_id", "dealer_code", "customer_id", "vin", "appointment_date", "slot", "source",
-                   "status", "created_at", "updated_at"]
+        final_at = np.select(
+            [final == "arrived", final == "no_show"],
+            [_at(rng, day, 8, 8.4), _at(rng, day, 18, 19)],
+            np.maximum(_at(rng, day - rng.integers(0, 2, n), 9, 20), created + 600),
+        )
+        frame = pd.DataFrame(
+            {
+                "appointment_id": ids,
+                "dealer_code": dealer.code,
+                "customer_id": np.concatenate([kept["customer_id"].to_numpy(), missed["customer_id"].to_numpy()]),
+                "vin": np.concatenate([kept["vin"].to_numpy(), missed["vin"].to_numpy()]),
+                "appointment_date": fmt_dates(day),
+                "slot": np.array(["08:30", "09:00", "09:30", "10:00", "10:30", "13:30", "14:00", "15:00"])[
+                    rng.integers(0, 8, n)
+                ],
+                "source": rng.choice(["phone", "wechat", "walk_in", "call_center"], n, p=[0.45, 0.35, 0.1, 0.1]),
+                "created_at": fmt_stamps(created),
+            }
+        )
+        columns = [
+            "appointment_id",
+            "dealer_code",
+            "customer_id",
+            "vin",
+            "appointment_date",
+            "slot",
+            "source",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
         booked = frame.assign(status="booked", updated_at=fmt_stamps(created))
         done = frame.assign(status=final, updated_at=fmt_stamps(final_at))
         return pd.concat([booked[columns], done[columns]], ignore_index=True), np.concatenate([created, final_at])
 
-    def _memberships(self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame,
-                     orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    def _memberships(
+        self, rng: np.random.Generator, dealer: Dealer, customers: pd.DataFrame, orders: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.Series]:
         """Cards for two customers in five: joined at the first visit, points from spending."""
         closed = orders[(orders.final_status == "closed") & (orders.service_type != "PDI")]
-        spend = closed.groupby("customer_id").agg(first=("open_day", "min"), last=("close_day", "max"), total=("total", "sum"))
+        spend = closed.groupby("customer_id").agg(
+            first=("open_day", "min"), last=("close_day", "max"), total=("total", "sum")
+        )
         members = spend[rng.random(len(spend)) < 0.4]
-        tier = pd.cut(members["total"], [-1, 3000, 10000, 25000, np.inf], labels=["normal", "silver", "gold", "diamond"]).astype(str)
+        tier = pd.cut(
+            members["total"], [-1, 3000, 10000, 25000, np.inf], labels=["normal", "silver", "gold", "diamond"]
+        ).astype(str)
         points = (members["total"] // 10).astype(int) - rng.integers(0, 200, len(members))
         points = np.clip(points, 0, None)
         last_year = members["last"].to_numpy().astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
-        card = pd.DataFrame({
-            "card_no": np.char.replace(members.index.to_numpy().astype(str), "C", "M"),
-            "customer_id": members.index.to_numpy(), "dealer_code": dealer.code,
-            "tier": "normal", "points_balance": 0, "points_expire_date": None,
-        })
+        card = pd.DataFrame(
+            {
+                "card_no": np.char.replace(members.index.to_numpy().astype(str), "C", "M"),
+                "customer_id": members.index.to_numpy(),
+                "dealer_code": dealer.code,
+                "tier": "normal",
+                "points_balance": 0,
+                "points_expire_date": None,
+            }
+        )
         joined = card.assign(updated_at=fmt_stamps(_at(rng, members["first"].to_numpy(), 15, 19)))
         latest = card.assign(
-            tier=tier.to_numpy(), points_balance=np.asarray(points),
-            points_expire_date=np.where(np.asarray(points) > 0, np.char.add((last_year + 1).astype(str), "-12-31"), None),
+            tier=tier.to_numpy(),
+            points_balance=np.asarray(points),
+            points_expire_date=np.where(
+                np.asarray(points) > 0, np.char.add((last_year + 1).astype(str), "-12-31"), None
+            ),
             updated_at=fmt_stamps(_at(rng, members["last"].to_numpy(), 19, 20)),
         )
         return pd.concat([joined, latest], ignore_index=True), pd.Series(tier.to_numpy(), index=members.index)
@@ -480,46 +643,92 @@ class WorldGenerator:
     def _customer_versions(self, rng: np.random.Generator, customers: pd.DataFrame) -> pd.DataFrame:
         """Created; some edited later; some duplicated at the counter, then merged;
         plus the new owners of resold vehicles (created at the resale)."""
-        columns = ["customer_id", "dealer_code", "name", "gender", "birth_date", "mobile", "city", "address",
-                   "consent_call", "consent_sms", "member_tier", "merged_into_customer_id", "created_at", "updated_at"]
+        columns = [
+            "customer_id",
+            "dealer_code",
+            "name",
+            "gender",
+            "birth_date",
+            "mobile",
+            "city",
+            "address",
+            "consent_call",
+            "consent_sms",
+            "member_tier",
+            "merged_into_customer_id",
+            "created_at",
+            "updated_at",
+        ]
         n = len(customers)
         created_at = _at(rng, customers["created_day"].to_numpy(), 9, 18)
-        base = customers.assign(merged_into_customer_id=None, created_at=fmt_stamps(created_at), updated_at=fmt_stamps(created_at))
+        base = customers.assign(
+            merged_into_customer_id=None, created_at=fmt_stamps(created_at), updated_at=fmt_stamps(created_at)
+        )
         edited = base[rng.random(n) < 0.1]
         edit_day = edited["created_day"].to_numpy() + (
-            (self.timeline.until - edited["created_day"].to_numpy()) * rng.random(len(edited))).astype(int)
-        edited = edited.assign(consent_call=edited["consent_call"] & (rng.random(len(edited)) > 0.3),
-                               address=np.char.add(edited["address"].to_numpy().astype(str), "2号楼"),
-                               updated_at=fmt_stamps(_at(rng, edit_day, 9, 20)))
+            (self.timeline.until - edited["created_day"].to_numpy()) * rng.random(len(edited))
+        ).astype(int)
+        edited = edited.assign(
+            consent_call=edited["consent_call"] & (rng.random(len(edited)) > 0.3),
+            address=np.char.add(edited["address"].to_numpy().astype(str), "2号楼"),
+            updated_at=fmt_stamps(_at(rng, edit_day, 9, 20)),
+        )
         dup = base[base.dup_day < 10**6]
         dup_day, merge_day = dup["dup_day"].to_numpy(), dup["merge_day"].to_numpy()
         dup_at = fmt_stamps(_at(rng, dup_day, 9, 18))
-        duplicate = dup.assign(customer_id=_duplicate_id(dup["customer_id"].to_numpy()),
-                               mobile=dup["clean_mobile"], member_tier=None, created_at=dup_at, updated_at=dup_at)
-        merged = duplicate.assign(merged_into_customer_id=dup["customer_id"].to_numpy(),
-                                  updated_at=fmt_stamps(_at(rng, merge_day, 9, 18)))
+        duplicate = dup.assign(
+            customer_id=_duplicate_id(dup["customer_id"].to_numpy()),
+            mobile=dup["clean_mobile"],
+            member_tier=None,
+            created_at=dup_at,
+            updated_at=dup_at,
+        )
+        merged = duplicate.assign(
+            merged_into_customer_id=dup["customer_id"].to_numpy(), updated_at=fmt_stamps(_at(rng, merge_day, 9, 18))
+        )
         return pd.concat([base[columns], edited[columns], duplicate[columns], merged[columns]], ignore_index=True)
 
     def _vehicle_versions(self, rng: np.random.Generator, vehicles: pd.DataFrame) -> pd.DataFrame:
-        columns = ["vin", "customer_id", "dealer_code", "brand", "model", "model_year", "plate_no", "delivery_date",
-                   "warranty_end_date", "warranty_end_km", "status", "updated_at"]
+        columns = [
+            "vin",
+            "customer_id",
+            "dealer_code",
+            "brand",
+            "model",
+            "model_year",
+            "plate_no",
+            "delivery_date",
+            "warranty_end_date",
+            "warranty_end_km",
+            "status",
+            "updated_at",
+        ]
         delivery = vehicles["delivery"].to_numpy()
         base = vehicles.assign(
             delivery_date=fmt_dates(delivery),
-            warranty_end_date=fmt_dates(delivery + 3 * 365), warranty_end_km=100_000, status="active",
+            warranty_end_date=fmt_dates(delivery + 3 * 365),
+            warranty_end_km=100_000,
+            status="active",
             updated_at=fmt_stamps(_at(rng, delivery, 10, 17)),
         )
         event = base[(base.event != "") & (base.event_day <= self.timeline.until)]
         changed = event.assign(
-            customer_id=np.where(event.event == "resold", _new_owner_id(event["vin"].to_numpy()),
-                                 event["customer_id"].to_numpy()),
+            customer_id=np.where(
+                event.event == "resold", _new_owner_id(event["vin"].to_numpy()), event["customer_id"].to_numpy()
+            ),
             status=np.where(event.event == "resold", "active", event["event"].to_numpy()),
             updated_at=fmt_stamps(_at(rng, event["event_day"].to_numpy(), 10, 17)),
         )
         return pd.concat([base[columns], changed[columns]], ignore_index=True)
 
-    def _write_insurance(self, rng: np.random.Generator, dealer: Dealer, vehicles: pd.DataFrame,
-                         owners: pd.DataFrame, orders: pd.DataFrame) -> None:
+    def _write_insurance(
+        self,
+        rng: np.random.Generator,
+        dealer: Dealer,
+        vehicles: pd.DataFrame,
+        owners: pd.DataFrame,
+        orders: pd.DataFrame,
+    ) -> None:
         policies = policy_rows(rng, dealer.code, vehicles, owners, self.timeline.until)
         claims = claim_rows(rng, policies, orders, self.timeline.until)
         rows = pd.concat([policies, claims], ignore_index=True)
@@ -530,18 +739,27 @@ class WorldGenerator:
 
     # -- the manufacturer's view --------------------------------------------------------
 
-    def _oem_basis(self, dealer: Dealer, vehicles: pd.DataFrame, customers: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    def _oem_basis(
+        self, dealer: Dealer, vehicles: pd.DataFrame, customers: pd.DataFrame, visits: pd.DataFrame
+    ) -> pd.DataFrame:
         """What the manufacturer knows of this chunk's vehicles sold by the dealer: their
         brand-wide service visits (PDI excluded), owner and life events."""
         sold_here = vehicles["dealer_code"].notna().to_numpy()
         v = vehicles[sold_here]
         seen = visits[(visits.service_type != "PDI") & sold_here[visits.veh]]
         owner = customers.iloc[v["owner"].to_numpy()]
-        facts = pd.DataFrame({
-            "veh": np.flatnonzero(sold_here), "vin": v["vin"].to_numpy(), "delivery": v["delivery"].to_numpy(),
-            "gone_day": np.where(np.isin(v["event"].to_numpy(), ["sold", "scrapped"]), v["event_day"].to_numpy(), 10**6),
-            "customer_name": owner["name"].to_numpy(), "mobile_masked": [mask_mobile(m) for m in owner["clean_mobile"]],
-        })
+        facts = pd.DataFrame(
+            {
+                "veh": np.flatnonzero(sold_here),
+                "vin": v["vin"].to_numpy(),
+                "delivery": v["delivery"].to_numpy(),
+                "gone_day": np.where(
+                    np.isin(v["event"].to_numpy(), ["sold", "scrapped"]), v["event_day"].to_numpy(), 10**6
+                ),
+                "customer_name": owner["name"].to_numpy(),
+                "mobile_masked": [mask_mobile(m) for m in owner["clean_mobile"]],
+            }
+        )
         merged = seen.merge(facts[["veh"]], on="veh")
         return facts.merge(merged[["veh", "day", "dealer"]], on="veh", how="left")
 
@@ -550,7 +768,9 @@ class WorldGenerator:
         days at month end (AT_RISK), or 365+ (LOST), with where they were last serviced.
         Published on the 3rd of the following month (occasionally a few days late)."""
         until = pd.Timestamp(fmt_dates(np.array([self.timeline.until]))[0])
-        months = pd.period_range(end=(until - pd.offsets.MonthBegin(1)).to_period("M") - 1, periods=OEM_PERIODS, freq="M")
+        months = pd.period_range(
+            end=(until - pd.offsets.MonthBegin(1)).to_period("M") - 1, periods=OEM_PERIODS, freq="M"
+        )
         lists = []
         for period in months:
             cutoff = _days(period.end_time.date())
@@ -565,25 +785,42 @@ class WorldGenerator:
             flagged = vehicles[days >= 180].assign(days=days[days >= 180])
             last_any = latest.reindex(flagged.index)
             elsewhere = last_any["dealer"].notna() & (last_any["dealer"] != dealer.code)
-            items = pd.DataFrame({
-                "dealer_code": dealer.code, "period": str(period),
-                "generated_at": fmt_stamps(np.array([published * 86_400 + 6 * 3600]))[0],
-                "vin": flagged["vin"].to_numpy(), "customer_name": flagged["customer_name"].to_numpy(),
-                "mobile_masked": flagged["mobile_masked"].to_numpy(),
-                "last_service_dealer_code": last_any["dealer"].to_numpy(),
-                "last_service_date": np.where(last_any["day"].notna(), fmt_dates(last_any["day"].fillna(0).to_numpy()), None),
-                "oem_status": np.where(flagged["days"] >= 365, "LOST", "AT_RISK"),
-                "reason_hint": np.where(elsewhere, "SERVICED_AT_OTHER_DEALER", None),
-            }).sort_values("vin", kind="stable")
+            items = pd.DataFrame(
+                {
+                    "dealer_code": dealer.code,
+                    "period": str(period),
+                    "generated_at": fmt_stamps(np.array([published * 86_400 + 6 * 3600]))[0],
+                    "vin": flagged["vin"].to_numpy(),
+                    "customer_name": flagged["customer_name"].to_numpy(),
+                    "mobile_masked": flagged["mobile_masked"].to_numpy(),
+                    "last_service_dealer_code": last_any["dealer"].to_numpy(),
+                    "last_service_date": np.where(
+                        last_any["day"].notna(), fmt_dates(last_any["day"].fillna(0).to_numpy()), None
+                    ),
+                    "oem_status": np.where(flagged["days"] >= 365, "LOST", "AT_RISK"),
+                    "reason_hint": np.where(elsewhere, "SERVICED_AT_OTHER_DEALER", None),
+                }
+            ).sort_values("vin", kind="stable")
             items["item_no"] = np.arange(1, len(items) + 1)
             lists.append(items)
         items = pd.concat(lists, ignore_index=True)
         self.counts["oem_lost_customers"] = self.counts.get("oem_lost_customers", 0) + store.add_oem_items(
-            self.conn, items, ["vin", "customer_name", "mobile_masked", "last_service_dealer_code",
-                               "last_service_date", "oem_status", "reason_hint"])
+            self.conn,
+            items,
+            [
+                "vin",
+                "customer_name",
+                "mobile_masked",
+                "last_service_dealer_code",
+                "last_service_date",
+                "oem_status",
+                "reason_hint",
+            ],
+        )
 
 
 # -- small vectorised helpers ---------------------------------------------------------------
+
 
 def _duplicate_id(customer_ids: np.ndarray) -> np.ndarray:
     """Customer id of a customer's duplicate record (merged into the original later)."""
@@ -606,9 +843,17 @@ def _plates(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
 
 
 # Typical labour and parts (CNY) per service type: (labour median, parts median).
-_PRICES = {"PDI": (0, 0), "FIRST_SERVICE": (0, 180), "MAINTENANCE": (180, 420), "REPAIR": (450, 900),
-           "WARRANTY": (0, 0), "BODY_PAINT": (1800, 2600), "ACCESSORY": (80, 1200), "INSPECTION": (120, 30),
-           "CAMPAIGN": (0, 60)}
+_PRICES = {
+    "PDI": (0, 0),
+    "FIRST_SERVICE": (0, 180),
+    "MAINTENANCE": (180, 420),
+    "REPAIR": (450, 900),
+    "WARRANTY": (0, 0),
+    "BODY_PAINT": (1800, 2600),
+    "ACCESSORY": (80, 1200),
+    "INSPECTION": (120, 30),
+    "CAMPAIGN": (0, 60),
+}
 
 
 def _amounts(rng: np.random.Generator, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -618,7 +863,9 @@ def _amounts(rng: np.random.Generator, kind: np.ndarray) -> tuple[np.ndarray, np
     return np.round(labor_median * spread[0], 0), np.round(parts_median * spread[1], 2)
 
 
-def _campaign_redeemed(rng: np.random.Generator, day: np.ndarray, kind: np.ndarray, campaigns: pd.DataFrame) -> np.ndarray:
+def _campaign_redeemed(
+    rng: np.random.Generator, day: np.ndarray, kind: np.ndarray, campaigns: pd.DataFrame
+) -> np.ndarray:
     """A third of the visits during a dealer campaign redeem it; campaign visits always do."""
     code = np.full(len(day), None, dtype=object)
     for row in campaigns.itertuples():
@@ -627,8 +874,13 @@ def _campaign_redeemed(rng: np.random.Generator, day: np.ndarray, kind: np.ndarr
     return code
 
 
-def generate(path: Path, scale: str = "small", seed: int = 1, until: dt.date = dt.date(2026, 12, 31),
-             clock: dt.date | None = None) -> dict[str, int]:
+def generate(
+    path: Path,
+    scale: str = "small",
+    seed: int = 1,
+    until: dt.date = dt.date(2026, 12, 31),
+    clock: dt.date | None = None,
+) -> dict[str, int]:
     """Generate a world into ``path``: six years ending ``until``; the clock (what the
     feeds show) starts at ``clock`` (default: ``until``). Returns versions per entity."""
     timeline = Timeline(start=_days(until.replace(year=until.year - 6)), until=_days(until))
@@ -636,8 +888,14 @@ def generate(path: Path, scale: str = "small", seed: int = 1, until: dt.date = d
     try:
         counts = WorldGenerator(conn, SCALES[scale], seed, timeline).run()
         store.finish(conn)
-        store.set_meta(conn, seed=seed, scale=scale, start=fmt_dates(np.array([timeline.start]))[0],
-                       until=until.isoformat(), clock=f"{(clock or until).isoformat()}T00:00:00+08:00")
+        store.set_meta(
+            conn,
+            seed=seed,
+            scale=scale,
+            start=fmt_dates(np.array([timeline.start]))[0],
+            until=until.isoformat(),
+            clock=f"{(clock or until).isoformat()}T00:00:00+08:00",
+        )
     finally:
         conn.close()
     return counts

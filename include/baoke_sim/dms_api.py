@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baoke.simulator.faults import Fault, FaultPlan
-from baoke.simulator.servers import (
+from baoke_sim.faults import Fault, FaultPlan
+from baoke_sim.servers import (
     ApiError,
     Request,
     Response,

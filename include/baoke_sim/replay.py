@@ -19,9 +19,10 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg2
 
@@ -55,9 +56,11 @@ class DayReport:
     def line(self) -> str:
         problems = ", ".join(f"{name}: {n}" for name, n in self.breaches.items() if n) or "all checks pass"
         slowest = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.slowest)
-        return (f"{self.business_date}: {self.listed} listed, {self.outcomes} outcomes returned, "
-                f"{self.returns} return visits caused; {problems}; dbt build {self.build_seconds:.0f} s"
-                f" (slowest: {slowest})")
+        return (
+            f"{self.business_date}: {self.listed} listed, {self.outcomes} outcomes returned, "
+            f"{self.returns} return visits caused; {problems}; dbt build {self.build_seconds:.0f} s"
+            f" (slowest: {slowest})"
+        )
 
 
 def _slowest_nodes(run_results: Path, n: int = 3) -> list[tuple[str, float]]:
@@ -70,9 +73,9 @@ def _slowest_nodes(run_results: Path, n: int = 3) -> list[tuple[str, float]]:
 @contextlib.contextmanager
 def _feeds(world: Path) -> Iterator[None]:
     """Serve the world's DMS and OEM APIs and point the connections at them."""
-    from baoke.simulator.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-    from baoke.simulator.oem_api import DEFAULT_API_KEY, OemApi
-    from baoke.simulator.servers import ApiServer
+    from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+    from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke_sim.servers import ApiServer
 
     names = [conn_env_name("dms_api"), conn_env_name("oem_api")]
     saved = {name: os.environ.get(name) for name in names}
@@ -90,7 +93,7 @@ def _feeds(world: Path) -> Iterator[None]:
 
 
 def _set_clock(world: Path, business_date: dt.date) -> None:
-    from baoke.simulator import store
+    from baoke_sim import store
 
     with sqlite3.connect(world) as conn:
         store.set_meta(conn, clock=f"{business_date.isoformat()}T00:00:00+08:00")
@@ -117,14 +120,15 @@ def check_day(url: str, business_date: dt.date, dbt_args: list[str]) -> dict[str
     return breaches
 
 
-def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | None = None,
-           with_tests: bool = True) -> list[DayReport]:
+def replay(
+    world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | None = None, with_tests: bool = True
+) -> list[DayReport]:
     """Run days ``start`` .. ``start + days - 1``; returns one report per day. Without
     ``with_tests`` dbt only builds (the invariants are still checked every day)."""
     from baoke.outbound import export_day
-    from baoke.simulator.callcenter import work_lists
-    from baoke.simulator.insurer_files import drop_files
     from baoke.warehouse import resolve_warehouse
+    from baoke_sim.callcenter import work_lists
+    from baoke_sim.insurer_files import drop_files
 
     settings = get_settings()
     url = resolve_warehouse()
@@ -143,8 +147,15 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
             drop_files(world, insurer_inbox, since=None if offset == 0 else (day - dt.timedelta(days=3)).isoformat())
             extract_day(day)
             variables = {**(dbt_vars or {}), "business_date": day.isoformat()}
-            dbt_args = ["--quiet", "--vars", json.dumps(variables),
-                        "--target-path", str(dbt_dir / "target"), "--log-path", str(dbt_dir / "logs")]
+            dbt_args = [
+                "--quiet",
+                "--vars",
+                json.dumps(variables),
+                "--target-path",
+                str(dbt_dir / "target"),
+                "--log-path",
+                str(dbt_dir / "logs"),
+            ]
             excluded = ["--exclude-resource-type", "unit_test"]
             if not with_tests:
                 excluded += ["--exclude-resource-type", "test"]
@@ -157,8 +168,9 @@ def replay(world: Path, start: dt.date, days: int, dbt_vars: dict[str, Any] | No
                 exports = export_day(conn, inbox, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)
             listed = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception")
-            report = DayReport(day, listed, worked.rows, worked.returns, check_day(url, day, dbt_args),
-                               build_seconds, slowest)
+            report = DayReport(
+                day, listed, worked.rows, worked.returns, check_day(url, day, dbt_args), build_seconds, slowest
+            )
             log.info(report.line())
             print(report.line(), flush=True)
             reports.append(report)

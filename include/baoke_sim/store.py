@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-
 #: Page cache for bulk writes (KiB, as SQLite's negative cache_size): the primary-key
 #: B-trees then stay in memory instead of being re-read and re-written page by page.
 BULK_CACHE_KIB = 1024 * 1024
 
 
 def _sql(name: str) -> str:
-    return (resources.files("baoke.simulator") / name).read_text(encoding="utf-8")
+    return (resources.files("baoke_sim") / name).read_text(encoding="utf-8")
 
 
 def create(path: Path, bulk: bool = False) -> sqlite3.Connection:
@@ -88,7 +87,7 @@ def add_versions(
         dealer.where(dealer.notna(), None).tolist(),
         records["updated_at"].tolist(),
         visible.tolist(),
-        to_json_lines(records),
+        to_json_lines(records), strict=False,
     )
     verb = "insert or replace" if replace else "insert"
     conn.executemany(
@@ -107,7 +106,7 @@ def add_oem_items(conn: sqlite3.Connection, items: pd.DataFrame, item_columns: l
         items["period"].tolist(),
         items["generated_at"].tolist(),
         items["item_no"].tolist(),
-        to_json_lines(items[item_columns]),
+        to_json_lines(items[item_columns]), strict=False,
     )
     conn.executemany(
         "insert into oem_lost_customers (dealer_code, period, generated_at, item_no, record) values (?, ?, ?, ?, ?)",
@@ -127,8 +126,12 @@ def add_insurer_rows(conn: sqlite3.Connection, rows: pd.DataFrame, first_line: i
         return 0
     conn.executemany(
         "insert into insurer_rows (insurer_code, kind, file_date, line_no, fields) values (?, ?, ?, ?, ?)",
-        zip(rows["insurer_code"].tolist(), rows["kind"].tolist(), rows["file_date"].tolist(),
+        zip(
+            rows["insurer_code"].tolist(),
+            rows["kind"].tolist(),
+            rows["file_date"].tolist(),
             range(first_line, first_line + len(rows)),
-            [json.dumps([str(v) for v in f], ensure_ascii=False) for f in rows["fields"]]),
+            [json.dumps([str(v) for v in f], ensure_ascii=False) for f in rows["fields"]], strict=False,
+        ),
     )
     return len(rows)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
 
-from baoke.simulator.insurance import CLAIM_HEADER, POLICY_HEADER
+from baoke_sim.insurance import CLAIM_HEADER, POLICY_HEADER
 
 HEADERS = {"POLICY": POLICY_HEADER, "CLAIM": CLAIM_HEADER}
 
@@ -47,8 +47,10 @@ RejectReason = Literal["too_few_columns", "too_many_columns", "bad_date", "bad_a
 #: The damages each row-level fault makes, one line each, per file kind.
 ROW_DAMAGES: dict[str, dict[str, tuple[RejectReason, ...]]] = {
     "ragged_row": {"POLICY": ("too_few_columns", "too_many_columns"), "CLAIM": ("too_few_columns", "too_many_columns")},
-    "malformed_row": {"POLICY": ("bad_date", "bad_amount", "empty_key"),
-                      "CLAIM": ("bad_date", "bad_amount", "empty_key", "unknown_status")},
+    "malformed_row": {
+        "POLICY": ("bad_date", "bad_amount", "empty_key"),
+        "CLAIM": ("bad_date", "bad_amount", "empty_key", "unknown_status"),
+    },
 }
 #: The field each damage breaks, per file kind (a header of ``HEADERS``).
 DAMAGED_COLUMN = {
@@ -212,7 +214,7 @@ def _damage_rows(kind: str, rows: list[list[str]], reasons: tuple[RejectReason, 
     padded = [list(r) for r in rows] + [list(rows[i % len(rows)]) for i in range(max(0, len(reasons) - len(rows)))]
     targets = rng.sample(range(len(padded)), len(reasons))
     damaged = []
-    for index, reason in zip(targets, reasons):
+    for index, reason in zip(targets, reasons, strict=False):
         column, value = _break(kind, padded[index], reason)
         damaged.append(DamagedLine(index + 2, reason, column, value))
     return _Version(padded, len(padded), tuple(sorted(damaged, key=lambda d: d.line_no)))
@@ -257,9 +259,13 @@ def _clock_day(conn: sqlite3.Connection) -> str:
 
 
 def _rows(conn: sqlite3.Connection, insurer: str, kind: str, file_date: str) -> list[list[str]]:
-    return [json.loads(r[0]) for r in conn.execute(
-        "select fields from insurer_rows where insurer_code = ? and kind = ? and file_date = ? order by line_no",
-        (insurer, kind, file_date))]
+    return [
+        json.loads(r[0])
+        for r in conn.execute(
+            "select fields from insurer_rows where insurer_code = ? and kind = ? and file_date = ? order by line_no",
+            (insurer, kind, file_date),
+        )
+    ]
 
 
 def list_files(world: Path, since: str | None = None, all_dates: bool = False) -> list[WorldFile]:
@@ -267,16 +273,22 @@ def list_files(world: Path, since: str | None = None, all_dates: bool = False) -
     and on/after ``since``, by date, insurer, kind: for a test to pick one to damage."""
     with sqlite3.connect(world) as conn:
         until = "9999-12-31" if all_dates else _clock_day(conn)
-        return [WorldFile(*row) for row in conn.execute(
-            "select insurer_code, kind, file_date, count(*) from insurer_rows where file_date < ? and file_date >= ?"
-            " group by 1, 2, 3 order by 3, 1, 2", (until, since or ""))]
+        return [
+            WorldFile(*row)
+            for row in conn.execute(
+                "select insurer_code, kind, file_date, count(*) from insurer_rows where file_date < ? and file_date >= ?"
+                " group by 1, 2, 3 order by 3, 1, 2",
+                (until, since or ""),
+            )
+        ]
 
 
 # --- delivering -----------------------------------------------------------------------------
 
 
-def write_faulty_file(inbox: Path, insurer: str, kind: str, file_date: str | dt.date, fault: str | None,
-                      world: Path, seed: int = 0) -> FaultyFile:
+def write_faulty_file(
+    inbox: Path, insurer: str, kind: str, file_date: str | dt.date, fault: str | None, world: Path, seed: int = 0
+) -> FaultyFile:
     """Deliver one of the world's files into ``inbox`` now (whatever the clock), with
     ``fault`` (None: clean). One call is one delivery: ``redeliver`` writes the clean
     bytes again and ``correction`` the corrected bytes, so a test delivers the file
@@ -338,8 +350,9 @@ def _deliver_scripted(path: Path, kind: str, rows: list[list[str]], fault: str, 
         deliveries = 2
     version = _version(kind, rows, fault, _fault_rng(seed, path.name, fault))
     path.write_bytes(_bytes(kind, version, encoding))
-    return FaultyFile(path, fault, encoding, len(version.rows), version.trailer, version.damaged, version.changed,
-                      deliveries)
+    return FaultyFile(
+        path, fault, encoding, len(version.rows), version.trailer, version.damaged, version.changed, deliveries
+    )
 
 
 def drop_files(world: Path, inbox: Path, faults: FileFaults = FileFaults(), since: str | None = None) -> list[Path]:

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from baoke.simulator.faults import Fault, FaultPlan
+from baoke_sim.faults import Fault, FaultPlan
 
-log = logging.getLogger("baoke.simulator")
+log = logging.getLogger("baoke_sim")
 
 #: China Standard Time: every timestamp of the feeds carries this offset (feeds.md).
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -342,10 +342,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # an idle keep-alive connection is dropped after this
     server: _HttpServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _dispatch(self) -> None:
         request = self._read_request()
@@ -379,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
             self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
 

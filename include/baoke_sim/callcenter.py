@@ -31,28 +31,62 @@ from typing import Literal
 
 import pandas as pd
 
-from baoke.simulator import store
+from baoke_sim import store
 
-OUTCOME_COLUMNS = ["call_id", "list_date", "dealer_code", "customer_id", "attempt_no", "called_at", "channel",
-                   "outcome", "callback_date", "appointment_date", "note"]
+OUTCOME_COLUMNS = [
+    "call_id",
+    "list_date",
+    "dealer_code",
+    "customer_id",
+    "attempt_no",
+    "called_at",
+    "channel",
+    "outcome",
+    "callback_date",
+    "appointment_date",
+    "note",
+]
 
 #: Extra 30-day return probability caused by being listed, per reason.
 TRUE_UPLIFT: dict[str, float] = {
-    "POST_SERVICE_FOLLOWUP": 0.02, "NEW_CAR_FOLLOWUP": 0.03, "FIRST_SERVICE_DUE": 0.15, "MAINTENANCE_DUE": 0.12,
-    "INSURANCE_RENEWAL": 0.04, "WARRANTY_EXPIRY": 0.08, "LAPSING_WINBACK": 0.10, "LOST_WINBACK": 0.06,
-    "POINTS_EXPIRY": 0.05, "BIRTHDAY": 0.01,
+    "POST_SERVICE_FOLLOWUP": 0.02,
+    "NEW_CAR_FOLLOWUP": 0.03,
+    "FIRST_SERVICE_DUE": 0.15,
+    "MAINTENANCE_DUE": 0.12,
+    "INSURANCE_RENEWAL": 0.04,
+    "WARRANTY_EXPIRY": 0.08,
+    "LAPSING_WINBACK": 0.10,
+    "LOST_WINBACK": 0.06,
+    "POINTS_EXPIRY": 0.05,
+    "BIRTHDAY": 0.01,
 }
 REACH_BY_SLOT = {"MORNING": 0.45, "AFTERNOON": 0.5, "EVENING": 0.6}
 SLOT_HOURS = {"MORNING": (9, 12), "AFTERNOON": (14, 17), "EVENING": (18, 20.5)}
-REACHED = {"CALLBACK_REQUESTED": 0.2, "DECLINED": 0.5, "DO_NOT_CALL": 0.06, "VEHICLE_SOLD": 0.04, "MOVED_AWAY": 0.04,
-           "SERVICED_AT_OTHER_DEALER": 0.08, "SERVICED_AT_INDEPENDENT_SHOP": 0.08}
+REACHED = {
+    "CALLBACK_REQUESTED": 0.2,
+    "DECLINED": 0.5,
+    "DO_NOT_CALL": 0.06,
+    "VEHICLE_SOLD": 0.04,
+    "MOVED_AWAY": 0.04,
+    "SERVICED_AT_OTHER_DEALER": 0.08,
+    "SERVICED_AT_INDEPENDENT_SHOP": 0.08,
+}
 NOT_REACHED = {"NO_ANSWER": 0.6, "BUSY": 0.2, "POWERED_OFF": 0.2}
 NOTES = {
-    "BOOKED": "客户已预约到店保养", "CALLBACK_REQUESTED": "客户在开会，约定改天回电", "DECLINED": "客户表示暂时不需要",
-    "DO_NOT_CALL": "客户要求不要再打电话", "VEHICLE_SOLD": "车辆已出售", "MOVED_AWAY": "客户已搬到外地",
-    "SERVICED_AT_OTHER_DEALER": "已在其他4S店保养", "SERVICED_AT_INDEPENDENT_SHOP": "在路边快修店保养",
-    "NO_ANSWER": "无人接听", "BUSY": "占线", "POWERED_OFF": "关机", "WRONG_NUMBER": "号码错误，非本人",
-    "SMS_SENT": "短信已发送", "SMS_FAILED": "短信发送失败",
+    "BOOKED": "客户已预约到店保养",
+    "CALLBACK_REQUESTED": "客户在开会，约定改天回电",
+    "DECLINED": "客户表示暂时不需要",
+    "DO_NOT_CALL": "客户要求不要再打电话",
+    "VEHICLE_SOLD": "车辆已出售",
+    "MOVED_AWAY": "客户已搬到外地",
+    "SERVICED_AT_OTHER_DEALER": "已在其他4S店保养",
+    "SERVICED_AT_INDEPENDENT_SHOP": "在路边快修店保养",
+    "NO_ANSWER": "无人接听",
+    "BUSY": "占线",
+    "POWERED_OFF": "关机",
+    "WRONG_NUMBER": "号码错误，非本人",
+    "SMS_SENT": "短信已发送",
+    "SMS_FAILED": "短信发送失败",
 }
 
 
@@ -61,8 +95,15 @@ UNKNOWN_OUTCOMES = {"VOICEMAIL": "转语音信箱", "LINE_ERROR": "线路故障"
 #: Outcomes that change the customer's or vehicle's DMS record later.
 FEEDBACK_OUTCOMES = ("DO_NOT_CALL", "WRONG_NUMBER", "VEHICLE_SOLD")
 #: Outcomes without any effect on the world: the rows an unknown code or id may replace.
-_INERT = set(NOT_REACHED) | {"DECLINED", "CALLBACK_REQUESTED", "MOVED_AWAY", "SERVICED_AT_OTHER_DEALER",
-                             "SERVICED_AT_INDEPENDENT_SHOP", "SMS_SENT", "SMS_FAILED"}
+_INERT = set(NOT_REACHED) | {
+    "DECLINED",
+    "CALLBACK_REQUESTED",
+    "MOVED_AWAY",
+    "SERVICED_AT_OTHER_DEALER",
+    "SERVICED_AT_INDEPENDENT_SHOP",
+    "SMS_SENT",
+    "SMS_FAILED",
+}
 _MOBILE_PREFIXES = ("135", "136", "138", "139", "151", "158", "159", "177", "186", "187", "188", "199")
 
 
@@ -119,8 +160,9 @@ class DayResult:
     bad_rows: list[BadOutcomeRow] = field(default_factory=list)
 
 
-def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
-               config: CallCenterConfig = CallCenterConfig()) -> DayResult:
+def work_lists(
+    list_date: dt.date, outbound: Path, inbox: Path, world: Path, config: CallCenterConfig = CallCenterConfig()
+) -> DayResult:
     """Work every dealer's call and SMS lists of ``list_date``; write OUTCOMES files, and
     into the world the visits the calls caused and what the DMS learnt from them."""
     stamp = list_date.strftime("%Y%m%d")
@@ -130,8 +172,12 @@ def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
     visits: list[tuple[dict[str, str], str]] = []
     closing: list[tuple[dict[str, str], dict]] = []
     dealer_dirs = sorted(p for p in day_dir.iterdir() if p.is_dir()) if day_dir.exists() else []
-    lists = {(d.name, kind): _read_list(path) for d in dealer_dirs for kind in ("call_list", "sms_list")
-             if (path := d / f"{kind}_{d.name}_{stamp}.csv").exists()}
+    lists = {
+        (d.name, kind): _read_list(path)
+        for d in dealer_dirs
+        for kind in ("call_list", "sms_list")
+        if (path := d / f"{kind}_{d.name}_{stamp}.csv").exists()
+    }
     rows = [(row, kind == "sms_list") for (_, kind), rows in lists.items() for row in rows]
     coming_anyway = _coming_anyway(world, {row["customer_id"] for row, _ in rows}, list_date)
     effects = _effect(rows, coming_anyway, config)
@@ -142,7 +188,9 @@ def work_lists(list_date: dt.date, outbound: Path, inbox: Path, world: Path,
         for kind in ("call_list", "sms_list"):
             for row in lists.get((dealer, kind), []):
                 sms = kind == "sms_list"
-                effect = 0.0 if row["customer_id"] in coming_anyway else effects.get((row.get("primary_reason"), sms), 0.0)
+                effect = (
+                    0.0 if row["customer_id"] in coming_anyway else effects.get((row.get("primary_reason"), sms), 0.0)
+                )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
                     worked.append((row, outcome))
@@ -180,18 +228,23 @@ def _coming_anyway(world: Path, customers: set[str], list_date: dt.date) -> set[
         conn.execute("create temp table if not exists listed_customers (customer_id text primary key)")
         conn.execute("delete from listed_customers")
         conn.executemany("insert or ignore into listed_customers values (?)", [(c,) for c in customers])
-        return {c for (c,) in conn.execute(
-            "select distinct json_extract(record, '$.customer_id') from dms_versions"
-            " where entity = 'repair_orders' and json_extract(record, '$.status') = 'closed'"
-            "   and json_extract(record, '$.service_type') <> 'PDI'"
-            "   and json_extract(record, '$.open_date') > ? and json_extract(record, '$.open_date') <= ?"
-            "   and json_extract(record, '$.customer_id') in (select customer_id from listed_customers)"
-            "   and pk not like ?",
-            (since, until, caused_today))}
+        return {
+            c
+            for (c,) in conn.execute(
+                "select distinct json_extract(record, '$.customer_id') from dms_versions"
+                " where entity = 'repair_orders' and json_extract(record, '$.status') = 'closed'"
+                "   and json_extract(record, '$.service_type') <> 'PDI'"
+                "   and json_extract(record, '$.open_date') > ? and json_extract(record, '$.open_date') <= ?"
+                "   and json_extract(record, '$.customer_id') in (select customer_id from listed_customers)"
+                "   and pk not like ?",
+                (since, until, caused_today),
+            )
+        }
 
 
-def _effect(rows: list[tuple[dict[str, str], bool]], coming_anyway: set[str],
-            config: CallCenterConfig) -> dict[tuple[str, bool], float]:
+def _effect(
+    rows: list[tuple[dict[str, str], bool]], coming_anyway: set[str], config: CallCenterConfig
+) -> dict[tuple[str, bool], float]:
     """Per (reason, SMS or not): the probability that a worked first listing brings back a
     customer who would not have come anyway, such that the listed customers' 30-day return
     rate is the unlisted one's plus ``uplift[reason]``: with a share p0 coming anyway,
@@ -220,8 +273,9 @@ def _write_outcomes(path: Path, outcomes: list[dict]) -> None:
 # --- rows the platform must put aside ------------------------------------------------------
 
 
-def _damage(path: Path, outcomes: list[dict], listed: set[str], unknown_call_ids: int, unknown_outcomes: int,
-            rng: random.Random) -> list[BadOutcomeRow]:
+def _damage(
+    path: Path, outcomes: list[dict], listed: set[str], unknown_call_ids: int, unknown_outcomes: int, rng: random.Random
+) -> list[BadOutcomeRow]:
     """Turn rows without any effect on the world (not reached, declined, SMS...) into
     rows with an unknown call_id (the call center's own numbering leaked in) or an
     unknown outcome code, in place. Rows with an effect are never touched, so the world
@@ -249,7 +303,9 @@ def _foreign_call_id(row: dict, n: int, listed: set[str]) -> str:
     return call_id
 
 
-def add_bad_rows(path: Path, unknown_call_ids: int = 1, unknown_outcomes: int = 1, seed: int = 0) -> list[BadOutcomeRow]:
+def add_bad_rows(
+    path: Path, unknown_call_ids: int = 1, unknown_outcomes: int = 1, seed: int = 0
+) -> list[BadOutcomeRow]:
     """Damage an existing OUTCOMES file in place (see ``CallCenterConfig.unknown_*``):
     for tests that write or keep their own outcome files. The call_ids already in the
     file count as listed."""
@@ -264,8 +320,9 @@ def _later(rng: random.Random, day: dt.date, low: int, high: int) -> str:
     return (day + dt.timedelta(days=rng.randint(low, high))).isoformat()
 
 
-def _work_row(rng: random.Random, row: dict[str, str], sms: bool, day: dt.date,
-              config: CallCenterConfig, effect: float) -> dict | None:
+def _work_row(
+    rng: random.Random, row: dict[str, str], sms: bool, day: dt.date, config: CallCenterConfig, effect: float
+) -> dict | None:
     """One list row's outcome; ``_returns`` says whether the customer comes back because of
     it (with probability ``effect`` on a first attempt that is worked)."""
     if rng.random() < config.not_attempted_rate:
@@ -290,10 +347,18 @@ def _work_row(rng: random.Random, row: dict[str, str], sms: bool, day: dt.date,
     else:
         outcome = _pick(rng, NOT_REACHED)
     return {
-        "call_id": row["call_id"], "list_date": day.isoformat(), "dealer_code": row["dealer_code"],
-        "customer_id": row["customer_id"], "attempt_no": row.get("attempt_no") or "1",
-        "called_at": called_at.isoformat() + "+08:00", "channel": "SMS" if sms else "PHONE", "outcome": outcome,
-        "callback_date": callback, "appointment_date": appointment, "note": NOTES[outcome], "_returns": returns,
+        "call_id": row["call_id"],
+        "list_date": day.isoformat(),
+        "dealer_code": row["dealer_code"],
+        "customer_id": row["customer_id"],
+        "attempt_no": row.get("attempt_no") or "1",
+        "called_at": called_at.isoformat() + "+08:00",
+        "channel": "SMS" if sms else "PHONE",
+        "outcome": outcome,
+        "callback_date": callback,
+        "appointment_date": appointment,
+        "note": NOTES[outcome],
+        "_returns": returns,
     }
 
 
@@ -303,10 +368,13 @@ def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
     conn.execute("create temp table if not exists wanted_vins (vin text primary key)")
     conn.execute("delete from wanted_vins")
     conn.executemany("insert or ignore into wanted_vins values (?)", [(v,) for v in vins])
-    return dict(conn.execute(
-        "select json_extract(record, '$.vin') as vin, max(cast(json_extract(record, '$.mileage_km') as integer))"
-        " from dms_versions where entity = 'repair_orders'"
-        "   and json_extract(record, '$.vin') in (select vin from wanted_vins) group by 1"))
+    return dict(
+        conn.execute(
+            "select json_extract(record, '$.vin') as vin, max(cast(json_extract(record, '$.mileage_km') as integer))"
+            " from dms_versions where entity = 'repair_orders'"
+            "   and json_extract(record, '$.vin') in (select vin from wanted_vins) group by 1"
+        )
+    )
 
 
 def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> None:
@@ -323,24 +391,58 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
             appointment = number.replace("RO", "AP")
             booked_at = f"{list_date.isoformat()}T15:00:00+08:00"
             opened_at, closed_at = f"{day}T09:00:00+08:00", f"{day}T16:00:00+08:00"
-            base_appt = {"appointment_id": appointment, "dealer_code": row["dealer_code"], "customer_id": row["customer_id"],
-                         "vin": row["vin"], "appointment_date": day, "slot": "09:00", "source": "call_center"}
+            base_appt = {
+                "appointment_id": appointment,
+                "dealer_code": row["dealer_code"],
+                "customer_id": row["customer_id"],
+                "vin": row["vin"],
+                "appointment_date": day,
+                "slot": "09:00",
+                "source": "call_center",
+            }
             records += [
-                ("appointments", appointment, row["dealer_code"], booked_at,
-                 {**base_appt, "status": "booked", "created_at": booked_at, "updated_at": booked_at}),
-                ("appointments", appointment, row["dealer_code"], f"{day}T08:30:00+08:00",
-                 {**base_appt, "status": "arrived", "created_at": booked_at, "updated_at": f"{day}T08:30:00+08:00"}),
+                (
+                    "appointments",
+                    appointment,
+                    row["dealer_code"],
+                    booked_at,
+                    {**base_appt, "status": "booked", "created_at": booked_at, "updated_at": booked_at},
+                ),
+                (
+                    "appointments",
+                    appointment,
+                    row["dealer_code"],
+                    f"{day}T08:30:00+08:00",
+                    {**base_appt, "status": "arrived", "created_at": booked_at, "updated_at": f"{day}T08:30:00+08:00"},
+                ),
             ]
-            order = {"ro_number": number, "dealer_code": row["dealer_code"], "vin": row["vin"],
-                     "customer_id": row["customer_id"], "advisor_id": row.get("advisor_id") or None,
-                     "open_date": day, "close_date": None, "mileage_km": (last_km or 0) + 1500,
-                     "service_type": "MAINTENANCE", "status": "open", "labor_amount": "180.00",
-                     "parts_amount": "420.00", "total_amount": "600.00", "appointment_id": appointment,
-                     "campaign_code": None, "insurance_claim_no": None}
+            order = {
+                "ro_number": number,
+                "dealer_code": row["dealer_code"],
+                "vin": row["vin"],
+                "customer_id": row["customer_id"],
+                "advisor_id": row.get("advisor_id") or None,
+                "open_date": day,
+                "close_date": None,
+                "mileage_km": (last_km or 0) + 1500,
+                "service_type": "MAINTENANCE",
+                "status": "open",
+                "labor_amount": "180.00",
+                "parts_amount": "420.00",
+                "total_amount": "600.00",
+                "appointment_id": appointment,
+                "campaign_code": None,
+                "insurance_claim_no": None,
+            }
             records += [
                 ("repair_orders", number, row["dealer_code"], opened_at, {**order, "updated_at": opened_at}),
-                ("repair_orders", number, row["dealer_code"], closed_at,
-                 {**order, "close_date": day, "status": "closed", "updated_at": closed_at}),
+                (
+                    "repair_orders",
+                    number,
+                    row["dealer_code"],
+                    closed_at,
+                    {**order, "close_date": day, "status": "closed", "updated_at": closed_at},
+                ),
             ]
         conn.executemany(
             "insert or replace into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record)"
@@ -362,8 +464,9 @@ class _Planned:
     call_id: str
 
 
-def _plan_feedback(closing: list[tuple[dict[str, str], dict]], config: CallCenterConfig,
-                   list_date: dt.date) -> list[_Planned]:
+def _plan_feedback(
+    closing: list[tuple[dict[str, str], dict]], config: CallCenterConfig, list_date: dt.date
+) -> list[_Planned]:
     """The DMS changes the closing outcomes lead to, with their times. One generator per
     (seed, list date): the outcomes themselves do not shift when this changes."""
     rng = random.Random(f"{config.seed}:{list_date:%Y%m%d}:dms")
@@ -373,8 +476,9 @@ def _plan_feedback(closing: list[tuple[dict[str, str], dict]], config: CallCente
         kind, call_id = outcome["outcome"], outcome["call_id"]
         if kind == "DO_NOT_CALL":  # the agent logs the opt-out; it reaches the DMS hours later
             at = called + dt.timedelta(seconds=rng.randint(2 * 3600, 8 * 3600))
-            planned.append(_Planned("customers", row["customer_id"], at, "consent_call_false",
-                                    {"consent_call": False}, call_id))
+            planned.append(
+                _Planned("customers", row["customer_id"], at, "consent_call_false", {"consent_call": False}, call_id)
+            )
         elif kind == "WRONG_NUMBER" and rng.random() < config.wrong_number_fix_rate:
             if rng.random() < 0.5:  # the CRM team blanks the number within days
                 at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(1, 3)))
@@ -382,7 +486,9 @@ def _plan_feedback(closing: list[tuple[dict[str, str], dict]], config: CallCente
             else:  # fixed at the counter on a later visit
                 at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(7, 60)))
                 mobile = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-                planned.append(_Planned("customers", row["customer_id"], at, "mobile_corrected", {"mobile": mobile}, call_id))
+                planned.append(
+                    _Planned("customers", row["customer_id"], at, "mobile_corrected", {"mobile": mobile}, call_id)
+                )
         elif kind == "VEHICLE_SOLD" and row.get("vin") and rng.random() < config.vehicle_sold_rate:
             at = _office_time(rng, called.date() + dt.timedelta(days=rng.randint(3, 30)))
             planned.append(_Planned("vehicles", row["vin"], at, "vehicle_sold", {"status": "sold"}, call_id))
@@ -406,22 +512,33 @@ def _feed_back(world: Path, planned: list[_Planned]) -> list[DmsChange]:
             at = plan.at.strftime("%Y-%m-%dT%H:%M:%S+08:00")
             before = conn.execute(
                 "select dealer_code, record from dms_versions where entity = ? and pk = ? and updated_at < ?"
-                " order by updated_at desc limit 1", (plan.entity, plan.pk, at)).fetchone()
+                " order by updated_at desc limit 1",
+                (plan.entity, plan.pk, at),
+            ).fetchone()
             if before is None:
                 continue
             record = json.loads(before[1])
             if plan.entity == "vehicles":
-                later = conn.execute("select 1 from dms_versions where entity = ? and pk = ? and updated_at > ?",
-                                     (plan.entity, plan.pk, at)).fetchone()
+                later = conn.execute(
+                    "select 1 from dms_versions where entity = ? and pk = ? and updated_at > ?",
+                    (plan.entity, plan.pk, at),
+                ).fetchone()
                 if later or record.get("status") != "active":
                     continue
             for name, value in plan.updates.items():
                 conn.execute(
                     "update dms_versions set record = json_set(record, ?, json(?))"
                     " where entity = ? and pk = ? and updated_at > ?",
-                    (f"$.{name}", json.dumps(value), plan.entity, plan.pk, at))
+                    (f"$.{name}", json.dumps(value), plan.entity, plan.pk, at),
+                )
             version = pd.DataFrame([{**record, **plan.updates, "updated_at": at}], dtype=object)
-            store.add_versions(conn, plan.entity, version, "customer_id" if plan.entity == "customers" else "vin",
-                               dealer_code=pd.Series([before[0]], dtype=object), replace=True)
+            store.add_versions(
+                conn,
+                plan.entity,
+                version,
+                "customer_id" if plan.entity == "customers" else "vin",
+                dealer_code=pd.Series([before[0]], dtype=object),
+                replace=True,
+            )
             changes.append(DmsChange(plan.entity, plan.pk, at, plan.change, plan.call_id))
     return changes
