@@ -274,6 +274,17 @@ def test_api_connection_defaults_are_unreachable_placeholders(airflow_services, 
             assert uri.username, f"{name}: no client_id in the {conn_id} placeholder"
 
 
+@pytest.mark.parametrize("conn_id", ["dms_api", "oem_api"])
+def test_api_connection_defaults_are_https_as_airflow_reads_them(airflow_services, conn_id, monkeypatch):
+    """The placeholders follow Airflow's HTTP convention (the URI's path is ``schema``, the
+    URL scheme), so a deployment that fills them in talks HTTPS, not HTTP to port 443."""
+    from baoke.connections import http_endpoint
+
+    for name, service in airflow_services.items():
+        monkeypatch.setenv(conn_env_name(conn_id), with_defaults(environment(service)[conn_env_name(conn_id)]))
+        assert http_endpoint(conn_id).base_url.startswith("https://"), name
+
+
 @pytest.mark.parametrize("var", FOLDER_ENV)
 def test_folder_is_set_and_inside_a_writable_volume(airflow_services, var):
     for name, service in airflow_services.items():

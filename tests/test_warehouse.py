@@ -75,25 +75,75 @@ def test_no_embedded_fallback_when_asked_not_to(monkeypatch):
     [
         ("postgres://u:p@db:5433/wh", "postgresql://u:p@db:5433/wh"),
         ("postgresql://u@db/wh", "postgresql://u@db/wh"),
+        ("postgresql://u:p@db/wh?sslmode=verify-full", "postgresql://u:p@db/wh?sslmode=verify-full"),
         (
             json.dumps(
-                {"conn_type": "postgres", "host": "db", "login": "u", "password": "p@ss", "port": 5433, "schema": "wh"}
+                {
+                    "conn_type": "postgres",
+                    "host": "db",
+                    "login": "u",
+                    "password": "p@ss",
+                    "port": 5433,
+                    "schema": "wh",
+                    "extra": {"sslmode": "require"},
+                }
             ),
-            "postgresql://u:p%40ss@db:5433/wh",
+            "postgresql://u:p%40ss@db:5433/wh?sslmode=require",
         ),
     ],
 )
-def test_airflow_connection_forms_become_libpq_uris(value: str, expected: str):
-    assert warehouse.conn_value_to_uri(value) == expected
+def test_airflow_connection_forms_become_libpq_urls(value: str, expected: str, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", value)
+    assert warehouse.resolve_warehouse(start_embedded=False) == expected
+    assert warehouse.embedded().url() is None, "no embedded server was started"
 
 
-def test_a_non_postgres_warehouse_connection_is_refused():
-    with pytest.raises(warehouse.WarehouseError, match="postgres URI"):
-        warehouse.conn_value_to_uri("mysql://u:p@db/wh")
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("mysql://u:p@db/wh", "conn_type 'mysql'"), ("postgres//x", "conn_type ''")],
+)
+def test_a_warehouse_connection_that_is_not_postgres_is_refused_clearly(value: str, reason: str, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", value)
+    with pytest.raises(warehouse.WarehouseError, match=f"AIRFLOW_CONN_WAREHOUSE: .*PostgreSQL.*{reason}"):
+        warehouse.resolve_warehouse(start_embedded=False)
 
 
 def test_describe_hides_the_password():
-    assert warehouse.describe("postgresql://u:secret@db:5433/wh") == "postgresql://u@db:5433/wh"
+    assert warehouse.describe("postgresql://u:secret@db:5433/wh") == "postgresql://u:***@db:5433/wh"
+
+
+def test_dbt_profile_takes_every_part_of_the_url():
+    env = dbt.profile_env("postgresql://u:p%40ss@db:5433/wh?sslmode=verify-full")
+    assert env == {
+        "BAOKE_WH_HOST": "db",
+        "BAOKE_WH_PORT": "5433",
+        "BAOKE_WH_USER": "u",
+        "BAOKE_WH_PASSWORD": "p@ss",
+        "BAOKE_WH_DBNAME": "wh",
+        "BAOKE_WH_SSLMODE": "verify-full",
+    }
+
+
+@pytest.mark.slow
+def test_a_bare_dbt_without_a_warehouse_fails_naming_what_is_missing(tmp_path: Path):
+    """A bare `dbt debug` in dbt_project/ with nothing configured must not connect to a
+    server on 5432: the profile has no defaults."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAOKE_WH_")}
+    dbt_bin = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt_bin), "debug", "--profiles-dir", ".", "--project-dir", "."],
+        cwd=dbt.get_settings().dbt_project_dir,
+        env={**env, "DBT_LOG_PATH": str(tmp_path), "DBT_TARGET_PATH": str(tmp_path / "target")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "BAOKE_WH_HOST" in result.stdout + result.stderr
 
 
 def test_migrations_create_the_layers_once(warehouse_url: str):

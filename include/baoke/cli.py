@@ -135,6 +135,21 @@ def manifest() -> None:
     typer.echo(f"dbt manifest written: {dbt.build_manifest()}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt(ctx: typer.Context) -> None:
+    """Run a dbt command on the project against the configured warehouse (the `warehouse`
+    connection, else the embedded one), e.g. `baoke dbt docs generate`."""
+    from baoke import dbt as dbt_runner
+    from baoke import warehouse
+
+    try:
+        url = warehouse.resolve_warehouse()
+    except warehouse.WarehouseError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
+    raise typer.Exit(0 if dbt_runner.run_dbt(list(ctx.args), url) else 1)
+
+
 @app.command()
 def ui(port: Annotated[int, typer.Option(help="Port of the Airflow UI.")] = 8080) -> None:
     """Open the Airflow UI locally (`airflow standalone`, project-local AIRFLOW_HOME)."""

@@ -2,7 +2,10 @@
 plain ``dbt`` commands (``dbt debug``, a bare ``dbt build`` for benchmarks).
 
 dbt reads its connection from ``dbt_project/profiles.yml``, which takes it from the
-``BAOKE_WH_*`` variables this module derives from the warehouse URI.
+``BAOKE_WH_*`` variables this module derives from the warehouse URL (``baoke dbt ...``
+sets them for any dbt command). The profile has no defaults: a bare ``dbt`` run with
+nothing configured fails naming the missing variable, instead of silently using
+whatever server listens on 5432.
 """
 
 from __future__ import annotations
@@ -10,20 +13,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from baoke.config import NO_TELEMETRY_ENV, get_settings
+from baoke.connections import parse_url
+
+#: What ``dbt parse`` renders the profile with: parsing never connects, and a command
+#: that does connect with it fails at once on the reserved ``.invalid`` host.
+PARSE_ONLY_ENV = {
+    "BAOKE_WH_HOST": "no-warehouse-configured.invalid",
+    "BAOKE_WH_PORT": "5432",
+    "BAOKE_WH_USER": "none",
+    "BAOKE_WH_PASSWORD": "",
+    "BAOKE_WH_DBNAME": "none",
+    "BAOKE_WH_SSLMODE": "prefer",
+}
 
 
 def profile_env(warehouse_url: str) -> dict[str, str]:
-    """The ``BAOKE_WH_*`` variables profiles.yml reads, from a postgres URI."""
-    parts = urlsplit(warehouse_url)
+    """The ``BAOKE_WH_*`` variables profiles.yml reads, from a warehouse URL (libpq's
+    defaults where the URL says nothing: port 5432, ``sslmode=prefer``)."""
+    url = parse_url(warehouse_url)
     return {
-        "BAOKE_WH_HOST": parts.hostname or "127.0.0.1",
-        "BAOKE_WH_PORT": str(parts.port or 5432),
-        "BAOKE_WH_USER": unquote(parts.username or "postgres"),
-        "BAOKE_WH_PASSWORD": unquote(parts.password or ""),
-        "BAOKE_WH_DBNAME": parts.path.lstrip("/") or "baoke",
+        "BAOKE_WH_HOST": url.host or "127.0.0.1",
+        "BAOKE_WH_PORT": str(url.port or 5432),
+        "BAOKE_WH_USER": url.username or "postgres",
+        "BAOKE_WH_PASSWORD": url.password or "",
+        "BAOKE_WH_DBNAME": url.database or "postgres",
+        "BAOKE_WH_SSLMODE": str(url.query.get("sslmode", "prefer")),
     }
 
 
@@ -34,8 +50,8 @@ def manifest_path() -> Path:
 def run_dbt(args: list[str], warehouse_url: str | None = None) -> bool:
     """Run a dbt command in-process on the project; True if it succeeded.
 
-    Without a warehouse URL the placeholders in profiles.yml are used, which is enough
-    for commands that do not connect (``parse``)."""
+    Without a warehouse URL the profile gets ``PARSE_ONLY_ENV``, which is enough for
+    commands that do not connect (``parse``)."""
     return _invoke(args, warehouse_url).success
 
 
@@ -56,8 +72,7 @@ def _invoke(args: list[str], warehouse_url: str | None) -> Any:
 
     project = get_settings().dbt_project_dir
     os.environ.update(NO_TELEMETRY_ENV)
-    if warehouse_url:
-        os.environ.update(profile_env(warehouse_url))
+    os.environ.update(profile_env(warehouse_url) if warehouse_url else PARSE_ONLY_ENV)
     return dbtRunner().invoke([*args, "--project-dir", str(project), "--profiles-dir", str(project)])
 
 

@@ -419,12 +419,12 @@ def export_day(
 
 @contextlib.contextmanager
 def _warehouse() -> Any:
-    from baoke.extract.connections import warehouse, warehouse_dsn
+    from baoke.connections import warehouse, warehouse_url
     from baoke.migrate import migrate
 
-    dsn = warehouse_dsn()
-    migrate(dsn)
-    with warehouse(dsn) as conn:
+    url = warehouse_url()
+    migrate(url)
+    with warehouse(url) as conn:
         yield conn
 
 

@@ -10,7 +10,6 @@ folder and survives restarts; the server keeps running between CLI calls until
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -19,7 +18,6 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
 import psycopg2
 
@@ -30,6 +28,7 @@ with warnings.catch_warnings():
     from pgserver.utils import PostmasterInfo, find_suitable_port
 
 from baoke.config import conn_env_name, get_settings
+from baoke.connections import WAREHOUSE, ConnectionConfigError, public_url, warehouse_url
 
 DATABASE = "baoke"
 SUPERUSER = "postgres"
@@ -211,32 +210,17 @@ def embedded() -> EmbeddedWarehouse:
     return EmbeddedWarehouse(get_settings().warehouse_dir)
 
 
-def conn_value_to_uri(value: str) -> str:
-    """Turn an ``AIRFLOW_CONN_WAREHOUSE`` value (URI or Airflow's JSON form) into a libpq URI."""
-    value = value.strip()
-    if not value.startswith("{"):
-        scheme, rest = value.split("://", 1)
-        if scheme not in {"postgres", "postgresql"}:
-            raise WarehouseError(f"warehouse connection must be a postgres URI, got scheme {scheme!r}")
-        return f"postgresql://{rest}"
-    spec = json.loads(value)
-    auth = ""
-    if spec.get("login"):
-        auth = quote(spec["login"], safe="")
-        if spec.get("password"):
-            auth += ":" + quote(spec["password"], safe="")
-        auth += "@"
-    port = f":{spec['port']}" if spec.get("port") else ""
-    return f"postgresql://{auth}{spec.get('host', '127.0.0.1')}{port}/{spec.get('schema', '')}"
-
-
 def resolve_warehouse(start_embedded: bool = True) -> str:
-    """The warehouse URI: the ``warehouse`` connection from the environment, else the
-    embedded server (started if needed and exported as ``AIRFLOW_CONN_WAREHOUSE`` so that
-    Airflow tasks, dbt and child processes all see the same database)."""
-    env = conn_env_name("warehouse")
+    """The warehouse URL: the ``warehouse`` connection from the environment (read by
+    Airflow, URI or JSON form), else the embedded server (started if needed and exported
+    as ``AIRFLOW_CONN_WAREHOUSE`` so that Airflow tasks, dbt and child processes all see
+    the same database)."""
+    env = conn_env_name(WAREHOUSE)
     if os.environ.get(env):
-        return conn_value_to_uri(os.environ[env])
+        try:
+            return warehouse_url()
+        except ConnectionConfigError as err:
+            raise WarehouseError(f"{env}: {err}") from err
     if not start_embedded:
         raise WarehouseError(f"no warehouse configured: set {env} or run `baoke warehouse up`")
     url = embedded().up()
@@ -245,8 +229,5 @@ def resolve_warehouse(start_embedded: bool = True) -> str:
 
 
 def describe(url: str) -> str:
-    """The URI with its password hidden, for printing."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return f"{parts.scheme}://{user + '@' if user else ''}{netloc}{parts.path}"
+    """The URL with its password hidden, for printing."""
+    return public_url(url)

@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import sqlite3
+import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -392,13 +393,17 @@ class ApiServer:
             requests.post(f"{server.url}/oauth/token", data=...)
 
     ``port=0`` picks a free port (tests); a CLI passes a fixed one. ``host`` stays
-    127.0.0.1 unless containers must reach the simulator (then ``0.0.0.0``).
+    127.0.0.1 unless containers must reach the simulator (then ``0.0.0.0``). With a
+    server-side ``tls`` context it serves HTTPS, as a real DMS would.
     """
 
-    def __init__(self, api: SimulatedApi, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, api: SimulatedApi, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.api = api
         self.host = host
         self.requested_port = port
+        self.tls = tls
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -412,13 +417,15 @@ class ApiServer:
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:41234`` (no trailing slash)."""
         host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def start(self) -> ApiServer:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
         self._server = _HttpServer((self.host, self.requested_port), self.api)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         name = f"{type(self.api).__name__}-{self.port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from baoke.config import get_settings
+from baoke.connections import http_endpoint, warehouse, warehouse_url
 from baoke.extract import callcenter, dms, insurer, oem
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
-from baoke.extract.connections import base_url, get_connection, warehouse, warehouse_dsn
 from baoke.extract.files import FileOutcome
 from baoke.extract.inbox import open_inbox
 from baoke.extract.loader import ensure_raw_tables
@@ -29,20 +29,20 @@ class FeedFilesRejected(RuntimeError):
 @contextlib.contextmanager
 def _warehouse() -> Iterator[Any]:
     """The warehouse, migrated and with every raw table in place."""
-    dsn = warehouse_dsn()
-    migrate(dsn)
-    with warehouse(dsn) as conn:
+    url = warehouse_url()
+    migrate(url)
+    with warehouse(url) as conn:
         ensure_raw_tables(conn)
         yield conn
 
 
 def _dms_client() -> dms.DmsClient:
     settings = get_settings()
-    conn = get_connection("dms_api")
+    endpoint = http_endpoint("dms_api")
     return dms.DmsClient(
-        base_url(conn),
-        conn.login or "",
-        conn.password or "",
+        endpoint.base_url,
+        endpoint.login,
+        endpoint.password,
         timeout=settings.http_timeout,
         retries=settings.http_retries,
     )
@@ -50,9 +50,9 @@ def _dms_client() -> dms.DmsClient:
 
 def _oem_client() -> oem.OemClient:
     settings = get_settings()
-    conn = get_connection("oem_api")
+    endpoint = http_endpoint("oem_api")
     return oem.OemClient(
-        base_url(conn), conn.password or "", timeout=settings.http_timeout, retries=settings.http_retries
+        endpoint.base_url, endpoint.password, timeout=settings.http_timeout, retries=settings.http_retries
     )
 
 

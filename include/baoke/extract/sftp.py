@@ -35,7 +35,7 @@ from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 
-from baoke.extract.connections import get_connection
+from baoke.connections import get_connection
 from baoke.extract.inbox import InboxFile, inbox_file
 
 DEFAULT_CONN_ID = "sftp_inbox"
