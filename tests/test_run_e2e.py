@@ -5,7 +5,10 @@ questions as ``bi_reader`` — and a second run of the same date changing nothin
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg2
@@ -26,6 +29,7 @@ def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
     with pytest.MonkeyPatch.context() as mp, simulated_feeds(D):
         for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
             mp.setenv(name, os.environ[name])  # restored after the runs
+        connections_as_a_data_engineer_makes_them(mp)
         result = baoke(
             "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
         )
@@ -40,6 +44,30 @@ def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
             "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
         )
     return {"result": result, "again": again, "last_batch": last_batch_of_first_run, "kpis": kpis}
+
+
+def connections_as_a_data_engineer_makes_them(mp: pytest.MonkeyPatch) -> None:
+    """The feeds' connections in the forms Airflow users make them (docs/feeds.md): the
+    DMS with `airflow connections add --conn-type http --conn-schema http` in Airflow's
+    database (read by the tasks through Airflow), the OEM as JSON with a full-URL host."""
+    from airflow.sdk import Connection
+
+    from baoke import airflow_env
+
+    dms = Connection.from_uri(os.environ["AIRFLOW_CONN_DMS_API"], conn_id="dms_api")
+    airflow_env.ensure_metadata_db()
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "connections", "delete", "dms_api"], capture_output=True, timeout=120)
+    subprocess.run(
+        [str(airflow), "connections", "add", "dms_api", "--conn-type", "http", "--conn-host", dms.host,
+         "--conn-port", str(dms.port), "--conn-schema", "http", "--conn-login", dms.login,
+         "--conn-password", dms.password],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    mp.delenv("AIRFLOW_CONN_DMS_API", raising=False)
+    oem = Connection.from_uri(os.environ["AIRFLOW_CONN_OEM_API"], conn_id="oem_api")
+    full_url = json.dumps({"conn_type": "http", "host": f"http://{oem.host}:{oem.port}", "password": oem.password})
+    mp.setenv("AIRFLOW_CONN_OEM_API", full_url)
 
 
 def as_bi_reader(warehouse_url: str):

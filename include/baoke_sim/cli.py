@@ -24,9 +24,7 @@ def world_path(world: Path | None) -> Path:
 def generate(
     scale: Annotated[str, typer.Option(help="small | medium | large")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same world, byte for byte.")] = 1,
-    until: Annotated[
-        str | None, typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")
-    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")] = None,
     clock: Annotated[
         str | None, typer.Option(help="Start the world's clock here (default: --until).", metavar="YYYY-MM-DD")
     ] = None,
@@ -143,17 +141,16 @@ def serve(
     world: WorldOpt = None,
 ) -> None:
     """Serve the DMS and OEM APIs over the world until interrupted."""
-    from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-    from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke_sim.connections import feed_connections
+    from baoke_sim.dms_api import DmsApi
+    from baoke_sim.oem_api import OemApi
     from baoke_sim.servers import ApiServer
 
     path = world_path(world)
     with ApiServer(DmsApi(path), port=dms_port) as dms, ApiServer(OemApi(path), port=oem_port) as oem:
-        dms_host = dms.url.removeprefix("http://")
-        oem_host = oem.url.removeprefix("http://")
         typer.echo(f"DMS API: {dms.url}\nOEM API: {oem.url}\nexport these to point Baoke at them:")
-        typer.echo(f"  AIRFLOW_CONN_DMS_API=http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms_host}")
-        typer.echo(f"  AIRFLOW_CONN_OEM_API=http://:{DEFAULT_API_KEY}@{oem_host}")
+        for name, uri in feed_connections(dms.url, oem.url).items():
+            typer.echo(f"  {name}={uri}")
         try:
             while True:
                 signal.pause()

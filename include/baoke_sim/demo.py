@@ -15,12 +15,13 @@ from typing import Annotated
 import typer
 
 from baoke.cli_common import date_option
-from baoke.config import conn_env_name, get_settings
+from baoke.config import get_settings
 from baoke.dates import recent_business_date
 from baoke_sim import store
-from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
+from baoke_sim.connections import feed_connections
+from baoke_sim.dms_api import DmsApi
 from baoke_sim.insurer_files import drop_files
-from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+from baoke_sim.oem_api import OemApi
 from baoke_sim.servers import ApiServer
 from baoke_sim.world import generate
 
@@ -45,12 +46,8 @@ def simulated_feeds(business_date: dt.date) -> Iterator[list[str]]:
     inbox = Path(get_settings().folder("INSURER_INBOX"))
     files = drop_files(world, inbox)
     with ApiServer(DmsApi(world)) as dms, ApiServer(OemApi(world)) as oem:
-        urls = {
-            "dms_api": f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}",
-            "oem_api": f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}",
-        }
-        for conn_id, url in urls.items():
-            os.environ.setdefault(conn_env_name(conn_id), url)
+        for name, uri in feed_connections(dms.url, oem.url).items():
+            os.environ.setdefault(name, uri)
         counts = store.get_meta(world)
         yield [
             f"simulated dealer group: {world} (scale {counts['scale']}, seed {counts['seed']}, clock {business_date})",

@@ -73,15 +73,15 @@ def _slowest_nodes(run_results: Path, n: int = 3) -> list[tuple[str, float]]:
 @contextlib.contextmanager
 def _feeds(world: Path) -> Iterator[None]:
     """Serve the world's DMS and OEM APIs and point the connections at them."""
-    from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
-    from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
+    from baoke_sim.connections import feed_connections
+    from baoke_sim.dms_api import DmsApi
+    from baoke_sim.oem_api import OemApi
     from baoke_sim.servers import ApiServer
 
     names = [conn_env_name("dms_api"), conn_env_name("oem_api")]
     saved = {name: os.environ.get(name) for name in names}
     with ApiServer(DmsApi(world)) as dms, ApiServer(OemApi(world)) as oem:
-        os.environ[names[0]] = f"http://{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}@{dms.url.removeprefix('http://')}"
-        os.environ[names[1]] = f"http://:{DEFAULT_API_KEY}@{oem.url.removeprefix('http://')}"
+        os.environ.update(feed_connections(dms.url, oem.url))
         try:
             yield
         finally:  # the servers stop here: leave no connection pointing at them
