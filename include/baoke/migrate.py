@@ -3,6 +3,15 @@
 
 Every job runs ``migrate()`` first, so a new warehouse (embedded or real) needs no
 manual setup. An advisory lock keeps concurrent workers from applying a file twice.
+
+Why not Alembic (installed with Airflow) or yoyo: our migrations are plain SQL applied
+forwards, and this runner is one transaction around a lock, a ledger and a loop. Alembic
+would add an ``env.py``, a script directory and a Python revision file per migration
+chained by ``down_revision``. It keeps only the current head, not which files ran and
+when, and it takes no lock: Airflow wraps its own ``airflow db migrate`` in an advisory
+lock (``airflow.utils.db.create_global_lock``) for that reason. yoyo does read SQL files
+and takes a lock, but it is not installed, and a new pinned dependency for forty lines
+is a poor trade.
 """
 
 from __future__ import annotations

@@ -154,11 +154,6 @@ class FaultPlan:
             self._counts[path] += 1
             return self._pick(path, self._counts[path], self._rng.random())
 
-    def fault_for(self, path: str, number: int, draw: float = 1.0) -> Fault | None:
-        """The fault for the ``number``-th request to ``path`` given the random ``draw``
-        in [0, 1) (the default 1.0 never triggers a random rule)."""
-        return self._pick(path, number, draw)
-
     def requests_to(self, path: str) -> int:
         """How many requests to ``path`` were seen (for tests and logs)."""
         with self._lock:

@@ -15,6 +15,20 @@ The pieces, smallest first:
   request so ``baoke simulate advance`` takes effect without a restart.
 - ``ApiServer``: runs one API on ``127.0.0.1`` (a free port by default) in a
   background thread; a context manager exposing ``.url``.
+
+Why ``http.server`` and not Starlette/FastAPI on uvicorn (installed with Airflow): the
+routing those would replace is ``SimulatedApi._match``, ten lines. Everything that makes
+this a simulator (the fault plan, the page memory, authentication) is ours either way.
+What matters here is control of the wire, and a framework takes it away. The feeds
+contract asks for a 200 whose body is cut short. ``http.server`` writes whatever bytes
+it is given. uvicorn refuses a body shorter than its ``Content-Length``: the client
+does see a broken read, but only because the server raises "Response content shorter
+than Content-Length" and logs it as an application error. A stall must be abandoned
+at once on ``stop()``, which is a daemon thread here; under uvicorn it is an in-flight
+request that a graceful shutdown waits for. The routes read SQLite synchronously, so
+under ASGI they would run in a thread pool behind an event loop in yet another thread.
+Starting is no faster (both bind and serve in well under 0.1 s), so we keep the
+standard library.
 """
 
 from __future__ import annotations

@@ -92,10 +92,6 @@ class ApiClient:
         """Handle a 401; True if the request is worth repeating."""
         return False
 
-    def get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """GET ``path`` and return its JSON body, or raise FeedError saying why not."""
-        return self.get(path, params).json()
-
     def get_page(self, path: str, params: dict[str, Any], list_field: str) -> tuple[dict[str, Any], list[Record]]:
         """GET a page: its envelope (every field but ``list_field``) and its records,
         each as (parsed, exact bytes received) — the bytes are what lands in raw."""

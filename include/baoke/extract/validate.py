@@ -6,6 +6,20 @@ A record that fails is not loaded and not dropped: the loader keeps it aside in
 the warehouse relies on (a key to identify the record, dates and amounts that cast,
 codes it can decode); everything else stays as the source sent it, for staging to
 rename and cast.
+
+Why not msgspec or pydantic (both are dependencies): measured on 100k synthetic
+records (DMS repair orders, insurer policies, call outcomes; 1% damaged), this
+module takes 3.5 µs a record. A pydantic model per spec that gives the same answers
+(every field an ``AfterValidator`` running these same tests) takes 5.3 µs, 1.5x
+slower, and on a record with several faults it reports the first in field order
+rather than key, then required, then kind. A msgspec ``Struct`` per spec takes
+2.3 µs, but it does not check the same things. It has no "empty means null", and its
+dates are RFC 3339 only, so ``YYYY/MM/DD`` fails while ``2024-13-45`` needs its own
+check. Its timestamps refuse ISO forms ``fromisoformat`` reads (``T10:11+08:00``).
+Its errors name the field only inside message text (``at `$.x```), which we would
+have to parse to fill ``etl.rejects``. The rules here are
+few and specific (feeds.md's insurer dates, amounts of at most two decimals, codes);
+a library would need them all rewritten as hooks, for no gain in speed or clarity.
 """
 
 from __future__ import annotations
