@@ -21,8 +21,8 @@ import psycopg2
 import pytest
 
 from baoke.extract import insurer
-from baoke.extract.inbox import InboxFile, LocalInbox, open_inbox
-from baoke.extract.sftp import SftpInbox, SftpInboxError
+from baoke.filedrop import DropFile, FolderDrop, open_drop
+from baoke.filedrop.sftp import SftpDrop, SftpDropError
 from baoke_sim.insurer_files import render
 
 USER, PASSWORD = "picc_drop", "Tr0ub4dor&3:@/?"  # URL-special characters on purpose
@@ -165,10 +165,10 @@ class SftpServer:
         return f"sftp://{USER}:{quote(password, safe='')}@127.0.0.1:{self.port}{path}?{query}"
 
 
-def sftp_inbox(location: str) -> SftpInbox:
-    """The inbox the extractors get for ``location`` (what ``open_inbox`` returns)."""
-    inbox = open_inbox(location)
-    assert isinstance(inbox, SftpInbox)
+def sftp_inbox(location: str) -> SftpDrop:
+    """The inbox the extractors get for ``location`` (what ``open_drop`` returns)."""
+    inbox = open_drop(location)
+    assert isinstance(inbox, SftpDrop)
     return inbox
 
 
@@ -202,7 +202,7 @@ def test_the_files_are_what_an_insurer_sends() -> None:
 
 
 def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) -> None:
-    local = LocalInbox(str(server.root / "inbox"))
+    local = FolderDrop(str(server.root / "inbox"))
     before = server.connections
     with sftp_inbox(server.url()) as sftp:
         assert sftp.folders() == local.folders() == ["CPIC", "PAIC", "PICC"]
@@ -210,26 +210,26 @@ def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) ->
             for pattern in ["*", "*.csv", "POLICY_PICC_*.csv", "CLAIM_*_*.csv", "nothing*"]:
                 assert sftp.files(folder, pattern) == local.files(folder, pattern), (folder, pattern)
         assert sftp.files("PICC", "*") == [
-            InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
-            InboxFile("PICC", "readme.txt", 15),
+            DropFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
+            DropFile("PICC", "readme.txt", 15),
         ]
         for folder in sftp.folders():
             for file in sftp.files(folder, "*"):
-                assert sftp.read_bytes(file) == local.read_bytes(file)
-        assert sftp.read_bytes(InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY))) == POLICY
-        assert sftp.read_bytes(InboxFile("CPIC", "CLAIM_CPIC_20261120.csv", len(CLAIM))) == CLAIM
+                assert sftp.read_bytes(file.relpath) == local.read_bytes(file.relpath)
+        assert sftp.read_bytes("PICC/POLICY_PICC_20261120.csv") == POLICY
+        assert sftp.read_bytes("CPIC/CLAIM_CPIC_20261120.csv") == CLAIM
         with pytest.raises(FileNotFoundError):
-            sftp.read_bytes(InboxFile("PICC", "POLICY_PICC_20991231.csv", 0))
+            sftp.read_bytes("PICC/POLICY_PICC_20991231.csv")
     assert server.connections == before + 1  # one SSH connection for all of it
 
 
 def test_location_carries_no_credentials(server: SftpServer) -> None:
-    inbox = SftpInbox(server.url())
+    inbox = SftpDrop(server.url())
     assert inbox.location == f"sftp://127.0.0.1:{server.port}/inbox"
     assert inbox.root == "/inbox"
     assert inbox.credentials_from == "the inbox URL"
     with pytest.raises(ValueError, match="absolute/path") as no_path:
-        SftpInbox(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
+        SftpDrop(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
     assert "secret-word" not in str(no_path.value)
 
 
@@ -247,13 +247,13 @@ def test_credentials_from_an_airflow_connection(server: SftpServer, monkeypatch:
 
 
 def test_a_missing_connection_is_named(server: SftpServer) -> None:
-    with pytest.raises(SftpInboxError, match="connection 'no_such_conn' .* not defined"):
+    with pytest.raises(SftpDropError, match="connection 'no_such_conn' .* not defined"):
         sftp_inbox(f"sftp://127.0.0.1:{server.port}/inbox?conn_id=no_such_conn")
 
 
 def test_bad_credentials_fail_clearly_without_showing_the_password(server: SftpServer) -> None:
     inbox = sftp_inbox(server.url(password="wrong-password-42"))
-    with pytest.raises(SftpInboxError, match="login refused") as failure:
+    with pytest.raises(SftpDropError, match="login refused") as failure:
         inbox.folders()
     message = str(failure.value)
     assert f"sftp://127.0.0.1:{server.port}/inbox" in message
@@ -265,10 +265,10 @@ def test_bad_credentials_fail_clearly_without_showing_the_password(server: SftpS
 
 def test_an_unknown_server_is_refused(server: SftpServer) -> None:
     location = f"sftp://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{server.port}/inbox"  # no host_key
-    with pytest.raises(SftpInboxError, match="host_key"):
+    with pytest.raises(SftpDropError, match="host_key"):
         sftp_inbox(location).folders()
     other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
-    with pytest.raises(SftpInboxError, match="host key other than"):
+    with pytest.raises(SftpDropError, match="host key other than"):
         sftp_inbox(f"{location}?host_key={quote(other, safe='')}").folders()
 
 
@@ -276,7 +276,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
     first, second = render("POLICY", POLICY_ROWS[:1], "gb18030"), render("POLICY", POLICY_ROWS, "gb18030")
     server.ops.clear()
     with sftp_inbox(server.url()) as inbox:
-        assert inbox.write_bytes("CALLS/out/D001_20261121.csv", first) == InboxFile(
+        assert inbox.write_bytes("CALLS/out/D001_20261121.csv", first) == DropFile(
             "CALLS/out", "D001_20261121.csv", len(first)
         )  # folders created as needed
         inbox.write_bytes("CALLS/out/D001_20261121.csv", second)  # replaces the file
@@ -294,7 +294,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
 
 
 def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    inbox = LocalInbox(str(tmp_path))
+    inbox = FolderDrop(str(tmp_path))
     inbox.write_bytes("CALLS/D001_20261121.csv", b"old")
     inbox.write_bytes("CALLS/D001_20261121.csv", POLICY)
     target = tmp_path / "CALLS" / "D001_20261121.csv"
