@@ -8,17 +8,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import asyncssh
 import psycopg2
 import pytest
+from airflow.sdk import Connection
 
 from baoke.extract import insurer
 from baoke.filedrop import DropFile, FolderDrop, open_drop
@@ -98,13 +100,14 @@ CLAIM = render("CLAIM", CLAIM_ROWS, "utf-8-sig")
 
 class SftpServer:
     """A real SFTP server serving ``root`` as ``/``, run by asyncssh in a thread with its
-    own event loop. Counts SSH connections and records uploads and renames, so tests can
-    check what a client really did on the wire."""
+    own event loop. It takes ``USER``'s password or ``client_key``. Counts SSH connections
+    and records uploads and renames, so tests can check what a client really did on the wire."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.key = asyncssh.generate_private_key("ssh-ed25519")
         self.host_key = self.key.export_public_key().decode().split("\n")[0].strip()
+        self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.connections = 0
         self.ops: list[tuple[str, ...]] = []
         self.loop = asyncio.new_event_loop()
@@ -125,6 +128,12 @@ class SftpServer:
 
             def validate_password(self, username: str, password: str) -> bool:
                 return (username, password) == (USER, PASSWORD)
+
+            def public_key_auth_supported(self) -> bool:
+                return True
+
+            def validate_public_key(self, username: str, key: Any) -> bool:
+                return username == USER and key.export_public_key() == server.client_key.export_public_key()
 
         class Files(asyncssh.SFTPServer):
             def __init__(self, chan: Any) -> None:
@@ -246,6 +255,52 @@ def test_credentials_from_an_airflow_connection(server: SftpServer, monkeypatch:
         assert [f.name for f in default.files("CPIC", "CLAIM_CPIC_*.csv")] == ["CLAIM_CPIC_20261120.csv"]
 
 
+def connection_forms(server: SftpServer, key_file: Path) -> dict[str, str]:
+    """``AIRFLOW_CONN_SFTP_INBOX`` for a key login and the server's host key, in each form a
+    data engineer makes it (the provider's SFTP connection: host, port, login; extras
+    ``private_key`` or ``key_file``, and ``host_key``)."""
+    private_key = server.client_key.export_private_key("openssh").decode()
+    fields = {"conn_type": "sftp", "host": "127.0.0.1", "port": server.port, "login": USER}
+    extra = {"private_key": private_key, "host_key": server.host_key}
+    return {
+        # AIRFLOW_CONN_SFTP_INBOX='{"conn_type": "sftp", ...}', the key inline
+        "json": json.dumps({**fields, "extra": extra}),
+        # the URI form written by hand: extras in the query, URL-encoded (the host key has a space)
+        "uri": f"sftp://{USER}@127.0.0.1:{server.port}/?"
+        + urlencode({"key_file": str(key_file), "host_key": server.host_key}),
+        # `airflow connections add sftp_inbox --conn-type sftp --conn-host ... --conn-extra '{...}'`,
+        # as Airflow renders it to a URI (`airflow connections get sftp_inbox -o uri`): the
+        # multi-line private key travels encoded in the query
+        "cli": Connection(conn_id="sftp_inbox", extra=json.dumps(extra), **fields).get_uri(),
+    }
+
+
+@pytest.mark.parametrize("form", ["json", "uri", "cli"])
+def test_a_key_login_from_each_connection_form(
+    server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_bytes(server.client_key.export_private_key("openssh"))
+    key_file.chmod(0o600)
+    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", connection_forms(server, key_file)[form])
+    with caplog.at_level(logging.DEBUG), sftp_inbox("sftp:///inbox") as inbox:
+        assert inbox.credentials_from == "Airflow connection 'sftp_inbox'"
+        assert inbox.folders() == ["CPIC", "PAIC", "PICC"]
+        assert inbox.read_bytes("PICC/POLICY_PICC_20261120.csv") == POLICY
+    assert server.client_key.export_private_key("openssh").decode().splitlines()[1] not in caplog.text
+
+
+def test_a_connection_without_host_key_is_refused(server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``host_key`` and no ``no_host_key_check``: as the provider does, only a server in
+    the system's known_hosts is accepted (this one is not)."""
+    private_key = server.client_key.export_private_key("openssh").decode()
+    connection = {"conn_type": "sftp", "host": "127.0.0.1", "port": server.port, "login": USER}
+    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", json.dumps({**connection, "extra": {"private_key": private_key}}))
+    with pytest.raises(SftpDropError, match="host_key") as refused:
+        sftp_inbox("sftp:///inbox").folders()
+    assert private_key.splitlines()[1] not in str(refused.value)
+
+
 def test_a_missing_connection_is_named(server: SftpServer) -> None:
     with pytest.raises(SftpDropError, match="connection 'no_such_conn' .* not defined"):
         sftp_inbox(f"sftp://127.0.0.1:{server.port}/inbox?conn_id=no_such_conn")
@@ -312,6 +367,33 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert os.listdir(target.parent) == [target.name]
     with pytest.raises(ValueError):
         inbox.write_bytes("/etc/passwd", b"x")
+
+
+@pytest.mark.parametrize("kind", ["folder", "sftp"])
+def test_remove_and_exists(server: SftpServer, kind: str) -> None:
+    """Both drops answer ``exists`` and ``remove`` alike, inside the drop only."""
+    (server.root / "drop").mkdir(exist_ok=True)
+    drop = FolderDrop(str(server.root / "drop")) if kind == "folder" else sftp_inbox(server.url("/drop"))
+    try:
+        drop.write_bytes(f"{kind}/2026-11-20/manifest.json", b"{}")
+        assert drop.exists(f"{kind}/2026-11-20/manifest.json")
+        assert not drop.exists(f"{kind}/2026-11-20/other.json")
+        assert not drop.exists(f"{kind}/2026-11-20"), "a folder is not a file"
+        assert drop.folders(kind) == ["2026-11-20"]
+        drop.remove(f"{kind}/2026-11-20/manifest.json")
+        assert not drop.exists(f"{kind}/2026-11-20/manifest.json")
+        assert drop.files(f"{kind}/2026-11-20") == []
+        assert not (server.root / "drop" / kind / "2026-11-20" / "manifest.json").exists()
+        with pytest.raises(FileNotFoundError):
+            drop.remove(f"{kind}/2026-11-20/manifest.json")
+        for outside in ("../inbox/notes.txt", "/inbox/notes.txt"):
+            with pytest.raises(ValueError, match="inside the drop"):
+                drop.remove(outside)
+            with pytest.raises(ValueError, match="inside the drop"):
+                drop.exists(outside)
+        assert (server.root / "inbox" / "notes.txt").exists()
+    finally:
+        drop.close()
 
 
 @pytest.fixture
