@@ -37,7 +37,7 @@ def main() -> None:
     import psycopg2
 
     from baoke.dbt import run_dbt
-    from baoke.extract.inbox import open_inbox
+    from baoke.filedrop import open_drop
     from baoke.outbound import export_day
 
     start = time.perf_counter()
@@ -52,7 +52,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
         contextlib.closing(psycopg2.connect(args.warehouse)) as conn,
-        contextlib.closing(open_inbox(folder)) as outbound,
+        contextlib.closing(open_drop(folder)) as outbound,
     ):
         start = time.perf_counter()
         exports = export_day(conn, outbound, business_date)

@@ -13,8 +13,8 @@ import pytest
 
 from baoke.extract import callcenter, insurer
 from baoke.extract.files import IncompleteFile, decode, parse_csv
-from baoke.extract.inbox import LocalInbox
 from baoke.extract.jobs import FeedFilesRejected, _report
+from baoke.filedrop import FolderDrop
 from baoke_sim.callcenter import OUTCOME_COLUMNS, add_bad_rows
 from baoke_sim.insurer_files import list_files, write_faulty_file
 from extract_support import batches, connect, rows, scalar, world_at
@@ -41,7 +41,7 @@ def biggest(world: Path) -> dict[tuple[str, str], str]:
 def load(url: str, inbox: Path, code: str, business_date: dt.date = D, share: float = 0.1):
     conn = connect(url)
     try:
-        return insurer.extract(conn, LocalInbox(str(inbox)), code, business_date, share)
+        return insurer.extract(conn, FolderDrop(str(inbox)), code, business_date, share)
     finally:
         conn.close()
 
@@ -91,7 +91,7 @@ def test_an_incomplete_file_is_not_loaded_and_is_retried_next_run(fresh_db, worl
     broken = write_faulty_file(tmp_path, "PICC", "CLAIM", day, fault, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")
     assert outcome.status == "incomplete"
-    assert ("trailer" in outcome.message)
+    assert "trailer" in outcome.message
     assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
     finished = write_faulty_file(tmp_path, "PICC", "CLAIM", day, None, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")
@@ -231,7 +231,7 @@ def test_outcomes_with_unknown_call_ids_or_codes_are_kept_aside(fresh_db, tmp_pa
         cur.executemany(
             "insert into etl.sent_calls values (%s, '2026-11-19', 'D001', 'C', 'PHONE')", [(c,) for c in sent]
         )
-    [outcome] = callcenter.extract(conn, LocalInbox(str(tmp_path)), D, max_reject_share=0.2)
+    [outcome] = callcenter.extract(conn, FolderDrop(str(tmp_path)), D, max_reject_share=0.2)
     conn.close()
     assert outcome.status == "loaded"
     assert (outcome.result.extracted, outcome.result.loaded, outcome.result.rejected) == (30, 28, 2)

@@ -8,21 +8,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import asyncssh
 import psycopg2
 import pytest
+from airflow.sdk import Connection
 
 from baoke.extract import insurer
-from baoke.extract.inbox import InboxFile, LocalInbox, open_inbox
-from baoke.extract.sftp import SftpInbox, SftpInboxError
+from baoke.filedrop import DropFile, FolderDrop, open_drop
+from baoke.filedrop.sftp import SftpDrop, SftpDropError
 from baoke_sim.insurer_files import render
 
 USER, PASSWORD = "picc_drop", "Tr0ub4dor&3:@/?"  # URL-special characters on purpose
@@ -98,13 +100,14 @@ CLAIM = render("CLAIM", CLAIM_ROWS, "utf-8-sig")
 
 class SftpServer:
     """A real SFTP server serving ``root`` as ``/``, run by asyncssh in a thread with its
-    own event loop. Counts SSH connections and records uploads and renames, so tests can
-    check what a client really did on the wire."""
+    own event loop. It takes ``USER``'s password or ``client_key``. Counts SSH connections
+    and records uploads and renames, so tests can check what a client really did on the wire."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.key = asyncssh.generate_private_key("ssh-ed25519")
         self.host_key = self.key.export_public_key().decode().split("\n")[0].strip()
+        self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.connections = 0
         self.ops: list[tuple[str, ...]] = []
         self.loop = asyncio.new_event_loop()
@@ -125,6 +128,12 @@ class SftpServer:
 
             def validate_password(self, username: str, password: str) -> bool:
                 return (username, password) == (USER, PASSWORD)
+
+            def public_key_auth_supported(self) -> bool:
+                return True
+
+            def validate_public_key(self, username: str, key: Any) -> bool:
+                return username == USER and key.export_public_key() == server.client_key.export_public_key()
 
         class Files(asyncssh.SFTPServer):
             def __init__(self, chan: Any) -> None:
@@ -165,10 +174,10 @@ class SftpServer:
         return f"sftp://{USER}:{quote(password, safe='')}@127.0.0.1:{self.port}{path}?{query}"
 
 
-def sftp_inbox(location: str) -> SftpInbox:
-    """The inbox the extractors get for ``location`` (what ``open_inbox`` returns)."""
-    inbox = open_inbox(location)
-    assert isinstance(inbox, SftpInbox)
+def sftp_inbox(location: str) -> SftpDrop:
+    """The inbox the extractors get for ``location`` (what ``open_drop`` returns)."""
+    inbox = open_drop(location)
+    assert isinstance(inbox, SftpDrop)
     return inbox
 
 
@@ -202,7 +211,7 @@ def test_the_files_are_what_an_insurer_sends() -> None:
 
 
 def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) -> None:
-    local = LocalInbox(str(server.root / "inbox"))
+    local = FolderDrop(str(server.root / "inbox"))
     before = server.connections
     with sftp_inbox(server.url()) as sftp:
         assert sftp.folders() == local.folders() == ["CPIC", "PAIC", "PICC"]
@@ -210,26 +219,26 @@ def test_sftp_inbox_answers_exactly_like_the_local_folder(server: SftpServer) ->
             for pattern in ["*", "*.csv", "POLICY_PICC_*.csv", "CLAIM_*_*.csv", "nothing*"]:
                 assert sftp.files(folder, pattern) == local.files(folder, pattern), (folder, pattern)
         assert sftp.files("PICC", "*") == [
-            InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
-            InboxFile("PICC", "readme.txt", 15),
+            DropFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY)),
+            DropFile("PICC", "readme.txt", 15),
         ]
         for folder in sftp.folders():
             for file in sftp.files(folder, "*"):
-                assert sftp.read_bytes(file) == local.read_bytes(file)
-        assert sftp.read_bytes(InboxFile("PICC", "POLICY_PICC_20261120.csv", len(POLICY))) == POLICY
-        assert sftp.read_bytes(InboxFile("CPIC", "CLAIM_CPIC_20261120.csv", len(CLAIM))) == CLAIM
+                assert sftp.read_bytes(file.relpath) == local.read_bytes(file.relpath)
+        assert sftp.read_bytes("PICC/POLICY_PICC_20261120.csv") == POLICY
+        assert sftp.read_bytes("CPIC/CLAIM_CPIC_20261120.csv") == CLAIM
         with pytest.raises(FileNotFoundError):
-            sftp.read_bytes(InboxFile("PICC", "POLICY_PICC_20991231.csv", 0))
+            sftp.read_bytes("PICC/POLICY_PICC_20991231.csv")
     assert server.connections == before + 1  # one SSH connection for all of it
 
 
 def test_location_carries_no_credentials(server: SftpServer) -> None:
-    inbox = SftpInbox(server.url())
+    inbox = SftpDrop(server.url())
     assert inbox.location == f"sftp://127.0.0.1:{server.port}/inbox"
     assert inbox.root == "/inbox"
     assert inbox.credentials_from == "the inbox URL"
     with pytest.raises(ValueError, match="absolute/path") as no_path:
-        SftpInbox(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
+        SftpDrop(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
     assert "secret-word" not in str(no_path.value)
 
 
@@ -246,14 +255,60 @@ def test_credentials_from_an_airflow_connection(server: SftpServer, monkeypatch:
         assert [f.name for f in default.files("CPIC", "CLAIM_CPIC_*.csv")] == ["CLAIM_CPIC_20261120.csv"]
 
 
+def connection_forms(server: SftpServer, key_file: Path) -> dict[str, str]:
+    """``AIRFLOW_CONN_SFTP_INBOX`` for a key login and the server's host key, in each form a
+    data engineer makes it (the provider's SFTP connection: host, port, login; extras
+    ``private_key`` or ``key_file``, and ``host_key``)."""
+    private_key = server.client_key.export_private_key("openssh").decode()
+    fields = {"conn_type": "sftp", "host": "127.0.0.1", "port": server.port, "login": USER}
+    extra = {"private_key": private_key, "host_key": server.host_key}
+    return {
+        # AIRFLOW_CONN_SFTP_INBOX='{"conn_type": "sftp", ...}', the key inline
+        "json": json.dumps({**fields, "extra": extra}),
+        # the URI form written by hand: extras in the query, URL-encoded (the host key has a space)
+        "uri": f"sftp://{USER}@127.0.0.1:{server.port}/?"
+        + urlencode({"key_file": str(key_file), "host_key": server.host_key}),
+        # `airflow connections add sftp_inbox --conn-type sftp --conn-host ... --conn-extra '{...}'`,
+        # as Airflow renders it to a URI (`airflow connections get sftp_inbox -o uri`): the
+        # multi-line private key travels encoded in the query
+        "cli": Connection(conn_id="sftp_inbox", extra=json.dumps(extra), **fields).get_uri(),
+    }
+
+
+@pytest.mark.parametrize("form", ["json", "uri", "cli"])
+def test_a_key_login_from_each_connection_form(
+    server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_bytes(server.client_key.export_private_key("openssh"))
+    key_file.chmod(0o600)
+    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", connection_forms(server, key_file)[form])
+    with caplog.at_level(logging.DEBUG), sftp_inbox("sftp:///inbox") as inbox:
+        assert inbox.credentials_from == "Airflow connection 'sftp_inbox'"
+        assert inbox.folders() == ["CPIC", "PAIC", "PICC"]
+        assert inbox.read_bytes("PICC/POLICY_PICC_20261120.csv") == POLICY
+    assert server.client_key.export_private_key("openssh").decode().splitlines()[1] not in caplog.text
+
+
+def test_a_connection_without_host_key_is_refused(server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``host_key`` and no ``no_host_key_check``: as the provider does, only a server in
+    the system's known_hosts is accepted (this one is not)."""
+    private_key = server.client_key.export_private_key("openssh").decode()
+    connection = {"conn_type": "sftp", "host": "127.0.0.1", "port": server.port, "login": USER}
+    monkeypatch.setenv("AIRFLOW_CONN_SFTP_INBOX", json.dumps({**connection, "extra": {"private_key": private_key}}))
+    with pytest.raises(SftpDropError, match="host_key") as refused:
+        sftp_inbox("sftp:///inbox").folders()
+    assert private_key.splitlines()[1] not in str(refused.value)
+
+
 def test_a_missing_connection_is_named(server: SftpServer) -> None:
-    with pytest.raises(SftpInboxError, match="connection 'no_such_conn' .* not defined"):
+    with pytest.raises(SftpDropError, match="connection 'no_such_conn' .* not defined"):
         sftp_inbox(f"sftp://127.0.0.1:{server.port}/inbox?conn_id=no_such_conn")
 
 
 def test_bad_credentials_fail_clearly_without_showing_the_password(server: SftpServer) -> None:
     inbox = sftp_inbox(server.url(password="wrong-password-42"))
-    with pytest.raises(SftpInboxError, match="login refused") as failure:
+    with pytest.raises(SftpDropError, match="login refused") as failure:
         inbox.folders()
     message = str(failure.value)
     assert f"sftp://127.0.0.1:{server.port}/inbox" in message
@@ -265,10 +320,10 @@ def test_bad_credentials_fail_clearly_without_showing_the_password(server: SftpS
 
 def test_an_unknown_server_is_refused(server: SftpServer) -> None:
     location = f"sftp://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{server.port}/inbox"  # no host_key
-    with pytest.raises(SftpInboxError, match="host_key"):
+    with pytest.raises(SftpDropError, match="host_key"):
         sftp_inbox(location).folders()
     other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
-    with pytest.raises(SftpInboxError, match="host key other than"):
+    with pytest.raises(SftpDropError, match="host key other than"):
         sftp_inbox(f"{location}?host_key={quote(other, safe='')}").folders()
 
 
@@ -276,7 +331,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
     first, second = render("POLICY", POLICY_ROWS[:1], "gb18030"), render("POLICY", POLICY_ROWS, "gb18030")
     server.ops.clear()
     with sftp_inbox(server.url()) as inbox:
-        assert inbox.write_bytes("CALLS/out/D001_20261121.csv", first) == InboxFile(
+        assert inbox.write_bytes("CALLS/out/D001_20261121.csv", first) == DropFile(
             "CALLS/out", "D001_20261121.csv", len(first)
         )  # folders created as needed
         inbox.write_bytes("CALLS/out/D001_20261121.csv", second)  # replaces the file
@@ -294,7 +349,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
 
 
 def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    inbox = LocalInbox(str(tmp_path))
+    inbox = FolderDrop(str(tmp_path))
     inbox.write_bytes("CALLS/D001_20261121.csv", b"old")
     inbox.write_bytes("CALLS/D001_20261121.csv", POLICY)
     target = tmp_path / "CALLS" / "D001_20261121.csv"
@@ -312,6 +367,33 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert os.listdir(target.parent) == [target.name]
     with pytest.raises(ValueError):
         inbox.write_bytes("/etc/passwd", b"x")
+
+
+@pytest.mark.parametrize("kind", ["folder", "sftp"])
+def test_remove_and_exists(server: SftpServer, kind: str) -> None:
+    """Both drops answer ``exists`` and ``remove`` alike, inside the drop only."""
+    (server.root / "drop").mkdir(exist_ok=True)
+    drop = FolderDrop(str(server.root / "drop")) if kind == "folder" else sftp_inbox(server.url("/drop"))
+    try:
+        drop.write_bytes(f"{kind}/2026-11-20/manifest.json", b"{}")
+        assert drop.exists(f"{kind}/2026-11-20/manifest.json")
+        assert not drop.exists(f"{kind}/2026-11-20/other.json")
+        assert not drop.exists(f"{kind}/2026-11-20"), "a folder is not a file"
+        assert drop.folders(kind) == ["2026-11-20"]
+        drop.remove(f"{kind}/2026-11-20/manifest.json")
+        assert not drop.exists(f"{kind}/2026-11-20/manifest.json")
+        assert drop.files(f"{kind}/2026-11-20") == []
+        assert not (server.root / "drop" / kind / "2026-11-20" / "manifest.json").exists()
+        with pytest.raises(FileNotFoundError):
+            drop.remove(f"{kind}/2026-11-20/manifest.json")
+        for outside in ("../inbox/notes.txt", "/inbox/notes.txt"):
+            with pytest.raises(ValueError, match="inside the drop"):
+                drop.remove(outside)
+            with pytest.raises(ValueError, match="inside the drop"):
+                drop.exists(outside)
+        assert (server.root / "inbox" / "notes.txt").exists()
+    finally:
+        drop.close()
 
 
 @pytest.fixture

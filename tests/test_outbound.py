@@ -20,8 +20,8 @@ import psycopg2
 import pytest
 
 from baoke import outbound, report
-from baoke.extract.inbox import LocalInbox, open_inbox
-from baoke.extract.sftp import SftpInbox
+from baoke.filedrop import FolderDrop, open_drop
+from baoke.filedrop.sftp import SftpDrop
 from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, ExportError
 from test_extract_sftp import SftpServer
 
@@ -142,7 +142,7 @@ def db(fresh_db: str) -> str:
 def export(url: str, location: str, dealers: list[str] | None = None) -> list[outbound.DealerExport]:
     conn = psycopg2.connect(url)
     try:
-        inbox = open_inbox(location)
+        inbox = open_drop(location)
         try:
             return outbound.export_day(conn, inbox, D, dealers)
         finally:
@@ -255,13 +255,13 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
 
 def test_the_manifest_is_written_last(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[str] = []
-    original = LocalInbox.write_bytes
+    original = FolderDrop.write_bytes
 
-    def spy(self: LocalInbox, relpath: str, data: bytes):
+    def spy(self: FolderDrop, relpath: str, data: bytes):
         written.append(relpath)
         return original(self, relpath, data)
 
-    monkeypatch.setattr(LocalInbox, "write_bytes", spy)
+    monkeypatch.setattr(FolderDrop, "write_bytes", spy)
     export(db, str(tmp_path), ["D002"])
     assert written == [
         f"2026-11-20/D002/call_list_D002_{STAMP}.csv",
@@ -343,14 +343,14 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
 def test_a_failing_write_through_the_inbox_leaves_no_manifest(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = LocalInbox.write_bytes
+    original = FolderDrop.write_bytes
 
-    def second_fails(self: LocalInbox, relpath: str, data: bytes):
+    def second_fails(self: FolderDrop, relpath: str, data: bytes):
         if "/sms_list_" in relpath:
             raise ConnectionError("connection lost")
         return original(self, relpath, data)
 
-    monkeypatch.setattr(LocalInbox, "write_bytes", second_fails)
+    monkeypatch.setattr(FolderDrop, "write_bytes", second_fails)
     with pytest.raises(ConnectionError):
         export(db, str(tmp_path), ["D002"])
     assert os.listdir(tmp_path / D.isoformat() / "D002") == [f"call_list_D002_{STAMP}.csv"]
@@ -422,15 +422,15 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
 
     # a rerun with other content over SFTP removes the stale manifest before rewriting
     insert(db, [row("sms", "D002", 8, primary_reason="BIRTHDAY")])
-    original = SftpInbox.write_bytes
+    original = SftpDrop.write_bytes
 
-    def sms_fails(self: SftpInbox, relpath: str, data: bytes):
+    def sms_fails(self: SftpDrop, relpath: str, data: bytes):
         if "/sms_list_" in relpath:
             raise ConnectionError("connection lost")
         return original(self, relpath, data)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(SftpInbox, "write_bytes", sms_fails)
+        mp.setattr(SftpDrop, "write_bytes", sms_fails)
         with pytest.raises(ConnectionError):
             export(db, location, ["D002"])
     assert not (sftp_server.root / "outbound/2026-11-20/D002/manifest.json").exists()

@@ -10,8 +10,8 @@ read from ``intermediate.int_outreach_export`` (one row per file row, built by d
 
 - CSV: UTF-8 with a BOM, English header, CRLF line ends, RFC 4180 quoting (Excel and
   LibreOffice open it as is); rows ordered by priority, advisor, customer, call id.
-- Every file goes through ``Inbox.write_bytes`` (temporary name, then rename), so the
-  outbound location may be a folder or an ``sftp://`` URL. All three CSV files are
+- Every file goes through the file drop's ``write_bytes`` (``baoke.filedrop``: temporary
+  name, then rename), so the outbound location may be a folder or an ``sftp://`` URL. All three CSV files are
   written even when empty (header only): the call center sees the day was processed.
 - The manifest is written last; a dealer folder without one is not (yet) delivered. A
   rerun whose content differs removes the old manifest before rewriting the files.
@@ -36,13 +36,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from psycopg2.extras import execute_values
 
-from baoke.extract.inbox import Inbox, LocalInbox, open_inbox
+from baoke.filedrop import FileDrop, open_drop
 
 log = logging.getLogger(__name__)
 
@@ -315,34 +313,22 @@ def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict
 # --- delivery ------------------------------------------------------------------------
 
 
-def _remove(inbox: Inbox, relpath: str) -> None:
-    """Delete a delivered file (the Inbox protocol has no delete yet)."""
-    remove = getattr(inbox, "remove", None)
-    if remove is not None:
-        remove(relpath)
-    elif isinstance(inbox, LocalInbox):
-        (inbox.root / relpath).unlink(missing_ok=True)
-    else:  # SftpInbox
-        with contextlib.suppress(FileNotFoundError):
-            inbox._client().remove(inbox._path(relpath))  # type: ignore[attr-defined]
+def _existing_manifest(drop: FileDrop, folder: str) -> bytes | None:
+    relpath = f"{folder}/{MANIFEST_NAME}"
+    return drop.read_bytes(relpath) if drop.exists(relpath) else None
 
 
-def _existing_manifest(inbox: Inbox, folder: str) -> bytes | None:
-    found = inbox.files(folder, MANIFEST_NAME)
-    return inbox.read_bytes(found[0]) if found else None
-
-
-def deliver(inbox: Inbox, files: DealerFiles) -> None:
+def deliver(drop: FileDrop, files: DealerFiles) -> None:
     """Write the CSV files, then the manifest, each atomically. If the folder holds a
     manifest for other content, it is removed first: while the files are replaced (or
     if that fails half-way) the folder has no manifest, so nobody takes it as complete."""
     folder = files.folder
-    old = _existing_manifest(inbox, folder)
+    old = _existing_manifest(drop, folder)
     if old is not None and old != files.manifest_bytes:
-        _remove(inbox, f"{folder}/{MANIFEST_NAME}")
+        drop.remove(f"{folder}/{MANIFEST_NAME}")
     for name, data in files.files.items():
-        inbox.write_bytes(f"{folder}/{name}", data)
-    inbox.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
+        drop.write_bytes(f"{folder}/{name}", data)
+    drop.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
 
 
 def record_sent_calls(conn: Any, files: DealerFiles) -> int:
@@ -395,23 +381,23 @@ class DealerExport:
         }
 
 
-def export_dealer(conn: Any, inbox: Inbox, business_date: dt.date, dealer_code: str) -> DealerExport:
+def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code: str) -> DealerExport:
     """Read the dealer's rows for D, deliver its files (manifest last), then record the
     sent calls."""
     files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code))
-    deliver(inbox, files)
+    deliver(drop, files)
     new = record_sent_calls(conn, files)
-    export = DealerExport(f"{inbox.location.rstrip('/')}/{files.folder}", files.manifest, new)
+    export = DealerExport(f"{drop.location.rstrip('/')}/{files.folder}", files.manifest, new)
     log.info("%s: %s (%d new sent calls)", export.location, export.line(), new)
     return export
 
 
 def export_day(
-    conn: Any, inbox: Inbox, business_date: dt.date, dealer_codes: Sequence[str] | None = None
+    conn: Any, drop: FileDrop, business_date: dt.date, dealer_codes: Sequence[str] | None = None
 ) -> list[DealerExport]:
     """Every dealer's files for D (``dealer_codes``, default: ``dealers()``)."""
     codes = list(dealer_codes) if dealer_codes is not None else dealers(conn, business_date)
-    return [export_dealer(conn, inbox, business_date, code) for code in codes]
+    return [export_dealer(conn, drop, business_date, code) for code in codes]
 
 
 # --- what the DAG calls (connections and folders resolved here) -----------------------
@@ -438,37 +424,22 @@ def export_dealer_files(dealer_code: str, business_date: dt.date) -> dict[str, A
     """One dealer's files for D, to ``OUTBOUND_DIR``; returns the summary."""
     from baoke.config import get_settings
 
-    with contextlib.closing(open_inbox(get_settings().folder("OUTBOUND_DIR"))) as inbox, _warehouse() as conn:
-        return export_dealer(conn, inbox, business_date, dealer_code).to_dict()
+    with contextlib.closing(open_drop(get_settings().folder("OUTBOUND_DIR"))) as drop, _warehouse() as conn:
+        return export_dealer(conn, drop, business_date, dealer_code).to_dict()
 
 
 # --- reading back what was delivered (baoke run / demo) ------------------------------
 
 
-def day_location(location: str, business_date: dt.date) -> str:
-    """The location of D's folder under the outbound ``location`` (folder or sftp:// URL)."""
-    if location.startswith("sftp://"):
-        url = urlsplit(location)
-        return urlunsplit(url._replace(path=f"{url.path.rstrip('/')}/{business_date.isoformat()}"))
-    return str(Path(location) / business_date.isoformat())
-
-
-def public_location(location: str) -> str:
-    """``location`` fit for a log line: an sftp:// URL without credentials nor query."""
-    if not location.startswith("sftp://"):
-        return location
-    url = urlsplit(location)
-    return f"sftp://{url.netloc.rpartition('@')[2]}{url.path}"
-
-
 def read_manifests(location: str, business_date: dt.date) -> tuple[str, dict[str, dict[str, Any] | None]]:
     """(D's folder without credentials, dealer -> its manifest or None if it has none)."""
-    with contextlib.closing(open_inbox(day_location(location, business_date))) as inbox:
+    day = business_date.isoformat()
+    with contextlib.closing(open_drop(location)) as drop:
         found: dict[str, dict[str, Any] | None] = {}
-        for dealer_code in inbox.folders():
-            manifest = _existing_manifest(inbox, dealer_code)
+        for dealer_code in drop.folders(day):
+            manifest = _existing_manifest(drop, f"{day}/{dealer_code}")
             found[dealer_code] = json.loads(manifest) if manifest is not None else None
-        return inbox.location, found
+        return f"{drop.location.rstrip('/')}/{day}", found
 
 
 def describe(manifest: dict[str, Any]) -> str:

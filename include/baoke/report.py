@@ -62,12 +62,13 @@ def outbound_summary(business_date: dt.date, location: str | None = None) -> str
     manifests under ``<outbound>/<D>/`` (default location: ``OUTBOUND_DIR``)."""
     from baoke import outbound
     from baoke.config import get_settings
+    from baoke.filedrop import public_location
 
     location = location or get_settings().folder("OUTBOUND_DIR")
     try:
         where, manifests = outbound.read_manifests(location, business_date)
     except Exception as err:  # the end of a run reports, it does not fail
-        return f"call lists for {business_date.isoformat()}: cannot read {outbound.public_location(location)}: {err}"
+        return f"call lists for {business_date.isoformat()}: cannot read {public_location(location)}: {err}"
     if not manifests:
         return f"call lists for {business_date.isoformat()}: none in {where}"
     lines = [f"call lists for {business_date.isoformat()} in {where}:"]

@@ -29,7 +29,7 @@ import psycopg2
 from baoke.config import conn_env_name, get_settings
 from baoke.dbt import run_dbt, test_failures
 from baoke.extract import jobs
-from baoke.extract.inbox import open_inbox
+from baoke.filedrop import open_drop
 from baoke.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,8 @@ def replay(
                 raise RuntimeError(f"dbt build failed for {day}: see {dbt_dir / 'logs' / 'dbt.log'}")
             build_seconds = time.perf_counter() - started
             slowest = _slowest_nodes(dbt_dir / "target" / "run_results.json")
-            with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_inbox(outbound)) as inbox:
-                exports = export_day(conn, inbox, day)
+            with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_drop(outbound)) as drop:
+                exports = export_day(conn, drop, day)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world)
             listed = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception")
             report = DayReport(

@@ -10,7 +10,7 @@ from typing import Any
 
 from baoke.extract.catalog import CALLCENTER_OUTCOMES
 from baoke.extract.files import FileOutcome, files_before, load_file
-from baoke.extract.inbox import Inbox
+from baoke.filedrop import FileDrop
 
 
 def _sent_call_ids(conn: Any) -> set[str]:
@@ -19,7 +19,7 @@ def _sent_call_ids(conn: Any) -> set[str]:
         return {row[0] for row in cur.fetchall()}
 
 
-def extract(conn: Any, inbox: Inbox, business_date: dt.date, max_reject_share: float = 0.1) -> list[FileOutcome]:
+def extract(conn: Any, inbox: FileDrop, business_date: dt.date, max_reject_share: float = 0.1) -> list[FileOutcome]:
     """Load every outcome file dated before D that is not loaded yet."""
     sent = _sent_call_ids(conn)
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from baoke.extract.catalog import RawEntity
-from baoke.extract.inbox import Inbox, InboxFile
 from baoke.extract.loader import Batch, BatchResult, TooManyRejects, record_text
+from baoke.filedrop import DropFile, FileDrop
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +99,13 @@ def sha256(data: bytes) -> str:
 
 @dataclass
 class FileOutcome:
-    file: InboxFile
+    file: DropFile
     status: str  # loaded | duplicate | incomplete | rejected
     message: str = ""
     result: BatchResult | None = None
 
 
-def _ledger(conn: Any, feed: str, file: InboxFile) -> dict[str, tuple[int, str]]:
+def _ledger(conn: Any, feed: str, file: DropFile) -> dict[str, tuple[int, str]]:
     """sha256 -> (file_id, status) of every version of this file seen so far."""
     with conn.cursor() as cur:
         cur.execute(
@@ -118,7 +118,7 @@ def _ledger(conn: Any, feed: str, file: InboxFile) -> dict[str, tuple[int, str]]
 def _record_file(
     cur: Any,
     feed: str,
-    file: InboxFile,
+    file: DropFile,
     day: dt.date,
     digest: str,
     encoding: str | None,
@@ -139,8 +139,8 @@ def _record_file(
 
 def load_file(
     conn: Any,
-    inbox: Inbox,
-    file: InboxFile,
+    inbox: FileDrop,
+    file: DropFile,
     entity: RawEntity,
     columns: tuple[str, ...],
     business_date: dt.date,
@@ -151,7 +151,7 @@ def load_file(
     """Load one delivered file (see the module docstring for what happens when)."""
     feed = entity.feed
     day = file_date(file.name)
-    data = inbox.read_bytes(file)
+    data = inbox.read_bytes(file.relpath)
     digest = sha256(data)
     seen = _ledger(conn, feed, file)
     if digest in seen and seen[digest][1] in ("loaded", "superseded", "rejected"):
@@ -203,7 +203,7 @@ def load_file(
     return FileOutcome(file, "loaded", result.summary(), result)
 
 
-def files_before(inbox: Inbox, folder: str, pattern: str, business_date: dt.date) -> list[InboxFile]:
+def files_before(inbox: FileDrop, folder: str, pattern: str, business_date: dt.date) -> list[DropFile]:
     """The files of ``folder`` dated before D (the run for D reads only those), oldest first."""
     dated = [(file_date(f.name), f) for f in inbox.files(folder, pattern)]
     return [

@@ -8,16 +8,16 @@ from typing import Any
 
 from baoke.extract.catalog import INSURER
 from baoke.extract.files import FileOutcome, files_before, load_file
-from baoke.extract.inbox import Inbox
+from baoke.filedrop import FileDrop
 
 
-def insurers(inbox: Inbox) -> list[str]:
+def insurers(inbox: FileDrop) -> list[str]:
     """The insurers that deliver to this inbox (its sub-folders)."""
     return inbox.folders()
 
 
 def extract(
-    conn: Any, inbox: Inbox, insurer: str, business_date: dt.date, max_reject_share: float = 0.1
+    conn: Any, inbox: FileDrop, insurer: str, business_date: dt.date, max_reject_share: float = 0.1
 ) -> list[FileOutcome]:
     """Load every policy and claim file of ``insurer`` dated before D that is not loaded yet."""
     outcomes = []

@@ -15,8 +15,8 @@ from baoke.connections import http_endpoint, warehouse, warehouse_url
 from baoke.extract import callcenter, dms, insurer, oem
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.extract.files import FileOutcome
-from baoke.extract.inbox import open_inbox
 from baoke.extract.loader import ensure_raw_tables
+from baoke.filedrop import open_drop
 from baoke.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -113,14 +113,14 @@ def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
 
 
 def insurer_folders() -> list[str]:
-    with contextlib.closing(open_inbox(get_settings().folder("INSURER_INBOX"))) as inbox:
+    with contextlib.closing(open_drop(get_settings().folder("INSURER_INBOX"))) as inbox:
         return insurer.insurers(inbox)
 
 
 def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
     """Load one insurer's new policy and claim files dated before D."""
     settings = get_settings()
-    with contextlib.closing(open_inbox(settings.folder("INSURER_INBOX"))) as inbox, _warehouse() as conn:
+    with contextlib.closing(open_drop(settings.folder("INSURER_INBOX"))) as inbox, _warehouse() as conn:
         return _report(
             f"insurer {insurer_code}",
             insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share),
@@ -130,7 +130,7 @@ def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
 def callcenter_files(business_date: dt.date) -> list[str]:
     """Load the call center's new outcome files dated before D."""
     settings = get_settings()
-    with contextlib.closing(open_inbox(settings.folder("CALLCENTER_INBOX"))) as inbox, _warehouse() as conn:
+    with contextlib.closing(open_drop(settings.folder("CALLCENTER_INBOX"))) as inbox, _warehouse() as conn:
         return _report("call center", callcenter.extract(conn, inbox, business_date, settings.max_reject_share))
 
 
