@@ -1,5 +1,5 @@
 """The DMS feed end to end: the real extractor against the simulated DMS API (a real
-HTTP server) into a real PostgreSQL, with every fault of feeds.md §1.
+HTTP server) into a real PostgreSQL, with every fault of docs/feeds.md §1.
 
 The reference is a clean run; under each fault the raw tables must hold exactly the
 same rows (no loss, no duplicate), and every batch must account for every record

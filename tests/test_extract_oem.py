@@ -1,4 +1,4 @@
-"""The OEM feed end to end (feeds.md §3): lists loaded once per dealer and month,
+"""The OEM feed end to end (docs/feeds.md §3): lists loaded once per dealer and month,
 unpublished months tried again later, never a list published on or after D."""
 
 from __future__ import annotations

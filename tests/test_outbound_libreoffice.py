@@ -1,5 +1,5 @@
 """The call-center files opened by a real LibreOffice Calc (headless), and the byte-level
-facts Excel relies on (outputs.md §3: "they open correctly in Excel"; the issue adds
+facts Excel relies on (docs/outputs.md §3: "they open correctly in Excel"; the issue adds
 LibreOffice).
 
 What LibreOffice does with a CSV depends on how it is opened:

@@ -1,4 +1,4 @@
-"""Contract tests of the simulated DMS and OEM APIs (feeds.md §1 and §3).
+"""Contract tests of the simulated DMS and OEM APIs (docs/feeds.md §1 and §3).
 
 Each test starts a real HTTP server on a free port over a tiny hand-made world and talks
 to it with ``requests``, exactly as an extractor would: if these pass, an extractor

@@ -1,4 +1,4 @@
-"""The call-center simulator: outcome files per feeds.md §4, and a known true uplift."""
+"""The call-center simulator: outcome files per docs/feeds.md §4, and a known true uplift."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The insurers' file drop: real files in real encodings, with the faults of feeds.md §2."""
+"""The insurers' file drop: real files in real encodings, with the faults of docs/feeds.md §2."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Where Baoke finds things: configuration comes only from the environment.
 
-feeds.md fixes the names: the Airflow connections ``warehouse``, ``dms_api`` and
+docs/feeds.md fixes the names: the Airflow connections ``warehouse``, ``dms_api`` and
 ``oem_api`` (given as ``AIRFLOW_CONN_*`` environment variables or in Airflow's own
 store), and the folders ``INSURER_INBOX``, ``CALLCENTER_INBOX`` and ``OUTBOUND_DIR``.
 Everything else has a project-local default under ``.baoke/`` so that a fresh clone

@@ -1,6 +1,6 @@
 """The business date: the one notion of "today" every Baoke job uses.
 
-rules.md: the run for business date D happens in the early morning of D (Asia/Shanghai)
+docs/rules.md: the run for business date D happens in the early morning of D (Asia/Shanghai)
 and sees every source change made before ``D 00:00 +08:00``. Jobs take D from their
 Airflow data interval (or, for runs triggered by Assets or by ``baoke run``, from the
 run's conf), never from the wall clock, so a backfill reproduces the day it replays.

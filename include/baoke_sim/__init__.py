@@ -1,5 +1,5 @@
 """The simulated dealer group: a faithful stand-in for the DMS, the insurers, the
-manufacturer and the call center of ``shared/specs/feeds.md``.
+manufacturer and the call center of ``docs/feeds.md``.
 
 The world is generated once per seed and scale into a SQLite file (``world.sqlite``):
 every version of every DMS record over the whole timeline, each with the time it

@@ -1,4 +1,4 @@
-"""The call center: works a day's list files and returns what happened (feeds.md §4),
+"""The call center: works a day's list files and returns what happened (docs/feeds.md §4),
 and the world feels it — a listed customer may come back because of the call.
 
 The DMS learns from the calls too, as it would at a real dealer: a customer who asks

@@ -1,4 +1,4 @@
-"""The simulated DMS API (feeds.md §1): OAuth client-credentials tokens and the eight
+"""The simulated DMS API (docs/feeds.md §1): OAuth client-credentials tokens and the eight
 incremental listings ``GET /v1/<entity>``, served from the world's ``dms_versions``.
 
 What a listing shows is decided by the world clock: for each primary key, the latest

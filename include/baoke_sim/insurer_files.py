@@ -1,4 +1,4 @@
-"""The insurers' daily file drop (feeds.md §2), written from the world into an inbox:
+"""The insurers' daily file drop (docs/feeds.md §2), written from the world into an inbox:
 ``<inbox>/<insurer>/<POLICY|CLAIM>_<insurer>_<YYYYMMDD>.csv``, in the insurer's encoding,
 CRLF, Chinese header, the ``合计,<N>`` trailer. A file is dropped once its day is before
 the world's clock.

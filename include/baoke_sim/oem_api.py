@@ -1,4 +1,4 @@
-"""The simulated manufacturer (OEM) lost-customer feed (feeds.md §3):
+"""The simulated manufacturer (OEM) lost-customer feed (docs/feeds.md §3):
 ``GET /oem/v1/lost-customers?dealer_code=&period=&page=&page_size=`` with ``X-Api-Key``.
 
 A list (dealer, month) is published when the world clock reaches its ``generated_at``

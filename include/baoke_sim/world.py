@@ -6,7 +6,7 @@ Everything is vectorised over a chunk (numpy/pandas); the only Python loops run 
 dealers, chunks, visit numbers and months, never over rows. Chunks are written to the
 store as they are made, so memory stays bounded at every scale.
 
-Behaviour modelled (the dealership documents in shared/seeds): services follow each
+Behaviour modelled (the dealership documents, docs/README.md): services follow each
 driver's own mileage and the 6-month / 5,000 km interval; loyalty is high under the
 3-year warranty and decays after it, customers drifting to other dealers of the brand
 (which the manufacturer sees) or to independent shops; accidents bring BODY_PAINT orders

@@ -1,2 +1,2 @@
-"""Extraction and loading: the four feeds of feeds.md into the ``raw`` schema, with the
+"""Extraction and loading: the four feeds of docs/feeds.md into the ``raw`` schema, with the
 bookkeeping (batch log, rejects, file ledger, incremental state) in ``etl``."""

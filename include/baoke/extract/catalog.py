@@ -1,4 +1,4 @@
-"""Every raw table the feeds land in, with the checks its records must pass (feeds.md).
+"""Every raw table the feeds land in, with the checks its records must pass (docs/feeds.md).
 
 This is the one place a feed's shape is written down on our side: the extractors look
 up their entity here, the loader creates the raw tables from it, and the DAGs publish

@@ -1,4 +1,4 @@
-"""The DMS feed (feeds.md §1): OAuth client credentials, cursor paging, incremental
+"""The DMS feed (docs/feeds.md §1): OAuth client credentials, cursor paging, incremental
 windows on ``updated_at``. Only what is particular to the DMS lives here; batches,
 retries and state are the shared mechanism."""
 

@@ -1,4 +1,4 @@
-"""The manufacturer's lost-customer lists (feeds.md §3): one list per dealer and month,
+"""The manufacturer's lost-customer lists (docs/feeds.md §3): one list per dealer and month,
 published on the 3rd of the following month, paged by number, ``X-Api-Key`` auth.
 
 A period is loaded once, whole, as one batch. A period not published yet (404
