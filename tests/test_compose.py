@@ -246,7 +246,8 @@ def test_connection_given_to_every_component(airflow_services, conn_id):
         value = environment(service).get(var)
         assert value, f"{name}: {var} is not set"
         uri = urlsplit(with_defaults(value))
-        assert uri.scheme and uri.hostname, f"{name}: the default {var} is not a connection URI"
+        assert uri.scheme, f"{name}: the default {var} is not a connection URI"
+        assert uri.hostname, f"{name}: the default {var} is not a connection URI"
         assert isinstance(uri.port, int), f"{name}: the default {var} has no valid port"
 
 
@@ -278,7 +279,8 @@ def test_api_connection_defaults_are_unreachable_placeholders(airflow_services, 
 def test_folder_is_set_and_inside_a_writable_volume(airflow_services, var):
     for name, service in airflow_services.items():
         path = environment(service).get(var)
-        assert path and path.startswith("/"), f"{name}: {var} is not an absolute path"
+        assert path, f"{name}: {var} is not set"
+        assert path.startswith("/"), f"{name}: {var} is not an absolute path"
         mounts = [m for m in volume_mounts(service) if path == m[1] or path.startswith(m[1].rstrip("/") + "/")]
         assert mounts, f"{name}: {var}={path} is not inside a mounted volume"
         assert mounts[0][2] != "ro", f"{name}: {var} is mounted read-only"
@@ -309,7 +311,8 @@ def test_shared_logs_volume(airflow_services):
     """Task logs are written by workers and read by the API server: one shared volume."""
     targets = {name: {m[1]: m[0] for m in volume_mounts(svc)} for name, svc in airflow_services.items()}
     sources = {t.get("/opt/airflow/logs") for t in targets.values()}
-    assert len(sources) == 1 and None not in sources, targets
+    assert len(sources) == 1, targets
+    assert None not in sources, targets
 
 
 # --- docker-compose.yml: databases, health, start order, scaling --------------------------
@@ -323,7 +326,8 @@ def test_postgres_16_with_named_volume_and_pg_isready(compose, services, name, u
     assert env["POSTGRES_USER"] == user
     assert env["POSTGRES_DB"] == user
     data = [m for m in volume_mounts(service) if m[1] == "/var/lib/postgresql/data"]
-    assert data and data[0][0] in (compose.get("volumes") or {}), f"{name}: data is not on a named volume"
+    assert data, f"{name}: data is not on a volume"
+    assert data[0][0] in (compose.get("volumes") or {}), f"{name}: data is not on a named volume"
     assert "pg_isready" in healthcheck_command(service)
 
 

@@ -56,7 +56,8 @@ def test_dag_conventions(dagbag, dag_file: str):
     assert dags, f"{dag_file} defines no DAG"
     for dag in dags:
         assert dag.dag_id.startswith("baoke_")
-        assert dag.doc_md and len(dag.doc_md.strip()) > 80, f"{dag.dag_id}: doc_md should explain the DAG"
+        assert dag.doc_md, f"{dag.dag_id}: doc_md should explain the DAG"
+        assert len(dag.doc_md.strip()) > 80, f"{dag.dag_id}: doc_md should explain the DAG"
         assert dag.tags
         assert "baoke" in dag.tags
         assert dag.schedule is not None, f"{dag.dag_id}: needs an explicit schedule"

@@ -91,7 +91,7 @@ def test_an_incomplete_file_is_not_loaded_and_is_retried_next_run(fresh_db, worl
     broken = write_faulty_file(tmp_path, "PICC", "CLAIM", day, fault, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")
     assert outcome.status == "incomplete"
-    assert ("trailer" in outcome.message)
+    assert "trailer" in outcome.message
     assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
     finished = write_faulty_file(tmp_path, "PICC", "CLAIM", day, None, world)
     [outcome] = load(fresh_db, tmp_path, "PICC")

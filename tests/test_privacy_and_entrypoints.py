@@ -61,12 +61,14 @@ def test_ci_runs_exactly_the_readmes_test_command():
 
 def test_requirements_are_pinned_and_constrained():
     lines = [
-        l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
     ]
     constraints = {
-        l.split("==")[0].lower().replace("_", "-"): l.split("==")[1]
-        for l in (ROOT / "constraints.txt").read_text().splitlines()
-        if "==" in l
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
     }
     assert lines
     for line in lines:

@@ -24,9 +24,7 @@ def world_path(world: Path | None) -> Path:
 def generate(
     scale: Annotated[str, typer.Option(help="small | medium | large")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same world, byte for byte.")] = 1,
-    until: Annotated[
-        str | None, typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")
-    ] = None,
+    until: Annotated[str | None, typer.Option(help="Last day of the six-year timeline.", metavar="YYYY-MM-DD")] = None,
     clock: Annotated[
         str | None, typer.Option(help="Start the world's clock here (default: --until).", metavar="YYYY-MM-DD")
     ] = None,

@@ -166,7 +166,7 @@ class WorldGenerator:
     @staticmethod
     def _late(rng: np.random.Generator, updated_seconds: np.ndarray, share: float = 0.01) -> pd.Series:
         """visible_at from the versions' updated_at (local seconds): a few writes land
-        late, 1–30 hours after their updated_at."""
+        late, 1 to 30 hours after their updated_at."""
         n = len(updated_seconds)
         delay = np.where(rng.random(n) < share, rng.integers(3600, 30 * 3600, n), 0)
         return pd.Series(fmt_stamps(updated_seconds + delay))
