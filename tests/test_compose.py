@@ -217,6 +217,7 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(airflow_services
     assert services["redis"]["image"].startswith("redis:")
 
 
+@pytest.mark.slow  # imports Airflow, its Celery provider, dbt and Cosmos
 def test_celery_components_load_the_preloading_configuration(airflow_services):
     """Every component loads Airflow's Celery configuration through
     baoke.orchestration.celery_config, which imports dbt and Cosmos first (a worker's

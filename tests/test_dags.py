@@ -12,6 +12,9 @@ import pytest
 from baoke.config import get_settings
 from baoke.runner import DAY_ORDER
 
+# every test here parses the DAGs with Airflow (DagBag) or imports Airflow and Cosmos
+pytestmark = pytest.mark.slow
+
 DAG_FILES = sorted(p for p in get_settings().dags_dir.glob("*.py") if p.name != "__init__.py")
 
 

@@ -454,6 +454,7 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert "wrong-password-42" not in refused
 
 
+@pytest.mark.slow  # Airflow parses the DAG file (DagBag)
 def test_the_dag_is_daily_with_one_task_per_dealer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parsed without any database or network access, like every DAG file."""
     import socket

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from baoke.config import NO_TELEMETRY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ def test_the_readme_documents_the_no_telemetry_environment():
         assert f"{name}={value}" in readme, name
 
 
+@pytest.mark.slow  # imports Airflow and Cosmos in a fresh interpreter
 def test_the_cli_switches_telemetry_off_even_in_a_bare_environment():
     code = (
         "import json, os, baoke.cli\n"
