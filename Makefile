@@ -13,7 +13,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export SCARF_ANALYTICS := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install demo test ui warehouse-up warehouse-down bench clean
+.PHONY: help install demo lint test test-fast ui warehouse-up warehouse-down bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,8 +30,19 @@ install: $(STAMP)  ## create .venv and install Baoke with its pinned dependencie
 demo: $(STAMP)  ## start the embedded warehouse and run the platform's daily job for a recent date
 	$(BIN)/baoke demo
 
-test: $(STAMP)  ## run the whole test suite (what CI runs)
+# Each tool fails on any finding; the pre-commit hooks (.pre-commit-config.yaml) run the same.
+lint: $(STAMP)  ## ruff (lint, format), sqlfluff on the dbt models, mypy, the layering contract
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/sqlfluff lint dbt_project
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint  ## the linters, then the whole test suite (what CI runs)
 	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), in about a minute
+	$(BIN)/pytest -m "not slow"
 
 ui: $(STAMP)  ## open the Airflow UI locally with the project's DAGs (http://localhost:8080)
 	$(BIN)/baoke ui

@@ -14,7 +14,8 @@ leaves in X/warehouse, with the `large` world). For the business date D it measu
    LocalExecutor, or CeleryExecutor with a worker), which runs independent tasks side by
    side as a deployment does, against a bare build again.
 
-    .venv/bin/python benchmarks/bench_warehouse.py --warehouse postgresql://postgres@127.0.0.1:PORT/baoke --date 2026-11-20
+    .venv/bin/python benchmarks/bench_warehouse.py \
+        --warehouse postgresql://postgres@127.0.0.1:PORT/baoke --date 2026-11-20
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def main() -> None:
     parser.add_argument(
         "--executor",
         default="baoke.orchestration.executors.PreloadedLocalExecutor",
-        help="the scheduler's executor (LocalExecutor: without dbt preloaded; CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)",
+        help="the scheduler's executor (LocalExecutor: without dbt preloaded;"
+        " CeleryExecutor: with a worker, Redis on 127.0.0.1:6379)",
     )
     args = parser.parse_args()
     business_date = dt.date.fromisoformat(args.date)
@@ -122,10 +124,8 @@ def _under_dag_test(business_date: dt.date, bare: float) -> None:
     start = time.perf_counter()
     result = run_dag(dag, business_date, retries=0)
     cosmos = time.perf_counter() - start
-    print(
-        f"{'baoke_warehouse for ' + str(business_date) + ' (dag.test() + Cosmos, ' + str(len(dag.tasks)) + ' tasks)':55s}"
-        f" {cosmos:7.1f} s  {result.state}"
-    )
+    label = f"baoke_warehouse for {business_date} (dag.test() + Cosmos, {len(dag.tasks)} tasks)"
+    print(f"{label:55s} {cosmos:7.1f} s  {result.state}")
     print(f"Cosmos overhead under dag.test(): {cosmos / bare:.2f} x the bare dbt build (target <= 1.5)", flush=True)
 
 
@@ -145,10 +145,8 @@ def _under_a_scheduler(warehouse: str, business_date: dt.date, bare: float, exec
             {"business_date": business_date.isoformat(), "dbt_vars": {}},
         )
         run = airflow.wait_for_run("baoke_warehouse", run_id)
-    print(
-        f"{'baoke_warehouse for ' + str(business_date) + ' (scheduler, ' + executor.rsplit('.', 1)[-1] + ', ' + str(run.tasks) + ' tasks)':55s}"
-        f" {run.seconds:7.1f} s  {run.state}  (tasks' own time {run.task_seconds:.0f} s; logs in {home})"
-    )
+    label = f"baoke_warehouse for {business_date} (scheduler, {executor.rsplit('.', 1)[-1]}, {run.tasks} tasks)"
+    print(f"{label:55s} {run.seconds:7.1f} s  {run.state}  (tasks' own time {run.task_seconds:.0f} s; logs in {home})")
     print(
         f"Cosmos overhead under a scheduler: {run.seconds / bare:.2f} x the bare dbt build (target <= 1.5)", flush=True
     )

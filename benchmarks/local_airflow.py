@@ -108,7 +108,7 @@ def local_airflow(
             )
         yield LocalAirflow(airflow, env, metadata.replace("postgresql+psycopg2", "postgresql"))
     finally:
-        for process, log in processes:
+        for process, _ in processes:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         for process, log in processes:

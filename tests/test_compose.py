@@ -217,6 +217,7 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(airflow_services
     assert services["redis"]["image"].startswith("redis:")
 
 
+@pytest.mark.slow  # imports Airflow, its Celery provider, dbt and Cosmos
 def test_celery_components_load_the_preloading_configuration(airflow_services):
     """Every component loads Airflow's Celery configuration through
     baoke.orchestration.celery_config, which imports dbt and Cosmos first (a worker's
@@ -246,7 +247,8 @@ def test_connection_given_to_every_component(airflow_services, conn_id):
         value = environment(service).get(var)
         assert value, f"{name}: {var} is not set"
         uri = urlsplit(with_defaults(value))
-        assert uri.scheme and uri.hostname, f"{name}: the default {var} is not a connection URI"
+        assert uri.scheme, f"{name}: the default {var} is not a connection URI"
+        assert uri.hostname, f"{name}: the default {var} is not a connection URI"
         assert isinstance(uri.port, int), f"{name}: the default {var} has no valid port"
 
 
@@ -289,7 +291,8 @@ def test_api_connection_defaults_are_https_as_airflow_reads_them(airflow_service
 def test_folder_is_set_and_inside_a_writable_volume(airflow_services, var):
     for name, service in airflow_services.items():
         path = environment(service).get(var)
-        assert path and path.startswith("/"), f"{name}: {var} is not an absolute path"
+        assert path, f"{name}: {var} is not set"
+        assert path.startswith("/"), f"{name}: {var} is not an absolute path"
         mounts = [m for m in volume_mounts(service) if path == m[1] or path.startswith(m[1].rstrip("/") + "/")]
         assert mounts, f"{name}: {var}={path} is not inside a mounted volume"
         assert mounts[0][2] != "ro", f"{name}: {var} is mounted read-only"
@@ -320,7 +323,8 @@ def test_shared_logs_volume(airflow_services):
     """Task logs are written by workers and read by the API server: one shared volume."""
     targets = {name: {m[1]: m[0] for m in volume_mounts(svc)} for name, svc in airflow_services.items()}
     sources = {t.get("/opt/airflow/logs") for t in targets.values()}
-    assert len(sources) == 1 and None not in sources, targets
+    assert len(sources) == 1, targets
+    assert None not in sources, targets
 
 
 # --- docker-compose.yml: databases, health, start order, scaling --------------------------
@@ -334,7 +338,8 @@ def test_postgres_16_with_named_volume_and_pg_isready(compose, services, name, u
     assert env["POSTGRES_USER"] == user
     assert env["POSTGRES_DB"] == user
     data = [m for m in volume_mounts(service) if m[1] == "/var/lib/postgresql/data"]
-    assert data and data[0][0] in (compose.get("volumes") or {}), f"{name}: data is not on a named volume"
+    assert data, f"{name}: data is not on a volume"
+    assert data[0][0] in (compose.get("volumes") or {}), f"{name}: data is not on a named volume"
     assert "pg_isready" in healthcheck_command(service)
 
 

@@ -14,6 +14,9 @@ import pytest
 from baoke.dbt import run_dbt
 from baoke.extract.loader import ensure_raw_tables
 
+# every test here runs dbt
+pytestmark = pytest.mark.slow
+
 VARS = json.dumps({"business_date": "2026-11-20"})
 
 

@@ -302,7 +302,7 @@ def test_a_connection_without_host_key_is_refused(server: SftpServer, monkeypatc
 
 
 def test_a_missing_connection_is_named(server: SftpServer) -> None:
-    with pytest.raises(SftpDropError, match="connection 'no_such_conn' .* not defined"):
+    with pytest.raises(SftpDropError, match=r"connection 'no_such_conn' .* not defined"):
         sftp_inbox(f"sftp://127.0.0.1:{server.port}/inbox?conn_id=no_such_conn")
 
 
@@ -335,7 +335,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
             "CALLS/out", "D001_20261121.csv", len(first)
         )  # folders created as needed
         inbox.write_bytes("CALLS/out/D001_20261121.csv", second)  # replaces the file
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a file path inside the inbox"):
             inbox.write_bytes("../escape.csv", first)
     folder = server.root / "inbox" / "CALLS" / "out"
     assert (folder / "D001_20261121.csv").read_bytes() == second
@@ -365,7 +365,7 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
         inbox.write_bytes("CALLS/D001_20261121.csv", b"half")
     assert target.read_bytes() == POLICY
     assert os.listdir(target.parent) == [target.name]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a file path inside the inbox"):
         inbox.write_bytes("/etc/passwd", b"x")
 
 

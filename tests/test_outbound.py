@@ -188,7 +188,8 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS),
     ):
         raw = (folder / name).read_bytes()
-        assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1, "one UTF-8 BOM"
+        assert raw.startswith(b"\xef\xbb\xbf"), "a UTF-8 BOM first"
+        assert raw.count(b"\xef\xbb\xbf") == 1, "one UTF-8 BOM"
         assert raw.endswith(b"\r\n")
         text = raw.decode("utf-8-sig")
         # every record ends with CRLF; the only bare LF is the one inside the quoted script hint
@@ -199,7 +200,9 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         assert tuple(frame.columns) == columns
         assert frame.values.tolist() == parsed[1:], "pandas (Excel/LibreOffice proxy) reads the same cells"
 
-    calls = [dict(zip(CALL_LIST_COLUMNS, r, strict=False)) for r in read_csv(folder / f"call_list_D001_{STAMP}.csv")[1:]]
+    calls = [
+        dict(zip(CALL_LIST_COLUMNS, r, strict=False)) for r in read_csv(folder / f"call_list_D001_{STAMP}.csv")[1:]
+    ]
     assert [c["call_id"] for c in calls] == ["D001-20261120-00001", "D001-20261120-00002", "D001-20261120-00003"]
     first, second, third = calls
     assert first["primary_reason"] == "POST_SERVICE_FOLLOWUP"
@@ -212,14 +215,17 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert first["advisor_name"] == "王芳"
     assert first["plate_no"] == "粤A12345"
     assert first["script_hint"] == "您好，您的爱车即将到期保养，欢迎预约。"
-    assert second["customer_name"] == "'=SUM(A1)" and second["campaign_code"] == "", "never a formula"
+    assert second["customer_name"] == "'=SUM(A1)", "never a formula"
+    assert second["campaign_code"] == "", "never a formula"
     assert third["customer_name"] == '欧阳"小明", 先生'
     assert third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
     assert (third["attempt_no"], third["preferred_slot"], third["days_since_last_visit"]) == ("2", "AFTERNOON", "184")
 
     sms = read_csv(folder / f"sms_list_D001_{STAMP}.csv")[1:]
     assert [(r[0], r[6], r[11], r[17], r[19]) for r in sms] == [("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")]
-    exceptions = [dict(zip(EXCEPTION_COLUMNS, r, strict=False)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]]
+    exceptions = [
+        dict(zip(EXCEPTION_COLUMNS, r, strict=False)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]
+    ]
     assert [(e["customer_name"], e["mobile"], e["exception_reason"], e["call_id"]) for e in exceptions] == [
         ("赵磊", "", "invalid_mobile", "")
     ]
@@ -327,7 +333,7 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
     insert(db, [row("call", "D001", 7, priority=2, primary_reason="NEW_CAR_FOLLOWUP")])
     with monkeypatch.context() as mp:
         mp.setattr(os, "replace", fail_on_sms)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="disk full"):
             export(db, str(tmp_path), ["D001"])
     assert sorted(os.listdir(folder)) == [
         f"call_list_D001_{STAMP}.csv",
@@ -416,7 +422,8 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert exports[0].location == f"sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20/D001"
     writes = [op[1] for op in sftp_server.ops if op[0] == "write"]
     renames = [op[2] for op in sftp_server.ops if op[0] == "rename"]
-    assert len(writes) == 12 and all(w.endswith(".part") for w in writes), "never written in place"
+    assert len(writes) == 12
+    assert all(w.endswith(".part") for w in writes), "never written in place"
     assert renames[3::4] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
     assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 4 != 3)
 
@@ -447,6 +454,7 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert "wrong-password-42" not in refused
 
 
+@pytest.mark.slow  # Airflow parses the DAG file (DagBag)
 def test_the_dag_is_daily_with_one_task_per_dealer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parsed without any database or network access, like every DAG file."""
     import socket

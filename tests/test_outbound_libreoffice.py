@@ -205,7 +205,8 @@ def test_bytes_are_what_excel_needs_for_utf8() -> None:
     ANSI code page, i.e. mojibake for Chinese); records end in CRLF, quotes are doubled."""
     files = outbound.build_files(D, "D001", ROWS).files
     for name, data in files.items():
-        assert data.startswith(BOM) and data.count(BOM) == 1, f"{name}: exactly one UTF-8 BOM, at the start"
+        assert data.startswith(BOM), f"{name}: a UTF-8 BOM at the start"
+        assert data.count(BOM) == 1, f"{name}: exactly one UTF-8 BOM"
         text = data[len(BOM) :].decode("utf-8")  # strict: valid UTF-8 throughout
         assert text.startswith("call_id,list_date,"), f"{name}: English header right after the BOM"
         parsed = records(data, "utf-8-sig")

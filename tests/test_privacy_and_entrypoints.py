@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from baoke.config import NO_TELEMETRY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ def test_the_readme_documents_the_no_telemetry_environment():
         assert f"{name}={value}" in readme, name
 
 
+@pytest.mark.slow  # imports Airflow and Cosmos in a fresh interpreter
 def test_the_cli_switches_telemetry_off_even_in_a_bare_environment():
     code = (
         "import json, os, baoke.cli\n"
@@ -61,12 +64,14 @@ def test_ci_runs_exactly_the_readmes_test_command():
 
 def test_requirements_are_pinned_and_constrained():
     lines = [
-        l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
     ]
     constraints = {
-        l.split("==")[0].lower().replace("_", "-"): l.split("==")[1]
-        for l in (ROOT / "constraints.txt").read_text().splitlines()
-        if "==" in l
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
     }
     assert lines
     for line in lines:

@@ -354,7 +354,7 @@ def test_normalise_timestamp() -> None:
     assert normalise_timestamp("2026-11-20T16:00:00Z") == "2026-11-21T00:00:00+08:00"
     assert normalise_timestamp("2026-11-21", allow_date=True) == "2026-11-21T00:00:00+08:00"
     for value in ("2026-11-21T00:00:00", "2026-11-21"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="without offset"):
             normalise_timestamp(value)
 
 
@@ -470,9 +470,10 @@ def test_a_page_with_a_record_whose_updated_at_is_unparseable(serve: Callable[..
     page2 = response.json()
     bad = page2["data"][1]
     assert bad["updated_at"] == BAD_UPDATED_AT
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out of range"):  # the zero date, year 0
         normalise_timestamp(bad["updated_at"])
-    assert set(bad) == CUSTOMER_FIELDS and bad["customer_id"] == VISIBLE_AT_CLOCK[3], "only updated_at is damaged"
+    assert set(bad) == CUSTOMER_FIELDS, "only updated_at is damaged"
+    assert bad["customer_id"] == VISIBLE_AT_CLOCK[3], "only updated_at is damaged"
     assert all(normalise_timestamp(r["updated_at"]) for r in page1["data"] + page2["data"][:1])
     rest = list_all(url, token, limit=2, cursor=page2["next_cursor"])  # paging goes on
     assert pks(page1["data"] + page2["data"] + rest) == VISIBLE_AT_CLOCK
@@ -503,7 +504,7 @@ def test_a_page_with_a_record_whose_primary_key_is_null(serve: Callable[..., str
 def test_bad_record_faults_are_scriptable_and_not_random_defaults(serve: Callable[..., str]) -> None:
     assert set(PRIMARY_KEYS) == set(ENTITIES)
     assert Fault.bad_record() == Fault("bad_record", damage="bad_updated_at", row=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="damage must be"):
         Fault.bad_record("on_fire")  # type: ignore[arg-type]
     assert "bad_record" not in {rule.fault.kind for rule in FaultPlan.random(1.0).rules}
     url = serve("dms", FaultPlan.script(FaultRule(Fault.bad_record("null_pk"), path="/v1/dealers", nth=1)))

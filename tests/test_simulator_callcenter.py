@@ -148,7 +148,8 @@ def test_the_calls_bring_back_only_customers_who_would_not_come_anyway(world: Pa
     anyway = {f"C{i:08d}" for i in range(0, n, 2)}
     with sqlite3.connect(world) as conn:
         conn.executemany(
-            "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record) values (?, ?, ?, ?, ?, ?)",
+            "insert into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record)"
+            " values (?, ?, ?, ?, ?, ?)",
             [
                 (
                     "repair_orders",
@@ -385,7 +386,8 @@ def test_feedback_is_deterministic_and_idempotent(real_world: Path, tmp_path: Pa
 
     once = dump(real_world)
     again = work_lists(DAY, tmp_path / "out", tmp_path / "b", real_world, config)
-    assert again.dms_changes == first.dms_changes and dump(real_world) == once, "a rerun adds nothing"
+    assert again.dms_changes == first.dms_changes, "a rerun adds nothing"
+    assert dump(real_world) == once, "a rerun adds nothing"
     assert work_lists(DAY, tmp_path / "out", tmp_path / "c", other, config).dms_changes == first.dms_changes
     assert dump(other) == once
 

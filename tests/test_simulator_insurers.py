@@ -39,7 +39,8 @@ def world(tmp_path_factory) -> Path:
 
 def read(path: Path, encoding: str) -> list[list[str]]:
     text = path.read_bytes().decode(encoding)
-    assert "\r\n" in text and "\n" not in text.replace("\r\n", ""), "CRLF line ends"
+    assert "\r\n" in text, "CRLF line ends"
+    assert "\n" not in text.replace("\r\n", ""), "CRLF line ends only"
     return list(csv.reader(io.StringIO(text)))
 
 
@@ -152,7 +153,9 @@ def test_both_date_formats_occur_within_single_files(world: Path, tmp_path: Path
         assert mixed > 10, f"{kind}: YYYY-MM-DD and YYYY/MM/DD in the same file"
 
 
-@pytest.mark.parametrize(("kind", "insurer"), [("POLICY", "PICC"), ("POLICY", "CPIC"), ("CLAIM", "PAIC"), ("CLAIM", "CPIC")])
+@pytest.mark.parametrize(
+    ("kind", "insurer"), [("POLICY", "PICC"), ("POLICY", "CPIC"), ("CLAIM", "PAIC"), ("CLAIM", "CPIC")]
+)
 def test_malformed_rows_are_reported_line_by_line(world: Path, tmp_path: Path, kind: str, insurer: str):
     f = pick(world, kind, insurer, min_rows=2)
     report = write_faulty_file(tmp_path, insurer, kind, f.file_date, "malformed_row", world)
@@ -245,9 +248,7 @@ def test_a_script_faults_named_files_and_reports_them(world: Path, tmp_path: Pat
     assert malformed.good_rows == malformed.data_rows - 4
     untouched = [p for p in (tmp_path / "faulty").rglob("*.csv") if p.name not in script]
     assert untouched
-    assert all(
-        p.read_bytes() == (clean / p.relative_to(tmp_path / "faulty")).read_bytes() for p in untouched
-    )
+    assert all(p.read_bytes() == (clean / p.relative_to(tmp_path / "faulty")).read_bytes() for p in untouched)
     again = deliver(world, tmp_path / "again", FileFaults(script=script), since="2026-11-15")
     assert again.faulty[claim[0].name].damaged == malformed.damaged, "deterministic"
 

@@ -15,6 +15,9 @@ from baoke.dbt import run_dbt
 from baoke.extract.catalog import DMS, INSURER
 from baoke.extract.loader import Batch, ensure_raw_tables
 
+# every test here runs dbt
+pytestmark = pytest.mark.slow
+
 MODELS = "stg_dms__repair_orders stg_insurer__policies stg_dms__customers int_customers_resolved int_visits"
 
 

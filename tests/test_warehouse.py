@@ -37,10 +37,12 @@ def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
     assert wh.down() is False
 
 
+@pytest.mark.slow  # runs dbt
 def test_dbt_connects_to_the_embedded_warehouse(warehouse_url: str):
     assert dbt.run_dbt(["debug"], warehouse_url) is True
 
 
+@pytest.mark.slow  # runs dbt
 def test_dbt_debug_fails_on_a_wrong_port(warehouse_url: str):
     parts = urlsplit(warehouse_url)
     assert dbt.run_dbt(["debug"], warehouse_url.replace(f":{parts.port}/", ":1/")) is False

@@ -3,7 +3,9 @@
 {% macro business_date() -%}
     {%- set value = var('business_date') -%}
     {%- if value is none and execute -%}
-        {{ exceptions.raise_compiler_error("the business_date var is required: dbt build --vars '{\"business_date\": \"YYYY-MM-DD\"}'") }}
+        {{ exceptions.raise_compiler_error(
+            "the business_date var is required: dbt build --vars '{\"business_date\": \"YYYY-MM-DD\"}'"
+        ) }}
     {%- endif -%}
     cast('{{ value or "2000-01-01" }}' as date)
 {%- endmacro %}

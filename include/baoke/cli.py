@@ -39,9 +39,7 @@ def _vars_option(value: str | None) -> dict:
     return parsed
 
 
-DateOpt = Annotated[
-    str | None, typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
-]
+DateOpt = Annotated[str | None, typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")]
 VarsOpt = Annotated[
     str | None, typer.Option("--vars", help="JSON object of rule overrides passed to dbt.", metavar="JSON")
 ]
@@ -157,7 +155,8 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Airflow UI.")] = 8080
     os.environ["AIRFLOW__API__PORT"] = str(port)
     home = os.environ["AIRFLOW_HOME"]
     typer.echo(
-        f"Airflow UI on http://localhost:{port} (login and password: {home}/simple_auth_manager_passwords.json.generated)"
+        f"Airflow UI on http://localhost:{port}"
+        f" (login and password: {home}/simple_auth_manager_passwords.json.generated)"
     )
     airflow_bin = os.path.join(os.path.dirname(sys.executable), "airflow")
     os.execv(airflow_bin, [airflow_bin, "standalone"])

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 import typer
 
 from baoke.dates import parse_business_date
+
+
+@overload
+def date_option(value: str) -> dt.date: ...
+@overload
+def date_option(value: None) -> None: ...
+@overload
+def date_option(value: str | None) -> dt.date | None: ...
 
 
 def date_option(value: str | None) -> dt.date | None:

@@ -42,7 +42,8 @@ def table_counts(url: str) -> list[tuple[str, str, int]]:
             counts = []
             for schema, name in relations:
                 cur.execute(f'select count(*) from "{schema}"."{name}"')
-                counts.append((schema, name, cur.fetchone()[0]))
+                (count,) = cur.fetchone() or (0,)  # count(*) always returns its one row
+                counts.append((schema, name, count))
             return counts
     finally:
         conn.close()

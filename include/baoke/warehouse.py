@@ -24,6 +24,8 @@ import psycopg2
 with warnings.catch_warnings():
     # pgserver asks platformdirs for a runtime dir we never use (we listen on TCP).
     warnings.simplefilter("ignore")
+    # pgserver makes its command functions (pg_ctl, initdb) at import time, out of a type
+    # checker's sight: their calls below carry `type: ignore[attr-defined]`.
     from pgserver import _commands as pg
     from pgserver.utils import PostmasterInfo, find_suitable_port
 
@@ -91,7 +93,7 @@ class EmbeddedWarehouse:
             self._init_if_needed()
             port = self._choose_port()
             try:
-                pg.pg_ctl(
+                pg.pg_ctl(  # type: ignore[attr-defined]
                     ["-w", "-t", "60", "-l", str(self._log), "-o", _server_options(port), "start"],
                     pgdata=self.pgdata,
                     user=self._system_user(),
@@ -110,7 +112,9 @@ class EmbeddedWarehouse:
         """Stop the server; True if it was running."""
         if self._running() is None:
             return False
-        pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=60)
+        pg.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=60
+        )
         return True
 
     # -- internals ----------------------------------------------------------------
@@ -159,7 +163,7 @@ class EmbeddedWarehouse:
             ensure_prefix_permissions(self.root)
             shutil.chown(self.root, user=user)
             _make_binaries_readable()
-        pg.initdb(
+        pg.initdb(  # type: ignore[attr-defined]
             ["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", SUPERUSER],
             pgdata=self.pgdata,
             user=user,

@@ -189,7 +189,9 @@ def work_lists(
             for row in lists.get((dealer, kind), []):
                 sms = kind == "sms_list"
                 effect = (
-                    0.0 if row["customer_id"] in coming_anyway else effects.get((row.get("primary_reason"), sms), 0.0)
+                    0.0
+                    if row["customer_id"] in coming_anyway
+                    else effects.get((row.get("primary_reason", ""), sms), 0.0)
                 )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
@@ -384,7 +386,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
         return
     with sqlite3.connect(world) as conn:
         last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
-        records = []
+        records: list[tuple[str, str, str, str, dict[str, object]]] = []
         for n, (row, day) in enumerate(visits):
             last_km = last_kms.get(row["vin"])
             number = f"RO{row['dealer_code']}-CC{list_date:%Y%m%d}{n:05d}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -68,8 +68,9 @@ def advance(
     _drop(path, since=min(meta["clock"][:10], day.isoformat()))
 
 
-def _drop(path: Path, since: str | None = None, **faults: object) -> None:
-    """Deliver the insurers' files dated before the clock into INSURER_INBOX."""
+def _drop(path: Path, since: str | None = None, **faults: Any) -> None:
+    """Deliver the insurers' files dated before the clock into INSURER_INBOX, with
+    ``faults`` the fields of ``FileFaults``."""
     from baoke_sim.insurer_files import FileFaults, deliver
 
     inbox = Path(get_settings().folder("INSURER_INBOX"))

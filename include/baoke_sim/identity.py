@@ -116,7 +116,9 @@ def type_mobiles(rng: np.random.Generator, mobiles: np.ndarray) -> list[str | No
     styles = rng.choice(list(MOBILE_STYLES), size=len(mobiles), p=list(MOBILE_STYLES.values()))
     garbage = ["0512-6688" + "{:04d}", "1380013{:03d}", "无", "{:05d}", "138001380001{:01d}"]
     out: list[str | None] = []
-    for mobile, style, k in zip(mobiles.tolist(), styles.tolist(), rng.integers(0, 1000, len(mobiles)).tolist(), strict=False):
+    for mobile, style, k in zip(
+        mobiles.tolist(), styles.tolist(), rng.integers(0, 1000, len(mobiles)).tolist(), strict=False
+    ):
         if style == "plain":
             out.append(mobile)
         elif style == "intl_dashed":

@@ -99,7 +99,8 @@ def policy_rows(
                             _dates(years["start"].to_numpy() + 364, slash[0]),
                             np.char.mod("%.2f", np.round(premium, 2)),
                             _dates(issue, slash[1]),
-                            np.where(years["at_group"].to_numpy(), dealer_code, ""), strict=False,
+                            np.where(years["at_group"].to_numpy(), dealer_code, ""),
+                            strict=False,
                         )
                     ),
                 }
@@ -151,7 +152,8 @@ def claim_rows(rng: np.random.Generator, policies: pd.DataFrame, orders: pd.Data
                             _dates(report, slash[1]),
                             np.where(status == "已报案", "0.00", amount),
                             b["dealer_code"].to_numpy(),
-                            np.full(n, status), strict=False,
+                            np.full(n, status),
+                            strict=False,
                         )
                     ),
                 }

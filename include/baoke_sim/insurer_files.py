@@ -276,8 +276,8 @@ def list_files(world: Path, since: str | None = None, all_dates: bool = False) -
         return [
             WorldFile(*row)
             for row in conn.execute(
-                "select insurer_code, kind, file_date, count(*) from insurer_rows where file_date < ? and file_date >= ?"
-                " group by 1, 2, 3 order by 3, 1, 2",
+                "select insurer_code, kind, file_date, count(*) from insurer_rows"
+                " where file_date < ? and file_date >= ? group by 1, 2, 3 order by 3, 1, 2",
                 (until, since or ""),
             )
         ]

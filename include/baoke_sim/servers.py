@@ -46,6 +46,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ class Request:
     method: str
     path: str
     query: dict[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | Message = field(default_factory=dict)  # http.server's Message is case-insensitive
     body: bytes = b""
 
     def form(self) -> dict[str, str]:

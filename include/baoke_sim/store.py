@@ -87,7 +87,8 @@ def add_versions(
         dealer.where(dealer.notna(), None).tolist(),
         records["updated_at"].tolist(),
         visible.tolist(),
-        to_json_lines(records), strict=False,
+        to_json_lines(records),
+        strict=False,
     )
     verb = "insert or replace" if replace else "insert"
     conn.executemany(
@@ -106,7 +107,8 @@ def add_oem_items(conn: sqlite3.Connection, items: pd.DataFrame, item_columns: l
         items["period"].tolist(),
         items["generated_at"].tolist(),
         items["item_no"].tolist(),
-        to_json_lines(items[item_columns]), strict=False,
+        to_json_lines(items[item_columns]),
+        strict=False,
     )
     conn.executemany(
         "insert into oem_lost_customers (dealer_code, period, generated_at, item_no, record) values (?, ?, ?, ?, ?)",
@@ -131,7 +133,8 @@ def add_insurer_rows(conn: sqlite3.Connection, rows: pd.DataFrame, first_line: i
             rows["kind"].tolist(),
             rows["file_date"].tolist(),
             range(first_line, first_line + len(rows)),
-            [json.dumps([str(v) for v in f], ensure_ascii=False) for f in rows["fields"]], strict=False,
+            [json.dumps([str(v) for v in f], ensure_ascii=False) for f in rows["fields"]],
+            strict=False,
         ),
     )
     return len(rows)

@@ -29,6 +29,10 @@ from baoke_sim import store
 from baoke_sim.identity import NamePools, make_mobiles, make_vins, mask_mobile, type_mobiles
 from baoke_sim.insurance import INSURERS, claim_rows, policy_rows
 
+#: A missing value (None) in a column built with np.where, as numpy makes it from None
+#: and as its type stubs accept it.
+NULL = np.array(None, dtype=object)
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -166,7 +170,7 @@ class WorldGenerator:
     @staticmethod
     def _late(rng: np.random.Generator, updated_seconds: np.ndarray, share: float = 0.01) -> pd.Series:
         """visible_at from the versions' updated_at (local seconds): a few writes land
-        late, 1–30 hours after their updated_at."""
+        late, 1 to 30 hours after their updated_at."""
         n = len(updated_seconds)
         delay = np.where(rng.random(n) < share, rng.integers(3600, 30 * 3600, n), 0)
         return pd.Series(fmt_stamps(updated_seconds + delay))
@@ -288,8 +292,8 @@ class WorldGenerator:
                 ),
                 "dealer_code": dealer.code,
                 "name": self.pools.names(rng, gender),
-                "gender": np.where(rng.random(n) < 0.05, None, gender),
-                "birth_date": np.where(rng.random(n) < 0.15, None, fmt_dates(birth)),
+                "gender": np.where(rng.random(n) < 0.05, NULL, gender),
+                "birth_date": np.where(rng.random(n) < 0.15, NULL, fmt_dates(birth)),
                 "clean_mobile": mobile,
                 "mobile": type_mobiles(rng, mobile),
                 "city": city,
@@ -340,7 +344,7 @@ class WorldGenerator:
                 "vin": vins,
                 "owner": owner,
                 "customer_id": customers["customer_id"].to_numpy()[owner],
-                "dealer_code": np.where(sold_here, dealer.code, None),
+                "dealer_code": np.where(sold_here, dealer.code, NULL),
                 "brand": BRAND,
                 "model": rng.choice(MODELS, n, p=MODEL_SHARES),
                 "model_year": model_year,
@@ -511,10 +515,10 @@ class WorldGenerator:
                 "parts_amount": _money(parts),
                 "total_amount": _money(labor + parts),
                 "total": labor + parts,
-                "appointment_id": np.where(appointment, np.char.replace(numbers, "RO", "AP"), None),
+                "appointment_id": np.where(appointment, np.char.replace(numbers, "RO", "AP"), NULL),
                 "campaign_code": campaign,
                 "insurance_claim_no": np.where(
-                    (kind == "BODY_PAINT") & (rng.random(n) < 0.85), np.char.replace(numbers, "RO", "CLM"), None
+                    (kind == "BODY_PAINT") & (rng.random(n) < 0.85), np.char.replace(numbers, "RO", "CLM"), NULL
                 ),
             }
         )
@@ -546,7 +550,7 @@ class WorldGenerator:
         base = orders.assign(open_date=fmt_dates(orders["open_day"].to_numpy()))
         opened = base.assign(close_date=None, status="open", updated_at=fmt_stamps(opened_at))
         closed = base.assign(
-            close_date=np.where(orders["final_status"] == "void", None, fmt_dates(orders["close_day"].to_numpy())),
+            close_date=np.where(orders["final_status"] == "void", NULL, fmt_dates(orders["close_day"].to_numpy())),
             status=orders["final_status"],
             updated_at=fmt_stamps(closed_at),
         )
@@ -634,7 +638,7 @@ class WorldGenerator:
             tier=tier.to_numpy(),
             points_balance=np.asarray(points),
             points_expire_date=np.where(
-                np.asarray(points) > 0, np.char.add((last_year + 1).astype(str), "-12-31"), None
+                np.asarray(points) > 0, np.char.add((last_year + 1).astype(str), "-12-31"), NULL
             ),
             updated_at=fmt_stamps(_at(rng, members["last"].to_numpy(), 19, 20)),
         )
@@ -795,10 +799,10 @@ class WorldGenerator:
                     "mobile_masked": flagged["mobile_masked"].to_numpy(),
                     "last_service_dealer_code": last_any["dealer"].to_numpy(),
                     "last_service_date": np.where(
-                        last_any["day"].notna(), fmt_dates(last_any["day"].fillna(0).to_numpy()), None
+                        last_any["day"].notna(), fmt_dates(last_any["day"].fillna(0).to_numpy()), NULL
                     ),
                     "oem_status": np.where(flagged["days"] >= 365, "LOST", "AT_RISK"),
-                    "reason_hint": np.where(elsewhere, "SERVICED_AT_OTHER_DEALER", None),
+                    "reason_hint": np.where(elsewhere, "SERVICED_AT_OTHER_DEALER", NULL),
                 }
             ).sort_values("vin", kind="stable")
             items["item_no"] = np.arange(1, len(items) + 1)

@@ -6,19 +6,29 @@ with recursive customers as (
 ),
 
 chain as (
-    select customer_id, customer_id as resolved_customer_id, merged_into_customer_id as next_id, 0 as depth
+    select
+        customer_id,
+        customer_id as resolved_customer_id,
+        merged_into_customer_id as next_id,
+        0 as depth
     from customers
     union all
-    select chain.customer_id, target.customer_id, target.merged_into_customer_id, chain.depth + 1
+    select
+        chain.customer_id,
+        target.customer_id as resolved_customer_id,
+        target.merged_into_customer_id as next_id,
+        chain.depth + 1 as depth
     from chain
-    join customers as target on target.customer_id = chain.next_id
+    inner join customers as target on chain.next_id = target.customer_id
     where chain.depth < 10 and target.customer_id <> chain.resolved_customer_id
 ),
 
 resolved as (
-    select distinct on (customer_id) customer_id, resolved_customer_id
+    select distinct on (customer_id)
+        customer_id,
+        resolved_customer_id
     from chain
-    order by customer_id, depth desc
+    order by customer_id asc, depth desc
 )
 
 select

@@ -27,16 +27,24 @@ daily_km as (
 -- each brand/model's interval: its own row, else the brand's, else the default ('*');
 -- looked up once per model, not once per visit
 models as (
-    select coalesce(brand, '') as brand, coalesce(model, '') as model from vehicles
+    select
+        coalesce(brand, '') as brand,
+        coalesce(model, '') as model
+    from vehicles
     union
-    select '', ''  -- visits of a vehicle the DMS has not sent: the default interval
+    select
+        '' as brand,
+        '' as model  -- visits of a vehicle the DMS has not sent: the default interval
 ),
 
 model_intervals as (
     select distinct on (models.brand, models.model)
-        models.brand, models.model, intervals.interval_months, intervals.interval_km
+        models.brand,
+        models.model,
+        intervals.interval_months,
+        intervals.interval_km
     from models
-    join intervals on intervals.brand in (models.brand, '*') and intervals.model in (models.model, '*')
+    inner join intervals on intervals.brand in (models.brand, '*') and intervals.model in (models.model, '*')
     order by models.brand, models.model, (intervals.brand = '*'), (intervals.model = '*')
 ),
 
@@ -52,8 +60,8 @@ with_interval as (
         model_intervals.interval_km,
         coalesce(daily_km.daily_km, {{ var('default_daily_km') }}) as daily_km
     from maintenance_visits
-    left join vehicles on vehicles.vin = maintenance_visits.vin
-    left join daily_km on daily_km.vin = maintenance_visits.vin
+    left join vehicles on maintenance_visits.vin = vehicles.vin
+    left join daily_km on maintenance_visits.vin = daily_km.vin
     left join model_intervals
         on model_intervals.brand = coalesce(vehicles.brand, '') and model_intervals.model = coalesce(vehicles.model, '')
 ),

@@ -5,7 +5,9 @@ with lists as (
 ),
 
 latest_period as (
-    select dealer_code, max(period) as period
+    select
+        dealer_code,
+        max(period) as period
     from lists
     group by dealer_code
 )
@@ -19,5 +21,5 @@ select distinct on (lists.vin)
     lists.last_service_dealer_code,
     lists.last_service_date
 from lists
-join latest_period using (dealer_code, period)
-order by lists.vin, lists.period desc, lists.oem_status
+inner join latest_period using (dealer_code, period)
+order by lists.vin asc, lists.period desc, lists.oem_status asc

@@ -36,18 +36,33 @@ due as (
 ),
 
 {% if is_incremental() %}
-history as (
-    select * from {{ this }} where business_date < {{ business_date() }}
-),
+    history as (
+        select * from {{ this }}
+        where business_date < {{ business_date() }}
+    ),
 {% else %}
-history as (
-    select * from (select
-        null::date as business_date, null::text as customer_id, null::text as vin, null::text as reason,
-        null::text as event_key, null::text as disposition, null::text as call_id, null::integer as attempt_no,
-        null::boolean as is_list_row, null::text as mobile, null::text as source, null::integer as priority,
-        null::date as due_date, null::text as dealer_code, null::text as campaign_code, null::text as channel
-    ) as empty where false
-),
+    history as (
+        select * from (
+            select
+                null::date as business_date,
+                null::text as customer_id,
+                null::text as vin,
+                null::text as reason,
+                null::text as event_key,
+                null::text as disposition,
+                null::text as call_id,
+                null::integer as attempt_no,
+                null::boolean as is_list_row,
+                null::text as mobile,
+                null::text as source,
+                null::integer as priority,
+                null::date as due_date,
+                null::text as dealer_code,
+                null::text as campaign_code,
+                null::text as channel
+        ) as empty
+        where false
+    ),
 {% endif %}
 
 outcomes as (
@@ -56,9 +71,14 @@ outcomes as (
 
 -- the last word of the call center on each list row
 call_results as (
-    select distinct on (call_id) call_id, attempt_no as reported_attempt, outcome, callback_date, called_at
+    select distinct on (call_id)
+        call_id,
+        attempt_no as reported_attempt,
+        outcome,
+        callback_date,
+        called_at
     from outcomes
-    order by call_id, called_at desc, attempt_no desc
+    order by call_id asc, called_at desc, attempt_no desc
 ),
 
 customers as (
@@ -66,18 +86,22 @@ customers as (
 ),
 
 do_not_call as (
-    select distinct customer_id from outcomes where outcome = 'DO_NOT_CALL'
+    select distinct customer_id from outcomes
+    where outcome = 'DO_NOT_CALL'
 ),
 
 gone as (
-    select distinct customer_id from outcomes where outcome in ('VEHICLE_SOLD', 'MOVED_AWAY')
+    select distinct customer_id from outcomes
+    where outcome in ('VEHICLE_SOLD', 'MOVED_AWAY')
 ),
 
 -- a WRONG_NUMBER keeps the customer off phone lists until the DMS number changes
 wrong_numbers as (
-    select distinct history.customer_id, history.mobile
+    select distinct
+        history.customer_id,
+        history.mobile
     from history
-    join call_results on call_results.call_id = history.call_id
+    inner join call_results on history.call_id = call_results.call_id
     where call_results.outcome = 'WRONG_NUMBER'
 ),
 
@@ -93,32 +117,47 @@ in_workshop as (
 -- exception (invalid or wrong number) stands while the DMS number is unchanged, so the
 -- exceptions file does not repeat it every day, and a corrected number gets the call
 listed_before as (
-    select history.customer_id, history.reason, history.event_key, max(history.business_date) as last_listed
+    select
+        history.customer_id,
+        history.reason,
+        history.event_key,
+        max(history.business_date) as last_listed
     from history
-    left join customers on customers.customer_id = history.customer_id
-    where history.disposition in ('call', 'sms', 'holdout', 'overflow')
-       or (history.disposition = 'exception' and history.mobile is not distinct from customers.mobile)
-    group by 1, 2, 3
+    left join customers on history.customer_id = customers.customer_id
+    where
+        history.disposition in ('call', 'sms', 'holdout', 'overflow')
+        or (history.disposition = 'exception' and history.mobile is not distinct from customers.mobile)
+    group by history.customer_id, history.reason, history.event_key
 ),
 
 completed as (
-    select distinct history.customer_id, history.reason, history.event_key
+    select distinct
+        history.customer_id,
+        history.reason,
+        history.event_key
     from history
-    join call_results on call_results.call_id = history.call_id
+    inner join call_results on history.call_id = call_results.call_id
     where call_results.outcome not in ('NO_ANSWER', 'BUSY', 'POWERED_OFF', 'SMS_FAILED')
 ),
 
 -- 1. reasons newly due today
 new_due as (
-    select due.*, 'due' as source, 1 as attempt_no
+    select
+        due.*,
+        'due' as source,
+        1 as attempt_no
     from due
-    join reasons on reasons.reason = due.reason
+    inner join reasons on due.reason = reasons.reason
     left join listed_before
-        on listed_before.customer_id = due.customer_id and listed_before.reason = due.reason
-       and listed_before.event_key = due.event_key
-    where listed_before.last_listed is null
-       or (reasons.cooldown_days is not null
-           and {{ days_before_d('listed_before.last_listed') }} >= reasons.cooldown_days)
+        on
+            due.customer_id = listed_before.customer_id and due.reason = listed_before.reason
+            and due.event_key = listed_before.event_key
+    where
+        listed_before.last_listed is null
+        or (
+            reasons.cooldown_days is not null
+            and {{ days_before_d('listed_before.last_listed') }} >= reasons.cooldown_days
+        )
 ),
 
 -- 2-5. what earlier rows bring back today, in one pass over the history:
@@ -129,8 +168,15 @@ new_due as (
 --   on the call list if the DMS number has changed since.
 follow_ups as (
     select
-        history.customer_id, history.vin, history.dealer_code, history.reason, history.priority,
-        history.channel, history.event_key, history.due_date, history.campaign_code,
+        history.customer_id,
+        history.vin,
+        history.dealer_code,
+        history.reason,
+        history.priority,
+        history.channel,
+        history.event_key,
+        history.due_date,
+        history.campaign_code,
         case
             when history.disposition = 'overflow' then 'overflow'
             when call_results.outcome = 'CALLBACK_REQUESTED' then 'callback'
@@ -144,17 +190,32 @@ follow_ups as (
             else history.attempt_no
         end as attempt_no
     from history
-    left join call_results on call_results.call_id = history.call_id
-    where (history.business_date = {{ business_date() }} - 1 and history.disposition = 'overflow')
-       or (history.business_date = {{ business_date() }} - 1 and history.disposition = 'call'
-           and call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF', 'WRONG_NUMBER'))
-       or (history.disposition = 'call' and call_results.outcome = 'CALLBACK_REQUESTED'
-           and call_results.callback_date = {{ business_date() }})
+    left join call_results on history.call_id = call_results.call_id
+    where
+        (history.business_date = {{ business_date() }} - 1 and history.disposition = 'overflow')
+        or (
+            history.business_date = {{ business_date() }} - 1 and history.disposition = 'call'
+            and call_results.outcome in ('NO_ANSWER', 'BUSY', 'POWERED_OFF', 'WRONG_NUMBER')
+        )
+        or (
+            history.disposition = 'call' and call_results.outcome = 'CALLBACK_REQUESTED'
+            and call_results.callback_date = {{ business_date() }}
+        )
 ),
 
 candidates as (
-    select customer_id, vin, dealer_code, reason, priority, channel, event_key, due_date, campaign_code,
-           source, attempt_no
+    select
+        customer_id,
+        vin,
+        dealer_code,
+        reason,
+        priority,
+        channel,
+        event_key,
+        due_date,
+        campaign_code,
+        source,
+        attempt_no
     from new_due
     union all
     select * from follow_ups
@@ -176,21 +237,24 @@ judged as (
         -- the holdout draw (rules §5), for a due event's first place on a list: newly due,
         -- or carried over the cap until it gets a place
         candidates.source in ('due', 'overflow')
-            and ('x' || substr(md5(candidates.customer_id || '|' || candidates.campaign_code || '|'
-                                   || to_char({{ business_date() }}, 'YYYY-MM')), 1, 8))::bit(32)::bigint
-                < {{ var('holdout_pct') }} * 4294967296
+        and ('x' || substr(md5(
+            candidates.customer_id || '|' || candidates.campaign_code || '|'
+            || to_char({{ business_date() }}, 'YYYY-MM')
+        ), 1, 8))::bit(32)::bigint
+        < {{ var('holdout_pct') }} * 4294967296
             as draws_holdout
     from candidates
-    join reasons on reasons.reason = candidates.reason
-    left join customers on customers.customer_id = candidates.customer_id
-    left join do_not_call on do_not_call.customer_id = candidates.customer_id
-    left join gone on gone.customer_id = candidates.customer_id
-    left join in_workshop on in_workshop.vin = candidates.vin
+    inner join reasons on candidates.reason = reasons.reason
+    left join customers on candidates.customer_id = customers.customer_id
+    left join do_not_call on candidates.customer_id = do_not_call.customer_id
+    left join gone on candidates.customer_id = gone.customer_id
+    left join in_workshop on candidates.vin = in_workshop.vin
     left join wrong_numbers
-        on wrong_numbers.customer_id = candidates.customer_id and wrong_numbers.mobile = customers.mobile
+        on candidates.customer_id = wrong_numbers.customer_id and customers.mobile = wrong_numbers.mobile
     left join completed
-        on completed.customer_id = candidates.customer_id and completed.reason = candidates.reason
-       and completed.event_key = candidates.event_key
+        on
+            candidates.customer_id = completed.customer_id and candidates.reason = completed.reason
+            and candidates.event_key = completed.event_key
 ),
 
 -- which list each candidate goes to, and why not the phone list; a number reported
@@ -199,27 +263,29 @@ routed as (
     select
         judged.*,
         case
-            when suppressed_because is not null then 'suppressed'
-            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call then
-                case
-                    when not judged.may_sms or judged.mobile is null then 'suppressed'
-                    when judged.is_wrong_number then 'exception'
-                    else 'sms'
-                end
+            when judged.suppressed_because is not null then 'suppressed'
+            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call
+                then
+                    case
+                        when not judged.may_sms or judged.mobile is null then 'suppressed'
+                        when judged.is_wrong_number then 'exception'
+                        else 'sms'
+                    end
             when judged.mobile is null or judged.is_wrong_number then 'exception'
             else 'call'
         end as routing,
         case
-            when suppressed_because is not null then suppressed_because
-            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call then
-                case
-                    when judged.mobile is null then 'invalid_mobile'
-                    when not judged.may_sms then 'no_consent'
-                    when judged.is_wrong_number then 'wrong_number'
-                    when judged.channel = 'SMS' then 'sms_only_reason'
-                    when judged.source = 'failed_reminder' then 'three_attempts_failed'
-                    else 'no_call_consent'
-                end
+            when judged.suppressed_because is not null then judged.suppressed_because
+            when judged.channel = 'SMS' or judged.source = 'failed_reminder' or not judged.may_call
+                then
+                    case
+                        when judged.mobile is null then 'invalid_mobile'
+                        when not judged.may_sms then 'no_consent'
+                        when judged.is_wrong_number then 'wrong_number'
+                        when judged.channel = 'SMS' then 'sms_only_reason'
+                        when judged.source = 'failed_reminder' then 'three_attempts_failed'
+                        else 'no_call_consent'
+                    end
             when judged.mobile is null then 'invalid_mobile'
             when judged.is_wrong_number then 'wrong_number'
         end as why
@@ -242,42 +308,54 @@ ranked as (
 -- who calls: the advisor of the customer's latest visit if still active, else the
 -- least-loaded active advisor of the dealer
 advisors as (
-    select * from {{ ref('stg_dms__advisors') }} where is_active
+    select * from {{ ref('stg_dms__advisors') }}
+    where is_active
 ),
 
 latest_visit as (
-    select distinct on (visits.customer_id) visits.customer_id, visits.advisor_id
+    select distinct on (visits.customer_id)
+        visits.customer_id,
+        visits.advisor_id
     from {{ ref('int_visits') }} as visits
-    order by visits.customer_id, visits.visit_date desc, visits.ro_number desc
+    order by visits.customer_id asc, visits.visit_date desc, visits.ro_number desc
 ),
 
 own_advisor as (
-    select latest_visit.customer_id, latest_visit.advisor_id
+    select
+        latest_visit.customer_id,
+        latest_visit.advisor_id
     from latest_visit
-    join advisors on advisors.advisor_id = latest_visit.advisor_id
+    inner join advisors on latest_visit.advisor_id = advisors.advisor_id
 ),
 
 -- one call row per customer, held out or not: a held-out customer takes the place on
 -- the list they would have had, so that the holdout is drawn from the customers who
 -- would be called today (rules §5: like with like)
 call_rows as (
-    select ranked.*, own_advisor.advisor_id as own_advisor_id
+    select
+        ranked.*,
+        own_advisor.advisor_id as own_advisor_id
     from ranked
-    left join own_advisor on own_advisor.customer_id = ranked.customer_id
+    left join own_advisor on ranked.customer_id = own_advisor.customer_id
     where ranked.routing = 'call' and ranked.rank_without_holdout = 1
 ),
 
 advisor_load as (
-    select advisors.advisor_id, advisors.dealer_code, count(call_rows.customer_id) as own_rows
+    select
+        advisors.advisor_id,
+        advisors.dealer_code,
+        count(call_rows.customer_id) as own_rows
     from advisors
-    left join call_rows on call_rows.own_advisor_id = advisors.advisor_id
+    left join call_rows on advisors.advisor_id = call_rows.own_advisor_id
     group by advisors.advisor_id, advisors.dealer_code
 ),
 
 unassigned as (
-    select call_rows.customer_id, call_rows.dealer_code,
-           row_number() over (partition by call_rows.dealer_code order by call_rows.priority, call_rows.customer_id)
-               as turn
+    select
+        call_rows.customer_id,
+        call_rows.dealer_code,
+        row_number() over (partition by call_rows.dealer_code order by call_rows.priority, call_rows.customer_id)
+            as turn
     from call_rows
     where call_rows.own_advisor_id is null
 ),
@@ -289,7 +367,11 @@ unassigned as (
 -- Only the slots that can be reached are generated: the final load is at most the
 -- dealer's highest own load plus an even share of the unassigned rows.
 unassigned_counts as (
-    select dealer_code, count(*) as unassigned_rows from unassigned group by dealer_code
+    select
+        dealer_code,
+        count(*) as unassigned_rows
+    from unassigned
+    group by dealer_code
 ),
 
 advisor_capacity as (
@@ -299,22 +381,24 @@ advisor_capacity as (
         max(advisor_load.own_rows) over (partition by advisor_load.dealer_code) as max_own_rows,
         count(*) over (partition by advisor_load.dealer_code) as advisors_in_dealer
     from advisor_load
-    join unassigned_counts on unassigned_counts.dealer_code = advisor_load.dealer_code
+    inner join unassigned_counts on advisor_load.dealer_code = unassigned_counts.dealer_code
 ),
 
 advisor_slots as (
-    select advisor_capacity.advisor_id, advisor_capacity.dealer_code,
-           row_number() over (
-               partition by advisor_capacity.dealer_code
-               order by advisor_capacity.own_rows + extra.k, advisor_capacity.advisor_id
-           ) as turn
+    select
+        advisor_capacity.advisor_id,
+        advisor_capacity.dealer_code,
+        row_number() over (
+            partition by advisor_capacity.dealer_code
+            order by advisor_capacity.own_rows + extra.k, advisor_capacity.advisor_id
+        ) as turn
     from advisor_capacity
     cross join lateral generate_series(
         0,
         least(
             advisor_capacity.unassigned_rows - 1,
             advisor_capacity.max_own_rows - advisor_capacity.own_rows
-                + ceil(advisor_capacity.unassigned_rows::numeric / advisor_capacity.advisors_in_dealer)::integer
+            + ceil(advisor_capacity.unassigned_rows::numeric / advisor_capacity.advisors_in_dealer)::integer
         )
     ) as extra (k)
 ),
@@ -324,10 +408,11 @@ assigned as (
         call_rows.customer_id,
         coalesce(call_rows.own_advisor_id, advisor_slots.advisor_id) as advisor_id
     from call_rows
-    left join unassigned on unassigned.customer_id = call_rows.customer_id
+    left join unassigned on call_rows.customer_id = unassigned.customer_id
     left join advisor_slots
-        on advisor_slots.dealer_code = unassigned.dealer_code
-       and advisor_slots.turn = unassigned.turn
+        on
+            unassigned.dealer_code = advisor_slots.dealer_code
+            and unassigned.turn = advisor_slots.turn
 ),
 
 capped as (
@@ -339,7 +424,7 @@ capped as (
             order by call_rows.priority, (call_rows.source <> 'overflow'), call_rows.due_date, call_rows.customer_id
         ) > {{ var('max_calls_per_advisor') }} as over_cap
     from assigned
-    join call_rows on call_rows.customer_id = assigned.customer_id
+    inner join call_rows on assigned.customer_id = call_rows.customer_id
 ),
 
 -- the list each candidate ends on: over the cap, carried to tomorrow; else held out
@@ -351,12 +436,13 @@ placed as (
         capped.advisor_id,
         case
             when ranked.routing = 'call' and capped.over_cap then 'overflow'
-            when ranked.routing in ('call', 'sms', 'exception') and ranked.source in ('due', 'overflow')
-                 and ranked.lead_draws_holdout then 'holdout'
+            when
+                ranked.routing in ('call', 'sms', 'exception') and ranked.source in ('due', 'overflow')
+                and ranked.lead_draws_holdout then 'holdout'
             else ranked.routing
         end as list_type
     from ranked
-    left join capped on capped.customer_id = ranked.customer_id and ranked.routing = 'call'
+    left join capped on ranked.customer_id = capped.customer_id and ranked.routing = 'call'
 ),
 
 -- one row per customer per day (rules §3): a customer called today gets their SMS
@@ -383,8 +469,9 @@ final as (
     from merged
     window lead_first as (  -- an overflow row keeps the place it would have had on the call list
         partition by customer_id, case final_list when 'overflow' then 'call' else final_list end
-        order by (routing <> final_list and final_list <> 'overflow'), priority, (source = 'due'), due_date,
-                 reason, event_key
+        order by
+            (routing <> final_list and final_list <> 'overflow'), priority, (source = 'due'), due_date,
+            reason, event_key
     )
 )
 
@@ -411,12 +498,14 @@ select
     final.final_list in ('call', 'sms', 'exception', 'overflow') and final.rank_in_list = 1 as is_list_row,
     case
         when final.final_list in ('call', 'sms', 'exception', 'overflow')
-        then case final.final_list when 'overflow' then 'CA' else upper(left(final.final_list, 2)) end
-             || '-' || final.list_dealer_code || '-'
-             || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || final.customer_id
+            then
+                case final.final_list when 'overflow' then 'CA' else upper(left(final.final_list, 2)) end
+                || '-' || final.list_dealer_code || '-'
+                || to_char({{ business_date() }}, 'YYYYMMDD') || '-' || final.customer_id
         when final.final_list = 'holdout'
-        then 'HO-' || final.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
-             || final.customer_id || '-' || final.reason || '-' || final.event_key
+            then
+                'HO-' || final.dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
+                || final.customer_id || '-' || final.reason || '-' || final.event_key
     end as call_id,
     (array['MORNING', 'AFTERNOON', 'EVENING'])[least(final.attempt_no, 3)] as preferred_slot,
     case when final.final_list in ('call', 'overflow') then final.customer_advisor_id end as advisor_id,

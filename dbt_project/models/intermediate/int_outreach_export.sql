@@ -3,12 +3,15 @@
 -- Read by the export DAG (baoke_outbound); not readable by BI users.
 with decisions as (
     select * from {{ ref('int_outreach_decisions') }}
-    where business_date = {{ business_date() }}
-      and disposition in ('call', 'sms', 'exception')
+    where
+        business_date = {{ business_date() }}
+        and disposition in ('call', 'sms', 'exception')
 ),
 
 secondary as (
-    select call_id, string_agg(reason, '|' order by priority, reason) as other_reasons
+    select
+        call_id,
+        string_agg(reason, '|' order by priority, reason) as other_reasons
     from decisions
     where not is_list_row
     group by call_id
@@ -46,11 +49,11 @@ select
     case when decisions.disposition = 'exception' then decisions.why_not_called end as exception_reason,
     case when decisions.disposition = 'sms' then 'SMS' else 'PHONE' end as channel
 from decisions
-join reasons on reasons.reason = decisions.reason
-left join secondary on secondary.call_id = decisions.call_id
-left join {{ ref('stg_dms__advisors') }} as advisors on advisors.advisor_id = decisions.advisor_id
-left join {{ ref('stg_dms__customers') }} as customers on customers.customer_id = decisions.customer_id
-left join {{ ref('stg_dms__vehicles') }} as vehicles on vehicles.vin = decisions.vin
-left join {{ ref('int_vehicle_churn') }} as churn on churn.vin = decisions.vin
-left join {{ ref('stg_dms__dealers') }} as dealers on dealers.dealer_code = decisions.dealer_code
+inner join reasons on decisions.reason = reasons.reason
+left join secondary on decisions.call_id = secondary.call_id
+left join {{ ref('stg_dms__advisors') }} as advisors on decisions.advisor_id = advisors.advisor_id
+left join {{ ref('stg_dms__customers') }} as customers on decisions.customer_id = customers.customer_id
+left join {{ ref('stg_dms__vehicles') }} as vehicles on decisions.vin = vehicles.vin
+left join {{ ref('int_vehicle_churn') }} as churn on decisions.vin = churn.vin
+left join {{ ref('stg_dms__dealers') }} as dealers on decisions.dealer_code = dealers.dealer_code
 where decisions.is_list_row

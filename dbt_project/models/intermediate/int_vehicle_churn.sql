@@ -10,9 +10,12 @@ with vehicles as (
 ),
 
 last_visits as (
-    select distinct on (vin) vin, visit_date as last_visit_date, dealer_code as last_visit_dealer_code
+    select distinct on (vin)
+        vin,
+        visit_date as last_visit_date,
+        dealer_code as last_visit_dealer_code
     from {{ ref('int_visits') }}
-    order by vin, visit_date desc, ro_number desc
+    order by vin asc, visit_date desc, ro_number desc
 ),
 
 customers as (
@@ -49,8 +52,8 @@ measured as (
         {{ business_date() }} <= vehicles.warranty_end_date as in_warranty,
         customers.city as customer_city
     from vehicles
-    left join last_visits on last_visits.vin = vehicles.vin
-    left join customers on customers.customer_id = vehicles.customer_id
+    left join last_visits on vehicles.vin = last_visits.vin
+    left join customers on vehicles.customer_id = customers.customer_id
     where coalesce(last_visits.last_visit_date, vehicles.delivery_date) is not null
 ),
 
@@ -60,20 +63,23 @@ classified as (
         coalesce(measured.customer_city = dealers.city, false) as is_local,
         (
             select thresholds.churn_status from thresholds
-            where measured.days_since_last_visit >= thresholds.min_days
-              and (thresholds.max_days is null or measured.days_since_last_visit <= thresholds.max_days)
-              and (thresholds.churn_status <> 'new' or measured.never_visited)
+            where
+                measured.days_since_last_visit >= thresholds.min_days
+                and (thresholds.max_days is null or measured.days_since_last_visit <= thresholds.max_days)
+                and (thresholds.churn_status <> 'new' or measured.never_visited)
             order by thresholds.status_rank
             limit 1
         ) as churn_status,
         (
             select bands.churn_band from bands
-            where measured.days_since_last_visit >= bands.min_days
-              and (bands.max_days is null or measured.days_since_last_visit <= bands.max_days)
+            where
+                measured.days_since_last_visit >= bands.min_days
+                and (bands.max_days is null or measured.days_since_last_visit <= bands.max_days)
+            order by bands.band_order
             limit 1
         ) as churn_band
     from measured
-    left join dealers on dealers.dealer_code = measured.dealer_code
+    left join dealers on measured.dealer_code = dealers.dealer_code
 )
 
 select
@@ -92,11 +98,12 @@ select
     classified.in_warranty,
     case
         when classified.days_since_last_visit between {{ var('followup_min_days') }} and {{ var('followup_max_days') }}
-        then (case when classified.is_local then 'local' else 'non_local' end)
-             || '_' || (case when classified.in_warranty then 'in_warranty' else 'out_of_warranty' end)
+            then
+                (case when classified.is_local then 'local' else 'non_local' end)
+                || '_' || (case when classified.in_warranty then 'in_warranty' else 'out_of_warranty' end)
     end as followup_class,
     oem_latest.oem_status,
     oem_latest.period as oem_period
 from classified
-left join thresholds on thresholds.churn_status = classified.churn_status
-left join oem_latest on oem_latest.vin = classified.vin
+left join thresholds on classified.churn_status = thresholds.churn_status
+left join oem_latest on classified.vin = oem_latest.vin

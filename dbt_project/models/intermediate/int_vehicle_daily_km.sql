@@ -3,12 +3,16 @@
 -- apart, else the default `default_daily_km`. Readings are every repair order's mileage
 -- (PDI and open orders included: the odometer is read whenever the car comes in).
 with readings as (
-    select vin, open_date as reading_date, mileage_km
+    select
+        vin,
+        open_date as reading_date,
+        mileage_km
     from {{ ref('stg_dms__repair_orders') }}
-    where mileage_km is not null
-      and ro_status <> 'void'
-      and open_date < {{ business_date() }}
-      and open_date >= {{ business_date() }} - make_interval(years => {{ var('daily_km_lookback_years') }})
+    where
+        mileage_km is not null
+        and ro_status <> 'void'
+        and open_date < {{ business_date() }}
+        and open_date >= {{ business_date() }} - make_interval(years => {{ var('daily_km_lookback_years') }})
 ),
 
 span as (
@@ -30,10 +34,12 @@ select
     vehicles.vin,
     case
         when span.last_date - span.first_date >= {{ var('daily_km_min_gap_days') }} and span.last_km > span.first_km
-        then round((span.last_km - span.first_km)::numeric / (span.last_date - span.first_date), 1)
+            then round((span.last_km - span.first_km)::numeric / (span.last_date - span.first_date), 1)
         else {{ var('default_daily_km') }}
     end as daily_km,
-    coalesce(span.last_date - span.first_date >= {{ var('daily_km_min_gap_days') }} and span.last_km > span.first_km,
-             false) as is_estimated_from_readings
+    coalesce(
+        span.last_date - span.first_date >= {{ var('daily_km_min_gap_days') }} and span.last_km > span.first_km,
+        false
+    ) as is_estimated_from_readings
 from vehicles
-left join span on span.vin = vehicles.vin
+left join span on vehicles.vin = span.vin

@@ -22,4 +22,4 @@ select
     vehicles.vehicle_status,
     vehicles.vehicle_status not in ('sold', 'scrapped') as is_owned
 from vehicles
-left join customers on customers.customer_id = vehicles.customer_id
+left join customers on vehicles.customer_id = customers.customer_id

@@ -21,7 +21,7 @@
 with repair_orders as (
     select * from {{ ref('stg_dms__repair_orders') }}
     {%- if is_incremental() and visits_increment().mode == 'incremental' %}
-    where ro_number in (select ro_number from int_visits__touched)
+        where ro_number in (select int_visits__touched.ro_number from int_visits__touched)
     {%- endif %}
 ),
 
@@ -49,7 +49,8 @@ select
     repair_orders.insurance_claim_no,
     {{ business_date() }} as merged_for_date
 from repair_orders
-left join customers on customers.customer_id = repair_orders.customer_id
-where repair_orders.ro_status = 'closed'
-  and repair_orders.service_type <> 'PDI'
-  and repair_orders.close_date < {{ business_date() }}
+left join customers on repair_orders.customer_id = customers.customer_id
+where
+    repair_orders.ro_status = 'closed'
+    and repair_orders.service_type <> 'PDI'
+    and repair_orders.close_date < {{ business_date() }}

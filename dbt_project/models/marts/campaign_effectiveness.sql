@@ -27,7 +27,12 @@ decisions as (
 ),
 
 list_rows as (
-    select distinct business_date, customer_id, reason, event_key, call_id
+    select distinct
+        business_date,
+        customer_id,
+        reason,
+        event_key,
+        call_id
     from {{ ref('int_outreach_decisions') }}
     where disposition in ('call', 'sms')
 ),
@@ -42,26 +47,35 @@ visits as not materialized (
 ),
 
 unit_calls as (
-    select distinct decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key,
-           list_rows.call_id
+    select distinct
+        decisions.business_date,
+        decisions.customer_id,
+        decisions.reason,
+        decisions.event_key,
+        list_rows.call_id
     from decisions
-    join list_rows
-        on list_rows.customer_id = decisions.customer_id
-       and list_rows.reason = decisions.reason
-       and list_rows.event_key = decisions.event_key
-       and list_rows.business_date >= decisions.business_date
-       and (decisions.next_due_date is null or list_rows.business_date < decisions.next_due_date)
+    inner join list_rows
+        on
+            decisions.customer_id = list_rows.customer_id
+            and decisions.reason = list_rows.reason
+            and decisions.event_key = list_rows.event_key
+            and decisions.business_date <= list_rows.business_date
+            and (decisions.next_due_date is null or decisions.next_due_date > list_rows.business_date)
 ),
 
 results as (
-    select unit_calls.business_date, unit_calls.customer_id, unit_calls.reason, unit_calls.event_key,
-           count(*) as attempts,
-           bool_or(outcomes.outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
-           bool_or(outcomes.outcome = 'BOOKED') as booked,
-           count(*) filter (where outcomes.channel = 'SMS') as sms_sent
+    select
+        unit_calls.business_date,
+        unit_calls.customer_id,
+        unit_calls.reason,
+        unit_calls.event_key,
+        count(*) as attempts,
+        bool_or(outcomes.outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
+        bool_or(outcomes.outcome = 'BOOKED') as booked,
+        count(*) filter (where outcomes.channel = 'SMS') as sms_sent
     from unit_calls
-    join {{ ref('stg_callcenter__outcomes') }} as outcomes on outcomes.call_id = unit_calls.call_id
-    group by 1, 2, 3, 4
+    inner join {{ ref('stg_callcenter__outcomes') }} as outcomes on unit_calls.call_id = outcomes.call_id
+    group by unit_calls.business_date, unit_calls.customer_id, unit_calls.reason, unit_calls.event_key
 ),
 
 units as (
@@ -81,18 +95,22 @@ units as (
         return_visit.total_amount as return_revenue,
         return_visit.ro_number is not null as has_returned
     from decisions
-    join reasons on reasons.reason = decisions.reason
+    inner join reasons on decisions.reason = reasons.reason
     left join results
-        on results.business_date = decisions.business_date
-       and results.customer_id = decisions.customer_id
-       and results.reason = decisions.reason
-       and results.event_key = decisions.event_key
+        on
+            decisions.business_date = results.business_date
+            and decisions.customer_id = results.customer_id
+            and decisions.reason = results.reason
+            and decisions.event_key = results.event_key
     left join lateral (
-        select visits.ro_number, visits.total_amount
+        select
+            visits.ro_number,
+            visits.total_amount
         from visits
-        where visits.customer_id = decisions.customer_id
-          and visits.visit_date > decisions.business_date
-          and visits.visit_date <= decisions.business_date + reasons.attribution_days
+        where
+            visits.customer_id = decisions.customer_id
+            and visits.visit_date > decisions.business_date
+            and visits.visit_date <= decisions.business_date + reasons.attribution_days
         order by visits.visit_date, visits.ro_number
         limit 1
     ) as return_visit on true
@@ -124,20 +142,30 @@ reason_campaigns as (
 rates as (
     select
         reason_campaigns.*,
-        treated_returned::numeric / nullif(treated_units, 0) as treated_rate,
-        holdout_returned::numeric / nullif(held_out, 0) as holdout_rate,
-        (treated_returned + holdout_returned)::numeric / nullif(treated_units + held_out, 0) as pooled_rate
+        reason_campaigns.treated_returned::numeric / nullif(reason_campaigns.treated_units, 0) as treated_rate,
+        reason_campaigns.holdout_returned::numeric / nullif(reason_campaigns.held_out, 0) as holdout_rate,
+        (reason_campaigns.treated_returned + reason_campaigns.holdout_returned)::numeric
+        / nullif(reason_campaigns.treated_units + reason_campaigns.held_out, 0) as pooled_rate
     from reason_campaigns
 ),
 
 tested as (
     select
         rates.*,
-        treated_rate - holdout_rate as uplift,
-        sqrt(treated_rate * (1 - treated_rate) / nullif(treated_units, 0)
-             + holdout_rate * (1 - holdout_rate) / nullif(held_out, 0)) as uplift_se,
-        (treated_rate - holdout_rate)
-            / nullif(sqrt(pooled_rate * (1 - pooled_rate) * (1.0 / nullif(treated_units, 0) + 1.0 / nullif(held_out, 0))), 0)
+        rates.treated_rate - rates.holdout_rate as uplift,
+        sqrt(
+            rates.treated_rate * (1 - rates.treated_rate) / nullif(rates.treated_units, 0)
+            + rates.holdout_rate * (1 - rates.holdout_rate) / nullif(rates.held_out, 0)
+        ) as uplift_se,
+        (rates.treated_rate - rates.holdout_rate)
+        / nullif(
+            sqrt(
+                rates.pooled_rate
+                * (1 - rates.pooled_rate)
+                * (1.0 / nullif(rates.treated_units, 0) + 1.0 / nullif(rates.held_out, 0))
+            ),
+            0
+        )
             as z
     from rates
 ),
@@ -155,8 +183,8 @@ dms_campaigns as (
             where date_trunc('month', campaigns.start_date) = date_trunc('month', visits.visit_date)
         ) as cost
     from visits
-    join {{ ref('stg_dms__campaigns') }} as campaigns on campaigns.campaign_code = visits.campaign_code
-    group by 1, 2, 3, 4, 5
+    inner join {{ ref('stg_dms__campaigns') }} as campaigns on visits.campaign_code = campaigns.campaign_code
+    group by campaigns.campaign_code, visits.dealer_code, date_trunc('month', visits.visit_date)::date
 )
 
 select
@@ -191,11 +219,22 @@ select
     campaign_source::text,
     dealer_code::text,
     month::date,
-    null::bigint, null::bigint, null::bigint, null::bigint, null::bigint, null::bigint,
-    redemptions::bigint, null::bigint, null::bigint,
-    null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4), null::numeric(7, 4),
+    null::bigint,
+    null::bigint,
+    null::bigint,
+    null::bigint,
+    null::bigint,
+    null::bigint,
+    redemptions::bigint,
+    null::bigint,
+    null::bigint,
+    null::numeric(7, 4),
+    null::numeric(7, 4),
+    null::numeric(7, 4),
+    null::numeric(7, 4),
+    null::numeric(7, 4),
     null::numeric(7, 4),
     revenue::numeric(14, 2),
-    coalesce(cost, 0)::numeric(14, 2),
-    true
+    coalesce(cost, 0)::numeric(14, 2) as cost,
+    true as attribution_complete
 from dms_campaigns

@@ -28,7 +28,9 @@ best as (
 ),
 
 counts as (
-    select customer_id, count(*) as vehicles_owned
+    select
+        customer_id,
+        count(*) as vehicles_owned
     from vehicles
     group by customer_id
 )
@@ -42,4 +44,4 @@ select
     best.last_visit_date,
     counts.vehicles_owned
 from best
-join counts using (customer_id)
+inner join counts using (customer_id)

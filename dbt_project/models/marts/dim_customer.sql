@@ -9,7 +9,9 @@ identity as (
 ),
 
 merged_counts as (
-    select resolved_customer_id as customer_id, count(*) filter (where is_merged) as merged_records
+    select
+        resolved_customer_id as customer_id,
+        count(*) filter (where is_merged) as merged_records
     from identity
     group by resolved_customer_id
 ),
@@ -34,6 +36,6 @@ select
     coalesce(merged_counts.merged_records, 0) as merged_records,
     customers.created_at
 from customers
-join identity on identity.customer_id = customers.customer_id and not identity.is_merged
-left join merged_counts on merged_counts.customer_id = customers.customer_id
-left join dealers on dealers.dealer_code = customers.home_dealer_code
+inner join identity on customers.customer_id = identity.customer_id and not identity.is_merged
+left join merged_counts on customers.customer_id = merged_counts.customer_id
+left join dealers on customers.home_dealer_code = dealers.dealer_code

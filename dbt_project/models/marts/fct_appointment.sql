@@ -24,4 +24,4 @@ select
     appointments.created_at,
     appointments.merged_for_date
 from appointments
-left join identity on identity.customer_id = appointments.customer_id
+left join identity on appointments.customer_id = identity.customer_id

@@ -23,7 +23,9 @@ results as (
 ),
 
 secondary as (
-    select call_id, string_agg(reason, '|' order by priority, reason) as other_reasons
+    select
+        call_id,
+        string_agg(reason, '|' order by priority, reason) as other_reasons
     from {{ ref('int_outreach_decisions') }}
     where not is_list_row and disposition in ('call', 'sms', 'exception')
     group by call_id
@@ -54,5 +56,5 @@ select
     results.final_outcome,
     results.last_called_at
 from decisions
-left join results on results.call_id = decisions.call_id
-left join secondary on secondary.call_id = decisions.call_id
+left join results on decisions.call_id = results.call_id
+left join secondary on decisions.call_id = secondary.call_id

@@ -16,7 +16,10 @@ dealers as (
 ),
 
 grid as (
-    select dealers.dealer_code, months.month_start, months.month_end
+    select
+        dealers.dealer_code,
+        months.month_start,
+        months.month_end
     from dealers cross join months
 ),
 
@@ -32,7 +35,7 @@ visit_figures as (
         count(*) filter (where appointment_id is not null) as visits_with_appointment,
         sum(total_amount) as revenue
     from visits
-    where visit_date >= (select min(month_start) from months)
+    where visit_date >= (select min(months.month_start) from months)
     group by 1, 2
 ),
 
@@ -44,18 +47,21 @@ first_service_windows as (
         vehicles.delivery_date,
         date_trunc('month', vehicles.delivery_date + {{ var('first_service_window_days') }})::date as month_start
     from {{ ref('stg_dms__vehicles') }} as vehicles
-    where vehicles.delivery_date + {{ var('first_service_window_days') }} < {{ business_date() }}
-      and vehicles.delivery_date + {{ var('first_service_window_days') }} >= (select min(month_start) from months)
-      and vehicles.selling_dealer_code is not null
+    where
+        vehicles.delivery_date + {{ var('first_service_window_days') }} < {{ business_date() }}
+        and vehicles.delivery_date + {{ var('first_service_window_days') }}
+        >= (select min(months.month_start) from months)
+        and vehicles.selling_dealer_code is not null
 ),
 
 first_service_returns as (
     select distinct windows.vin
     from first_service_windows as windows
-    join visits
-        on visits.vin = windows.vin and visits.service_type = 'FIRST_SERVICE'
-       and visits.visit_date > windows.delivery_date
-       and visits.visit_date <= windows.delivery_date + {{ var('first_service_window_days') }}
+    inner join visits
+        on
+            windows.vin = visits.vin and visits.service_type = 'FIRST_SERVICE'
+            and windows.delivery_date < visits.visit_date
+            and visits.visit_date <= windows.delivery_date + {{ var('first_service_window_days') }}
 ),
 
 first_service as (
@@ -65,7 +71,7 @@ first_service as (
         count(*) as first_service_due,
         count(returns.vin) as first_service_returned
     from first_service_windows as windows
-    left join first_service_returns as returns on returns.vin = windows.vin
+    left join first_service_returns as returns on windows.vin = returns.vin
     group by 1, 2
 ),
 
@@ -78,18 +84,23 @@ maintenance_dues as (
         due.dealer_code,
         date_trunc('month', due.due_date)::date as month_start
     from {{ ref('int_maintenance_due') }} as due
-    where due.due_date < {{ business_date() }}
-      and due.due_date >= (select min(month_start) from months)
+    where
+        due.due_date < {{ business_date() }}
+        and due.due_date >= (select min(months.month_start) from months)
 ),
 
 maintenance_returns as (
-    select distinct dues.vin, dues.visit_date, dues.due_date
+    select distinct
+        dues.vin,
+        dues.visit_date,
+        dues.due_date
     from maintenance_dues as dues
-    join visits
-        on visits.vin = dues.vin and visits.service_type in ('FIRST_SERVICE', 'MAINTENANCE')
-       and visits.visit_date > dues.visit_date
-       and visits.visit_date between dues.due_date - {{ var('maintenance_return_days') }}
-                                 and dues.due_date + {{ var('maintenance_return_days') }}
+    inner join visits
+        on
+            dues.vin = visits.vin and visits.service_type in ('FIRST_SERVICE', 'MAINTENANCE')
+            and dues.visit_date < visits.visit_date
+            and visits.visit_date between dues.due_date - {{ var('maintenance_return_days') }}
+            and dues.due_date + {{ var('maintenance_return_days') }}
 ),
 
 maintenance as (
@@ -100,7 +111,7 @@ maintenance as (
         count(returns.vin) as maintenance_returned
     from maintenance_dues as dues
     left join maintenance_returns as returns
-        on returns.vin = dues.vin and returns.visit_date = dues.visit_date and returns.due_date = dues.due_date
+        on dues.vin = returns.vin and dues.visit_date = returns.visit_date and dues.due_date = returns.due_date
     group by 1, 2
 ),
 
@@ -116,9 +127,10 @@ reminders as (
         count(*) as list_rows,
         count(attempted_calls.call_id) as list_rows_attempted
     from (select * from {{ source('etl', 'sent_calls') }}) as sent
-    left join attempted_calls on attempted_calls.call_id = sent.call_id
-    where sent.list_date < {{ business_date() }}
-      and sent.list_date >= (select min(month_start) from months)
+    left join attempted_calls on sent.call_id = attempted_calls.call_id
+    where
+        sent.list_date < {{ business_date() }}
+        and sent.list_date >= (select min(months.month_start) from months)
     group by 1, 2
 ),
 
@@ -126,15 +138,19 @@ reminders as (
 -- snapshot for D is as of D-1's end, so a month's are dated from its 2nd to the next 1st.
 -- One index probe per month: the history holds a million rows per day on `large`.
 snapshots as (
-    select months.month_start, latest.business_date
+    select
+        months.month_start,
+        latest.business_date
     from months
-    cross join lateral (
-        select max(status.business_date) as business_date
-        from {{ ref('vehicle_churn_status') }} as status
-        where status.business_date > months.month_start
-          and status.business_date <= months.month_end + 1
-          and status.business_date <= {{ business_date() }}
-    ) as latest
+    cross join
+        lateral (
+            select max(status.business_date) as business_date
+            from {{ ref('vehicle_churn_status') }} as status
+            where
+                status.business_date > months.month_start
+                and status.business_date <= months.month_end + 1
+                and status.business_date <= {{ business_date() }}
+        ) as latest
     where latest.business_date is not null
 ),
 
@@ -145,7 +161,7 @@ churn as (
         count(*) as active_base,
         count(*) filter (where status.churn_status in ('at_risk', 'churned')) as churned_or_at_risk
     from {{ ref('vehicle_churn_status') }} as status
-    join snapshots on snapshots.business_date = status.business_date
+    inner join snapshots on status.business_date = snapshots.business_date
     group by 1, 2
 )
 
@@ -156,7 +172,8 @@ select
     coalesce(visit_figures.visits, 0) as visits,
     coalesce(visit_figures.revenue, 0)::numeric(14, 2) as revenue,
     round(visit_figures.revenue / nullif(visit_figures.visits, 0), 2)::numeric(12, 2) as revenue_per_visit,
-    round(visit_figures.visits_with_appointment::numeric / nullif(visit_figures.visits, 0), 4)::numeric(5, 4) as appointment_rate,
+    round(visit_figures.visits_with_appointment::numeric / nullif(visit_figures.visits, 0), 4)::numeric(5, 4)
+        as appointment_rate,
     coalesce(first_service.first_service_due, 0) as first_service_due,
     round(first_service.first_service_returned::numeric / nullif(first_service.first_service_due, 0), 4)::numeric(5, 4)
         as first_service_return_rate,
@@ -164,7 +181,8 @@ select
     round(maintenance.maintenance_returned::numeric / nullif(maintenance.maintenance_due, 0), 4)::numeric(5, 4)
         as maintenance_return_rate,
     coalesce(reminders.list_rows, 0) as list_rows,
-    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4)::numeric(5, 4) as reminder_completion_rate,
+    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4)::numeric(5, 4)
+        as reminder_completion_rate,
     churn.active_base,
     round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4)::numeric(5, 4) as churn_rate
 from grid

@@ -29,7 +29,8 @@ select
     ) as why_not_called,
     call_id
 from {{ ref('int_outreach_decisions') }}
-where not (disposition = 'call' and is_list_row)
-{% if is_incremental() %}
-  and business_date = {{ business_date() }}
-{% endif %}
+where
+    not (disposition = 'call' and is_list_row)
+    {% if is_incremental() %}
+        and business_date = {{ business_date() }}
+    {% endif %}

@@ -19,24 +19,34 @@ customers as (
     select * from {{ ref('stg_dms__customers') }}
 )
 
-select due.business_date, due.customer_id, due.reason, due.event_key
+select
+    due.business_date,
+    due.customer_id,
+    due.reason,
+    due.event_key
 from due
-join reasons on reasons.reason = due.reason
+inner join reasons on due.reason = reasons.reason
 where not exists (
-        select 1 from decisions
-        where decisions.business_date = due.business_date
-          and decisions.customer_id = due.customer_id
-          and decisions.reason = due.reason
-          and decisions.event_key = due.event_key
-    )
-  and not exists (
-        select 1 from decisions
-        where decisions.business_date < due.business_date
-          and decisions.customer_id = due.customer_id
-          and decisions.reason = due.reason
-          and decisions.event_key = due.event_key
-          and (decisions.disposition in ('call', 'sms', 'holdout', 'overflow')
-               or (decisions.disposition = 'exception' and decisions.mobile is not distinct from (
-                       select customers.mobile from customers where customers.customer_id = due.customer_id)))
-          and (reasons.cooldown_days is null or due.business_date - decisions.business_date < reasons.cooldown_days)
-    )
+    select 1 from decisions
+    where
+        decisions.business_date = due.business_date
+        and decisions.customer_id = due.customer_id
+        and decisions.reason = due.reason
+        and decisions.event_key = due.event_key
+)
+and not exists (
+    select 1 from decisions
+    where
+        decisions.business_date < due.business_date
+        and decisions.customer_id = due.customer_id
+        and decisions.reason = due.reason
+        and decisions.event_key = due.event_key
+        and (
+            decisions.disposition in ('call', 'sms', 'holdout', 'overflow')
+            or (decisions.disposition = 'exception' and decisions.mobile is not distinct from (
+                select customers.mobile from customers
+                where customers.customer_id = due.customer_id
+            ))
+        )
+        and (reasons.cooldown_days is null or due.business_date - decisions.business_date < reasons.cooldown_days)
+)

@@ -2,10 +2,15 @@
 -- outcome was received (in an outcome file loaded before the list's business date).
 -- Returns the call-list rows that break it.
 -- Each build checks the day it decides (D); earlier days were checked by their own builds.
-select decisions.business_date, decisions.customer_id, decisions.call_id, outcomes.call_id as do_not_call_on
+select
+    decisions.business_date,
+    decisions.customer_id,
+    decisions.call_id,
+    outcomes.call_id as do_not_call_on
 from {{ ref('int_outreach_decisions') }} as decisions
-join {{ ref('stg_callcenter__outcomes') }} as outcomes
-    on outcomes.customer_id = decisions.customer_id
-   and outcomes.outcome = 'DO_NOT_CALL'
-   and outcomes.file_date < decisions.business_date
+inner join {{ ref('stg_callcenter__outcomes') }} as outcomes
+    on
+        decisions.customer_id = outcomes.customer_id
+        and outcomes.outcome = 'DO_NOT_CALL'
+        and decisions.business_date > outcomes.file_date
 where decisions.disposition = 'call' and decisions.business_date = {{ business_date() }}

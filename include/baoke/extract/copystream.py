@@ -65,7 +65,7 @@ class CopyStream:
                 return
             except queue.Full:
                 if not self._thread.is_alive():
-                    raise self._error or RuntimeError("the COPY stopped reading")
+                    raise self._error or RuntimeError("the COPY stopped reading") from None
 
     def finish(self) -> None:
         """Send what is left and end the COPY; raises what the server said, if it failed."""

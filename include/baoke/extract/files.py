@@ -151,6 +151,8 @@ def load_file(
     """Load one delivered file (see the module docstring for what happens when)."""
     feed = entity.feed
     day = file_date(file.name)
+    if day is None:  # files_before lists only dated files
+        raise ValueError(f"{file.name}: no date in the name (..._YYYYMMDD.csv)")
     data = inbox.read_bytes(file.relpath)
     digest = sha256(data)
     seen = _ledger(conn, feed, file)

@@ -147,7 +147,8 @@ class Batch:
         self._rows = CopyStream(self.conn, f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin")
         self._done = False
         self._prefix = f"{self.batch_id}\t{self._stamp}\t{copy_text(self.source)}\t".encode()
-        self._rejects = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
+        # lives as long as the batch: closed by load() or by leaving the batch's `with`
+        self._rejects = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
         self._recent: deque[set[tuple[str, str]]] = deque([set()], maxlen=RECENT_PAGES)
         self.first_reasons: list[str] = []
 

@@ -1,4 +1,10 @@
-{{ config(unique_key='appointment_id', indexes=[{'columns': ['appointment_id'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
+{{ config(
+    unique_key='appointment_id',
+    indexes=[
+        {'columns': ['appointment_id'], 'unique': true},
+        {'columns': ['merged_for_date']},
+    ]
+) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_appointments')) }}

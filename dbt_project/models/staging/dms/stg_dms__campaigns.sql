@@ -1,4 +1,10 @@
-{{ config(unique_key='campaign_code', indexes=[{'columns': ['campaign_code'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
+{{ config(
+    unique_key='campaign_code',
+    indexes=[
+        {'columns': ['campaign_code'], 'unique': true},
+        {'columns': ['merged_for_date']},
+    ]
+) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_campaigns')) }}

@@ -1,4 +1,13 @@
-{{ config(unique_key='ro_number', indexes=[{'columns': ['ro_number'], 'unique': true}, {'columns': ['merged_for_date']}, {'columns': ['vin']}, {'columns': ['customer_id']}, {'columns': ['close_date']}]) }}
+{{ config(
+    unique_key='ro_number',
+    indexes=[
+        {'columns': ['ro_number'], 'unique': true},
+        {'columns': ['merged_for_date']},
+        {'columns': ['vin']},
+        {'columns': ['customer_id']},
+        {'columns': ['close_date']},
+    ]
+) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_repair_orders')) }}

@@ -1,4 +1,10 @@
-{{ config(unique_key='claim_no', indexes=[{'columns': ['claim_no'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
+{{ config(
+    unique_key='claim_no',
+    indexes=[
+        {'columns': ['claim_no'], 'unique': true},
+        {'columns': ['merged_for_date']},
+    ]
+) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'insurer_claims')) }}

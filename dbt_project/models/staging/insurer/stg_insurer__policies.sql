@@ -1,4 +1,10 @@
-{{ config(unique_key='policy_no', indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
+{{ config(
+    unique_key='policy_no',
+    indexes=[
+        {'columns': ['policy_no'], 'unique': true},
+        {'columns': ['merged_for_date']},
+    ]
+) }}
 
 -- feeds.md §2: a policy can appear again in a later file; the row with the latest
 -- 签单日期 (issue date), then the latest file, wins.

@@ -1,7 +1,10 @@
 -- One row per VIN in each dealer's monthly list (厂家下发流失客户), every period kept:
 -- the intermediate layer picks the latest period before D.
 with source as (
-    select r.record, r.record_version, r.version_at
+    select
+        r.record,
+        r.record_version,
+        r.version_at
     from (select * from {{ source('raw', 'oem_lost_customers') }}) as r
     where r.version_at < {{ business_day_start() }}
 ),
