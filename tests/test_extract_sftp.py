@@ -240,6 +240,10 @@ def test_location_carries_no_credentials(server: SftpServer) -> None:
     with pytest.raises(ValueError, match="absolute/path") as no_path:
         SftpDrop(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}")
     assert "secret-word" not in str(no_path.value)
+    with pytest.raises(ValueError, match="absolute/path") as malformed:
+        SftpDrop(f"sftp://{USER}:secret-word@127.0.0.1:{server.port}/a://b://c")
+    assert "secret-word" not in str(malformed.value)
+    assert SftpDrop(f"sftp://{USER}:pw@127.0.0.1:{server.port}/").root == "/", "the server's root is a folder"
 
 
 def test_credentials_from_an_airflow_connection(server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,7 +339,7 @@ def test_write_bytes_uploads_to_a_temporary_name_then_renames(server: SftpServer
             "CALLS/out", "D001_20261121.csv", len(first)
         )  # folders created as needed
         inbox.write_bytes("CALLS/out/D001_20261121.csv", second)  # replaces the file
-        with pytest.raises(ValueError, match="not a file path inside the inbox"):
+        with pytest.raises(ValueError, match="not a file path inside the drop"):
             inbox.write_bytes("../escape.csv", first)
     folder = server.root / "inbox" / "CALLS" / "out"
     assert (folder / "D001_20261121.csv").read_bytes() == second
@@ -365,7 +369,7 @@ def test_local_write_bytes_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyP
         inbox.write_bytes("CALLS/D001_20261121.csv", b"half")
     assert target.read_bytes() == POLICY
     assert os.listdir(target.parent) == [target.name]
-    with pytest.raises(ValueError, match="not a file path inside the inbox"):
+    with pytest.raises(ValueError, match="not a file path inside the drop"):
         inbox.write_bytes("/etc/passwd", b"x")
 
 

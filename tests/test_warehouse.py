@@ -110,6 +110,18 @@ def test_a_warehouse_connection_that_is_not_postgres_is_refused_clearly(value: s
         warehouse.resolve_warehouse(start_embedded=False)
 
 
+def test_an_unreadable_warehouse_connection_names_the_variable(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", '{"conn_type": "postgres", "host": ')
+    with pytest.raises(warehouse.WarehouseError, match="AIRFLOW_CONN_WAREHOUSE is set but Airflow cannot read it"):
+        warehouse.resolve_warehouse(start_embedded=False)
+
+
+def test_dbt_builds_in_the_database_libpq_connects_to():
+    """Without a database in the URL, libpq (extraction, the export) uses the user's name:
+    dbt must build there too."""
+    assert dbt.profile_env("postgresql://baoke:pw@db:5432")["BAOKE_WH_DBNAME"] == "baoke"
+
+
 def test_describe_hides_the_password():
     assert warehouse.describe("postgresql://u:secret@db:5433/wh") == "postgresql://u:***@db:5433/wh"
 

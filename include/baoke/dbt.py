@@ -31,14 +31,15 @@ PARSE_ONLY_ENV = {
 
 def profile_env(warehouse_url: str) -> dict[str, str]:
     """The ``BAOKE_WH_*`` variables profiles.yml reads, from a warehouse URL (libpq's
-    defaults where the URL says nothing: port 5432, ``sslmode=prefer``)."""
+    defaults where the URL says nothing: port 5432, the database named after the user,
+    ``sslmode=prefer``), so dbt builds in the database extraction loads."""
     url = parse_url(warehouse_url)
     return {
         "BAOKE_WH_HOST": url.host or "127.0.0.1",
         "BAOKE_WH_PORT": str(url.port or 5432),
         "BAOKE_WH_USER": url.username or "postgres",
         "BAOKE_WH_PASSWORD": url.password or "",
-        "BAOKE_WH_DBNAME": url.database or "postgres",
+        "BAOKE_WH_DBNAME": url.database or url.username or "postgres",
         "BAOKE_WH_SSLMODE": str(url.query.get("sslmode", "prefer")),
     }
 

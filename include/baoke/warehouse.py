@@ -221,10 +221,17 @@ def resolve_warehouse(start_embedded: bool = True) -> str:
     the same database)."""
     env = conn_env_name(WAREHOUSE)
     if os.environ.get(env):
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
         try:
             return warehouse_url()
         except ConnectionConfigError as err:
             raise WarehouseError(f"{env}: {err}") from err
+        except AirflowNotFoundException:  # Airflow could not parse the value, so found no connection
+            raise WarehouseError(
+                f"{env} is set but Airflow cannot read it: give a URI "
+                "(postgresql://user:password@host:port/database) or Airflow's JSON form"
+            ) from None
     if not start_embedded:
         raise WarehouseError(f"no warehouse configured: set {env} or run `baoke warehouse up`")
     url = embedded().up()

@@ -33,6 +33,7 @@ import posixpath
 import stat
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import paramiko
 from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -70,9 +71,15 @@ def _connection(location: str) -> tuple[Connection, str, str]:
     """(connection for the hook, where its credentials come from, root folder) for an
     ``sftp://`` URL, parsed as Airflow parses a connection URI."""
     public = public_location(location)
-    url = Connection.from_uri(location, conn_id=DEFAULT_CONN_ID)
-    if url.conn_type != "sftp" or not url.schema:
-        raise ValueError(f"an SFTP drop is sftp://[user[:password]@]host[:port]/absolute/path, not {public!r}")
+    expected = f"an SFTP drop is sftp://[user[:password]@]host[:port]/absolute/path, not {public!r}"
+    if not urlsplit(location).path.startswith("/"):  # the server's root, "/", is a folder too
+        raise ValueError(expected)
+    try:
+        url = Connection.from_uri(location, conn_id=DEFAULT_CONN_ID)
+    except Exception:  # Airflow's message quotes the whole URI, password included
+        raise ValueError(expected) from None
+    if url.conn_type != "sftp":
+        raise ValueError(expected)
     params: dict[str, Any] = json.loads(url.extra) if url.extra else {}
     conn_id = params.pop("conn_id", None)
     base: Any = None
@@ -102,7 +109,7 @@ def _connection(location: str) -> tuple[Connection, str, str]:
     )
     if not connection.host:
         raise SftpDropError(f"{public}: no host, neither in the URL nor in {origin}")
-    return connection, origin, "/" + url.schema.strip("/")
+    return connection, origin, "/" + (url.schema or "").strip("/")
 
 
 class SftpDrop:
@@ -181,8 +188,13 @@ class SftpDrop:
         ]
 
     def exists(self, relpath: str) -> bool:
-        self._client()
-        return self._hook.isfile(self._path(relpath))
+        """Only "no such file" is an answer of False: any other failure (permissions, a
+        dropped session) raises, so a caller never mistakes "could not look" for "absent"
+        (the outbound writer removes a stale manifest only when it sees one)."""
+        try:
+            return stat.S_ISREG(self._client().stat(self._path(relpath)).st_mode or 0)
+        except FileNotFoundError:
+            return False
 
     def read_bytes(self, relpath: str) -> bytes:
         buffer = io.BytesIO()
