@@ -16,7 +16,6 @@ import pytest
 from baoke.extract import dms
 from baoke.extract.catalog import DMS
 from baoke.extract.http import FeedError
-from baoke.extract.loader import TooManyRejects
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
 from baoke_sim.faults import Fault, FaultPlan, FaultRule
 from baoke_sim.servers import ApiServer
@@ -176,12 +175,15 @@ def test_a_bad_record_is_rejected_with_its_reason_and_the_others_load(fresh_db, 
     assert set(landed) < set(clean["raw.dms_repair_orders"])
 
 
-def test_too_many_rejects_fail_the_batch_naming_the_page_and_reasons(fresh_db, world, monkeypatch):
+def test_too_many_new_rejects_load_the_good_records_and_report_the_batch_degraded(fresh_db, world, monkeypatch):
     conn = connect(fresh_db)
     plan = FaultPlan.script(FaultRule(Fault.bad_record("null_pk", row=0), path="/v1/dealers", nth=1))
     with ApiServer(DmsApi(world, faults=plan)) as server:
         client = dms.DmsClient(server.url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-        with pytest.raises(TooManyRejects, match=r"dms dealers \[group\].*1 of 1 records rejected.*page 1 row 1"):
-            dms.extract(conn, client, "dealers", "", D, LOOKBACK, max_reject_share=0.1)
+        result = dms.extract(conn, client, "dealers", "", D, LOOKBACK, max_reject_share=0.1)
     conn.close()
-    assert scalar(fresh_db, "select count(*) from raw.dms_dealers") == 0
+    assert result.degraded
+    assert scalar(fresh_db, "select count(*) from raw.dms_dealers") == result.loaded == result.extracted - 1
+    message = scalar(fresh_db, "select message from etl.feed_reports where kind = 'degraded' and feed = 'dms'")
+    assert "1 of" in message
+    assert "page 1 row 1" in message

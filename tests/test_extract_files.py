@@ -160,17 +160,18 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_the_rest_load(fresh_db, 
             assert field == damaged.column
 
 
-def test_a_file_with_too_many_bad_rows_is_rejected_whole_and_the_task_fails(fresh_db, world, tmp_path):
+def test_a_file_with_too_many_bad_rows_loads_its_good_rows_and_is_reported_degraded(fresh_db, world, tmp_path):
     small = min((f for f in list_files(world) if f.insurer == "CPIC" and f.kind == "CLAIM"), key=lambda f: f.rows)
     write_faulty_file(tmp_path, "CPIC", "CLAIM", small.file_date, "malformed_row", world)
     [outcome] = load(fresh_db, tmp_path, "CPIC", share=0.1)
-    assert outcome.status == "rejected"
-    assert "records rejected" in outcome.message
-    assert "line " in outcome.message
-    assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
-    assert [status for _, status, _, _ in ledger(fresh_db)] == ["rejected"]
-    with pytest.raises(FeedFilesRejected, match=r"CLAIM_CPIC_\d{8}\.csv: rejected"):
-        _report("insurer CPIC", [outcome])
+    assert outcome.status == "loaded"
+    assert outcome.result is not None
+    assert outcome.result.degraded
+    assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == outcome.result.loaded
+    assert [status for _, status, _, _ in ledger(fresh_db)] == ["loaded"]
+    message = scalar(fresh_db, "select message from etl.feed_reports where kind = 'degraded' and feed = 'insurer'")
+    assert "new records rejected" in message
+    assert "line " in message
 
 
 def test_only_files_dated_before_d_are_read_and_a_rerun_loads_nothing(fresh_db, world, tmp_path):

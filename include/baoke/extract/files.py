@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baoke.extract.catalog import RawEntity
-from baoke.extract.loader import Batch, BatchResult, TooManyRejects, record_text
+from baoke.extract.loader import Batch, BatchResult, record_text
 from baoke.filedrop import DropFile, FileDrop
 
 log = logging.getLogger(__name__)
@@ -180,28 +180,25 @@ def load_file(
         )
 
     version_at = f"{day.isoformat()}T00:00:00+08:00"
-    try:
-        with Batch.open(conn, entity, file.folder, source, business_date) as batch:
-            for line, fields in parsed.rows:
-                if len(fields) != len(parsed.header):
-                    batch.reject(
-                        f"line {line}",
-                        "",
-                        f"ragged row: {len(fields)} fields, header has {len(parsed.header)}",
-                        ",".join(fields),
-                    )
-                    continue
-                record = dict(zip(parsed.header, fields, strict=False))
-                reason = check(record) if check else None
-                if reason:
-                    batch.reject(f"line {line}", *reason, record_text(record))
-                    continue
-                batch.add(record, f"line {line}", f"{digest[:16]}:{line}", version_at)
-            result = batch.load(max_reject_share, after=register)
-    except TooManyRejects as exc:
-        with conn, conn.cursor() as cur:
-            _record_file(cur, feed, file, day, digest, encoding, "rejected", str(exc))
-        return FileOutcome(file, "rejected", str(exc))
+    with Batch.open(conn, entity, file.folder, source, business_date) as batch:
+        for line, fields in parsed.rows:
+            version = f"{digest[:16]}:{line}"
+            if len(fields) != len(parsed.header):
+                batch.reject(
+                    f"line {line}",
+                    "",
+                    f"ragged row: {len(fields)} fields, header has {len(parsed.header)}",
+                    ",".join(fields),
+                    version,
+                )
+                continue
+            record = dict(zip(parsed.header, fields, strict=False))
+            reason = check(record) if check else None
+            if reason:
+                batch.reject(f"line {line}", *reason, record_text(record), version)
+                continue
+            batch.add(record, f"line {line}", version, version_at)
+        result = batch.load(max_reject_share, after=register)
     return FileOutcome(file, "loaded", result.summary(), result)
 
 

@@ -14,6 +14,13 @@ Duplicates: a version already in the raw table (same record key and version, e.g
 row re-read through the lookback window) or served twice in the same batch (a page
 repeated after a retry) is counted and skipped, so every batch satisfies
 ``extracted = loaded + rejected + duplicates_skipped`` (a CHECK constraint in the log).
+
+Rejects are facts about a record version too (docs/feeds.md §5): each has a key (its
+version and text), and one already kept in ``etl.rejects`` is counted as skipped
+(``rejects_repeated``), not rejected again, however often a lookback re-reads it. The
+reject share is taken over the batch's *new* records; a batch above
+``BAOKE_MAX_REJECT_SHARE`` still loads its good records and is reported *degraded*
+(``etl.feed_reports``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from baoke import feedreports
 from baoke.extract.catalog import ALL, RawEntity
 from baoke.extract.copystream import CopyStream
 from baoke.extract.validate import problem
@@ -52,7 +60,7 @@ RAW_COLUMNS = (
     "record_hash",
     "record",
 )
-REJECT_COLUMNS = ("batch_id", "feed", "entity", "source", "locator", "field", "reason", "record")
+REJECT_COLUMNS = ("batch_id", "feed", "entity", "source", "locator", "field", "reason", "record", "reject_key")
 
 _RAW_DDL = """
 create table if not exists {table} (
@@ -70,10 +78,6 @@ create unique index if not exists {name}_key_version on {table} (record_key, rec
 create index if not exists {name}_version_at on {table} (version_at);
 create index if not exists {name}_batch on {table} (batch_id);  -- incremental staging reads new batches
 """
-
-
-class TooManyRejects(RuntimeError):
-    """More of a batch was rejected than the configured share allows; nothing was loaded."""
 
 
 def ensure_raw_tables(conn: Any, entities: Iterable[RawEntity] = ALL) -> None:
@@ -115,12 +119,26 @@ class BatchResult:
     loaded: int
     rejected: int
     duplicates_skipped: int
+    rejects_repeated: int = 0  # of duplicates_skipped: records already kept as rejects
+    degraded: bool = False  # new rejects above the configured share (reported)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.table} [{self.scope or 'group'}] batch {self.batch_id}: extracted {self.extracted}, "
             f"loaded {self.loaded}, rejected {self.rejected}, duplicates skipped {self.duplicates_skipped}"
         )
+        if self.rejects_repeated:
+            text += f" (of which {self.rejects_repeated} rejected before)"
+        return text + (" — DEGRADED" if self.degraded else "")
+
+    def counts(self) -> dict[str, int]:
+        """The batch's counts, as an Asset event's extra carries them."""
+        return {
+            "extracted": self.extracted,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "duplicates_skipped": self.duplicates_skipped,
+        }
 
 
 @dataclass
@@ -136,10 +154,12 @@ class Batch:
     window_since: dt.datetime | None = None
     window_until: dt.datetime | None = None
     known: set[tuple[str, str]] = field(default_factory=set)
+    dealer_code: str | None = None  # the dealer a problem with this batch affects; None: all
     extracted: int = 0
     loaded: int = 0
     rejected: int = 0
     duplicates_skipped: int = 0
+    rejects_repeated: int = 0
 
     def __post_init__(self) -> None:
         self.started_at = dt.datetime.now(dt.UTC)
@@ -198,7 +218,7 @@ class Batch:
             text = record_text(record).encode("utf-8")
         reason = problem(self.entity.spec, record) if isinstance(record, Mapping) else ("", "not a JSON object")
         if reason is not None:
-            self._reject(locator, *reason, text.decode("utf-8", "replace"))
+            self._reject(locator, *reason, text.decode("utf-8", "replace"), version)
             return
         key = (self.entity.spec.record_key(record), version)
         if key in self.known or any(key in page for page in self._recent):
@@ -223,13 +243,16 @@ class Batch:
         )
         self.loaded += 1
 
-    def reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
+    def reject(self, locator: str, field_name: str, reason: str, text: str, version: str) -> None:
         """Count and keep aside a record that could not even be read as one (a ragged CSV row)."""
         self.extracted += 1
-        self._reject(locator, field_name, reason, text)
+        self._reject(locator, field_name, reason, text, version)
 
-    def _reject(self, locator: str, field_name: str, reason: str, text: str) -> None:
+    def _reject(self, locator: str, field_name: str, reason: str, text: str, version: str) -> None:
+        """Spool a reject; its key (version and text) makes it the same reject when a
+        later read meets the same record version again."""
         self.rejected += 1
+        key = hashlib.blake2b(f"{version}\x1f{text}".encode(), digest_size=16).hexdigest()
         if len(self.first_reasons) < REASONS_SHOWN:
             self.first_reasons.append(f"{locator}: {field_name or 'record'}: {reason}")
         self._rejects.write(
@@ -244,47 +267,70 @@ class Batch:
                     field_name,
                     reason,
                     text,
+                    key,
                 )
             )
             + "\n"
         )
 
-    def check_rejects(self, max_share: float) -> None:
-        """Refuse the batch when too much of it was rejected: something is wrong upstream."""
-        if self.extracted and self.rejected > max_share * self.extracted:
-            raise TooManyRejects(
-                f"{self.entity.feed} {self.entity.name} [{self.scope or 'group'}] from {self.source}: "
-                f"{self.rejected} of {self.extracted} records rejected (more than {max_share:.0%}); nothing loaded. "
-                f"First reasons: " + "; ".join(self.first_reasons)
-            )
+    def _keep_rejects(self, cur: Any) -> None:
+        """Copy the spooled rejects into ``etl.rejects``, each record version once; those
+        kept by an earlier batch become skipped (``rejects_repeated``), not rejected."""
+        if not self.rejected:
+            return
+        self._rejects.seek(0)
+        cur.execute("create temporary table batch_rejects (like etl.rejects) on commit drop")
+        cur.copy_expert(f"copy batch_rejects ({', '.join(REJECT_COLUMNS)}) from stdin", self._rejects)
+        cur.execute(
+            f"insert into etl.rejects ({', '.join(REJECT_COLUMNS)})"
+            f" select {', '.join(REJECT_COLUMNS)} from batch_rejects"
+            " on conflict (feed, entity, reject_key) do nothing"
+        )
+        repeated = self.rejected - cur.rowcount
+        self.rejected -= repeated
+        self.duplicates_skipped += repeated
+        self.rejects_repeated = repeated
+
+    def _degraded(self, max_share: float) -> bool:
+        """Too many of the batch's new records rejected: something is wrong upstream."""
+        new = self.loaded + self.rejected
+        return bool(new) and self.rejected > max_share * new
+
+    def _report_degraded(self, cur: Any, max_share: float) -> None:
+        where = f" [{self.scope}]" if self.scope else ""
+        feedreports.record(
+            cur,
+            self.business_date,
+            self.entity.feed,
+            self.scope,
+            "degraded",
+            f"{self.entity.name}{where} batch {self.batch_id}",
+            f"{self.entity.name}: {self.rejected} of {self.loaded + self.rejected} new records rejected "
+            f"(more than {max_share:.0%}) from {self.source}; the good ones loaded. First reasons: "
+            + "; ".join(self.first_reasons),
+            dealer_code=self.dealer_code,
+            batch_id=self.batch_id,
+        )
 
     def load(
         self, max_reject_share: float = 1.0, after: Callable[[Any, BatchResult], None] | None = None
     ) -> BatchResult:
-        """Commit the batch: rows, log row, rejects and ``after(cursor, result)`` in one transaction."""
-        try:
-            self.check_rejects(max_reject_share)
-        except TooManyRejects:
-            self.abandon()
-            raise
-        result = BatchResult(
-            self.batch_id,
-            self.entity.table,
-            self.scope,
-            self.extracted,
-            self.loaded,
-            self.rejected,
-            self.duplicates_skipped,
-        )
+        """Commit the batch: rows, log row, rejects (each once), a degraded report when
+        the new rejects pass ``max_reject_share``, and ``after(cursor, result)``, in one
+        transaction."""
         self._done = True
         conn = self.conn
         try:
             with conn, conn.cursor() as cur:
                 self._rows.finish()
+                self._keep_rejects(cur)
+                degraded = self._degraded(max_reject_share)
                 cur.execute(
                     "insert into etl.load_batches (batch_id, feed, entity, scope, source, raw_table, business_date,"
-                    " window_since, window_until, started_at, extracted, loaded, rejected, duplicates_skipped)"
-                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " window_since, window_until, started_at, extracted, loaded, rejected, duplicates_skipped,"
+                    " rejects_repeated, newest_version_at)"
+                    f" values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                    f" (select max(version_at) from {self.entity.table} where batch_id = %s))",
                     (
                         self.batch_id,
                         self.entity.feed,
@@ -300,10 +346,23 @@ class Batch:
                         self.loaded,
                         self.rejected,
                         self.duplicates_skipped,
+                        self.rejects_repeated,
+                        self.batch_id,
                     ),
                 )
-                self._rejects.seek(0)
-                cur.copy_expert(f"copy etl.rejects ({', '.join(REJECT_COLUMNS)}) from stdin", self._rejects)
+                if degraded:
+                    self._report_degraded(cur, max_reject_share)
+                result = BatchResult(
+                    self.batch_id,
+                    self.entity.table,
+                    self.scope,
+                    self.extracted,
+                    self.loaded,
+                    self.rejected,
+                    self.duplicates_skipped,
+                    self.rejects_repeated,
+                    degraded,
+                )
                 if after is not None:
                     after(cur, result)
         except BaseException:
