@@ -13,7 +13,6 @@ import pytest
 
 from baoke.extract import callcenter, insurer
 from baoke.extract.files import IncompleteFile, decode, parse_csv
-from baoke.extract.jobs import FeedFilesRejected, _report
 from baoke.filedrop import FolderDrop
 from baoke_sim.callcenter import OUTCOME_COLUMNS, add_bad_rows
 from baoke_sim.insurer_files import list_files, write_faulty_file
