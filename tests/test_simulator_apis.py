@@ -19,8 +19,17 @@ from typing import Any
 import pytest
 import requests
 
-from baoke_sim.dms_api import BAD_UPDATED_AT, ENTITIES, PRIMARY_KEYS, DmsApi, decode_cursor, encode_cursor
-from baoke_sim.faults import Fault, FaultPlan, FaultRule
+from baoke_sim.dms_api import (
+    BAD_UPDATED_AT,
+    ENTITIES,
+    PRIMARY_KEYS,
+    DmsApi,
+    damaged,
+    decode_cursor,
+    encode_cursor,
+    with_separators,
+)
+from baoke_sim.faults import Fault, FaultPlan, FaultRule, record_faults
 from baoke_sim.oem_api import OemApi, publication_time
 from baoke_sim.servers import ApiServer, normalise_timestamp
 
@@ -447,7 +456,9 @@ def test_random_faults_are_deterministic_per_seed() -> None:
     assert first == run(FaultPlan.random(0.3, seed=7))
     assert first != run(FaultPlan.random(0.3, seed=8))
     assert 30 < sum(f is not None for f in first) < 90
-    assert {f.kind for f in first if f} == {"error", "stall", "token_expired", "repeat_page"}
+    assert {f.kind for f in first if f} == {
+        "error", "stall", "token_expired", "repeat_page", "html_body", "truncated_body", "short_page",
+    }, "every transient kind, and only those"  # fmt: skip
     assert set(run(FaultPlan.random(0.0))) == {None}
     assert None not in run(FaultPlan.random(1.0))
     assert FaultPlan.random(1.0, path="/v1/").next_fault("/oauth/token") is None
@@ -506,13 +517,130 @@ def test_bad_record_faults_are_scriptable_and_not_random_defaults(serve: Callabl
     assert Fault.bad_record() == Fault("bad_record", damage="bad_updated_at", row=0)
     with pytest.raises(ValueError, match="damage must be"):
         Fault.bad_record("on_fire")  # type: ignore[arg-type]
-    assert "bad_record" not in {rule.fault.kind for rule in FaultPlan.random(1.0).rules}
+    assert {rule.fault.kind for rule in FaultPlan.random(1.0).rules}.isdisjoint({"bad_record", "late_change"})
     url = serve("dms", FaultPlan.script(FaultRule(Fault.bad_record("null_pk"), path="/v1/dealers", nth=1)))
     dealers = list_page(url, get_token(url), entity="dealers").json()["data"]
     assert [d["dealer_code"] for d in dealers] == [None, "D002"]
     oem = serve("oem", FaultPlan.script(FaultRule(Fault.bad_record(), path="/oem/v1/lost-customers", nth=1)))
     items = oem_get(oem, dealer_code="D001", period="2026-10").json()["items"]
     assert items == [oem_item(f"LVIND0012026-10{n:05d}") for n in range(1, 4)], "the OEM ignores it"
+
+
+def assert_gateway_page(response: requests.Response) -> None:
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert response.content.startswith(b"<!DOCTYPE html>")
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        response.json()
+
+
+def test_a_gateway_answers_200_with_its_html_error_page(serve: Callable[..., str]) -> None:
+    plan = FaultPlan.script(
+        FaultRule(Fault.html_body(), path="/oauth/token", nth=1),
+        FaultRule(Fault.html_body(), path="/v1/customers", nth=2),
+    )
+    url = serve("dms", plan)
+    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    assert_gateway_page(requests.post(f"{url}/oauth/token", data=form, timeout=5))
+    token = get_token(url)
+    assert list_page(url, token).status_code == 200
+    assert_gateway_page(list_page(url, token))
+    assert pks(list_page(url, token).json()["data"]) == VISIBLE_AT_CLOCK, "the next answer is the API's again"
+
+
+def test_a_body_cut_short_by_a_dropped_connection(serve: Callable[..., str]) -> None:
+    url = serve("dms", on_customers(Fault.truncated_body(share=0.5), nth=1))
+    token = get_token(url)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):  # Content-Length promised more
+        list_page(url, token)
+    assert pks(list_page(url, token).json()["data"]) == VISIBLE_AT_CLOCK
+
+
+def test_a_body_cut_short_but_served_as_complete(serve: Callable[..., str]) -> None:
+    url = serve("dms", on_customers(Fault.truncated_body(share=0.3, whole_length=False), nth=2))
+    token = get_token(url)
+    whole = list_page(url, token).content
+    cut = list_page(url, token)
+    assert cut.status_code == 200
+    assert int(cut.headers["Content-Length"]) == len(cut.content) == int(len(whole) * 0.3)
+    assert whole.startswith(cut.content)
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        cut.json()
+
+
+def damaged_customer(serve: Callable[..., str], fault: Fault) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the record as damaged on the first page, the same record asked again)."""
+    url = serve("dms", on_customers(fault, nth=1))
+    token = get_token(url)
+    bad = list_page(url, token).json()["data"][fault.row]
+    return bad, list_page(url, token).json()["data"][fault.row]
+
+
+def test_a_field_renamed_by_a_dms_upgrade(serve: Callable[..., str]) -> None:
+    bad, clean = damaged_customer(serve, Fault.bad_record("renamed_field", row=2))
+    assert "mobile" not in bad
+    assert bad["phone"] == clean["mobile"] == "+86 138-0013-8000"
+    assert list(bad) == ["phone" if name == "mobile" else name for name in clean], "same place, new name"
+    renamed, _ = damaged_customer(serve, Fault.bad_record("renamed_field", field="city", to="city_name"))
+    assert renamed["city_name"] == "杭州"
+    assert "city" not in renamed
+
+
+def test_a_null_updated_at_and_an_unannounced_field(serve: Callable[..., str]) -> None:
+    bad, clean = damaged_customer(serve, Fault.bad_record("null_updated_at", row=1))
+    assert bad == {**clean, "updated_at": None}
+    bad, clean = damaged_customer(serve, Fault.bad_record("unannounced_field"))
+    assert bad == {**clean, "dms_build": "5.2.0"}
+    assert set(clean) == CUSTOMER_FIELDS
+
+
+def test_a_number_with_a_thousands_separator(serve: Callable[..., str], world: Path) -> None:
+    order = {"ro_number": "RO1", "dealer_code": "D001", "mileage_km": 12345, "updated_at": ts("11-06T10:00:00")}
+    with sqlite3.connect(world) as conn:
+        insert_version(conn, "repair_orders", "RO1", "D001", order["updated_at"], None, order)
+    url = serve("dms", FaultPlan.script(FaultRule(Fault.bad_record("bad_number"), path="/v1/repair_orders", nth=1)))
+    token = get_token(url)
+    assert list_page(url, token, "repair_orders").json()["data"] == [{**order, "mileage_km": "12,345"}]
+    assert list_page(url, token, "repair_orders").json()["data"] == [order]
+    assert with_separators("1234.50") == "1,234.50"
+    assert with_separators(7) == "12,000", "always a separator"
+    assert damaged({"dealer_code": "D001"}, "dealers", Fault.bad_record("bad_number")) == {"dealer_code": "D001"}
+
+
+def test_a_late_change_is_dated_before_the_windows_already_read(serve: Callable[..., str], world: Path) -> None:
+    url = serve("dms", on_customers(Fault.late_change(days=10), nth=1))
+    token = get_token(url)
+    recent = list_page(url, token, updated_since=ts("11-15T00:00:00")).json()["data"]
+    assert pks(recent) == ["C005"], "the answer the change happened during is unchanged"
+    # C001 was the record changed most recently before CLOCK - 10 days: it changes now,
+    # dated then, so a window reading from 11-15 never shows it, a deeper one does.
+    assert pks(list_page(url, token, updated_since=ts("11-15T00:00:00")).json()["data"]) == ["C005"]
+    everything = list_page(url, token).json()["data"]
+    assert pks(everything) == VISIBLE_AT_CLOCK
+    late = everything[VISIBLE_AT_CLOCK.index("C001")]
+    assert late == customer("C001", "D001", ts("11-11T00:00:00"), "张三丰")
+    window = list_page(url, token, updated_since=ts("11-11T00:00:00"), updated_until=ts("11-11T00:00:01"))
+    assert window.json()["data"] == [late]
+    assert pks(list_page(url, token, updated_until=ts("11-11T00:00:00")).json()["data"]) == [
+        "C007", "C006", "C002", "C003",
+    ], "the version it replaced is gone"  # fmt: skip
+    paged = list_all(url, token, limit=2)
+    assert paged == everything, "cursors page through the late version too"
+    newer = customer("C001", "D001", ts("11-20T08:00:00"), "新")
+    with sqlite3.connect(world) as conn:  # a later change in the DMS replaces the late one
+        insert_version(conn, "customers", "C001", "D001", newer["updated_at"], None, newer)
+    assert [r["name"] for r in list_page(url, token).json()["data"] if r["customer_id"] == "C001"] == ["新"]
+
+
+def test_record_faults_are_drawn_only_when_asked() -> None:
+    plan = FaultPlan.random(0.0, seed=3, record_rate=1.0)
+    drawn = {plan.next_fault("/v1/customers") for _ in range(300)}
+    assert drawn == set(record_faults())
+    assert {f.damage for f in drawn if f} == {
+        "bad_updated_at", "null_pk", "null_updated_at", "renamed_field", "bad_number", "unannounced_field", None,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FaultPlan.random(0.8, record_rate=0.3)
 
 
 # --- OEM -----------------------------------------------------------------------------------
@@ -583,6 +711,8 @@ def test_oem_shows_the_same_transient_faults(serve: Callable[..., str]) -> None:
         FaultRule(Fault.rate_limited(2), path=path, nth=1),
         FaultRule(Fault.error(502), path=path, nth=2),
         FaultRule(Fault.repeat_page(), path=path, nth=4),
+        FaultRule(Fault.html_body(), path=path, nth=5),
+        FaultRule(Fault.truncated_body(), path=path, nth=6),
     )
     url = serve("oem", plan)
     params = {"dealer_code": "D001", "period": "2026-10", "page_size": 2}
@@ -592,6 +722,22 @@ def test_oem_shows_the_same_transient_faults(serve: Callable[..., str]) -> None:
     assert oem_get(url, page=1, **params).status_code == 502
     page1 = oem_get(url, page=1, **params).json()
     assert oem_get(url, page=2, **params).json() == page1  # served twice
+    assert_gateway_page(oem_get(url, page=2, **params))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        oem_get(url, page=2, **params)
+
+
+def test_oem_pages_short_of_their_total(serve: Callable[..., str]) -> None:
+    path = "/oem/v1/lost-customers"
+    url = serve("oem", FaultPlan.script(FaultRule(Fault.short_page(), path=path, nth=1)))
+    params = {"dealer_code": "D001", "period": "2026-10", "page_size": 2}
+    short = oem_get(url, page=1, **params).json()
+    assert (short["total"], len(short["items"])) == (3, 1), "total still counts the missing item"
+    page1 = oem_get(url, page=1, **params).json()
+    assert page1["items"][:1] == short["items"]
+    assert len(page1["items"]) == 2
+    dms = serve("dms", on_customers(Fault.short_page(), nth=1))
+    assert pks(list_page(dms, get_token(dms)).json()["data"]) == VISIBLE_AT_CLOCK, "the DMS has no total: ignored"
 
 
 def test_publication_time_is_the_3rd_of_the_next_month() -> None:

@@ -5,7 +5,9 @@ What a listing shows is decided by the world clock: for each primary key, the la
 version visible at the clock (``visible_at <= clock``), included when that version's
 ``updated_at`` lies in the asked window. A late write (``visible_at`` after its
 ``updated_at``) therefore appears only once the clock passes it, in whatever window
-holds its ``updated_at`` — which is why extractors must read with a lookback.
+holds its ``updated_at`` — which is why extractors must read with a lookback. The
+``late_change`` fault adds such versions while the server runs (``LateChanges``), dated
+further back than any lookback reaches.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as dt
 import json
 import random
 import re
@@ -62,6 +65,27 @@ PRIMARY_KEYS: dict[str, str] = {
 }
 #: The updated_at of a record damaged by the bad_record fault: a legacy DMS's zero date.
 BAD_UPDATED_AT = "0000-00-00 00:00:00"
+#: The field each entity's ``renamed_field`` damage renames, as a DMS upgrade did it.
+RENAMED_FIELDS: dict[str, tuple[str, str]] = {
+    "dealers": ("opened_date", "open_date"),
+    "campaigns": ("cost_amount", "cost"),
+    "advisors": ("active", "is_active"),
+    "customers": ("mobile", "phone"),
+    "vehicles": ("warranty_end_km", "warranty_km"),
+    "repair_orders": ("mileage_km", "odometer_km"),
+    "appointments": ("appointment_date", "appt_date"),
+    "memberships": ("points_balance", "points"),
+}
+#: The number each entity's ``bad_number`` damage writes with a thousands separator
+#: (entities without a number are left as they are).
+NUMBER_FIELDS: dict[str, str] = {
+    "campaigns": "cost_amount",
+    "vehicles": "warranty_end_km",
+    "repair_orders": "mileage_km",
+    "memberships": "points_balance",
+}
+#: The field the ``unannounced_field`` damage adds, and its value.
+UNANNOUNCED_FIELD = ("dms_build", "5.2.0")
 
 DEFAULT_CLIENT_ID = "baoke-sim"
 DEFAULT_CLIENT_SECRET = "baoke-sim-secret"
@@ -189,11 +213,15 @@ limit :limit
 """
 
 
-def fetch_page(conn: sqlite3.Connection, clock: str, q: ListingQuery) -> list[tuple[str, str, str]]:
+def fetch_page(
+    conn: sqlite3.Connection, clock: str, q: ListingQuery, late: LateChanges | None = None
+) -> list[tuple[str, str, str]]:
     """Up to ``q.limit + 1`` rows (updated_at, pk, record JSON) of the listing at
-    ``clock``; the extra row only tells whether there is a next page."""
+    ``clock``; the extra row only tells whether there is a next page. ``late`` versions
+    (the late_change fault) count as versions of the world."""
+    extra = late.count(q.entity) if late else 0
     filters: list[str] = []
-    params: dict[str, Any] = {"entity": q.entity, "clock": clock, "limit": q.limit + 1}
+    params: dict[str, Any] = {"entity": q.entity, "clock": clock, "limit": q.limit + 1 + extra}
     if q.dealer_code is not None:
         filters.append("and v.dealer_code = :dealer_code")
         params["dealer_code"] = q.dealer_code
@@ -206,7 +234,10 @@ def fetch_page(conn: sqlite3.Connection, clock: str, q: ListingQuery) -> list[tu
     if q.after is not None:
         filters.append("and (v.updated_at, v.pk) > (:after_at, :after_pk)")
         params["after_at"], params["after_pk"] = q.after
-    return conn.execute(_PAGE_SQL.format(filters="\n  ".join(filters)), params).fetchall()
+    rows = conn.execute(_PAGE_SQL.format(filters="\n  ".join(filters)), params).fetchall()
+    if late is None or not extra:
+        return rows
+    return late.merge(conn, clock, q, rows)[: q.limit + 1]
 
 
 def page_body(rows: list[tuple[str, str, str]], limit: int) -> dict[str, Any]:
@@ -215,6 +246,103 @@ def page_body(rows: list[tuple[str, str, str]], limit: int) -> dict[str, Any]:
     more = len(rows) > limit
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if more else None
     return {"data": [json.loads(record) for _, _, record in page], "next_cursor": next_cursor}
+
+
+# --- late changes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateVersion:
+    """A version the late_change fault made: shown from ``visible_at`` on, though its
+    ``updated_at`` says it was made ``days`` earlier."""
+
+    entity: str
+    pk: str
+    dealer_code: str | None
+    updated_at: str
+    visible_at: str
+    record: str
+
+    def matches(self, q: ListingQuery) -> bool:
+        return (
+            (q.dealer_code is None or self.dealer_code == q.dealer_code)
+            and (q.since is None or self.updated_at >= q.since)
+            and (q.until is None or self.updated_at < q.until)
+            and (q.after is None or (self.updated_at, self.pk) > q.after)
+        )
+
+
+_LATEST_BEFORE_SQL = """
+select v.pk, v.dealer_code, v.record from dms_versions v
+where v.entity = :entity and v.visible_at <= :clock and v.updated_at < :before {dealer}
+  and not exists (
+      select 1 from dms_versions newer
+      where newer.entity = v.entity and newer.pk = v.pk
+        and newer.updated_at > v.updated_at and newer.visible_at <= :clock
+  )
+order by v.updated_at desc, v.pk desc
+limit 1 offset :offset
+"""
+
+
+class LateChanges:
+    """The versions late_change faults added, kept by the server beside the read-only
+    world. A listing merges them in as if the world held them: each replaces the
+    record's older versions, and a newer version of the world replaces it in turn."""
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], LateVersion] = {}
+        self._lock = threading.Lock()
+
+    def count(self, entity: str) -> int:
+        with self._lock:
+            return sum(1 for e, _ in self._versions if e == entity)
+
+    def make(self, conn: sqlite3.Connection, clock: str, q: ListingQuery, days: float, row: int) -> LateVersion | None:
+        """A new version, made now but dated ``days`` back, of the record of ``q``'s
+        entity (and dealer) changed most recently before then (``row`` skips that many);
+        None if there is none."""
+        before = normalise_timestamp((dt.datetime.fromisoformat(clock) - dt.timedelta(days=days)).isoformat())
+        params: dict[str, Any] = {"entity": q.entity, "clock": clock, "before": before}
+        dealer = ""
+        if q.dealer_code is not None:
+            dealer, params["dealer_code"] = "and v.dealer_code = :dealer_code", q.dealer_code
+        with self._lock:
+            taken = {pk for e, pk in self._versions if e == q.entity}
+        for offset in range(row, row + len(taken) + 1):  # skip records changed late already
+            found = conn.execute(_LATEST_BEFORE_SQL.format(dealer=dealer), {**params, "offset": offset}).fetchone()
+            if found is None:
+                return None
+            pk, dealer_code, record = found
+            if pk not in taken:
+                changed = json.dumps({**json.loads(record), "updated_at": before}, ensure_ascii=False)
+                version = LateVersion(q.entity, pk, dealer_code, before, clock, changed)
+                with self._lock:
+                    self._versions[(q.entity, pk)] = version
+                return version
+        return None
+
+    def merge(
+        self, conn: sqlite3.Connection, clock: str, q: ListingQuery, rows: list[tuple[str, str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """``rows`` of the world's listing with the late versions merged in, in order."""
+        with self._lock:
+            late = {pk: v for (e, pk), v in self._versions.items() if e == q.entity and v.visible_at <= clock}
+        current = {pk: v for pk, v in late.items() if not _replaced(conn, clock, v)}
+        kept = [r for r in rows if r[1] not in current]  # the late version is newer
+        added = [(v.updated_at, v.pk, v.record) for v in current.values() if v.matches(q)]
+        return sorted(kept + added, key=lambda r: (r[0], r[1]))
+
+
+def _replaced(conn: sqlite3.Connection, clock: str, version: LateVersion) -> bool:
+    """Whether the world shows a version of the record newer than ``version``."""
+    return (
+        conn.execute(
+            "select 1 from dms_versions where entity = ? and pk = ? and updated_at > ? and visible_at <= ?",
+            (version.entity, version.pk, version.updated_at, clock),
+        ).fetchone()
+        is not None
+    )
 
 
 # --- the API ----------------------------------------------------------------------------
@@ -238,6 +366,7 @@ class DmsApi(SimulatedApi):
         self.client_id = client_id
         self.client_secret = client_secret
         self._tokens = _TokenStore(seed, token_ttl)
+        self.late = LateChanges()
         super().__init__(world, faults)
 
     def routes(self) -> list[Route]:
@@ -272,16 +401,58 @@ class DmsApi(SimulatedApi):
             raise ApiError(404, "unknown_entity", f"entities: {', '.join(ENTITIES)}")
         q = ListingQuery.from_request(entity, request.query)
         with self.world.connect() as conn:
-            rows = fetch_page(conn, self.world.clock(conn), q)
+            rows = fetch_page(conn, self.world.clock(conn), q, self.late)
         return Response(200, page_body(rows, q.limit))
 
-    def damage_record(self, response: Response, match: re.Match[str], fault: Fault) -> Response:
-        """The page with record ``fault.row`` (clamped) damaged; the list and the record are
-        copied, so the page remembered for repeat_page stays clean."""
+    def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:
+        """bad_record: the page with record ``fault.row`` (clamped) damaged; the list and
+        the record are copied, so the page remembered for repeat_page stays clean.
+        late_change: the page as it is, and from now on a late version of a record."""
+        if fault.kind == "late_change":
+            q = ListingQuery.from_request(match["entity"], request.query)
+            with self.world.connect() as conn:
+                self.late.make(conn, self.world.clock(conn), q, fault.days, fault.row)
+            return response
         data = list(response.body["data"])
-        if not data:
+        if fault.kind != "bad_record" or not data:
             return response
         index = min(max(fault.row, 0), len(data) - 1)
-        key = "updated_at" if fault.damage != "null_pk" else PRIMARY_KEYS[match["entity"]]
-        data[index] = {**data[index], key: BAD_UPDATED_AT if key == "updated_at" else None}
+        data[index] = damaged(data[index], match["entity"], fault)
         return dataclasses.replace(response, body={**response.body, "data": data})
+
+
+def damaged(record: dict[str, Any], entity: str, fault: Fault) -> dict[str, Any]:
+    """A copy of ``record`` with the damage of a bad_record ``fault``."""
+    record = dict(record)
+    damage = fault.damage
+    if damage == "bad_updated_at":
+        record["updated_at"] = BAD_UPDATED_AT
+    elif damage == "null_pk":
+        record[PRIMARY_KEYS[entity]] = None
+    elif damage == "null_updated_at":
+        record["updated_at"] = None
+    elif damage == "renamed_field":
+        old, new = (fault.field, fault.to) if fault.field and fault.to else RENAMED_FIELDS[entity]
+        record = {new if name == old else name: value for name, value in record.items()}
+    elif damage == "bad_number":
+        name = fault.field or NUMBER_FIELDS.get(entity)
+        if name is not None:
+            record[name] = with_separators(record.get(name))
+    elif damage == "unannounced_field":
+        name, value = UNANNOUNCED_FIELD
+        record[fault.field or name] = value
+    return record
+
+
+def with_separators(value: Any) -> str:
+    """A number as a counter clerk's spreadsheet writes it: ``12000`` → ``"12,000"``,
+    ``"1234.50"`` → ``"1,234.50"``; a small number or none becomes ``"12,000"``, so the
+    damaged value always has a separator."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 12_000.0
+    if abs(number) < 1000:
+        number = 12_000.0
+    decimals = 2 if isinstance(value, str) and "." in value else 0
+    return f"{number:,.{decimals}f}"

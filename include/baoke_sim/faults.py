@@ -1,8 +1,10 @@
 """Fault injection for the simulated feed APIs (feeds.md §1, "Faults the API really shows").
 
 Extractors must survive 429s, 5xx answers, stalled responses, a token that expires in the
-middle of a paging loop and a page served twice, and must put aside (not crash on, not
-load) a record the source serves damaged. The simulators produce each of these on
+middle of a paging loop, a page served twice, a 200 whose body is a gateway's HTML page or
+is cut short, and an OEM list whose pages add up to less than its total; they must put
+aside (not crash on, not load) a record the source serves damaged, and catch up on a
+change made so late that no daily window reads it. The simulators produce each of these on
 demand so that the retry logic is exercised by tests and demos, not first met in
 production. A plan is either *scripted* ("the 3rd request to /v1/repair_orders answers
 429") or *random* (each request faults with some probability); both are deterministic:
@@ -11,20 +13,36 @@ scripted rules by construction, random ones through a seeded ``random.Random``.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
-FaultKind = Literal["error", "stall", "token_expired", "repeat_page", "bad_record"]
+FaultKind = Literal[
+    "error",
+    "stall",
+    "token_expired",
+    "repeat_page",
+    "html_body",
+    "truncated_body",
+    "short_page",
+    "bad_record",
+    "late_change",
+]
 #: How the ``bad_record`` fault damages its record.
-RecordDamage = Literal["bad_updated_at", "null_pk"]
+RecordDamage = Literal[
+    "bad_updated_at", "null_pk", "null_updated_at", "renamed_field", "bad_number", "unannounced_field"
+]
+RECORD_DAMAGES: tuple[RecordDamage, ...] = get_args(RecordDamage)
 
 
 @dataclass(frozen=True)
 class Fault:
     """What goes wrong with one request.
+
+    Transient faults (a retry sees a good answer again; they lose nothing):
 
     - ``error``: answer ``status`` (429/500/502/503) with a JSON error body, plus
       ``Retry-After: <retry_after>`` when given (always for 429).
@@ -34,13 +52,34 @@ class Fault:
       and the token stays expired (a client must fetch a new one, not just repeat).
     - ``repeat_page``: a listing request that carries a paging position gets the page
       served before it again (what a retried request sees on a flaky gateway).
+    - ``html_body``: a gateway answers 200 with its HTML error page instead of the API's
+      JSON (any route, the token endpoint included).
+    - ``truncated_body``: the answer is 200 but only its first ``share`` of bytes arrive:
+      with ``whole_length`` the ``Content-Length`` announces the whole body and the
+      connection drops mid-body; without it the cut body is served as if complete (a
+      gateway's size limit), so only the JSON is broken.
+    - ``short_page``: an OEM list page is served without its last ``missing`` items
+      while ``total`` still counts them (the DMS has no total: ignored there).
+
+    Faults that damage or change what the source serves (the extractor must reject,
+    report or catch up on them; DMS only, ignored elsewhere):
+
     - ``bad_record``: a listing page is served with one record damaged, the one at
-      position ``row`` of the page (the last one if the page is shorter): its
-      ``updated_at`` unparseable (``damage="bad_updated_at"``) or its primary key null
-      (``"null_pk"``). Paging is unaffected and only this answer is damaged (the same
-      page asked again is clean), so the reject count is exactly one per such answer.
-      DMS only; ignored elsewhere. Not among the random faults: those are transient
-      and lose nothing, a damaged record is a loss the extractor must report.
+      position ``row`` of the page (the last one if the page is shorter); ``damage``:
+      ``bad_updated_at`` (a legacy zero date), ``null_pk``, ``null_updated_at``,
+      ``renamed_field`` (``field`` renamed to ``to`` after a DMS upgrade, e.g. customers'
+      ``mobile`` → ``phone``), ``bad_number`` (``field`` with a thousands separator,
+      ``"12,000"``), ``unannounced_field`` (a new ``field`` nobody announced). Without
+      ``field`` the simulator picks the entity's usual one (``dms_api``). Paging is
+      unaffected and only this answer is damaged (the same page asked again is clean),
+      so a damage counts exactly once per such answer.
+    - ``late_change``: a record of the listing's entity (and dealer) changes now, but
+      its new version says ``updated_at`` = the world's clock minus ``days``: older than
+      any daily window still being read, so only a deep read over those days finds it.
+      The change stays, and every later listing shows it.
+
+    The random plan draws the transient faults by default (``default_random_faults``);
+    the others only when asked (``record_faults``, ``FaultPlan.random(record_rate=)``).
     """
 
     kind: FaultKind
@@ -49,6 +88,12 @@ class Fault:
     seconds: float = 0.0
     damage: RecordDamage | None = None
     row: int = 0
+    field: str | None = None
+    to: str | None = None
+    share: float = 0.5
+    whole_length: bool = True
+    missing: int = 1
+    days: float = 0.0
 
     @classmethod
     def error(cls, status: int, retry_after: int | None = None) -> Fault:
@@ -76,11 +121,40 @@ class Fault:
         return cls("repeat_page")
 
     @classmethod
-    def bad_record(cls, damage: RecordDamage = "bad_updated_at", row: int = 0) -> Fault:
+    def html_body(cls) -> Fault:
+        """200 with a gateway's HTML error page as the body."""
+        return cls("html_body")
+
+    @classmethod
+    def truncated_body(cls, share: float = 0.5, whole_length: bool = True) -> Fault:
+        """200 with only the first ``share`` of the body (see the class docstring)."""
+        if not 0.0 <= share < 1.0:
+            raise ValueError(f"share must be in [0, 1), got {share}")
+        return cls("truncated_body", share=share, whole_length=whole_length)
+
+    @classmethod
+    def short_page(cls, missing: int = 1) -> Fault:
+        """An OEM page without its last ``missing`` items, ``total`` unchanged."""
+        if missing < 1:
+            raise ValueError(f"missing must be at least 1, got {missing}")
+        return cls("short_page", missing=missing)
+
+    @classmethod
+    def bad_record(
+        cls, damage: RecordDamage = "bad_updated_at", row: int = 0, field: str | None = None, to: str | None = None
+    ) -> Fault:
         """One record of the page (0-based ``row``) served damaged (DMS only)."""
-        if damage not in ("bad_updated_at", "null_pk"):
-            raise ValueError(f"damage must be bad_updated_at or null_pk, got {damage!r}")
-        return cls("bad_record", damage=damage, row=row)
+        if damage not in RECORD_DAMAGES:
+            raise ValueError(f"damage must be one of {', '.join(RECORD_DAMAGES)}, got {damage!r}")
+        return cls("bad_record", damage=damage, row=row, field=field, to=to)
+
+    @classmethod
+    def late_change(cls, days: float = 10.0, row: int = 0) -> Fault:
+        """A record changes now with ``updated_at`` ``days`` in the past (DMS only);
+        ``row`` picks among the candidates, most recently changed first."""
+        if days <= 0:
+            raise ValueError(f"days must be positive, got {days}")
+        return cls("late_change", days=days, row=row)
 
 
 @dataclass(frozen=True)
@@ -99,8 +173,8 @@ class FaultRule:
 
 
 def default_random_faults(stall_seconds: float = 60.0) -> tuple[Fault, ...]:
-    """Every fault kind feeds.md lists; stalls last ``stall_seconds`` (past any sane
-    client timeout: the client's timeout, not the stall, is what a run waits)."""
+    """Every transient fault kind feeds.md lists; stalls last ``stall_seconds`` (past any
+    sane client timeout: the client's timeout, not the stall, is what a run waits)."""
     return (
         Fault.rate_limited(1),
         Fault.error(500),
@@ -109,6 +183,20 @@ def default_random_faults(stall_seconds: float = 60.0) -> tuple[Fault, ...]:
         Fault.stall(stall_seconds),
         Fault.token_expired(),
         Fault.repeat_page(),
+        Fault.html_body(),
+        Fault.truncated_body(),
+        Fault.truncated_body(whole_length=False),
+        Fault.short_page(),
+    )
+
+
+def record_faults(late_days: float = 10.0) -> tuple[Fault, ...]:
+    """Every way the DMS serves a record that breaks the contract, and the late change
+    (backdated ``late_days``): what a replay turns on at a few percent to see the
+    rejects, reports and deep reads they cause."""
+    return (
+        *(Fault.bad_record(damage) for damage in RECORD_DAMAGES),
+        Fault.late_change(late_days),
     )
 
 
@@ -118,11 +206,11 @@ class FaultPlan:
     exactly one random draw is made per request, so a seed replays the same faults for
     the same sequence of requests."""
 
-    rules: list[FaultRule] = field(default_factory=list)
+    rules: list[FaultRule] = dataclasses.field(default_factory=list)
     seed: int = 0
-    _rng: random.Random = field(init=False, repr=False)
-    _counts: Counter[str] = field(init=False, repr=False, default_factory=Counter)
-    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _rng: random.Random = dataclasses.field(init=False, repr=False)
+    _counts: Counter[str] = dataclasses.field(init=False, repr=False, default_factory=Counter)
+    _lock: threading.Lock = dataclasses.field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -134,14 +222,17 @@ class FaultPlan:
         seed: int = 0,
         path: str = "/",
         faults: tuple[Fault, ...] | None = None,
+        record_rate: float = 0.0,
     ) -> FaultPlan:
         """Each request to ``path`` faults with probability ``rate``, the fault picked
-        uniformly from ``faults`` (default: every kind of feeds.md §1)."""
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"fault rate must be between 0 and 1, got {rate}")
-        kinds = faults or default_random_faults()
-        share = rate / len(kinds)
-        return cls([FaultRule(f, path=path, rate=share) for f in kinds], seed=seed)
+        uniformly from ``faults`` (default: every transient kind of feeds.md §1), and
+        with probability ``record_rate`` gets one of ``record_faults()`` instead."""
+        if not 0.0 <= rate + record_rate <= 1.0 or min(rate, record_rate) < 0.0:
+            raise ValueError(f"fault rates must be between 0 and 1 in all, got {rate} and {record_rate}")
+        rules = _uniform(faults or default_random_faults(), rate, path)
+        if record_rate:
+            rules += _uniform(record_faults(), record_rate, path)
+        return cls(rules, seed=seed)
 
     @classmethod
     def script(cls, *rules: FaultRule) -> FaultPlan:
@@ -171,3 +262,8 @@ class FaultPlan:
                 if draw < threshold:
                     return rule.fault
         return None
+
+
+def _uniform(faults: tuple[Fault, ...], rate: float, path: str) -> list[FaultRule]:
+    """Rules drawing one of ``faults``, each as likely, with ``rate`` in all."""
+    return [FaultRule(f, path=path, rate=rate / len(faults)) for f in faults]

@@ -5,11 +5,14 @@ A list (dealer, month) is published when the world clock reaches its ``generated
 — normally the 3rd of the following month. Before that the API answers 404
 ``period_not_published``, and an extractor must try again on a later day rather than
 record an empty list. A month for which the manufacturer has nothing to say for a
-dealer is still published on the 3rd, as an empty list.
+dealer is still published on the 3rd, as an empty list. Besides the transient faults of
+every API, the ``short_page`` fault serves a page without its last items while ``total``
+still counts them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baoke_sim.faults import FaultPlan
+from baoke_sim.faults import Fault, FaultPlan
 from baoke_sim.servers import (
     CST,
     ApiError,
@@ -139,3 +142,10 @@ class OemApi(SimulatedApi):
             "items": items,
         }
         return Response(200, body)
+
+    def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:
+        """short_page: the page without its last ``fault.missing`` items, ``total`` as it was."""
+        if fault.kind != "short_page":
+            return response
+        items = response.body["items"]
+        return dataclasses.replace(response, body={**response.body, "items": items[: -fault.missing]})

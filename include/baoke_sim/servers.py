@@ -96,15 +96,48 @@ class Request:
 
 @dataclass
 class Response:
-    """A JSON answer. ``delay`` holds it back (the "stall" fault)."""
+    """A JSON answer. ``delay`` holds it back (the "stall" fault). The body faults
+    bypass the JSON: ``raw`` bytes are sent as they are (with their ``content_type``),
+    and with ``cut_at`` only that many bytes of the payload leave before the connection
+    drops, its ``Content-Length`` still announcing the whole."""
 
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
+    cut_at: int | None = None
 
     def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+#: What a reverse proxy in front of an API answers when its upstream is unwell, with 200.
+GATEWAY_PAGE = """<!DOCTYPE html>
+<html><head><title>系统维护中</title></head>
+<body><h1>系统维护中</h1>
+<p>The service is temporarily unavailable. Please try again later.</p>
+<hr><address>nginx</address></body></html>
+""".encode()
+
+
+def gateway_page() -> Response:
+    """The ``html_body`` fault: a gateway's HTML error page, with status 200."""
+    return Response(200, None, raw=GATEWAY_PAGE, content_type="text/html; charset=utf-8")
+
+
+def truncated(response: Response, fault: Fault) -> Response:
+    """The ``truncated_body`` fault: the first ``fault.share`` of the answer's bytes,
+    either as a connection lost mid-body (``whole_length``) or as a complete-looking
+    but cut body."""
+    payload = response.encoded()
+    keep = int(len(payload) * fault.share)
+    if fault.whole_length:
+        return dataclasses.replace(response, raw=payload, cut_at=keep)
+    return dataclasses.replace(response, raw=payload[:keep])
 
 
 class ApiError(Exception):
@@ -173,6 +206,9 @@ def normalise_timestamp(value: str, allow_date: bool = False) -> str:
 
 # --- routing and the base API -----------------------------------------------------------
 
+#: The faults ``SimulatedApi.alter_listing`` applies to a listing page.
+_LISTING_FAULTS = ("bad_record", "short_page", "late_change")
+
 RouteHandler = Callable[[Request, "re.Match[str]"], Response]
 
 
@@ -239,10 +275,11 @@ class SimulatedApi:
         """The token_expired fault: make the caller's credentials expire now. APIs
         without expiring credentials (the OEM's API key) ignore it."""
 
-    def damage_record(self, response: Response, match: re.Match[str], fault: Fault) -> Response:
-        """The bad_record fault: ``response`` (a listing page) with one record damaged,
-        as a new Response (the remembered page stays clean). APIs that do not model it
-        answer the page unchanged."""
+    def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:
+        """The faults that change what a listing serves (``bad_record``, ``short_page``,
+        ``late_change``): ``response`` (a 200 page) as altered by ``fault``, as a new
+        Response (the remembered page stays clean). An API answers the page unchanged
+        for the faults it does not model."""
         return response
 
     def handle(self, request: Request) -> Response:
@@ -256,6 +293,8 @@ class SimulatedApi:
             response = err.response()
         if fault is not None and fault.kind == "stall":
             response = dataclasses.replace(response, delay=fault.seconds)
+        if fault is not None and fault.kind == "truncated_body" and response.status == 200:
+            response = truncated(response, fault)
         return response
 
     def _match(self, request: Request) -> tuple[Route, re.Match[str]]:
@@ -273,14 +312,16 @@ class SimulatedApi:
         kind = fault.kind if fault else None
         if fault is not None and kind == "error":
             raise _fault_error(fault)
+        if kind == "html_body":  # the gateway answers; the API never sees the request
+            return gateway_page()
         if matched.auth:
             if kind == "token_expired":
                 self.expire_credentials(request)
             self.authenticate(request)
         if matched.listing:
             response = self._serve_listing(request, matched, match, repeat=kind == "repeat_page")
-            if fault is not None and kind == "bad_record" and response.status == 200:
-                response = self.damage_record(response, match, fault)
+            if fault is not None and kind in _LISTING_FAULTS and response.status == 200:
+                response = self.alter_listing(request, match, response, fault)
             return response
         return matched.handler(request, match)
 
@@ -386,12 +427,16 @@ class _Handler(BaseHTTPRequestHandler):
         payload = response.encoded()
         try:
             self.send_response(response.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if response.cut_at is None:
+                self.wfile.write(payload)
+                return
+            self.wfile.write(payload[: response.cut_at])  # then the connection drops
+            self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
             self.close_connection = True
 
