@@ -9,6 +9,7 @@ same rows (no loss, no duplicate), and every batch must account for every record
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,9 @@ FAULTS = {
     "stall past the timeout": Fault.stall(3),
     "token expired mid-paging": Fault.token_expired(),
     "page served twice": Fault.repeat_page(),
+    "200 with a gateway's HTML page": Fault.html_body(),
+    "200 cut short, connection dropped": Fault.truncated_body(),
+    "200 cut short, served as complete": Fault.truncated_body(share=0.8, whole_length=False),
 }
 
 
@@ -142,11 +146,63 @@ def test_random_faults_everywhere_still_load_exactly_the_clean_data(fresh_db, wo
     plan = FaultPlan.random(
         0.15,
         seed=4,
-        faults=(Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.token_expired(), Fault.repeat_page()),
+        faults=(
+            Fault.rate_limited(1),
+            Fault.error(500),
+            Fault.error(503),
+            Fault.token_expired(),
+            Fault.repeat_page(),
+            Fault.html_body(),
+            Fault.truncated_body(),
+        ),
     )
     run(fresh_db, world, faults=plan)
     assert snapshot(fresh_db) == clean
     assert_accounted(fresh_db)
+
+
+def test_a_token_answered_with_an_html_page_is_asked_again(fresh_db, world, clean):
+    plan = FaultPlan.script(FaultRule(Fault.html_body(), path="/oauth/token", nth=1))
+    run(fresh_db, world, faults=plan)
+    assert plan.requests_to("/oauth/token") == 2
+    assert snapshot(fresh_db) == clean
+
+
+UNREADABLE = {
+    "HTML page": (
+        Fault.html_body(),
+        r"answered 200 with a body that is not a JSON page .*first bytes: '<!DOCTYPE html>",
+    ),
+    "cut short, connection dropped": (
+        Fault.truncated_body(),
+        r"answered with a body cut short \(Connection broken: IncompleteRead\(\d+ bytes read",
+    ),
+    "cut short, served as complete": (
+        Fault.truncated_body(whole_length=False),
+        r"answered 200 with a body that is not a JSON page .*first bytes: '\{\"data\": \[\{",
+    ),
+}
+
+
+@pytest.mark.parametrize(("fault", "says"), list(UNREADABLE.values()), ids=list(UNREADABLE))
+def test_a_body_unreadable_every_time_fails_naming_the_feed_the_url_and_the_bytes(fresh_db, world, fault, says):
+    plan = FaultPlan([FaultRule(fault, path="/v1/customers", rate=1.0)])
+    conn = connect(fresh_db)
+    try:
+        with ApiServer(DmsApi(world, faults=plan)) as server:
+            url = server.url
+            client = dms.DmsClient(url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, retries=2, backoff=0.01)
+            with pytest.raises(FeedError) as failure:
+                dms.extract(conn, client, "customers", "D001", D, LOOKBACK, PAGE)
+    finally:
+        conn.close()
+    message = str(failure.value)
+    assert message.startswith(f"DMS API: GET {url}/v1/customers?dealer_code=D001&updated_until=2026-11-18")
+    assert re.search(says, message), message
+    assert message.endswith("still so after 3 attempts")
+    assert plan.requests_to("/v1/customers") == 3, "asked again twice (retries=2), then failed"
+    assert scalar(fresh_db, "select count(*) from etl.load_batches") == 0
+    assert scalar(fresh_db, "select count(*) from raw.dms_customers") == 0
 
 
 def test_bad_credentials_fail_clearly(fresh_db, world):
@@ -187,3 +243,28 @@ def test_too_many_new_rejects_load_the_good_records_and_report_the_batch_degrade
     message = scalar(fresh_db, "select message from etl.feed_reports where kind = 'degraded' and feed = 'dms'")
     assert "1 of" in message
     assert "page 1 row 1" in message
+
+
+def test_numbers_with_separators_and_null_timestamps_are_rejected_naming_the_field(fresh_db, world, clean):
+    plan = FaultPlan.script(
+        FaultRule(Fault.bad_record("bad_number", row=4), path="/v1/repair_orders", nth=2),
+        FaultRule(Fault.bad_record("null_updated_at", row=2), path="/v1/customers", nth=1),
+        FaultRule(Fault.bad_record("unannounced_field", row=0), path="/v1/vehicles", nth=1),
+    )
+    run(fresh_db, world, faults=plan)
+    assert_accounted(fresh_db)
+    with connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select entity, locator, field, reason, record from etl.rejects order by entity")
+        rejects = cur.fetchall()
+    assert [(e, loc, f) for e, loc, f, _, _ in rejects] == [
+        ("customers", "page 1 row 3", "updated_at"),
+        ("repair_orders", "page 2 row 5", "mileage_km"),
+    ]
+    assert rejects[0][3] == "missing required field"
+    assert re.fullmatch(r"unparseable integer: '\d{1,3}(,\d{3})+'", rejects[1][3])
+    for table in ("raw.dms_customers", "raw.dms_repair_orders"):
+        assert set(rows(fresh_db, table)) < set(clean[table])
+        assert len(rows(fresh_db, table)) == len(clean[table]) - 1
+    vehicles = rows(fresh_db, "raw.dms_vehicles")
+    assert [(k, v) for k, v, _ in vehicles] == [(k, v) for k, v, _ in clean["raw.dms_vehicles"]], "all loaded"
+    assert scalar(fresh_db, "select count(*) from raw.dms_vehicles where record ? 'dms_build'") == 1

@@ -4,6 +4,7 @@ unpublished months tried again later, never a list published on or after D."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from pathlib import Path
 
@@ -31,12 +32,17 @@ def set_clock(world: Path, clock: str) -> None:
 
 
 def run(
-    url: str, world: Path, business_date: dt.date, faults: FaultPlan | None = None, key: str = DEFAULT_API_KEY
+    url: str,
+    world: Path,
+    business_date: dt.date,
+    faults: FaultPlan | None = None,
+    key: str = DEFAULT_API_KEY,
+    retries: int = 5,
 ) -> list[oem.PeriodOutcome]:
     conn = connect(url)
     try:
         with ApiServer(OemApi(world, faults=faults)) as server:
-            client = oem.OemClient(server.url, key, timeout=1, backoff=0.05)
+            client = oem.OemClient(server.url, key, timeout=1, retries=retries, backoff=0.05)
             return oem.extract(conn, client, "D001", business_date, history_months=3, page_size=PAGE)
     finally:
         conn.close()
@@ -75,8 +81,17 @@ def test_an_unpublished_period_is_skipped_and_loaded_by_a_later_run(fresh_db, wo
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.rate_limited(1), Fault.error(500), Fault.error(503), Fault.stall(3), Fault.repeat_page()],
-    ids=["429", "500", "503", "stall", "page twice"],
+    [
+        Fault.rate_limited(1),
+        Fault.error(500),
+        Fault.error(503),
+        Fault.stall(3),
+        Fault.repeat_page(),
+        Fault.html_body(),
+        Fault.truncated_body(),
+        Fault.short_page(),
+    ],
+    ids=["429", "500", "503", "stall", "page twice", "HTML page", "cut short", "short of total"],
 )
 def test_transient_faults_load_the_same_rows_as_a_clean_run(fresh_db, world, warehouse_url, fault):
     set_clock(world, "2026-11-20T06:00:00+08:00")
@@ -96,3 +111,23 @@ def test_transient_faults_load_the_same_rows_as_a_clean_run(fresh_db, world, war
 def test_a_bad_api_key_fails_clearly(fresh_db, world):
     with pytest.raises(FeedError, match=r"403.*invalid_api_key.*oem_api: password = API key"):
         run(fresh_db, world, dt.date(2026, 11, 10), key="wrong")
+
+
+def test_a_list_short_of_its_total_every_time_fails_naming_it_and_loads_nothing(fresh_db, world):
+    set_clock(world, "2026-11-20T06:00:00+08:00")
+    plan = FaultPlan([FaultRule(Fault.short_page(), path="/oem/v1/lost-customers", rate=1.0)])
+    with pytest.raises(FeedError) as failure:
+        run(fresh_db, world, dt.date(2026, 11, 10), faults=plan, retries=2)
+    message = str(failure.value)
+    found = re.fullmatch(
+        r"OEM API: the list of dealer D001 for 2026-08 came to (\d+) items of its total (\d+)"
+        r" \(http://127\.0\.0\.1:\d+/oem/v1/lost-customers\?dealer_code=D001&period=2026-08\);"
+        r" nothing of it loaded; still so after 3 attempts",
+        message,
+    )
+    assert found, message
+    read, total = int(found[1]), int(found[2])
+    assert 0 < read < total
+    assert scalar(fresh_db, "select count(*) from etl.load_batches") == 0
+    assert scalar(fresh_db, "select count(*) from raw.oem_lost_customers") == 0
+    assert plan.requests_to("/oem/v1/lost-customers") >= 3, "the period was read three times"

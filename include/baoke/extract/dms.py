@@ -12,7 +12,7 @@ import requests
 
 from baoke.extract import state
 from baoke.extract.catalog import DMS, DMS_GROUP_WIDE
-from baoke.extract.http import ApiClient, FeedError, Record, error_code, fail, with_query
+from baoke.extract.http import ApiClient, Record, error_code, fail, malformed, with_query
 from baoke.extract.loader import Batch, BatchResult, known_versions
 
 
@@ -41,14 +41,17 @@ class DmsClient(ApiClient):
         return True
 
     def _fetch_token(self) -> str:
+        return self.retried(self._token_once)
+
+    def _token_once(self) -> str:
         form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
-        try:
-            response = self.http.post(f"{self.base_url}/oauth/token", data=form, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise FeedError(f"{self.feed}: POST {self.base_url}/oauth/token failed after retries: {exc}") from exc
+        response = self.send("POST", f"{self.base_url}/oauth/token", data=form)
         if response.status_code != 200:
             raise fail(self.feed, response, self.auth_hint)
-        return response.json()["access_token"]
+        try:
+            return str(response.json()["access_token"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise malformed(self.feed, response, "a body that is not a token") from exc
 
     def pages(self, entity: str, limit: int, **params: Any) -> Iterator[tuple[int, list[Record]]]:
         """(page number, records) for every page of a listing, following ``next_cursor``."""

@@ -3,7 +3,9 @@ published on the 3rd of the following month, paged by number, ``X-Api-Key`` auth
 
 A period is loaded once, whole, as one batch. A period not published yet (404
 ``period_not_published``), or published only on or after ``D 00:00`` (which the run for
-D must not see), is skipped and tried again by a later run.
+D must not see), is skipped and tried again by a later run. A read whose pages add up to
+fewer items than the list's ``total`` loads nothing: the period is read again from its
+first page a few times (``ApiClient.retried``), then the task fails naming it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from baoke.dates import day_start
 from baoke.extract.catalog import OEM_LOST_CUSTOMERS
-from baoke.extract.http import ApiClient, FeedError, with_query
+from baoke.extract.http import ApiClient, FeedError, Record, with_query
 from baoke.extract.loader import Batch, BatchResult
 from baoke.extract.validate import parse_timestamp
 
@@ -61,6 +63,13 @@ class PeriodOutcome:
     result: BatchResult | None = None
 
 
+class ShortRead(FeedError):
+    """A list read to its last page does not add up to its ``total`` (pages short)."""
+
+
+Page = tuple[dict[str, Any], list[Record]]
+
+
 def extract_period(
     conn: Any,
     client: OemClient,
@@ -72,29 +81,46 @@ def extract_period(
 ) -> PeriodOutcome:
     """Load one dealer's list for one month, or say why not yet."""
 
-    def page(number: int) -> tuple[dict, list]:
+    def page(number: int) -> Page:
         query = {"dealer_code": dealer_code, "period": period, "page": number, "page_size": page_size}
         return client.get_page(PATH, query, "items")
 
     try:
-        body, items = page(1)
+        first = page(1)
     except FeedError as exc:
         if exc.status == 404 and exc.code == "period_not_published":
             return PeriodOutcome(period, "not_published")
         raise
-    if parse_timestamp(body["generated_at"]) >= day_start(business_date):
+    if parse_timestamp(first[0]["generated_at"]) >= day_start(business_date):
         return PeriodOutcome(period, "published_after_d")
     source = with_query(f"{client.base_url}{PATH}", {"dealer_code": dealer_code, "period": period})
-    with Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date) as batch:
-        while True:
-            served = int(body["page"])  # after a retry a gateway may serve an earlier page again
-            batch.new_page()
-            for row_no, (item, text) in enumerate(items, 1):
-                batch.add(item, f"page {served} row {row_no}", f"{dealer_code} {period}", body["generated_at"], text)
-            if served * page_size >= body["total"] or not items:
-                break
-            body, items = page(served + 1)
-        return PeriodOutcome(period, "loaded", batch.load(max_reject_share))
+    unread = [first]
+
+    def read_whole() -> BatchResult:
+        """One read of the list, first page to last, as one batch; ShortRead (nothing
+        loaded) if its pages come to fewer items than ``total``."""
+        body, items = unread.pop() if unread else page(1)  # a read again asks for page 1 again
+        items_read: dict[int, int] = {}  # page number -> items: a page served twice counts once
+        with Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date) as batch:
+            while True:
+                served = int(body["page"])  # after a retry a gateway may serve an earlier page again
+                batch.new_page()
+                items_read[served] = len(items)
+                for row_no, (item, text) in enumerate(items, 1):
+                    locator = f"page {served} row {row_no}"
+                    batch.add(item, locator, f"{dealer_code} {period}", body["generated_at"], text)
+                if served * page_size >= body["total"] or not items:
+                    break
+                body, items = page(served + 1)
+            read, total = sum(items_read.values()), int(body["total"])
+            if read != total:
+                raise ShortRead(
+                    f"{client.feed}: the list of dealer {dealer_code} for {period} came to {read} items"
+                    f" of its total {total} ({source}); nothing of it loaded"
+                )
+            return batch.load(max_reject_share)
+
+    return PeriodOutcome(period, "loaded", client.retried(read_whole, ShortRead))
 
 
 def extract(
