@@ -126,6 +126,33 @@ def run(
 
 
 @app.command()
+def reconcile(
+    date: DateOpt = None,
+    days: Annotated[
+        float | None, typer.Option("--days", min=0.01, help="How many days back (default: BAOKE_RECONCILE_DAYS, 30).")
+    ] = None,
+) -> None:
+    """Deep-read the DMS: re-read the last N days of every entity for every dealer and
+    load what the daily windows missed (a change dated further back than the lookback)."""
+    from baoke import warehouse
+    from baoke.extract.reconcile import reconcile as deep_read
+
+    business_date = date_option(date)
+    if business_date is None:
+        raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
+    airflow_env.apply()
+    try:
+        url = warehouse.resolve_warehouse()
+    except warehouse.WarehouseError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
+    result = deep_read(url, business_date, days)
+    for line in result.lines():
+        typer.secho(line, fg=None if not line.startswith("FAILED") else "red")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
 def manifest() -> None:
     """Build dbt_project/target/manifest.json (dbt parse), from which the DAG is rendered."""
     from baoke import dbt

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     page_size: int = Field(default=1000, alias="BAOKE_PAGE_SIZE", ge=1, le=1000)
     oem_history_months: int = Field(default=12, alias="BAOKE_OEM_HISTORY_MONTHS", ge=1)
     """How many past months of OEM lost-customer lists a run looks for."""
+    reconcile_days: float = Field(default=30, alias="BAOKE_RECONCILE_DAYS", gt=0)
+    """The deep read (weekly, and ``baoke reconcile``) re-reads this many days of every DMS entity."""
+    reconcile_weekday: int = Field(default=7, alias="BAOKE_RECONCILE_WEEKDAY", ge=0, le=7)
+    """The ISO weekday of D (1 = Monday, 7 = Sunday) whose DMS run is the deep read; 0: never."""
 
     @cached_property
     def state_dir(self) -> Path:

@@ -298,6 +298,11 @@ class LateChanges:
         with self._lock:
             return sum(1 for e, _ in self._versions if e == entity)
 
+    def versions(self) -> list[LateVersion]:
+        """Every late version made so far (for tests and logs)."""
+        with self._lock:
+            return list(self._versions.values())
+
     def make(self, conn: sqlite3.Connection, clock: str, q: ListingQuery, days: float, row: int) -> LateVersion | None:
         """A new version, made now but dated ``days`` back, of the record of ``q``'s
         entity (and dealer) changed most recently before then (``row`` skips that many);

@@ -80,12 +80,15 @@ def extract(
     lookback: dt.timedelta,
     page_size: int = 1000,
     max_reject_share: float = 0.1,
+    deep: dt.timedelta | None = None,
 ) -> BatchResult:
     """Load one DMS entity for one dealer ('' for the group-wide listings) for the run of
-    ``business_date``: the window up to ``D 00:00``, overlapping the last one by ``lookback``."""
+    ``business_date``: the window up to ``D 00:00``, overlapping the last one by
+    ``lookback``, or, for a deep read, reaching ``deep`` back from D at least (what a
+    change dated too far back for the daily windows needs; feeds.md §5)."""
     entity = DMS[entity_name]
     scope = "" if entity_name in DMS_GROUP_WIDE else dealer_code
-    since, until = state.window(conn, "dms", entity_name, scope, business_date, lookback)
+    since, until = state.window(conn, "dms", entity_name, scope, business_date, lookback, deep)
     known = known_versions(conn, entity, since) if since else set()
     listing = {"dealer_code": scope or None, "updated_since": _iso(since), "updated_until": _iso(until)}
     source = with_query(f"{client.base_url}/v1/{entity_name}", listing)

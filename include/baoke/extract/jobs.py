@@ -56,10 +56,21 @@ def _oem_client() -> oem.OemClient:
     )
 
 
-def dms_group(business_date: dt.date) -> list[str]:
+def deep_read(business_date: dt.date, reconcile_days: float | None = None) -> dt.timedelta | None:
+    """How far back the DMS run for D reads at least: ``reconcile_days`` when given (``baoke
+    reconcile``), else ``BAOKE_RECONCILE_DAYS`` when D falls on ``BAOKE_RECONCILE_WEEKDAY``
+    (the weekly deep read, feeds.md §5), else None (the daily window)."""
+    settings = get_settings()
+    if reconcile_days is None and business_date.isoweekday() == settings.reconcile_weekday:
+        reconcile_days = settings.reconcile_days
+    return dt.timedelta(days=reconcile_days) if reconcile_days else None
+
+
+def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> list[str]:
     """Load the group-wide DMS listings (dealers, campaigns); return the dealer codes."""
     settings = get_settings()
     client = _dms_client()
+    deep = deep_read(business_date, reconcile_days)
     with _warehouse() as conn:
         for name in DMS_GROUP_WIDE:
             dms.extract(
@@ -71,6 +82,7 @@ def dms_group(business_date: dt.date) -> list[str]:
                 dt.timedelta(days=settings.lookback_days),
                 settings.page_size,
                 settings.max_reject_share,
+                deep,
             )
         return dealer_codes(conn)
 
@@ -81,10 +93,11 @@ def dealer_codes(conn: Any) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
-def dms_dealer(dealer_code: str, business_date: dt.date) -> list[str]:
+def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float | None = None) -> list[str]:
     """Load one dealer's DMS records (advisors to memberships)."""
     settings = get_settings()
     client = _dms_client()
+    deep = deep_read(business_date, reconcile_days)
     with _warehouse() as conn:
         return [
             dms.extract(
@@ -96,6 +109,7 @@ def dms_dealer(dealer_code: str, business_date: dt.date) -> list[str]:
                 dt.timedelta(days=settings.lookback_days),
                 settings.page_size,
                 settings.max_reject_share,
+                deep,
             ).summary()
             for name in DMS_PER_DEALER
         ]

@@ -21,17 +21,26 @@ def high_water(conn: Any, feed: str, entity: str, scope: str) -> dt.datetime | N
 
 
 def window(
-    conn: Any, feed: str, entity: str, scope: str, business_date: dt.date, lookback: dt.timedelta
+    conn: Any,
+    feed: str,
+    entity: str,
+    scope: str,
+    business_date: dt.date,
+    lookback: dt.timedelta,
+    deep: dt.timedelta | None = None,
 ) -> tuple[dt.datetime | None, dt.datetime]:
     """The window the run for ``business_date`` reads: it ends at ``D 00:00 +08:00``
     (nothing later is seen, so a backfill sees what that day saw) and starts
     ``lookback`` before the end of the last window read, or reaches back to the
-    beginning (None) on the first run."""
+    beginning (None) on the first run. A deep read (``deep``, the weekly one or
+    ``baoke reconcile``) starts ``deep`` before D, or earlier if the daily window
+    would: it finds changes whose ``updated_at`` is older than any daily window."""
     until = day_start(business_date)
     previous = high_water(conn, feed, entity, scope)
     if previous is None:
         return None, until
-    return min(previous, until) - lookback, until
+    since = min(previous, until) - lookback
+    return (since if deep is None else min(since, until - deep)), until
 
 
 def advance(cur: Any, feed: str, entity: str, scope: str, until: dt.datetime, batch_id: int) -> None:
