@@ -643,6 +643,18 @@ def test_record_faults_are_drawn_only_when_asked() -> None:
         FaultPlan.random(0.8, record_rate=0.3)
 
 
+def test_a_replay_turns_faults_on_through_the_environment(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert DmsApi(world).faults.rules == [], "no faults unless asked"
+    monkeypatch.setenv("BAOKE_SIM_RECORD_FAULT_RATE", "0.03")
+    monkeypatch.setenv("BAOKE_SIM_FAULT_SEED", "9")
+    plan = DmsApi(world).faults
+    assert {rule.fault for rule in plan.rules} == set(record_faults())
+    assert sum(rule.rate for rule in plan.rules) == pytest.approx(0.03)
+    assert plan.seed == 9
+    monkeypatch.setenv("BAOKE_SIM_FAULT_RATE", "0.1")
+    assert sum(rule.rate for rule in OemApi(world).faults.rules) == pytest.approx(0.13)
+
+
 # --- OEM -----------------------------------------------------------------------------------
 
 

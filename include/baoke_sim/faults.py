@@ -14,9 +14,11 @@ scripted rules by construction, random ones through a seeded ``random.Random``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -229,10 +231,23 @@ class FaultPlan:
         with probability ``record_rate`` gets one of ``record_faults()`` instead."""
         if not 0.0 <= rate + record_rate <= 1.0 or min(rate, record_rate) < 0.0:
             raise ValueError(f"fault rates must be between 0 and 1 in all, got {rate} and {record_rate}")
-        rules = _uniform(faults or default_random_faults(), rate, path)
+        rules = _uniform(faults or default_random_faults(), rate, path) if rate else []
         if record_rate:
             rules += _uniform(record_faults(), record_rate, path)
         return cls(rules, seed=seed)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FaultPlan:
+        """The plan of a simulator given none: ``BAOKE_SIM_FAULT_RATE`` (transient
+        faults), ``BAOKE_SIM_RECORD_FAULT_RATE`` (damaged records and late changes) and
+        ``BAOKE_SIM_FAULT_SEED``, all unset by default (no faults). So a replay, the demo
+        or ``baoke simulate serve`` runs against a misbehaving DMS without a code change:
+        ``BAOKE_SIM_RECORD_FAULT_RATE=0.03 baoke simulate replay ...``."""
+        env = os.environ if environ is None else environ
+        rate = float(env.get("BAOKE_SIM_FAULT_RATE") or 0)
+        record_rate = float(env.get("BAOKE_SIM_RECORD_FAULT_RATE") or 0)
+        seed = int(env.get("BAOKE_SIM_FAULT_SEED") or 0)
+        return cls.random(rate, seed=seed, record_rate=record_rate)
 
     @classmethod
     def script(cls, *rules: FaultRule) -> FaultPlan:

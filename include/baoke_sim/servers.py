@@ -260,7 +260,7 @@ class SimulatedApi:
 
     def __init__(self, world: Path | str, faults: FaultPlan | None = None) -> None:
         self.world = WorldStore(world)
-        self.faults = faults or FaultPlan()
+        self.faults = faults or FaultPlan.from_env()
         self._pages = _PageMemory()
         self._routes = self.routes()
 
