@@ -136,19 +136,22 @@ def test_baoke_reconcile_loads_exactly_what_the_daily_windows_missed(after_d2):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "deep read of the DMS for 2026-11-14: the last 30 days of every entity"
-    assert lines[-1] == "1 record versions loaded that the daily windows had missed"
+    assert lines[-1] == "1 record version(s) loaded that raw did not hold: what the daily windows had missed"
     reads = lines[1:-1]
     dealers = scalar(url, "select count(distinct record_key) from raw.dms_dealers")
     assert len(reads) == 2 + 6 * dealers, "every entity of every dealer"
     assert all(" 2026-10-15 00:00 → 2026-11-14 00:00: " in line for line in reads)
-    found = [line for line in reads if " loaded 0 " not in line]
+    found = [line for line in reads if " loaded 0 new" not in line]
     assert len(found) == 1
-    assert re.match(r"customers \[D001\] .*: read \d+, loaded 1 \(missed by the daily windows\)", found[0])
+    assert re.match(r"customers \[D001\] .*: read \d+, loaded 1 new, \d+ already loaded, 0 rejected$", found[0])
     assert late_rows(url, late) == 1
     assert_accounted(url)
     again = CliRunner().invoke(app, ["reconcile", "--date", D2.isoformat()])
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines()[-1] == "0 record versions loaded that the daily windows had missed"
+    assert (
+        again.output.splitlines()[-1]
+        == "0 record version(s) loaded that raw did not hold: what the daily windows had missed"
+    )
 
 
 def test_the_deep_read_day_and_span_are_settings(monkeypatch):

@@ -148,7 +148,7 @@ def reconcile(
         raise typer.Exit(1) from err
     result = deep_read(url, business_date, days)
     for line in result.lines():
-        typer.secho(line, fg=None if not line.startswith("FAILED") else "red")
+        typer.secho(line, fg="red" if line.startswith("FAILED") else None)
     raise typer.Exit(0 if result.ok else 1)
 
 

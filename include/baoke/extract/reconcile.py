@@ -44,8 +44,7 @@ class EntityRead:
         since = _local(self.window_since) if self.window_since else "the beginning"
         return (
             f"{self.entity} [{self.scope or 'group'}] {since} → {_local(self.window_until)}: read {self.extracted},"
-            f" loaded {self.loaded} (missed by the daily windows), already loaded {self.duplicates_skipped},"
-            f" rejected {self.rejected}"
+            f" loaded {self.loaded} new, {self.duplicates_skipped} already loaded, {self.rejected} rejected"
         )
 
 
@@ -73,7 +72,7 @@ class Reconciliation:
             f"deep read of the DMS for {self.business_date}: the last {self.days:g} days of every entity",
             *(read.line() for read in self.reads),
             *(f"FAILED {failure}" for failure in self.failures),
-            f"{self.loaded} record versions loaded that the daily windows had missed",
+            f"{self.loaded} record version(s) loaded that raw did not hold: what the daily windows had missed",
         ]
 
 
