@@ -20,7 +20,14 @@ _STATE = Path(tempfile.mkdtemp(prefix="baoke-test-"))
 
 os.environ["BAOKE_HOME"] = str(_STATE)
 os.environ["AIRFLOW_HOME"] = str(_STATE / "airflow")
-for _name in ("AIRFLOW_CONN_WAREHOUSE", "AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
+for _name in (
+    "AIRFLOW_CONN_WAREHOUSE",
+    "AIRFLOW_CONN_DMS_API",
+    "AIRFLOW_CONN_OEM_API",
+    "BAOKE_SIM_FAULT_RATE",  # a shell's simulator fault settings must not reach the suite
+    "BAOKE_SIM_RECORD_FAULT_RATE",
+    "BAOKE_SIM_FAULT_SEED",
+):
     os.environ.pop(_name, None)
 
 from baoke import airflow_env  # noqa: E402
