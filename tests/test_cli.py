@@ -4,6 +4,7 @@ the day's run end to end through Airflow (dag.test) and dbt on a real PostgreSQL
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,13 @@ def baoke(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess
     return subprocess.run(
         [BAOKE, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
+
+
+def log_of(result: subprocess.CompletedProcess) -> Path:
+    """The run's own log file, as its output names it."""
+    found = re.search(r"^log \(Airflow, dbt\): (.+)$", result.stdout, re.MULTILINE)
+    assert found, result.stdout
+    return Path(found.group(1))
 
 
 def test_help_lists_the_commands():

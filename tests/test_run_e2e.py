@@ -14,8 +14,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from baoke import feedreports
 from baoke_sim.demo import simulated_feeds
-from test_cli import baoke
+from test_cli import baoke, log_of
 
 D = dt.date(2026, 11, 20)
 
@@ -88,7 +89,7 @@ def test_run_extracts_every_feed_and_builds_every_mart(first_run, warehouse_url,
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for dag_id in ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter", "baoke_warehouse"):
         assert f"{dag_id}: success" in result.stdout
-    log = (state_dir / "logs" / f"run_{D}.log").read_text()
+    log = log_of(result).read_text()
     assert "business_date: '2026-11-20'" in log, "D reaches dbt"
     assert "holdout_pct: 0" in log, "--vars reach dbt"
     with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
@@ -106,6 +107,16 @@ def test_run_extracts_every_feed_and_builds_every_mart(first_run, warehouse_url,
         } <= marts
         cur.execute("select max(version_at) < '2026-11-20T00:00:00+08:00' from raw.dms_repair_orders")
         assert cur.fetchone()[0], "the run for D reads nothing changed after D 00:00"
+
+
+@pytest.mark.slow
+def test_the_summary_names_every_feed_report_of_the_day(first_run, warehouse_url):
+    with psycopg2.connect(warehouse_url) as conn:
+        reports = feedreports.for_day(conn, D)
+    for report in reports:
+        assert f"  {report.line()}" in first_run["result"].stdout
+    if not reports:
+        assert "feed reports: none" in first_run["result"].stdout
 
 
 @pytest.mark.slow

@@ -3,10 +3,13 @@ the Airflow UI. ``baoke --help`` lists everything; every command says what it di
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import shlex
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -53,12 +56,12 @@ class PrepareError(RuntimeError):
     """A run could not start; the message names what is missing."""
 
 
-def _prepare() -> str:
-    """Everything a run needs before Airflow starts: local Airflow env, warehouse,
-    platform migrations, dbt manifest, Airflow metadata DB. Returns the warehouse URI."""
+def _open_warehouse() -> str:
+    """The local Airflow environment, the warehouse and its platform migrations (safe to
+    run concurrently: they take a lock of their own). Returns the warehouse URI."""
     import psycopg2
 
-    from baoke import dbt, migrate, warehouse
+    from baoke import migrate, warehouse
 
     airflow_env.apply()
     try:
@@ -69,43 +72,86 @@ def _prepare() -> str:
         raise PrepareError(f"cannot use the warehouse: {str(err).strip()}") from err
     if applied:
         typer.echo(f"migrations applied: {', '.join(applied)}")
+    return url
+
+
+def _prepare() -> None:
+    """What Airflow needs before it starts: the dbt manifest and Airflow's metadata DB.
+    `baoke run` calls it holding the run lock: both are shared by every run of this
+    checkout."""
+    from baoke import dbt
+
     if dbt.manifest_is_stale():
         typer.echo("dbt manifest: rebuilding (dbt parse)")
         dbt.build_manifest()
     airflow_env.ensure_metadata_db()
-    return url
+    # TODO(preflight): check the configuration here, before any DAG runs (the metadata DB
+    # exists now, so connections stored in it can be found):
+    #     problems = preflight()
+    #     if problems:
+    #         raise PrepareError("; ".join(problems))
 
 
-def run_day_and_report(business_date: dt.date, dbt_vars: dict, retries: int | None, verbose: bool) -> bool:
-    from baoke import report, runner
+def run_day_and_report(
+    business_date: dt.date, dbt_vars: dict, retries: int | None, verbose: bool, command: str | None = None
+) -> bool:
+    """Hold the warehouse for one run (or stop at once, naming the run that holds it),
+    run the day's DAGs with live progress, print the summary; True when the day succeeded
+    (outputs.md §4: every step did its work and no dealer's lists were held)."""
+    import psycopg2
 
-    url = _prepare()
+    from baoke import runlock, runlog
+
+    url = _open_warehouse()
+    log_path = runlog.new_log_path(get_settings().state_dir / "logs", business_date)
+    command = command or f"baoke run --date {business_date.isoformat()}"
+    with runlock.hold(url, business_date, command, str(log_path)) as held:
+        ok = False
+        try:
+            _prepare()
+            ok = _run_and_report(url, business_date, dbt_vars, retries, verbose, log_path)
+        finally:
+            with contextlib.suppress(psycopg2.Error):  # the lock goes with the session anyway
+                held.finish(ok)
+    return ok
+
+
+def _run_and_report(
+    url: str, business_date: dt.date, dbt_vars: dict, retries: int | None, verbose: bool, log_path: Path
+) -> bool:
+    from baoke import progress, report, runlog, runner
+
     typer.echo(f"business date: {business_date.isoformat()}")
-    log_path = get_settings().state_dir / "logs" / f"run_{business_date.isoformat()}.log"
-    with report.output_to(None if verbose else log_path):
-        results = runner.run_day(business_date, dbt_vars, retries)
-    if not verbose:
-        typer.echo(f"Airflow and dbt log: {log_path}")
+    typer.echo(f"log (Airflow, dbt): {log_path}")
+    typer.echo("parsing the DAGs, then running them:")
+    output = runlog.RunOutput(log_path, echo=verbose)
+    display = progress.for_terminal(output.terminal, plain=verbose)
+    with output, display:
+        results = runner.run_day(business_date, dbt_vars, retries, runner.Watches(runlog.TaskLogs(output), display))
     if not results:
-        typer.secho("no DAG ran: dags/ holds none of the day's DAGs", fg="red", err=True)
+        typer.secho("error: no DAG ran: dags/ holds none of the day's DAGs", fg="red", err=True)
         return False
     for result in results:
         typer.echo(report.dag_line(result))
-    if not all(r.ok for r in results) and not verbose:
-        typer.echo(report.log_tail(log_path))
+    reports = report.feed_reports(url, business_date)
+    typer.echo(report.feed_report_summary(reports))
     typer.echo(report.warehouse_summary(url))
-    if any(r.dag_id == "baoke_outbound" for r in results):
+    if any(r.dag_id == runner.OUTBOUND_DAG and r.state != "skipped" for r in results):
         typer.echo(report.outbound_summary(business_date))
-    return all(r.ok for r in results)
+    typer.echo(f"log (Airflow, dbt): {log_path}")
+    for line in report.failure_lines(results, reports):
+        typer.secho(f"error: {line}", fg="red", err=True)
+    return runner.day_succeeded(results, reports)
 
 
 def guarded(job) -> bool:
     """Run ``job``; a run that cannot start exits 1 with its reason, not a traceback."""
+    from baoke.runlock import RunInProgress
     from baoke.runner import DagImportError
 
     try:
         return job()
-    except (PrepareError, DagImportError) as err:
+    except (PrepareError, DagImportError, RunInProgress) as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(1) from err
 
@@ -121,7 +167,9 @@ def run(
     business_date = date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
-    ok = guarded(lambda: run_day_and_report(business_date, _vars_option(vars), retries, verbose))
+    dbt_vars = _vars_option(vars)
+    command = shlex.join(["baoke", "run", "--date", business_date.isoformat(), *(["--vars", vars] if vars else [])])
+    ok = guarded(lambda: run_day_and_report(business_date, dbt_vars, retries, verbose, command))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -178,6 +226,7 @@ def dbt(ctx: typer.Context) -> None:
 @app.command()
 def ui(port: Annotated[int, typer.Option(help="Port of the Airflow UI.")] = 8080) -> None:
     """Open the Airflow UI locally (`airflow standalone`, project-local AIRFLOW_HOME)."""
+    _open_warehouse()
     _prepare()
     os.environ["AIRFLOW__API__PORT"] = str(port)
     home = os.environ["AIRFLOW_HOME"]

@@ -1,31 +1,87 @@
-"""What a run prints: each DAG's outcome, then what the warehouse now holds.
+"""What a run prints: each DAG's outcome, what the feeds were reported for, what the
+warehouse now holds, where the lists are, and one line per failure naming what to fix.
 
 Counts are read back from the warehouse, never assumed from what a job meant to do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg2
 
+from baoke import feedreports
+from baoke.feedreports import FeedReport
 from baoke.runner import DagResult
 
 #: The schemas a run writes to, in the order data flows through them.
 SCHEMAS: tuple[str, ...] = ("raw", "etl", "rules", "staging", "intermediate", "marts")
 
 
+def duration(seconds: float) -> str:
+    """``4.2 s``, ``3 m 07 s``, ``1 h 02 m``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} m {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} m"
+
+
 def dag_line(result: DagResult) -> str:
+    """``baoke_dms: success (7/7 tasks succeeded, 1 m 03 s)``; a DAG whose steps all did
+    their work but whose feed was reported still reads ``success``, with the report noted."""
+    if result.state == "skipped":
+        return f"{result.dag_id}: skipped ({result.error})"
+    if result.error is not None:
+        return f"{result.dag_id}: failed: {result.error}"
     done = sum(1 for s in result.tasks.values() if s == "success")
-    line = f"{result.dag_id}: {result.state} ({done}/{len(result.tasks)} tasks succeeded)"
-    if result.failed_tasks:
-        line += "; failed: " + ", ".join(result.failed_tasks)
-    return line
+    took = f", {duration((result.ended - result.started).total_seconds())}" if result.started and result.ended else ""
+    counts = f"({done}/{len(result.tasks)} tasks succeeded{took})"
+    if result.ok:
+        reported = "; feed reported: feed_health failed, see below" if result.feed_reported else ""
+        return f"{result.dag_id}: success {counts}{reported}"
+    return f"{result.dag_id}: failed {counts}; failed: " + ", ".join(result.failed_tasks or result.blocking_failures)
+
+
+def feed_reports(url: str, business_date: dt.date) -> list[FeedReport]:
+    """D's reports (docs/feeds.md §5), read back from ``etl.feed_reports``."""
+    conn = psycopg2.connect(url)
+    try:
+        return feedreports.for_day(conn, business_date)
+    finally:
+        conn.close()
+
+
+def feed_report_summary(reports: list[FeedReport]) -> str:
+    """Every report of D, the held lists apart: what a person reads after a run."""
+    if not reports:
+        return "feed reports: none"
+    groups = (
+        ("degraded or stale feeds:", [r for r in reports if r.kind not in feedreports.BLOCKING]),
+        ("held lists:", [r for r in reports if r.kind in feedreports.BLOCKING]),
+    )
+    return "\n".join(line for title, group in groups if group for line in (title, *(f"  {r.line()}" for r in group)))
+
+
+def failure_lines(results: list[DagResult], reports: list[FeedReport]) -> list[str]:
+    """One short line per failure, naming what to fix: the failed task and its error's
+    last line (the traceback is in the run's log), a DAG that could not run, held lists."""
+    lines = []
+    for result in results:
+        if result.state != "skipped" and result.error is not None:
+            lines.append(f"{result.dag_id} could not run: {result.error}")
+        for task in result.blocking_failures:
+            error = result.errors.get(task)
+            state = result.tasks[task]
+            if error:
+                lines.append(f"{result.dag_id}.{task} failed: {error}")
+            elif state != "upstream_failed":  # its upstream's line says why
+                lines.append(f"{result.dag_id}.{task} ended {state}")
+    held = sorted({r.dealer_code or r.scope or r.feed for r in reports if r.kind in feedreports.BLOCKING})
+    if held:
+        lines.append(f"lists held for {', '.join(held)} (see held lists above)")
+    return lines
 
 
 def table_counts(url: str) -> list[tuple[str, str, int]]:
@@ -79,34 +135,3 @@ def outbound_summary(business_date: dt.date, location: str | None = None) -> str
             + (outbound.describe(manifest) if manifest is not None else f"{dealer_code}: incomplete (no manifest.json)")
         )
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def output_to(path: Path | None) -> Iterator[None]:
-    """Send this process's stdout and stderr (Airflow's and dbt's logs included, which
-    write to the file descriptors directly) to ``path``; None leaves them alone."""
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with path.open("ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The end of a run's log, where a failure's reason is."""
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join(["--- last lines of " + str(path) + " ---", *text[-lines:]])
