@@ -190,6 +190,29 @@ def test_only_files_dated_before_d_are_read_and_a_rerun_loads_nothing(fresh_db, 
     assert len(landed) == len(set(landed)) == sum(b["loaded"] for b in batches(fresh_db, "insurer"))
 
 
+def test_quoted_fields_are_read_and_only_broken_quoting_is_refused_line_by_line():
+    text = (
+        "报案号,备注\r\n"
+        'X1,"北京,朝阳"\r\n'  # a comma inside a quoted field
+        'X2,"他说""好的"""\r\n'  # a quote doubled inside a quoted field
+        'X3,张"伟\r\n'  # a stray quote
+        'X4,"未结束\r\n'  # a quoted field never closed: it must not swallow the next lines
+        "X5,\r\n"
+        "X6\n"  # a bare LF ends a line too
+        "合计,6\r\n"
+    )
+    parsed = parse_csv(text, ("报案号",), trailer=True)
+    assert [(line.number, line.fields) for line in parsed.rows] == [
+        (2, ["X1", "北京,朝阳"]),
+        (3, ["X2", '他说"好的"']),
+        (4, None),
+        (5, None),
+        (6, ["X5", ""]),
+        (7, ["X6"]),
+    ]
+    assert parsed.rows[3].text == 'X4,"未结束'
+
+
 def test_parse_csv_refuses_a_file_without_trailer():
     with pytest.raises(IncompleteFile, match="no 合计 trailer"):
         parse_csv("报案号\r\nX1\r\n", ("报案号",), trailer=True)
@@ -244,3 +267,18 @@ def test_outcomes_with_unknown_call_ids_or_codes_are_kept_aside(fresh_db, tmp_pa
     assert "not on any list we sent" in rejects[0][1]
     assert rejects[1][1].startswith("unknown code")
     assert {b.reason for b in bad} == {"unknown_call_id", "unknown_outcome"}
+
+
+def test_columns_are_matched_by_name_not_position(fresh_db, world, biggest, tmp_path):
+    file = write_faulty_file(tmp_path, "PICC", "POLICY", biggest[("PICC", "POLICY")], None, world)
+    table = list(csv.reader(io.StringIO(decode(file.path.read_bytes())[0])))
+    reordered = [row[::-1] for row in table[:-1]] + [table[-1]]  # every column in reverse, the trailer as is
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(reordered)
+    file.path.write_bytes(buffer.getvalue().encode(file.encoding))
+    [outcome] = load(fresh_db, tmp_path, "PICC")
+    assert (outcome.result.loaded, outcome.result.rejected) == (file.data_rows, 0)
+    with connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select record->>'保单号', record->>'保费' from raw.insurer_policies")
+        landed = set(cur.fetchall())
+    assert landed == {(row[0], row[8]) for row in table[1:-1]}

@@ -230,7 +230,7 @@ class _Delivered:
     source: str
     encoding: str | None = None
 
-    def record(
+    def ledger(
         self, cur: Any, status: str, message: str = "", batch_id: int | None = None, redelivery_of: int | None = None
     ) -> int:
         """The file's ledger row (one per name and content)."""
@@ -271,13 +271,13 @@ class _Delivered:
 
     def incomplete(self, reason: str) -> FileOutcome:
         with self.conn, self.conn.cursor() as cur:
-            self.record(cur, "incomplete", reason)
+            self.ledger(cur, "incomplete", reason)
         return FileOutcome(self.file, "incomplete", f"{self.source}: {reason}")
 
     def rejected(self, reason: str) -> FileOutcome:
         """A file that cannot be read at all: in the ledger and reported, in one transaction."""
         with self.conn, self.conn.cursor() as cur:
-            self.record(cur, "rejected", reason)
+            self.ledger(cur, "rejected", reason)
             self.report(
                 cur,
                 "degraded",
@@ -301,7 +301,7 @@ class _Delivered:
         original_id, name, status = original
         message = f"the same bytes as {name} (file {original_id}, {status}): a re-delivery, nothing loaded"
         with self.conn, self.conn.cursor() as cur:
-            self.record(cur, "redelivered", message, redelivery_of=original_id)
+            self.ledger(cur, "redelivered", message, redelivery_of=original_id)
             cur.execute("update etl.files set redeliveries = redeliveries + 1 where file_id = %s", (original_id,))
         return FileOutcome(self.file, "redelivered", message)
 
@@ -357,14 +357,15 @@ class _Delivered:
         reported: list[str] = []
 
         def register(cur: Any, result: BatchResult) -> None:
-            file_id = self.record(cur, "loaded", batch_id=result.batch_id)
+            file_id = self.ledger(cur, "loaded", batch_id=result.batch_id)
             cur.execute(
                 "update etl.files set status = 'superseded', superseded_by = %s, status_at = now()"
                 " where feed = %s and folder = %s and name = %s and status = 'loaded' and file_id <> %s",
                 (file_id, self.entity.feed, self.file.folder, self.file.name, file_id),
             )
             size = self.report_size(cur, len(parsed.rows), result.batch_id)
-            reported.extend([size] if size else [])
+            if size:
+                reported.append(size)
 
         version_at = f"{self.day.isoformat()}T00:00:00+08:00"
         with Batch.open(
@@ -388,7 +389,10 @@ class _Delivered:
                     continue
                 batch.add(record, locator, version, version_at)
             result = batch.load(max_reject_share, after=register)
-        reported += ["degraded"] * result.degraded + ["unannounced_field"] * bool(result.new_fields)
+        if result.degraded:
+            reported.append("degraded")
+        if result.new_fields:
+            reported.append("unannounced_field")
         return FileOutcome(self.file, "loaded", result.summary(), result, reported)
 
 
