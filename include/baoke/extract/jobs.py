@@ -102,7 +102,7 @@ def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
     ledger and in etl.feed_reports, which the feed_health task and the run read."""
     lines = [o.line() for o in outcomes]
     for outcome, line in zip(outcomes, lines, strict=True):
-        (log.warning if outcome.problem else log.info)(line)
+        (log.warning if outcome.problem else log.info)("%s: %s", feed, line)
     return lines
 
 
