@@ -28,8 +28,11 @@ LOADER = textwrap.dedent("""
         print("copying", flush=True)
         for i in range(int(sys.argv[2])):
             record = {"ro_number": f"RO{i:09d}", "dealer_code": "D001", "vin": "LHXT879SXRH074811",
-                      "open_date": "2026-01-02", "status": "closed", "service_type": "MAINTENANCE",
-                      "mileage_km": 12000 + i, "total_amount": "880.00", "updated_at": stamp}
+                      "customer_id": "C00000001", "advisor_id": None, "open_date": "2026-01-02",
+                      "close_date": "2026-01-02", "mileage_km": 12000 + i, "service_type": "MAINTENANCE",
+                      "status": "closed", "labor_amount": "180.00", "parts_amount": "700.00",
+                      "total_amount": "880.00", "appointment_id": None, "campaign_code": None,
+                      "insurance_claim_no": None, "updated_at": stamp}
             batch.add(record, f"row {i}", stamp, stamp)
         batch.load()
     print("committed", flush=True)

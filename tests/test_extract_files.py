@@ -100,7 +100,9 @@ def test_an_incomplete_file_is_not_loaded_and_is_retried_next_run(fresh_db, worl
     assert broken.path == finished.path
 
 
-def test_a_redelivered_identical_file_is_skipped(fresh_db, world, biggest, tmp_path):
+def test_the_same_name_with_the_same_bytes_is_skipped_and_is_no_redelivery(fresh_db, world, biggest, tmp_path):
+    """Files stay in the inbox: reading it again, or the same file written over itself,
+    is indistinguishable from a re-scan and counts as nothing."""
     day = biggest[("CPIC", "POLICY")]
     first = write_faulty_file(tmp_path, "CPIC", "POLICY", day, None, world)
     load(fresh_db, tmp_path, "CPIC")
@@ -108,7 +110,7 @@ def test_a_redelivered_identical_file_is_skipped(fresh_db, world, biggest, tmp_p
     assert again.path.read_bytes() == first.path.read_bytes()
     [outcome] = load(fresh_db, tmp_path, "CPIC")
     assert outcome.status == "duplicate"
-    assert ledger(fresh_db) == [(first.path.name, "loaded", "utf-8-sig", 1)]
+    assert ledger(fresh_db) == [(first.path.name, "loaded", "utf-8-sig", 0)]
     assert scalar(fresh_db, "select count(*) from raw.insurer_policies") == first.data_rows
 
 
@@ -128,7 +130,7 @@ def test_a_correction_supersedes_the_earlier_version_wholly(fresh_db, world, big
         current = [row[0] for row in cur.fetchall()]
     text, _ = decode(corrected.path.read_bytes())
     wanted = parse_csv(text, insurer.INSURER["POLICY"].columns, trailer=True)
-    assert sorted(current) == sorted(row[8] for _, row in wanted.rows), "only the corrected version is current"
+    assert sorted(current) == sorted(line.fields[8] for line in wanted.rows), "only the corrected version is current"
 
 
 @pytest.mark.parametrize(
@@ -188,6 +190,29 @@ def test_only_files_dated_before_d_are_read_and_a_rerun_loads_nothing(fresh_db, 
     assert len(landed) == len(set(landed)) == sum(b["loaded"] for b in batches(fresh_db, "insurer"))
 
 
+def test_quoted_fields_are_read_and_only_broken_quoting_is_refused_line_by_line():
+    text = (
+        "报案号,备注\r\n"
+        'X1,"北京,朝阳"\r\n'  # a comma inside a quoted field
+        'X2,"他说""好的"""\r\n'  # a quote doubled inside a quoted field
+        'X3,张"伟\r\n'  # a stray quote
+        'X4,"未结束\r\n'  # a quoted field never closed: it must not swallow the next lines
+        "X5,\r\n"
+        "X6\n"  # a bare LF ends a line too
+        "合计,6\r\n"
+    )
+    parsed = parse_csv(text, ("报案号",), trailer=True)
+    assert [(line.number, line.fields) for line in parsed.rows] == [
+        (2, ["X1", "北京,朝阳"]),
+        (3, ["X2", '他说"好的"']),
+        (4, None),
+        (5, None),
+        (6, ["X5", ""]),
+        (7, ["X6"]),
+    ]
+    assert parsed.rows[3].text == 'X4,"未结束'
+
+
 def test_parse_csv_refuses_a_file_without_trailer():
     with pytest.raises(IncompleteFile, match="no 合计 trailer"):
         parse_csv("报案号\r\nX1\r\n", ("报案号",), trailer=True)
@@ -242,3 +267,18 @@ def test_outcomes_with_unknown_call_ids_or_codes_are_kept_aside(fresh_db, tmp_pa
     assert "not on any list we sent" in rejects[0][1]
     assert rejects[1][1].startswith("unknown code")
     assert {b.reason for b in bad} == {"unknown_call_id", "unknown_outcome"}
+
+
+def test_columns_are_matched_by_name_not_position(fresh_db, world, biggest, tmp_path):
+    file = write_faulty_file(tmp_path, "PICC", "POLICY", biggest[("PICC", "POLICY")], None, world)
+    table = list(csv.reader(io.StringIO(decode(file.path.read_bytes())[0])))
+    reordered = [row[::-1] for row in table[:-1]] + [table[-1]]  # every column in reverse, the trailer as is
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(reordered)
+    file.path.write_bytes(buffer.getvalue().encode(file.encoding))
+    [outcome] = load(fresh_db, tmp_path, "PICC")
+    assert (outcome.result.loaded, outcome.result.rejected) == (file.data_rows, 0)
+    with connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select record->>'保单号', record->>'保费' from raw.insurer_policies")
+        landed = set(cur.fetchall())
+    assert landed == {(row[0], row[8]) for row in table[1:-1]}

@@ -429,7 +429,7 @@ def test_insurer_files_load_from_sftp_into_the_warehouse(server: SftpServer, dat
             again = insurer.extract(conn, inbox, "PICC", BUSINESS_DATE)
         assert [(o.file.relpath, o.status) for o in picc] == [("PICC/POLICY_PICC_20261120.csv", "loaded")]
         assert [(o.file.relpath, o.status) for o in cpic] == [("CPIC/CLAIM_CPIC_20261120.csv", "loaded")]
-        assert [o.status for o in again] == ["duplicate"]  # same bytes: skipped
+        assert [o.status for o in again] == ["duplicate"]  # same name, same bytes: skipped, no re-delivery
         with conn.cursor() as cur:
             cur.execute("select record->>'保单号', record->>'被保险人', source from raw.insurer_policies order by 1")
             source = f"sftp://127.0.0.1:{server.port}/inbox/PICC/POLICY_PICC_20261120.csv"
@@ -439,7 +439,7 @@ def test_insurer_files_load_from_sftp_into_the_warehouse(server: SftpServer, dat
             cur.execute("select folder, name, status, encoding, size_bytes, redeliveries from etl.files order by 1")
             assert cur.fetchall() == [
                 ("CPIC", "CLAIM_CPIC_20261120.csv", "loaded", "utf-8-sig", len(CLAIM), 0),
-                ("PICC", "POLICY_PICC_20261120.csv", "loaded", "gb18030", len(POLICY), 1),
+                ("PICC", "POLICY_PICC_20261120.csv", "loaded", "gb18030", len(POLICY), 0),
             ]
             cur.execute("select count(*) from raw.insurer_policies where source like %s", (f"%{PASSWORD}%",))
             assert cur.fetchone()[0] == 0

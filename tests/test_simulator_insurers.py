@@ -262,12 +262,22 @@ def test_a_script_naming_a_missing_file_or_an_unknown_fault_is_refused(world: Pa
         write_faulty_file(tmp_path, "PICC", "CLAIM", "2030-01-01", "incomplete", world)
     assert set(FILE_FAULTS) == {
         "redeliver",
+        "resent_renamed",
         "correction",
         "incomplete",
         "trailer_mismatch",
+        "missing",
+        "empty",
+        "short",
         "ragged_row",
         "malformed_row",
+        "stray_quote",
+        "renamed_column",
+        "extra_column",
+        "without_v2",
     }
+    with pytest.raises(ValueError, match="POLICY files cannot have the fault 'without_v2'"):
+        write_faulty_file(tmp_path, "PICC", "POLICY", pick(world, "POLICY", "PICC").file_date, "without_v2", world)
 
 
 def test_drop_files_command_scripts_faults(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -60,8 +60,9 @@ def _load_dms(url: str, entity: str, *records: dict) -> int:
     with contextlib.closing(psycopg2.connect(url)) as conn:
         ensure_raw_tables(conn)
         with Batch.open(conn, DMS[entity], "D001", "test", dt.date(2026, 11, 20)) as batch:
-            for n, record in enumerate(records):
-                batch.add(record, f"row {n}", record["updated_at"], record["updated_at"])
+            for n, record in enumerate(records):  # the contract's other fields, null
+                full = {**dict.fromkeys(DMS[entity].columns), **record}
+                batch.add(full, f"row {n}", record["updated_at"], record["updated_at"])
             return _settled(conn, batch.load().batch_id)
 
 
@@ -72,8 +73,9 @@ def _load_policy_file(url: str, file_date: str, *policies: dict) -> int:
         with Batch.open(
             conn, INSURER["POLICY"], "PICC", f"POLICY_PICC_{file_date}.csv", dt.date(2026, 11, 20)
         ) as batch:
-            for n, policy in enumerate(policies):
-                batch.add(policy, f"line {n + 2}", f"{file_date}:{n + 2}", f"{file_date}T00:00:00+08:00")
+            for n, policy in enumerate(policies):  # the file's other columns, empty
+                row = {**dict.fromkeys(INSURER["POLICY"].columns, ""), **policy}
+                batch.add(row, f"line {n + 2}", f"{file_date}:{n + 2}", f"{file_date}T00:00:00+08:00")
             batch_id = batch.load().batch_id
         with conn, conn.cursor() as cur:
             cur.execute(

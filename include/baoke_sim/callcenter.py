@@ -15,6 +15,13 @@ back a customer who would not have come anyway: among those, the listing causes 
 with the probability that makes the difference in 30-day return rates exactly the
 configured uplift (see ``_effect``). The campaign-effectiveness mart must
 recover it. Everything is deterministic for (seed, list date).
+
+The files carry the columns version 2 of the contract added (``csi_score``,
+``complaint_category``, ``loss_reason``), and can go wrong as any delivered file does
+(``file_faults``: ``CallCenterConfig.files``, or ``write_faulty_outcomes`` for one file):
+lost, empty, short, re-sent under another name, a stray quote, a renamed or extra
+column, the version-2 columns left out. A fault damages the file, not what happened:
+the world feels the calls all the same.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ from typing import Literal
 import pandas as pd
 
 from baoke_sim import store
+from baoke_sim.file_faults import NO_FAULTS, FaultyFile, FileFaults, FileShape, write_file
 
-OUTCOME_COLUMNS = [
+#: The columns of contract version 1; version 2 added ``V2_COLUMNS`` (optional).
+OUTCOME_COLUMNS_V1 = [
     "call_id",
     "list_date",
     "dealer_code",
@@ -46,6 +55,20 @@ OUTCOME_COLUMNS = [
     "appointment_date",
     "note",
 ]
+V2_COLUMNS = ["csi_score", "complaint_category", "loss_reason"]
+OUTCOME_COLUMNS = OUTCOME_COLUMNS_V1 + V2_COLUMNS
+#: How an OUTCOMES file is written, and what its faults damage.
+OUTCOMES_SHAPE = FileShape(
+    "OUTCOMES",
+    tuple(OUTCOME_COLUMNS),
+    trailer=False,
+    text_column="note",
+    corrected="note",
+    renamed=("called_at", "call_time"),
+    extra=("agent_id", "AG017"),
+    optional=tuple(V2_COLUMNS),
+)
+OUTCOMES_ENCODING = "utf-8-sig"  # UTF-8 with a BOM
 
 #: Extra 30-day return probability caused by being listed, per reason.
 TRUE_UPLIFT: dict[str, float] = {
@@ -119,6 +142,7 @@ class CallCenterConfig:
     # Rows the platform must put aside (feeds.md §4), per OUTCOMES file:
     unknown_call_ids: int = 0  # rows whose call_id was on no list
     unknown_outcomes: int = 0  # rows whose outcome code feeds.md does not list
+    files: FileFaults = NO_FAULTS  # what goes wrong with the OUTCOMES files themselves
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -158,6 +182,7 @@ class DayResult:
     returns: int  # visits the calls caused
     dms_changes: list[DmsChange] = field(default_factory=list)
     bad_rows: list[BadOutcomeRow] = field(default_factory=list)
+    faulty: dict[str, FaultyFile] = field(default_factory=dict)  # files given a fault, by name
 
 
 def work_lists(
@@ -204,8 +229,16 @@ def work_lists(
         bad_rng = random.Random(f"{config.seed}:{dealer}:{stamp}:bad")
         listed = {row["call_id"] for row, _ in worked}
         result.bad_rows += _damage(out, outcomes, listed, config.unknown_call_ids, config.unknown_outcomes, bad_rng)
-        _write_outcomes(out, outcomes)
-        result.outcomes.append(out)
+        fault = config.files.pick(out.name, OUTCOMES_SHAPE)
+        written = write_file(
+            out, OUTCOMES_SHAPE, _outcome_rows(outcomes), fault, OUTCOMES_ENCODING, config.files.seed, first=True
+        )
+        if fault is not None:
+            result.faulty[out.name] = written
+        if written.deliveries:
+            result.outcomes.append(out)
+        if written.path != out:  # a renamed re-send
+            result.outcomes.append(written.path)
         result.rows += len(outcomes)
     _add_return_visits(world, visits, list_date)
     result.returns = len(visits)
@@ -263,13 +296,25 @@ def _effect(
     return effects
 
 
-def _write_outcomes(path: Path, outcomes: list[dict]) -> None:
+def _outcome_rows(outcomes: list[dict], columns: list[str] = OUTCOME_COLUMNS) -> list[list[str]]:
+    return [["" if o.get(c) is None else str(o[c]) for c in columns] for o in outcomes]
+
+
+def _write_outcomes(path: Path, outcomes: list[dict], columns: list[str] = OUTCOME_COLUMNS) -> None:
     """An OUTCOMES file: UTF-8 with a BOM, CRLF, the English header."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, OUTCOME_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(buffer, columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(outcomes)
-    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    path.write_bytes(buffer.getvalue().encode(OUTCOMES_ENCODING))
+
+
+def write_faulty_outcomes(path: Path, fault: str, seed: int = 0) -> FaultyFile:
+    """Deliver an existing OUTCOMES file again, now with ``fault`` (one call, one
+    delivery, as ``insurer_files.write_faulty_file``): for tests that write or keep their
+    own outcome files. A file without the version-2 columns gets them empty first."""
+    outcomes = list(csv.DictReader(io.StringIO(path.read_bytes().decode(OUTCOMES_ENCODING))))
+    return write_file(path, OUTCOMES_SHAPE, _outcome_rows(outcomes), fault, OUTCOMES_ENCODING, seed, first=False)
 
 
 # --- rows the platform must put aside ------------------------------------------------------
@@ -311,10 +356,11 @@ def add_bad_rows(
     """Damage an existing OUTCOMES file in place (see ``CallCenterConfig.unknown_*``):
     for tests that write or keep their own outcome files. The call_ids already in the
     file count as listed."""
-    outcomes = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    reader = csv.DictReader(io.StringIO(path.read_bytes().decode(OUTCOMES_ENCODING)))
+    outcomes = list(reader)
     listed = {row["call_id"] for row in outcomes}
     bad = _damage(path, outcomes, listed, unknown_call_ids, unknown_outcomes, random.Random(f"{seed}:{path.name}:bad"))
-    _write_outcomes(path, outcomes)
+    _write_outcomes(path, outcomes, list(reader.fieldnames or OUTCOME_COLUMNS))
     return bad
 
 
@@ -360,8 +406,33 @@ def _work_row(
         "callback_date": callback,
         "appointment_date": appointment,
         "note": NOTES[outcome],
+        **_v2_answers(outcome, random.Random(f"{config.seed}:{row['call_id']}:v2")),
         "_returns": returns,
     }
+
+
+#: What a reached customer may say about the dealer (contract version 2): a CSI score
+#: when asked, a complaint, why they went elsewhere.
+CSI_ASKED = 0.4
+CSI_WEIGHTS = {"1": 0.05, "2": 0.1, "3": 0.25, "4": 0.35, "5": 0.25}
+COMPLAINTS = {"service_attitude": 0.25, "repair_quality": 0.2, "price": 0.3, "waiting_time": 0.15, "parts": 0.1}
+COMPLAINT_RATE = 0.15  # of the customers who decline
+LOSS_REASONS = {
+    "SERVICED_AT_OTHER_DEALER": "OTHER_DEALER",
+    "SERVICED_AT_INDEPENDENT_SHOP": "INDEPENDENT_SHOP",
+    "MOVED_AWAY": "DISTANCE",
+}
+DECLINE_REASONS = {"PRICE": 0.35, "NO_NEED": 0.4, "SERVICE_QUALITY": 0.15, "INSURER_ASSIGNED": 0.1}
+
+
+def _v2_answers(outcome: str, rng: random.Random) -> dict[str, str]:
+    """The version-2 columns of one call, from a generator of its own (so adding them
+    changed no outcome): empty unless the customer was reached."""
+    reached = outcome in ("BOOKED", "CALLBACK_REQUESTED", "DECLINED", *LOSS_REASONS)
+    csi = _pick(rng, CSI_WEIGHTS) if reached and rng.random() < CSI_ASKED else ""
+    complaint = _pick(rng, COMPLAINTS) if outcome == "DECLINED" and rng.random() < COMPLAINT_RATE else ""
+    loss = LOSS_REASONS.get(outcome) or (_pick(rng, DECLINE_REASONS) if outcome == "DECLINED" else "")
+    return {"csi_score": csi, "complaint_category": complaint, "loss_reason": loss}
 
 
 def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:

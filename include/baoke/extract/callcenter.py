@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from baoke.extract.catalog import CALLCENTER_OUTCOMES
-from baoke.extract.files import FileOutcome, files_before, load_file
+from baoke.extract.files import FileOutcome, Sender, files_before, load_file
 from baoke.filedrop import FileDrop
 
 
@@ -19,8 +19,14 @@ def _sent_call_ids(conn: Any) -> set[str]:
         return {row[0] for row in cur.fetchall()}
 
 
+def dealer_of(name: str) -> str:
+    """The dealer an outcome file is about: ``OUTCOMES_<dealer>_..._<YYYYMMDD>.csv``."""
+    return name.split("_")[1]
+
+
 def extract(conn: Any, inbox: FileDrop, business_date: dt.date, max_reject_share: float = 0.1) -> list[FileOutcome]:
-    """Load every outcome file dated before D that is not loaded yet."""
+    """Load every outcome file dated before D that is not loaded yet (a problem with a
+    file is its dealer's: scope and dealer_code of its reports = the dealer code)."""
     sent = _sent_call_ids(conn)
 
     def unknown_call(record: Mapping[str, str]) -> tuple[str, str] | None:
@@ -36,11 +42,11 @@ def extract(conn: Any, inbox: FileDrop, business_date: dt.date, max_reject_share
             inbox,
             file,
             entity,
-            entity.columns,
             business_date,
             max_reject_share,
             trailer=False,
             check=unknown_call,
+            sender=Sender(dealer_of(file.name), dealer_of(file.name)),
         )
         for file in files_before(inbox, "", "OUTCOMES_*_*.csv", business_date)
     ]

@@ -2,7 +2,10 @@
 
 This is the one place a feed's shape is written down on our side: the extractors look
 up their entity here, the loader creates the raw tables from it, and the DAGs publish
-one Airflow Asset per entry.
+one Airflow Asset per entry. Each entity lists every field the contract (version 2)
+names, key first (feeds.md §1 to §4): a record lacking one is rejected naming it, a
+field not listed is reported once; the fields version 2 added are ``optional`` (older
+sources do not send them). For the file feeds the list is the header, matched by name.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ class RawEntity:
     feed: str
     name: str
     spec: RecordSpec
-    columns: tuple[str, ...] = ()  # file feeds: the header, in order
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The contract's fields, in order: for the file feeds, the header a sender writes."""
+        return self.spec.fields
 
     @property
     def table(self) -> str:
@@ -55,7 +62,26 @@ OUTCOMES = _codes(
     "SERVICED_AT_INDEPENDENT_SHOP",
     "SMS_SENT",
     "SMS_FAILED",
+    "UNSUBSCRIBED",  # v2: the customer replied to an SMS to stop them
 )
+ADVISOR_ROLES = _codes("service_advisor", "sales_consultant", "followup_agent", "renewal_specialist")
+COMPLAINT_CATEGORIES = _codes("service_attitude", "repair_quality", "price", "waiting_time", "parts", "other")
+LOSS_REASONS = _codes(
+    "SERVICE_QUALITY",
+    "REPAIR_QUALITY",
+    "PRICE",
+    "DISTANCE",
+    "INSURER_ASSIGNED",
+    "OTHER_DEALER",
+    "INDEPENDENT_SHOP",
+    "NO_NEED",
+    "OTHER",
+)
+
+
+def _fields(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
 
 #: The DMS entities (feeds.md §1), primary key first, in the order they are extracted.
 DMS: dict[str, RawEntity] = {
@@ -64,13 +90,20 @@ DMS: dict[str, RawEntity] = {
         RawEntity(
             "dms",
             "dealers",
-            RecordSpec(("dealer_code",), timestamps=("updated_at",), dates=("opened_date",), required=("updated_at",)),
+            RecordSpec(
+                ("dealer_code",),
+                _fields("dealer_code name brand city province opened_date updated_at"),
+                timestamps=("updated_at",),
+                dates=("opened_date",),
+                required=("updated_at",),
+            ),
         ),
         RawEntity(
             "dms",
             "campaigns",
             RecordSpec(
                 ("campaign_code",),
+                _fields("campaign_code dealer_code name type start_date end_date cost_amount updated_at"),
                 required=("updated_at",),
                 timestamps=("updated_at",),
                 dates=("start_date", "end_date"),
@@ -78,12 +111,27 @@ DMS: dict[str, RawEntity] = {
                 codes={"type": _codes("SERVICE_PROMO", "RECALL", "CARE_EVENT")},
             ),
         ),
-        RawEntity("dms", "advisors", RecordSpec(("advisor_id",), required=("updated_at",), timestamps=("updated_at",))),
+        RawEntity(
+            "dms",
+            "advisors",
+            RecordSpec(
+                ("advisor_id",),
+                _fields("advisor_id dealer_code name active role updated_at"),
+                optional=("role",),
+                required=("updated_at",),
+                timestamps=("updated_at",),
+                codes={"role": ADVISOR_ROLES},
+            ),
+        ),
         RawEntity(
             "dms",
             "customers",
             RecordSpec(
                 ("customer_id",),
+                _fields(
+                    "customer_id dealer_code name gender birth_date mobile city address consent_call consent_sms"
+                    " member_tier merged_into_customer_id created_at updated_at"
+                ),
                 required=("updated_at",),
                 timestamps=("created_at", "updated_at"),
                 dates=("birth_date",),
@@ -95,6 +143,11 @@ DMS: dict[str, RawEntity] = {
             "vehicles",
             RecordSpec(
                 ("vin",),
+                _fields(
+                    "vin customer_id dealer_code brand model model_year plate_no delivery_date warranty_end_date"
+                    " warranty_end_km status sales_consultant_id updated_at"
+                ),
+                optional=("sales_consultant_id",),
                 required=("updated_at",),
                 timestamps=("updated_at",),
                 dates=("delivery_date", "warranty_end_date"),
@@ -107,6 +160,11 @@ DMS: dict[str, RawEntity] = {
             "repair_orders",
             RecordSpec(
                 ("ro_number",),
+                _fields(
+                    "ro_number dealer_code vin customer_id advisor_id open_date close_date mileage_km service_type"
+                    " status labor_amount parts_amount total_amount appointment_id campaign_code insurance_claim_no"
+                    " updated_at"
+                ),
                 required=("updated_at", "vin", "open_date", "status"),
                 timestamps=("updated_at",),
                 dates=("open_date", "close_date"),
@@ -120,6 +178,10 @@ DMS: dict[str, RawEntity] = {
             "appointments",
             RecordSpec(
                 ("appointment_id",),
+                _fields(
+                    "appointment_id dealer_code customer_id vin appointment_date slot source status"
+                    " created_at updated_at"
+                ),
                 required=("updated_at",),
                 timestamps=("created_at", "updated_at"),
                 dates=("appointment_date",),
@@ -134,6 +196,7 @@ DMS: dict[str, RawEntity] = {
             "memberships",
             RecordSpec(
                 ("card_no",),
+                _fields("card_no customer_id dealer_code tier points_balance points_expire_date updated_at"),
                 required=("updated_at",),
                 timestamps=("updated_at",),
                 dates=("points_expire_date",),
@@ -156,23 +219,23 @@ INSURER: dict[str, RawEntity] = {
         "policies",
         RecordSpec(
             ("保单号",),
+            (
+                "保单号",
+                "车架号",
+                "车牌号",
+                "被保险人",
+                "联系电话",
+                "险种",
+                "起保日期",
+                "终保日期",
+                "保费",
+                "签单日期",
+                "出单机构",
+            ),
             required=("车架号", "起保日期", "终保日期", "签单日期"),
             dates=("起保日期", "终保日期", "签单日期"),
             amounts=("保费",),
             codes={"险种": _codes("交强险", "商业险")},
-        ),
-        columns=(
-            "保单号",
-            "车架号",
-            "车牌号",
-            "被保险人",
-            "联系电话",
-            "险种",
-            "起保日期",
-            "终保日期",
-            "保费",
-            "签单日期",
-            "出单机构",
         ),
     ),
     "CLAIM": RawEntity(
@@ -180,12 +243,12 @@ INSURER: dict[str, RawEntity] = {
         "claims",
         RecordSpec(
             ("报案号",),
+            ("报案号", "保单号", "车架号", "出险日期", "报案日期", "定损金额", "维修单位代码", "案件状态"),
             required=("保单号", "出险日期"),
             dates=("出险日期", "报案日期"),
             amounts=("定损金额",),
             codes={"案件状态": _codes("已报案", "已定损", "已结案")},
         ),
-        columns=("报案号", "保单号", "车架号", "出险日期", "报案日期", "定损金额", "维修单位代码", "案件状态"),
     ),
 }
 
@@ -195,10 +258,14 @@ OEM_LOST_CUSTOMERS = RawEntity(
     "lost_customers",
     RecordSpec(
         ("vin",),
+        _fields("vin customer_name mobile_masked last_service_dealer_code last_service_date oem_status reason_hint"),
         dates=("last_service_date",),
         codes={"oem_status": _codes("LOST", "AT_RISK"), "reason_hint": _codes("SERVICED_AT_OTHER_DEALER")},
     ),
 )
+
+#: The outcome files' columns version 2 added (feeds.md §4): a file with or without them is valid.
+CALLCENTER_V2_COLUMNS: tuple[str, ...] = ("csi_score", "complaint_category", "loss_reason")
 
 #: What the call center did with the lists (feeds.md §4).
 CALLCENTER_OUTCOMES = RawEntity(
@@ -206,24 +273,26 @@ CALLCENTER_OUTCOMES = RawEntity(
     "outcomes",
     RecordSpec(
         ("call_id",),
+        (
+            *_fields(
+                "call_id list_date dealer_code customer_id attempt_no called_at channel outcome callback_date"
+                " appointment_date note"
+            ),
+            *CALLCENTER_V2_COLUMNS,
+        ),
+        optional=CALLCENTER_V2_COLUMNS,
         required=("list_date", "dealer_code", "customer_id", "attempt_no", "called_at", "channel", "outcome"),
         timestamps=("called_at",),
         dates=("list_date", "callback_date", "appointment_date"),
-        integers=("attempt_no",),
-        codes={"channel": _codes("PHONE", "SMS"), "outcome": OUTCOMES, "attempt_no": _codes("1", "2", "3")},
-    ),
-    columns=(
-        "call_id",
-        "list_date",
-        "dealer_code",
-        "customer_id",
-        "attempt_no",
-        "called_at",
-        "channel",
-        "outcome",
-        "callback_date",
-        "appointment_date",
-        "note",
+        integers=("attempt_no", "csi_score"),
+        codes={
+            "channel": _codes("PHONE", "SMS"),
+            "outcome": OUTCOMES,
+            "attempt_no": _codes("1", "2", "3"),
+            "csi_score": _codes("1", "2", "3", "4", "5"),
+            "complaint_category": COMPLAINT_CATEGORIES,
+            "loss_reason": LOSS_REASONS,
+        },
     ),
 )
 

@@ -19,9 +19,10 @@ def insurers(inbox: FileDrop) -> list[str]:
 def extract(
     conn: Any, inbox: FileDrop, insurer: str, business_date: dt.date, max_reject_share: float = 0.1
 ) -> list[FileOutcome]:
-    """Load every policy and claim file of ``insurer`` dated before D that is not loaded yet."""
+    """Load every policy and claim file of ``insurer`` dated before D that is not loaded yet
+    (its reports are the insurer's: scope = insurer code, affecting every dealer)."""
     outcomes = []
     for kind, entity in INSURER.items():
         for file in files_before(inbox, insurer, f"{kind}_{insurer}_*.csv", business_date):
-            outcomes.append(load_file(conn, inbox, file, entity, entity.columns, business_date, max_reject_share))
+            outcomes.append(load_file(conn, inbox, file, entity, business_date, max_reject_share))
     return outcomes

@@ -22,10 +22,6 @@ from baoke.migrate import migrate
 log = logging.getLogger(__name__)
 
 
-class FeedFilesRejected(RuntimeError):
-    """Some files of a feed were rejected (they stay in the inbox and in etl.files)."""
-
-
 @contextlib.contextmanager
 def _warehouse() -> Iterator[Any]:
     """The warehouse, migrated and with every raw table in place."""
@@ -116,13 +112,11 @@ def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float |
 
 
 def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
-    """Log every file's fate; fail (after loading the good files) if any was rejected."""
-    lines = [f"{o.file.relpath}: {o.status} — {o.message}" for o in outcomes]
-    for outcome, line in zip(outcomes, lines, strict=False):
-        (log.warning if outcome.status in ("incomplete", "rejected") else log.info)(line)
-    rejected = [line for o, line in zip(outcomes, lines, strict=False) if o.status == "rejected"]
-    if rejected:
-        raise FeedFilesRejected(f"{feed}: {len(rejected)} file(s) rejected:\n" + "\n".join(rejected))
+    """Log every file's fate. A rejected file does not fail the task: it is in the
+    ledger and in etl.feed_reports, which the feed_health task and the run read."""
+    lines = [o.line() for o in outcomes]
+    for outcome, line in zip(outcomes, lines, strict=True):
+        (log.warning if outcome.problem else log.info)("%s: %s", feed, line)
     return lines
 
 

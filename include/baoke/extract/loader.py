@@ -21,6 +21,15 @@ version and text), and one already kept in ``etl.rejects`` is counted as skipped
 reject share is taken over the batch's *new* records; a batch above
 ``BAOKE_MAX_REJECT_SHARE`` still loads its good records and is reported *degraded*
 (``etl.feed_reports``), in the same transaction.
+
+The contract's field list is checked here, for every feed (docs/feeds.md §5): a record
+missing a field the contract names is rejected naming it (a source that renamed
+``mobile`` to ``phone`` would otherwise load customers without mobiles, silently); a
+field nobody announced lands in raw with the record and is recorded once in
+``etl.unannounced_fields``, reported the first time it appears. Records of one source
+share a handful of shapes, so a record is only compared with the previous one's field
+names; the set work runs when the shape changes (this check runs for every record of
+the large world, 18M of them).
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from typing import Any
 from baoke import feedreports
 from baoke.extract.catalog import ALL, RawEntity
 from baoke.extract.copystream import CopyStream
-from baoke.extract.validate import problem
+from baoke.extract.validate import Shape, problem, shape
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +130,7 @@ class BatchResult:
     duplicates_skipped: int
     rejects_repeated: int = 0  # of duplicates_skipped: records already kept as rejects
     degraded: bool = False  # new rejects above the configured share (reported)
+    new_fields: tuple[str, ...] = ()  # fields nobody announced, first seen in this batch (reported)
 
     def summary(self) -> str:
         text = (
@@ -129,6 +139,8 @@ class BatchResult:
         )
         if self.rejects_repeated:
             text += f" (of which {self.rejects_repeated} rejected before)"
+        if self.new_fields:
+            text += f"; new fields nobody announced: {', '.join(self.new_fields)} (reported)"
         return text + (" — DEGRADED" if self.degraded else "")
 
     def counts(self) -> dict[str, int]:
@@ -171,6 +183,11 @@ class Batch:
         self._rejects = tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
         self._recent: deque[set[tuple[str, str]]] = deque([set()], maxlen=RECENT_PAGES)
         self.first_reasons: list[str] = []
+        self._last_names: tuple[str, ...] | None = None
+        self._last_shape = Shape((), ())
+        self._shapes: dict[tuple[str, ...], Shape] = {}
+        #: fields the contract does not name -> where the batch first met them
+        self.unannounced: dict[str, str] = {}
 
     @classmethod
     def open(
@@ -216,7 +233,14 @@ class Batch:
         self.extracted += 1
         if text is None:
             text = record_text(record).encode("utf-8")
-        reason = problem(self.entity.spec, record) if isinstance(record, Mapping) else ("", "not a JSON object")
+        if isinstance(record, Mapping):
+            names = tuple(record)
+            if names != self._last_names:
+                self._last_names = names
+                self._last_shape = self._shape(names, locator)
+            reason = self._last_shape.problem or problem(self.entity.spec, record)
+        else:
+            reason = ("", "not a JSON object")
         if reason is not None:
             self._reject(locator, *reason, text.decode("utf-8", "replace"), version)
             return
@@ -242,6 +266,16 @@ class Batch:
             + b"\n"
         )
         self.loaded += 1
+
+    def _shape(self, names: tuple[str, ...], locator: str) -> Shape:
+        """The contract's verdict on these field names (once per distinct shape); a field
+        it does not name is remembered with where it first appeared."""
+        found = self._shapes.get(names)
+        if found is None:
+            found = self._shapes[names] = shape(self.entity.spec, names)
+            for name in found.unannounced:
+                self.unannounced.setdefault(name, locator)
+        return found
 
     def reject(self, locator: str, field_name: str, reason: str, text: str, version: str) -> None:
         """Count and keep aside a record that could not even be read as one (a ragged CSV row)."""
@@ -312,12 +346,42 @@ class Batch:
             batch_id=self.batch_id,
         )
 
+    def _keep_unannounced(self, cur: Any) -> tuple[str, ...]:
+        """Record the fields nobody announced; report each the first time it is seen
+        (a field already known from an earlier batch is not reported again). Returns
+        those first seen here."""
+        where = f" [{self.scope}]" if self.scope else ""
+        new = []
+        for name, locator in self.unannounced.items():
+            cur.execute(
+                "insert into etl.unannounced_fields (feed, entity, field, first_batch_id, first_locator, first_seen_on)"
+                " values (%s, %s, %s, %s, %s, %s) on conflict do nothing returning field",
+                (self.entity.feed, self.entity.name, name, self.batch_id, locator, self.business_date),
+            )
+            if cur.fetchone() is None:
+                continue
+            new.append(name)
+            feedreports.record(
+                cur,
+                self.business_date,
+                self.entity.feed,
+                self.scope,
+                "unannounced_field",
+                f"{self.entity.name}.{name}",
+                f"{self.entity.name}: field {name!r} is not in the contract (docs/feeds.md); first sent in batch"
+                f" {self.batch_id}{where} at {locator} of {self.source}. It lands in raw with the records;"
+                " announce it (catalog.py) or ask the source why it is there.",
+                dealer_code=self.dealer_code,
+                batch_id=self.batch_id,
+            )
+        return tuple(new)
+
     def load(
         self, max_reject_share: float = 1.0, after: Callable[[Any, BatchResult], None] | None = None
     ) -> BatchResult:
         """Commit the batch: rows, log row, rejects (each once), a degraded report when
-        the new rejects pass ``max_reject_share``, and ``after(cursor, result)``, in one
-        transaction."""
+        the new rejects pass ``max_reject_share``, the fields nobody announced (reported
+        when new), and ``after(cursor, result)``, in one transaction."""
         self._done = True
         conn = self.conn
         try:
@@ -352,6 +416,7 @@ class Batch:
                 )
                 if degraded:
                     self._report_degraded(cur, max_reject_share)
+                new_fields = self._keep_unannounced(cur)
                 result = BatchResult(
                     self.batch_id,
                     self.entity.table,
@@ -362,6 +427,7 @@ class Batch:
                     self.duplicates_skipped,
                     self.rejects_repeated,
                     degraded,
+                    new_fields,
                 )
                 if after is not None:
                     after(cur, result)

@@ -7,6 +7,13 @@ the warehouse relies on (a key to identify the record, dates and amounts that ca
 codes it can decode); everything else stays as the source sent it, for staging to
 rename and cast.
 
+The record's *shape* is checked too (``shape``): every field the contract names must be
+present (absent is not null: a field renamed or dropped upstream would otherwise make
+staging read nulls, and customers silently drop out), except the fields version 2 of
+the contract added, which older sources may not send; a field the contract does not
+name is no reason to reject, only to report. A feed sends the same few shapes over and
+over, so the loader asks once per shape, not once per record.
+
 Why not msgspec or pydantic (both are dependencies): measured on 100k synthetic
 records (DMS repair orders, insurer policies, call outcomes; 1% damaged), this
 module takes 3.5 µs a record. A pydantic model per spec that gives the same answers
@@ -39,10 +46,14 @@ class RecordSpec:
     """The checks for one entity. Fields not named here are not checked.
 
     ``key`` fields must be present and non-empty; the others may be null/empty unless
-    listed in ``required``, and when present must parse as their kind.
+    listed in ``required``, and when present must parse as their kind. ``fields`` is the
+    contract's whole field list (key first; empty: the shape is not checked), of which
+    ``optional`` may be absent (the fields version 2 added).
     """
 
     key: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     timestamps: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
@@ -55,9 +66,40 @@ class RecordSpec:
         # (field, kind, test), built once: checking a record is then one short loop
         # (this runs for every record of every feed).
         object.__setattr__(self, "checks", _compile(self))
+        if self.fields and not set(self.key) | set(self.optional) <= set(self.fields):
+            raise ValueError(f"key {self.key} and optional {self.optional} must be among the fields {self.fields}")
 
     def record_key(self, record: Mapping[str, Any]) -> str:
         return "|".join(str(record.get(name)) for name in self.key)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a record's field names say about it against its contract."""
+
+    missing: tuple[str, ...]  # fields the contract names that it lacks (the record is rejected)
+    unannounced: tuple[str, ...]  # fields it has that the contract does not name (reported)
+    problem: tuple[str, str] | None = field(init=False, compare=False)  # (field, reason) for its records
+
+    def __post_init__(self) -> None:
+        reason = None
+        if self.missing:
+            names = ", ".join(repr(name) for name in self.missing)
+            plural = "s" if len(self.missing) > 1 else ""
+            reason = self.missing[0], f"missing field{plural} {names} (renamed or dropped by the source?)"
+        object.__setattr__(self, "problem", reason)
+
+
+def shape(spec: RecordSpec, names: tuple[str, ...]) -> Shape:
+    """Check field names (a record's keys, a file's header) against the contract."""
+    if not spec.fields:
+        return Shape((), ())
+    present = set(names)
+    announced = set(spec.fields)
+    return Shape(
+        tuple(name for name in spec.fields if name not in present and name not in spec.optional),
+        tuple(name for name in names if name not in announced),
+    )
 
 
 def _empty(value: Any) -> bool:
