@@ -93,7 +93,15 @@ def extract(
     listing = {"dealer_code": scope or None, "updated_since": _iso(since), "updated_until": _iso(until)}
     source = with_query(f"{client.base_url}/v1/{entity_name}", listing)
     with Batch.open(
-        conn, entity, scope, source, business_date, window_since=since, window_until=until, known=known
+        conn,
+        entity,
+        scope,
+        source,
+        business_date,
+        window_since=since,
+        window_until=until,
+        known=known,
+        dealer_code=scope or None,  # a group-wide listing's problems affect every dealer
     ) as batch:
         for number, records in client.pages(entity_name, page_size, **listing):
             batch.new_page()

@@ -101,7 +101,9 @@ def extract_period(
         loaded) if its pages come to fewer items than ``total``."""
         body, items = unread.pop() if unread else page(1)  # a read again asks for page 1 again
         items_read: dict[int, int] = {}  # page number -> items: a page served twice counts once
-        with Batch.open(conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date) as batch:
+        with Batch.open(
+            conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date, dealer_code=dealer_code
+        ) as batch:
             while True:
                 served = int(body["page"])  # after a retry a gateway may serve an earlier page again
                 batch.new_page()
