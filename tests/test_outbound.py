@@ -642,6 +642,7 @@ def test_the_dag_exports_every_dealer(db: str, tmp_path: Path, monkeypatch: pyte
 
     airflow_env.ensure_metadata_db()
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", db)
+    (tmp_path / "out").mkdir()  # a configured OUTBOUND_DIR must exist
     monkeypatch.setenv("OUTBOUND_DIR", str(tmp_path / "out"))
     bag = DagBag(dag_folder=str(get_settings().dags_dir / "baoke_outbound.py"))
     assert bag.import_errors == {}
