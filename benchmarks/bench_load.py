@@ -180,6 +180,8 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
     os.environ[conn_env_name("warehouse")] = url
     os.environ["INSURER_INBOX"] = str(folder / "inbox" / "insurer")
     os.environ["CALLCENTER_INBOX"] = str(folder / "inbox" / "callcenter")
+    for inbox in ("INSURER_INBOX", "CALLCENTER_INBOX"):
+        Path(os.environ[inbox]).mkdir(parents=True, exist_ok=True)  # a configured inbox must exist
     day_before = business_date - dt.timedelta(days=1)
     with sqlite3.connect(world) as conn:
         store.set_meta(conn, clock=f"{business_date.isoformat()}T06:00:00+08:00")
@@ -198,7 +200,7 @@ def bench_daily(world: Path, folder: Path, business_date: dt.date, skip_setup: b
             files = drop_files(world, Path(os.environ["INSURER_INBOX"]))
             for code in jobs.insurer_folders():
                 jobs.insurer_files(code, day_before)
-            for dealer in jobs.oem_dealers():
+            for dealer in jobs.group_dealers():
                 jobs.oem_lists(dealer, day_before)
             print(
                 f"setup: {len(files):,} insurer files and the OEM lists before {day_before} loaded "

@@ -3,14 +3,18 @@
 
 For the business date D, loads every `OUTCOMES_<dealer>_<YYYYMMDD>.csv` dated before D
 from `CALLCENTER_INBOX`. Rows naming a `call_id` we never sent, or an unknown outcome
-code, are kept in `etl.rejects` with the reason.
+code, are kept in `etl.rejects` with the reason. A `CALLCENTER_INBOX` that does not
+exist fails the run at once, naming it.
+
+`feed_health` (run whatever happened before it) reports the dealers whose previous list
+has no outcome file, and fails if the feed has any report for D or a task failed.
 """
 
-from airflow.sdk import dag, task
+from airflow.sdk import TriggerRule, dag, task
 
 from baoke.extract import jobs
 from baoke.extract.catalog import CALLCENTER_OUTCOMES
-from baoke.orchestration.context import task_business_date
+from baoke.orchestration import tasks
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 
@@ -24,9 +28,13 @@ from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 def baoke_callcenter():
     @task(outlets=[CALLCENTER_OUTCOMES.asset])
     def outcome_files() -> list[str]:
-        return jobs.callcenter_files(task_business_date())
+        return tasks.extraction(jobs.callcenter_files).lines
 
-    outcome_files()
+    @task(task_id=tasks.FEED_HEALTH_TASK_ID, trigger_rule=TriggerRule.ALL_DONE)
+    def feed_health() -> list[str]:
+        return tasks.feed_health("callcenter")
+
+    outcome_files() >> feed_health()
 
 
 baoke_callcenter()

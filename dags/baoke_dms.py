@@ -8,15 +8,21 @@ run loads all history; later runs read from the last window's end minus the look
 (`BAOKE_LOOKBACK_DAYS`, default 2) and skip versions already loaded. Each entity is one
 atomic batch in `etl.load_batches`; bad records go to `etl.rejects`.
 
-**Connection**: `dms_api` (login = client_id, password = client_secret).
+A dealer whose task fails does not stop the others: their Asset events still trigger
+the warehouse, and `baoke_outbound` holds only that dealer's lists. `feed_health` (run
+whatever happened before it) reports the dealers without a DMS change in the day before
+D, and fails if the feed has any report for D or a task failed.
+
+**Connection**: `dms_api` (login = client_id, password = client_secret); a missing one
+fails the task at once, naming it.
 **Rerun** any date safely: nothing is loaded twice.
 """
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, task
 
 from baoke.extract import jobs
 from baoke.extract.catalog import DMS, DMS_GROUP_WIDE, DMS_PER_DEALER
-from baoke.orchestration.context import task_business_date
+from baoke.orchestration import tasks
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 
@@ -25,15 +31,18 @@ def baoke_dms():
     @task(outlets=[DMS[name].asset for name in DMS_GROUP_WIDE])
     def group_listings() -> list[str]:
         """Dealers and campaigns; returns the dealer codes to map over."""
-        return jobs.dms_group(task_business_date())
+        tasks.extraction(jobs.dms_group)
+        return jobs.group_dealers()
 
     @task(outlets=[DMS[name].asset for name in DMS_PER_DEALER], map_index_template="{{ dealer_code }}")
     def dealer_records(dealer_code: str) -> list[str]:
-        context = get_current_context()
-        context["dealer_code"] = dealer_code
-        return jobs.dms_dealer(dealer_code, task_business_date(context))
+        return tasks.extraction(jobs.dms_dealer, dealer_code, dealer_code=dealer_code).lines
 
-    dealer_records.expand(dealer_code=group_listings())
+    @task(task_id=tasks.FEED_HEALTH_TASK_ID, trigger_rule=TriggerRule.ALL_DONE)
+    def feed_health() -> list[str]:
+        return tasks.feed_health("dms")
+
+    dealer_records.expand(dealer_code=group_listings()) >> feed_health()
 
 
 baoke_dms()

@@ -5,14 +5,19 @@ For the business date D, loads, per dealer, each monthly list published before
 `D 00:00 +08:00` that is not loaded yet (looking back `BAOKE_OEM_HISTORY_MONTHS`, default
 12). A month not yet published is simply tried again by the next run.
 
-**Connection**: `oem_api` (password = API key).
+`feed_health` (run whatever happened before it) reports, from the 6th on, the dealers
+whose list of last month is not published, and fails if the feed has any report for D
+or a task failed.
+
+**Connection**: `oem_api` (password = API key); a missing one fails the task at once,
+naming it.
 """
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, task
 
 from baoke.extract import jobs
 from baoke.extract.catalog import OEM_LOST_CUSTOMERS
-from baoke.orchestration.context import task_business_date
+from baoke.orchestration import tasks
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
 
@@ -20,15 +25,17 @@ from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 def baoke_oem():
     @task
     def dealers() -> list[str]:
-        return jobs.oem_dealers()
+        return jobs.group_dealers()
 
     @task(outlets=[OEM_LOST_CUSTOMERS.asset], map_index_template="{{ dealer_code }}")
     def dealer_lists(dealer_code: str) -> list[str]:
-        context = get_current_context()
-        context["dealer_code"] = dealer_code
-        return jobs.oem_lists(dealer_code, task_business_date(context))
+        return tasks.extraction(jobs.oem_lists, dealer_code, dealer_code=dealer_code).lines
 
-    dealer_lists.expand(dealer_code=dealers())
+    @task(task_id=tasks.FEED_HEALTH_TASK_ID, trigger_rule=TriggerRule.ALL_DONE)
+    def feed_health() -> list[str]:
+        return tasks.feed_health("oem")
+
+    dealer_lists.expand(dealer_code=dealers()) >> feed_health()
 
 
 baoke_oem()

@@ -10,11 +10,17 @@ call and SMS rows are recorded in `etl.sent_calls` (outcomes must name one of th
 
 `warehouse_built` waits until the warehouse holds D's export (the run at 01:00 must not
 send yesterday's lists). Rerunning D rewrites identical files.
+
+A dealer whose DMS extraction for D failed is **held**: its folder gets only a manifest
+with `"status": "held"` and the reason, and its task fails (without retries) while every
+other dealer's lists go out. Delivered manifests name the feed problems reported for the
+dealer on D.
 """
 
-from airflow.sdk import PokeReturnValue, dag, get_current_context, task
+from airflow.sdk import PokeReturnValue, dag, task
 
 from baoke import outbound
+from baoke.orchestration import tasks
 from baoke.orchestration.context import task_business_date
 from baoke.orchestration.defaults import DAG_KWARGS, DAILY_SCHEDULE
 
@@ -34,9 +40,7 @@ def baoke_outbound():
 
     @task(map_index_template="{{ dealer_code }}")
     def dealer_files(dealer_code: str) -> dict:
-        context = get_current_context()
-        context["dealer_code"] = dealer_code
-        return outbound.export_dealer_files(dealer_code, task_business_date(context))
+        return tasks.export(outbound.export_dealer_files, dealer_code, dealer_code=dealer_code)
 
     dealer_files.expand(dealer_code=warehouse_built())
 

@@ -111,6 +111,25 @@ def test_extraction_dags_publish_one_asset_per_raw_table(dagbag):
         assert str(dagbag.dags[dag_id].timezone) == "Asia/Shanghai"
 
 
+@pytest.mark.parametrize("dag_id", ["baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter"])
+def test_every_extraction_dag_ends_with_feed_health_whatever_happened_before(dagbag, dag_id: str):
+    """feeds.md §5: the feed's problems are reported by a task that runs even after a
+    failure (trigger rule all_done) and fails visibly; `baoke run` knows it by its id."""
+    dag = dagbag.dags[dag_id]
+    health = dag.task_dict["feed_health"]
+    assert health.trigger_rule == "all_done"
+    assert health.downstream_task_ids == set(), "the leaf: its state is the run's"
+    assert dag.task_dict.keys() - {"feed_health"} == health.get_flat_relative_ids(upstream=True)
+    assert not health.outlets
+
+
+def test_every_dag_notifies_its_failure_through_baoke_alerts(dagbag):
+    from baoke.orchestration.notify import FailureNotifier
+
+    for dag in dagbag.dags.values():
+        assert isinstance(dag.on_failure_callback, FailureNotifier), dag.dag_id
+
+
 def test_the_warehouse_is_built_when_every_raw_table_has_been_loaded(dagbag):
     from baoke.extract.catalog import ALL
 

@@ -49,7 +49,8 @@ def point_at(mp: pytest.MonkeyPatch, dms_url: str, warehouse: str) -> None:
 
 def dms_day(business_date: dt.date) -> None:
     """The baoke_dms DAG's two tasks for D, every dealer."""
-    for dealer in jobs.dms_group(business_date):
+    jobs.dms_group(business_date)
+    for dealer in jobs.group_dealers():
         jobs.dms_dealer(dealer, business_date)
 
 

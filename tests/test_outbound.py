@@ -2,7 +2,8 @@
 ``intermediate.int_outreach_export``: exact columns, UTF-8 BOM and CRLF that Excel,
 LibreOffice, Python's csv and pandas all read the same, a manifest written last that
 vouches for every file, byte-identical reruns, nothing half-delivered after a failure,
-``etl.sent_calls`` filled once, and delivery to a real SFTP server."""
+``etl.sent_calls`` filled once, delivery to a real SFTP server, and a dealer whose DMS
+extraction failed held (a manifest saying why, no lists) while the others go out."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ import pandas as pd
 import psycopg2
 import pytest
 
-from baoke import outbound, report
+from baoke import feedreports, outbound, report
+from baoke.dates import day_start
+from baoke.extract import state
+from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.filedrop import FolderDrop, open_drop
 from baoke.filedrop.sftp import SftpDrop
 from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, ExportError
@@ -125,10 +129,42 @@ def insert(url: str, rows: list[dict[str, Any]]) -> None:
     conn.close()
 
 
+def dms_extracted(url: str, business_date: dt.date, dealers: list[str]) -> None:
+    """Leave ``etl.extract_state`` as a completed DMS run for ``business_date`` leaves it:
+    every group-wide entity and every entity of ``dealers`` read up to D 00:00."""
+    scopes = [(name, "") for name in DMS_GROUP_WIDE] + [(n, d) for d in dealers for n in DMS_PER_DEALER]
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        for entity, scope in scopes:
+            cur.execute(
+                "insert into etl.load_batches (feed, entity, scope, source, raw_table, business_date, started_at,"
+                " extracted, loaded, rejected, duplicates_skipped) values ('dms', %s, %s, 'test', %s, %s, now(),"
+                " 0, 0, 0, 0) returning batch_id",
+                (entity, scope, f"raw.dms_{entity}", business_date),
+            )
+            state.advance(cur, "dms", entity, scope, day_start(business_date), cur.fetchone()[0])
+    conn.close()
+
+
+def dms_fell_behind(url: str, entity: str, scope: str, until: dt.datetime | None) -> None:
+    """The DMS extraction of ``entity`` for ``scope`` only reached ``until`` (None: never ran)."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        if until is None:
+            cur.execute(
+                "delete from etl.extract_state where feed = 'dms' and entity = %s and scope = %s", (entity, scope)
+            )
+        else:
+            cur.execute(
+                "update etl.extract_state set high_water = %s where feed = 'dms' and entity = %s and scope = %s",
+                (until, entity, scope),
+            )
+    conn.close()
+
+
 @pytest.fixture
 def db(fresh_db: str) -> str:
-    """A migrated database with the export relation (two dealers with rows on D) and
-    ``marts.dim_dealer`` naming a third dealer with nothing due."""
+    """A migrated database with the export relation (two dealers with rows on D),
+    ``marts.dim_dealer`` naming a third dealer with nothing due, and the DMS extracted
+    for D for all three."""
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute(TABLE)
         cur.execute(
@@ -136,6 +172,7 @@ def db(fresh_db: str) -> str:
         )
     conn.close()
     insert(fresh_db, ROWS)
+    dms_extracted(fresh_db, D, ["D001", "D002", "D003"])
     return fresh_db
 
 
@@ -233,6 +270,8 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["business_date"] == "2026-11-20"
     assert manifest["dealer_code"] == "D001"
+    assert manifest["status"] == "delivered"
+    assert manifest["feed_reports"] == [], "no feed reported a problem"
     assert manifest["run_id"].startswith("20261120-D001-")
     assert [(f["name"], f["list_type"], f["rows"]) for f in manifest["files"]] == [
         (f"call_list_D001_{STAMP}.csv", "call", 3),
@@ -403,6 +442,116 @@ def test_the_run_ends_by_saying_where_the_files_are(db: str, tmp_path: Path) -> 
     ]
 
 
+def reports(url: str, **where: str) -> list[feedreports.FeedReport]:
+    with psycopg2.connect(url) as conn:
+        found = feedreports.for_day(conn, D, **where)
+    conn.close()
+    return found
+
+
+def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: str, tmp_path: Path) -> None:
+    """feeds.md §5 / outputs.md §3: the held dealer's folder has a manifest saying which
+    DMS entities were not extracted for D, and no list file; D gets a 'held' report;
+    every other dealer's lists are written; lists an earlier attempt wrote are removed."""
+    first = {e.dealer_code: e for e in export(db, str(tmp_path))}
+    delivered = tree(tmp_path / D.isoformat() / "D002")
+    assert len(delivered) == 4, "an earlier attempt delivered D002"
+    yesterday = day_start(D) - dt.timedelta(days=1)
+    for entity in ("repair_orders", "appointments", "memberships"):
+        dms_fell_behind(db, entity, "D002", yesterday)  # the D002 task failed at repair_orders
+
+    exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
+    folder = tmp_path / D.isoformat() / "D002"
+    assert os.listdir(folder) == ["manifest.json"], "no list file beside a held manifest"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    reason = (
+        "DMS repair_orders, appointments, memberships for D002 not extracted for 2026-11-20"
+        " (last extracted up to 2026-11-19 00:00 +0800)"
+    )
+    assert manifest == {
+        "format": "baoke-outbound/1",
+        "business_date": "2026-11-20",
+        "dealer_code": "D002",
+        "status": "held",
+        "run_id": manifest["run_id"],
+        "held_because": reason,
+        "files": [],
+        "feed_reports": [],
+    }
+    assert exports["D002"].held
+    assert exports["D002"].line() == f"D002: held — {reason}"
+    assert exports["D002"].to_dict()["held_because"] == reason
+    [held] = reports(db, feed="outbound")
+    assert (held.scope, held.dealer_code, held.kind) == ("D002", "D002", "held")
+    assert held.message == f"lists for D002 held: {reason}"
+    for dealer in ("D001", "D003"):
+        assert exports[dealer].manifest == first[dealer].manifest, f"{dealer}'s lists still go out"
+        assert len(os.listdir(tmp_path / D.isoformat() / dealer)) == 4
+    assert "  D002: held — DMS repair_orders" in report.outbound_summary(D, str(tmp_path))
+
+    again = tree(tmp_path)
+    export(db, str(tmp_path))
+    assert tree(tmp_path) == again, "a rerun while still held rewrites the same bytes"
+    assert len(reports(db, feed="outbound")) == 1
+
+
+def test_a_failed_group_listing_holds_every_dealer_naming_it(db: str, tmp_path: Path) -> None:
+    dms_fell_behind(db, "campaigns", "", None)
+    exports = export(db, str(tmp_path))
+    assert [e.held for e in exports] == [True, True, True]
+    assert exports[0].manifest["held_because"] == (
+        "DMS campaigns (group-wide) not extracted for 2026-11-20 (never extracted)"
+    )
+    assert [r.scope for r in reports(db, feed="outbound")] == ["D001", "D002", "D003"]
+
+
+def test_a_rerun_after_the_dms_recovered_delivers_and_drops_the_hold(db: str, tmp_path: Path) -> None:
+    dms_fell_behind(db, "customers", "D001", None)
+    [held] = export(db, str(tmp_path / "out"), ["D001"])
+    assert held.held
+    assert held.new_sent_calls == 0, "nothing of a held dealer is recorded as sent"
+    assert [r.kind for r in reports(db, dealer_code="D001")] == ["held"]
+
+    dms_extracted(db, D, ["D001"])  # the DMS came back; the run for D is repeated
+    [delivered] = export(db, str(tmp_path / "out"), ["D001"])
+    assert not delivered.held
+    assert delivered.new_sent_calls == 4
+    assert reports(db, feed="outbound") == [], "the 'held' report no longer applies"
+    export(db, str(tmp_path / "reference"), ["D001"])
+    assert tree(tmp_path / "out") == tree(tmp_path / "reference"), "the same bytes as if it had never been held"
+
+
+def test_delivered_manifests_name_the_feed_reports_affecting_the_dealer(db: str, tmp_path: Path) -> None:
+    """outputs.md §3: the manifest names any feed reported degraded or stale for the dealer."""
+    with psycopg2.connect(db) as conn, conn.cursor() as cur:
+        feedreports.record(cur, D, "dms", "D001", "degraded", "repair_orders [D001] batch 7", "12 of 40 rejected",
+                           dealer_code="D001")  # fmt: skip
+        feedreports.record(cur, D, "insurer", "PICC", "stale", "files", "insurer PICC: no file dated 2026-11-18")
+    conn.close()
+    exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
+    stale_insurer = {
+        "feed": "insurer",
+        "scope": "PICC",
+        "kind": "stale",
+        "subject": "files",
+        "message": "insurer PICC: no file dated 2026-11-18",
+    }
+    assert exports["D001"].manifest["feed_reports"] == [
+        {
+            "feed": "dms",
+            "scope": "D001",
+            "kind": "degraded",
+            "subject": "repair_orders [D001] batch 7",
+            "message": "12 of 40 rejected",
+        },
+        stale_insurer,
+    ]
+    assert exports["D002"].manifest["feed_reports"] == [stale_insurer], "another dealer's problem is not D002's"
+    written = json.loads((tmp_path / D.isoformat() / "D001" / "manifest.json").read_text(encoding="utf-8"))
+    assert written["feed_reports"] == exports["D001"].manifest["feed_reports"]
+    assert written["status"] == "delivered"
+
+
 @pytest.fixture
 def sftp_server(tmp_path: Path):
     root = tmp_path / "sftp-root"
@@ -493,6 +642,7 @@ def test_the_dag_exports_every_dealer(db: str, tmp_path: Path, monkeypatch: pyte
 
     airflow_env.ensure_metadata_db()
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", db)
+    (tmp_path / "out").mkdir()  # a configured OUTBOUND_DIR must exist
     monkeypatch.setenv("OUTBOUND_DIR", str(tmp_path / "out"))
     bag = DagBag(dag_folder=str(get_settings().dags_dir / "baoke_outbound.py"))
     assert bag.import_errors == {}

@@ -85,11 +85,17 @@ def _prepare() -> None:
         typer.echo("dbt manifest: rebuilding (dbt parse)")
         dbt.build_manifest()
     airflow_env.ensure_metadata_db()
-    # TODO(preflight): check the configuration here, before any DAG runs (the metadata DB
-    # exists now, so connections stored in it can be found):
-    #     problems = preflight()
-    #     if problems:
-    #         raise PrepareError("; ".join(problems))
+
+
+def _preflight() -> None:
+    """What a run reads must exist: checked before any DAG runs (after ``_prepare``: the
+    metadata DB exists, so connections stored in it are found), instead of minutes of
+    task retries ending in a traceback."""
+    from baoke.configured import preflight
+
+    problems = preflight()
+    if problems:
+        raise PrepareError("; ".join(problems))
 
 
 def run_day_and_report(
@@ -109,6 +115,7 @@ def run_day_and_report(
         ok = False
         try:
             _prepare()
+            _preflight()
             ok = _run_and_report(url, business_date, dbt_vars, retries, verbose, log_path)
         finally:
             with contextlib.suppress(psycopg2.Error):  # the lock goes with the session anyway

@@ -19,9 +19,21 @@ read from ``intermediate.int_outreach_export`` (one row per file row, built by d
   and the run id is derived from the files' sha256.
 - Call and SMS rows are recorded in ``etl.sent_calls`` (one transaction, after the files
   are written, ``on conflict do nothing``): a returned outcome must name one of them.
+- A dealer whose DMS extraction for D did not complete is *held* (docs/feeds.md §5):
+  its lists would be computed from an out-of-date copy of its DMS, so none go out. Its
+  folder gets only a manifest with ``"status": "held"`` and ``held_because`` (the DMS
+  entities not extracted for D), any list files an earlier attempt wrote for D are
+  removed first (a manifest never sits beside stale lists), and D gets a ``held`` feed
+  report. Every other dealer's lists go out. Whether a dealer is held is recomputed on
+  every run from ``etl.extract_state``, so a rerun after the DMS recovered delivers (and
+  drops the ``held`` report).
+- A delivered manifest has ``"status": "delivered"`` and ``feed_reports``: every problem
+  reported for D that affects the dealer (its own, and the group-wide ones such as a
+  stale insurer), so the call center knows what the lists were built on.
 
 No Airflow import at module level: the DAG file wires ``ready_dealers`` and
-``export_dealer_files`` (which resolve the ``warehouse`` connection and ``OUTBOUND_DIR``).
+``export_dealer_files`` (which resolve the ``warehouse`` connection and ``OUTBOUND_DIR``,
+and raise ``ListsHeld`` for a held dealer, which the DAG layer fails without retries).
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
+from baoke import feedreports
+from baoke.dates import TZ, day_start
 from baoke.filedrop import FileDrop, open_drop
 
 log = logging.getLogger(__name__)
@@ -102,6 +116,16 @@ _KIND = {kind.list_type: kind for kind in KINDS}
 
 class ExportError(RuntimeError):
     """The export relation is missing or breaks its contract (nothing was written)."""
+
+
+class ListsHeld(RuntimeError):
+    """A dealer's lists for D were held: its folder has a manifest saying why, no lists."""
+
+
+#: The feed report a held dealer gets: feed 'outbound', kind 'held', this subject, scope
+#: and dealer_code = the dealer.
+HELD_FEED = "outbound"
+HELD_SUBJECT = "lists"
 
 
 # --- the files, as bytes -------------------------------------------------------------
@@ -216,8 +240,18 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
         raise ExportError(f"{EXPORT_RELATION} for {business_date} dealer {dealer_code}: " + "; ".join(problems))
 
 
-def build_files(business_date: dt.date, dealer_code: str, rows: Iterable[dict[str, Any]]) -> DealerFiles:
-    """The dealer's three CSV files and manifest for D from its export rows (pure)."""
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def build_files(
+    business_date: dt.date,
+    dealer_code: str,
+    rows: Iterable[dict[str, Any]],
+    feed_reports: Sequence[dict[str, Any]] = (),
+) -> DealerFiles:
+    """The dealer's three CSV files and manifest for D from its export rows, naming the
+    feed reports that affect the dealer (pure)."""
     rows = list(rows)
     _check(business_date, dealer_code, rows)
     by_type = {
@@ -247,11 +281,93 @@ def build_files(business_date: dt.date, dealer_code: str, rows: Iterable[dict[st
         "format": MANIFEST_FORMAT,
         "business_date": business_date.isoformat(),
         "dealer_code": dealer_code,
+        "status": "delivered",
         "run_id": f"{business_date:%Y%m%d}-{dealer_code}-{digest.hexdigest()[:16]}",
         "files": entries,
+        "feed_reports": list(feed_reports),
     }
-    manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return DealerFiles(business_date, dealer_code, by_type, files, manifest, manifest_bytes)
+    return DealerFiles(business_date, dealer_code, by_type, files, manifest, _manifest_bytes(manifest))
+
+
+def held_files(
+    business_date: dt.date, dealer_code: str, reason: str, feed_reports: Sequence[dict[str, Any]] = ()
+) -> DealerFiles:
+    """What a held dealer's folder gets for D: no list file, a manifest saying why (pure)."""
+    digest = hashlib.sha256(f"{business_date.isoformat()}\n{dealer_code}\nheld\n{reason}\n".encode())
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "business_date": business_date.isoformat(),
+        "dealer_code": dealer_code,
+        "status": "held",
+        "run_id": f"{business_date:%Y%m%d}-{dealer_code}-{digest.hexdigest()[:16]}",
+        "held_because": reason,
+        "files": [],
+        "feed_reports": list(feed_reports),
+    }
+    rows: dict[str, list[dict[str, Any]]] = {kind.list_type: [] for kind in KINDS}
+    return DealerFiles(business_date, dealer_code, rows, {}, manifest, _manifest_bytes(manifest))
+
+
+# --- holding a dealer whose DMS extraction failed ------------------------------------
+
+
+def held_because(conn: Any, business_date: dt.date, dealer_code: str) -> str | None:
+    """Why the dealer's lists for D must be held, or None. Its DMS extraction for D
+    completed only if ``etl.extract_state`` (which moves in the same transaction as each
+    batch) reaches ``D 00:00`` for every per-dealer entity of the dealer and every
+    group-wide one; the entities that do not are named, with how far they got."""
+    from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER  # imports Airflow's Asset
+
+    wanted = [(name, dealer_code) for name in DMS_PER_DEALER] + [(name, "") for name in DMS_GROUP_WIDE]
+    with conn.cursor() as cur:
+        cur.execute(
+            "select entity, scope, high_water from etl.extract_state where feed = 'dms' and scope in (%s, '')",
+            (dealer_code,),
+        )
+        reached = {(entity, scope): high_water for entity, scope, high_water in cur.fetchall()}
+    conn.rollback()
+    until = day_start(business_date)
+    behind: dict[tuple[str, dt.datetime | None], list[str]] = {}
+    for name, scope in wanted:
+        high_water = reached.get((name, scope))
+        if high_water is None or high_water < until:
+            behind.setdefault((scope, high_water), []).append(name)
+    if not behind:
+        return None
+    return "; ".join(
+        f"DMS {', '.join(names)} {f'for {scope}' if scope else '(group-wide)'} not extracted for {business_date}"
+        + (
+            f" (last extracted up to {high_water.astimezone(TZ):%Y-%m-%d %H:%M %z})"
+            if high_water
+            else " (never extracted)"
+        )
+        for (scope, high_water), names in behind.items()
+    )
+
+
+def manifest_reports(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
+    """D's feed reports affecting the dealer, as its manifest lists them (the dealer's
+    own ``held`` report is the manifest's status, not listed again)."""
+    reports = feedreports.for_day(conn, business_date, dealer_code=dealer_code)
+    conn.rollback()
+    return [r.to_dict() for r in reports if (r.feed, r.kind) != (HELD_FEED, "held")]
+
+
+def record_hold(conn: Any, business_date: dt.date, dealer_code: str, reason: str | None) -> None:
+    """Record the dealer's ``held`` report for D, or drop one an earlier run recorded."""
+    with conn, conn.cursor() as cur:
+        feedreports.clear(cur, business_date, HELD_FEED, "held", scope=dealer_code)
+        if reason is not None:
+            feedreports.record(
+                cur,
+                business_date,
+                HELD_FEED,
+                dealer_code,
+                "held",
+                HELD_SUBJECT,
+                f"lists for {dealer_code} held: {reason}",
+                dealer_code=dealer_code,
+            )
 
 
 # --- reading the warehouse -----------------------------------------------------------
@@ -321,11 +437,17 @@ def _existing_manifest(drop: FileDrop, folder: str) -> bytes | None:
 def deliver(drop: FileDrop, files: DealerFiles) -> None:
     """Write the CSV files, then the manifest, each atomically. If the folder holds a
     manifest for other content, it is removed first: while the files are replaced (or
-    if that fails half-way) the folder has no manifest, so nobody takes it as complete."""
+    if that fails half-way) the folder has no manifest, so nobody takes it as complete.
+    D's list files that are not part of this delivery (a held dealer's) are removed
+    before the manifest is written."""
     folder = files.folder
     old = _existing_manifest(drop, folder)
     if old is not None and old != files.manifest_bytes:
         drop.remove(f"{folder}/{MANIFEST_NAME}")
+    for kind in KINDS:
+        name = kind.file_name(files.dealer_code, files.business_date)
+        if name not in files.files and drop.exists(f"{folder}/{name}"):
+            drop.remove(f"{folder}/{name}")
     for name, data in files.files.items():
         drop.write_bytes(f"{folder}/{name}", data)
     drop.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
@@ -361,6 +483,10 @@ class DealerExport:
     def dealer_code(self) -> str:
         return self.manifest["dealer_code"]
 
+    @property
+    def held(self) -> bool:
+        return self.manifest.get("status") == "held"
+
     def line(self) -> str:
         return describe(self.manifest)
 
@@ -368,6 +494,8 @@ class DealerExport:
         return {
             "dealer_code": self.dealer_code,
             "path": self.location,
+            "status": self.manifest["status"],
+            **({"held_because": self.manifest["held_because"]} if self.held else {}),
             "run_id": self.manifest["run_id"],
             "files": {
                 f["name"]: {
@@ -383,9 +511,16 @@ class DealerExport:
 
 def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code: str) -> DealerExport:
     """Read the dealer's rows for D, deliver its files (manifest last), then record the
-    sent calls."""
-    files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code))
+    sent calls; or, if its DMS extraction for D did not complete, hold its lists (a
+    manifest saying why, no list file) and record the hold."""
+    reason = held_because(conn, business_date, dealer_code)
+    reports = manifest_reports(conn, business_date, dealer_code)
+    if reason is not None:
+        files = held_files(business_date, dealer_code, reason, reports)
+    else:
+        files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code), reports)
     deliver(drop, files)
+    record_hold(conn, business_date, dealer_code, reason)
     new = record_sent_calls(conn, files)
     export = DealerExport(f"{drop.location.rstrip('/')}/{files.folder}", files.manifest, new)
     log.info("%s: %s (%d new sent calls)", export.location, export.line(), new)
@@ -421,11 +556,18 @@ def ready_dealers(business_date: dt.date) -> list[str] | None:
 
 
 def export_dealer_files(dealer_code: str, business_date: dt.date) -> dict[str, Any]:
-    """One dealer's files for D, to ``OUTBOUND_DIR``; returns the summary."""
-    from baoke.config import get_settings
+    """One dealer's files for D, to ``OUTBOUND_DIR``; returns the summary, or raises
+    ``ListsHeld`` once the held dealer's manifest is written."""
+    from baoke.configured import open_folder
 
-    with contextlib.closing(open_drop(get_settings().folder("OUTBOUND_DIR"))) as drop, _warehouse() as conn:
-        return export_dealer(conn, drop, business_date, dealer_code).to_dict()
+    with contextlib.closing(open_folder("OUTBOUND_DIR")) as drop, _warehouse() as conn:
+        export = export_dealer(conn, drop, business_date, dealer_code)
+    if export.held:
+        raise ListsHeld(
+            f"lists for {dealer_code} on {business_date} held: {export.manifest['held_because']}"
+            f" (manifest: {export.location}/{MANIFEST_NAME})"
+        )
+    return export.to_dict()
 
 
 # --- reading back what was delivered (baoke run / demo) ------------------------------
@@ -443,7 +585,10 @@ def read_manifests(location: str, business_date: dt.date) -> tuple[str, dict[str
 
 
 def describe(manifest: dict[str, Any]) -> str:
-    """``D001: call 37 (MAINTENANCE_DUE 12, ...), sms 5 (BIRTHDAY 5), exceptions 2 (invalid_mobile 2)``."""
+    """``D001: call 37 (MAINTENANCE_DUE 12, ...), sms 5 (BIRTHDAY 5), exceptions 2 (invalid_mobile 2)``,
+    or ``D002: held — DMS repair_orders for D002 not extracted for ...``."""
+    if manifest.get("status") == "held":
+        return f"{manifest['dealer_code']}: held — {manifest['held_because']}"
     label = {"call": "call", "sms": "sms", "exception": "exceptions"}
     parts = []
     for entry in manifest["files"]:

@@ -101,11 +101,12 @@ def _set_clock(world: Path, business_date: dt.date) -> None:
 
 def extract_day(business_date: dt.date) -> None:
     """Every feed for D, as the four extraction DAGs do it."""
-    for dealer in jobs.dms_group(business_date):
+    jobs.dms_group(business_date)
+    for dealer in jobs.group_dealers():
         jobs.dms_dealer(dealer, business_date)
     for insurer in jobs.insurer_folders():
         jobs.insurer_files(insurer, business_date)
-    for dealer in jobs.oem_dealers():
+    for dealer in jobs.group_dealers():
         jobs.oem_lists(dealer, business_date)
     jobs.callcenter_files(business_date)
 
@@ -137,6 +138,8 @@ def replay(
     insurer_inbox = Path(settings.folder("INSURER_INBOX"))
     callcenter_inbox = Path(settings.folder("CALLCENTER_INBOX"))
     outbound = settings.folder("OUTBOUND_DIR")
+    for folder in (insurer_inbox, callcenter_inbox, Path(outbound)):
+        folder.mkdir(parents=True, exist_ok=True)  # the platform refuses configured folders that do not exist
     dbt_dir = settings.state_dir / "replay-dbt"  # its own target and logs: a replay may run beside other dbt work
     reports = []
     with _feeds(world):

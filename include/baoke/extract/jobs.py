@@ -1,25 +1,52 @@
 """What each extraction task does, as plain functions of the business date: resolve the
 connections and folders, make sure the warehouse is migrated, run one feed unit, and
-return a short summary for the task log (and XCom). The DAG files only wire these up."""
+return what it did (a line per batch or file for the task log and XCom, and the counts
+per raw table for the task's Asset events). The DAG files only wire these up.
+
+A configured folder or connection that does not exist raises ``MissingConfiguration``
+(``baoke.configured``), which the DAG layer turns into a failure without retries.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from baoke import feedreports
 from baoke.config import get_settings
-from baoke.connections import http_endpoint, warehouse, warehouse_url
-from baoke.extract import callcenter, dms, insurer, oem
+from baoke.configured import feed_endpoint, open_folder
+from baoke.connections import warehouse, warehouse_url
+from baoke.extract import callcenter, dms, freshness, insurer, oem
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.extract.files import FileOutcome
-from baoke.extract.loader import ensure_raw_tables
-from baoke.filedrop import open_drop
+from baoke.extract.loader import BatchResult, ensure_raw_tables
 from baoke.migrate import migrate
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobResult:
+    """What one extraction task did: a line per batch or file (its log, and its XCom)
+    and, per raw table, the summed counts of the batches it committed (the extra of the
+    Asset event the task emits for that table; a table it loaded nothing into is absent)."""
+
+    lines: list[str]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def tally(results: Iterable[BatchResult | None]) -> dict[str, dict[str, int]]:
+    """The batches' counts (``BatchResult.counts()``) summed per raw table."""
+    totals: dict[str, Counter[str]] = {}
+    for result in results:
+        if result is not None:
+            totals.setdefault(result.table, Counter()).update(result.counts())
+    return {table: dict(counts) for table, counts in totals.items()}
 
 
 @contextlib.contextmanager
@@ -34,7 +61,7 @@ def _warehouse() -> Iterator[Any]:
 
 def _dms_client() -> dms.DmsClient:
     settings = get_settings()
-    endpoint = http_endpoint("dms_api")
+    endpoint = feed_endpoint("dms_api")
     return dms.DmsClient(
         endpoint.base_url,
         endpoint.login,
@@ -46,10 +73,14 @@ def _dms_client() -> dms.DmsClient:
 
 def _oem_client() -> oem.OemClient:
     settings = get_settings()
-    endpoint = http_endpoint("oem_api")
+    endpoint = feed_endpoint("oem_api")
     return oem.OemClient(
         endpoint.base_url, endpoint.password, timeout=settings.http_timeout, retries=settings.http_retries
     )
+
+
+def _batches(result: list[BatchResult]) -> JobResult:
+    return JobResult([r.summary() for r in result], tally(result))
 
 
 def deep_read(business_date: dt.date, reconcile_days: float | None = None) -> dt.timedelta | None:
@@ -62,25 +93,29 @@ def deep_read(business_date: dt.date, reconcile_days: float | None = None) -> dt
     return dt.timedelta(days=reconcile_days) if reconcile_days else None
 
 
-def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> list[str]:
-    """Load the group-wide DMS listings (dealers, campaigns); return the dealer codes."""
+def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
+    """Load the group-wide DMS listings (dealers, campaigns); ``group_dealers()`` then
+    names the dealers they list."""
     settings = get_settings()
     client = _dms_client()
     deep = deep_read(business_date, reconcile_days)
     with _warehouse() as conn:
-        for name in DMS_GROUP_WIDE:
-            dms.extract(
-                conn,
-                client,
-                name,
-                "",
-                business_date,
-                dt.timedelta(days=settings.lookback_days),
-                settings.page_size,
-                settings.max_reject_share,
-                deep,
-            )
-        return dealer_codes(conn)
+        return _batches(
+            [
+                dms.extract(
+                    conn,
+                    client,
+                    name,
+                    "",
+                    business_date,
+                    dt.timedelta(days=settings.lookback_days),
+                    settings.page_size,
+                    settings.max_reject_share,
+                    deep,
+                )
+                for name in DMS_GROUP_WIDE
+            ]
+        )
 
 
 def dealer_codes(conn: Any) -> list[str]:
@@ -89,66 +124,68 @@ def dealer_codes(conn: Any) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
-def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float | None = None) -> list[str]:
+def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
     """Load one dealer's DMS records (advisors to memberships)."""
     settings = get_settings()
     client = _dms_client()
     deep = deep_read(business_date, reconcile_days)
     with _warehouse() as conn:
-        return [
-            dms.extract(
-                conn,
-                client,
-                name,
-                dealer_code,
-                business_date,
-                dt.timedelta(days=settings.lookback_days),
-                settings.page_size,
-                settings.max_reject_share,
-                deep,
-            ).summary()
-            for name in DMS_PER_DEALER
-        ]
+        return _batches(
+            [
+                dms.extract(
+                    conn,
+                    client,
+                    name,
+                    dealer_code,
+                    business_date,
+                    dt.timedelta(days=settings.lookback_days),
+                    settings.page_size,
+                    settings.max_reject_share,
+                    deep,
+                )
+                for name in DMS_PER_DEALER
+            ]
+        )
 
 
-def _report(feed: str, outcomes: list[FileOutcome]) -> list[str]:
+def _report(feed: str, outcomes: list[FileOutcome]) -> JobResult:
     """Log every file's fate. A rejected file does not fail the task: it is in the
     ledger and in etl.feed_reports, which the feed_health task and the run read."""
     lines = [o.line() for o in outcomes]
     for outcome, line in zip(outcomes, lines, strict=True):
         (log.warning if outcome.problem else log.info)("%s: %s", feed, line)
-    return lines
+    return JobResult(lines, tally(o.result for o in outcomes))
 
 
 def insurer_folders() -> list[str]:
-    with contextlib.closing(open_drop(get_settings().folder("INSURER_INBOX"))) as inbox:
+    with contextlib.closing(open_folder("INSURER_INBOX")) as inbox:
         return insurer.insurers(inbox)
 
 
-def insurer_files(insurer_code: str, business_date: dt.date) -> list[str]:
+def insurer_files(insurer_code: str, business_date: dt.date) -> JobResult:
     """Load one insurer's new policy and claim files dated before D."""
     settings = get_settings()
-    with contextlib.closing(open_drop(settings.folder("INSURER_INBOX"))) as inbox, _warehouse() as conn:
+    with contextlib.closing(open_folder("INSURER_INBOX")) as inbox, _warehouse() as conn:
         return _report(
             f"insurer {insurer_code}",
             insurer.extract(conn, inbox, insurer_code, business_date, settings.max_reject_share),
         )
 
 
-def callcenter_files(business_date: dt.date) -> list[str]:
+def callcenter_files(business_date: dt.date) -> JobResult:
     """Load the call center's new outcome files dated before D."""
     settings = get_settings()
-    with contextlib.closing(open_drop(settings.folder("CALLCENTER_INBOX"))) as inbox, _warehouse() as conn:
+    with contextlib.closing(open_folder("CALLCENTER_INBOX")) as inbox, _warehouse() as conn:
         return _report("call center", callcenter.extract(conn, inbox, business_date, settings.max_reject_share))
 
 
-def oem_dealers() -> list[str]:
-    """The group's dealers, as the DMS lists them (the OEM publishes one list per dealer)."""
+def group_dealers() -> list[str]:
+    """The group's dealers, as the DMS lists them (one DMS task and one OEM list each)."""
     with _warehouse() as conn:
         return dealer_codes(conn)
 
 
-def oem_lists(dealer_code: str, business_date: dt.date) -> list[str]:
+def oem_lists(dealer_code: str, business_date: dt.date) -> JobResult:
     """Load one dealer's lost-customer lists published before D and not loaded yet."""
     settings = get_settings()
     client = _oem_client()
@@ -162,4 +199,15 @@ def oem_lists(dealer_code: str, business_date: dt.date) -> list[str]:
             settings.page_size,
             settings.max_reject_share,
         )
-    return [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes]
+    return JobResult(
+        [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes],
+        tally(o.result for o in outcomes),
+    )
+
+
+def feed_health(feed: str, business_date: dt.date) -> list[str]:
+    """Check ``feed``'s freshness for D (``baoke.extract.freshness``), then return every
+    problem reported for the feed on D, one line each (none: the feed is healthy)."""
+    with _warehouse() as conn:
+        freshness.check(conn, feed, business_date, dealer_codes(conn))
+        return [report.line() for report in feedreports.for_day(conn, business_date, feed=feed)]

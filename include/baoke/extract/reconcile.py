@@ -88,7 +88,8 @@ def reconcile(url: str, business_date: dt.date, days: float | None = None) -> Re
     migrate(url)
     first_batch = _reserve_batch_id(url)
     try:
-        dealers = jobs.dms_group(business_date, result.days)
+        jobs.dms_group(business_date, result.days)
+        dealers = jobs.group_dealers()
     except Exception as exc:  # reported with the others; the command exits 1
         log.exception("DMS group listings")
         result.failures.append(f"group listings: {exc}")

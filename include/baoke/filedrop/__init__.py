@@ -2,7 +2,8 @@
 reads, and the outbound folder it writes the call lists to. A drop is a local folder (or a
 mounted share) or, for an ``sftp://`` location, a folder on an SFTP server
 (``baoke.filedrop.sftp``); both answer the same six calls with paths relative to the drop:
-list, exists, read, write (atomically), remove, close.
+list, exists, read, write (atomically), remove, close; and whether the drop itself exists
+(``root_exists``: a configured inbox that is missing is an error, ``baoke.configured``).
 
 Why not fsspec, universal-pathlib or Airflow's ``ObjectStoragePath`` (all installed)? They
 would not keep the two promises the files rest on:
@@ -77,6 +78,10 @@ class FileDrop(Protocol):
     def close(self) -> None:
         """Release the connection, if any (reopened if the drop is used again)."""
 
+    def root_exists(self) -> bool:
+        """Whether the drop's own folder exists (listing a missing folder finds nothing,
+        which must not pass for an empty inbox)."""
+
 
 class FolderDrop:
     """A folder on this machine (or a mounted share)."""
@@ -135,6 +140,9 @@ class FolderDrop:
 
     def close(self) -> None:
         """Nothing to release for a local folder."""
+
+    def root_exists(self) -> bool:
+        return self.root.is_dir()
 
 
 def is_sftp(location: str) -> bool:

@@ -223,3 +223,10 @@ class SftpDrop:
     def remove(self, relpath: str) -> None:
         self._client()
         self._hook.delete_file(self._path(relpath))
+
+    def root_exists(self) -> bool:
+        """As ``exists``: only "no such file" answers False, any other failure raises."""
+        try:
+            return stat.S_ISDIR(self._client().stat(self.root).st_mode or 0)
+        except FileNotFoundError:
+            return False

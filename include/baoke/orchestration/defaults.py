@@ -6,6 +6,8 @@ import datetime as dt
 
 import pendulum
 
+from baoke.orchestration.notify import FailureNotifier
+
 OWNER = "baoke-data"
 
 #: Retries with exponential backoff: feeds fail transiently (429, 5xx, timeouts).
@@ -23,10 +25,12 @@ DAILY_SCHEDULE = "0 1 * * *"
 #: No run is meaningful before the platform existed; backfills start from here.
 START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
-#: Keyword arguments shared by every ``@dag``: one place for the conventions.
+#: Keyword arguments shared by every ``@dag``: one place for the conventions. A failed
+#: run notifies through the connection ``baoke_alerts``, if there is one (``notify.py``).
 DAG_KWARGS: dict = {
     "start_date": START_DATE,
     "catchup": False,
     "max_active_runs": 1,
     "default_args": DEFAULT_ARGS,
+    "on_failure_callback": FailureNotifier(),
 }
