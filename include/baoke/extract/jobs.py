@@ -93,11 +93,11 @@ def deep_read(business_date: dt.date, reconcile_days: float | None = None) -> dt
     return dt.timedelta(days=reconcile_days) if reconcile_days else None
 
 
-def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
-    """Load the group-wide DMS listings (dealers, campaigns); ``group_dealers()`` then
-    names the dealers they list."""
+def _dms_entities(names: Iterable[str], scope: str, business_date: dt.date, reconcile_days: float | None) -> JobResult:
+    """Load DMS entities for one scope (a dealer, or '' for the group-wide listings)."""
     settings = get_settings()
     client = _dms_client()
+    lookback = dt.timedelta(days=settings.lookback_days)
     deep = deep_read(business_date, reconcile_days)
     with _warehouse() as conn:
         return _batches(
@@ -106,16 +106,22 @@ def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> Jo
                     conn,
                     client,
                     name,
-                    "",
+                    scope,
                     business_date,
-                    dt.timedelta(days=settings.lookback_days),
+                    lookback,
                     settings.page_size,
                     settings.max_reject_share,
                     deep,
                 )
-                for name in DMS_GROUP_WIDE
+                for name in names
             ]
         )
+
+
+def dms_group(business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
+    """Load the group-wide DMS listings (dealers, campaigns); ``group_dealers()`` then
+    names the dealers they list."""
+    return _dms_entities(DMS_GROUP_WIDE, "", business_date, reconcile_days)
 
 
 def dealer_codes(conn: Any) -> list[str]:
@@ -126,26 +132,7 @@ def dealer_codes(conn: Any) -> list[str]:
 
 def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
     """Load one dealer's DMS records (advisors to memberships)."""
-    settings = get_settings()
-    client = _dms_client()
-    deep = deep_read(business_date, reconcile_days)
-    with _warehouse() as conn:
-        return _batches(
-            [
-                dms.extract(
-                    conn,
-                    client,
-                    name,
-                    dealer_code,
-                    business_date,
-                    dt.timedelta(days=settings.lookback_days),
-                    settings.page_size,
-                    settings.max_reject_share,
-                    deep,
-                )
-                for name in DMS_PER_DEALER
-            ]
-        )
+    return _dms_entities(DMS_PER_DEALER, dealer_code, business_date, reconcile_days)
 
 
 def _report(feed: str, outcomes: list[FileOutcome]) -> JobResult:
