@@ -476,14 +476,14 @@ def test_a_rejected_file_is_reported_and_the_task_goes_on(fresh_db, world, tmp_p
     bad.path.write_bytes(bad.path.read_bytes().decode(bad.encoding).encode("utf-16"))
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", fresh_db)
     monkeypatch.setenv("INSURER_INBOX", str(tmp_path))
-    lines = jobs.insurer_files("PICC", D)
+    lines = jobs.insurer_files("PICC", D).lines
     assert any(bad.path.name in line and "rejected" in line for line in lines)
     statuses = dict(query(fresh_db, "select name, status from etl.files"))
     assert statuses == {good.path.name: "loaded", bad.path.name: "rejected"}
     [(feed, scope, dealer, kind, subject, message)] = reports(fresh_db)
     assert (feed, scope, dealer, kind, subject) == ("insurer", "PICC", None, "degraded", bad.path.name)
     assert "neither UTF-8 nor GB18030" in message
-    assert jobs.insurer_files("PICC", D)  # the next run skips it quietly: still no error
+    assert jobs.insurer_files("PICC", D).lines  # the next run skips it quietly: still no error
     assert len(reports(fresh_db)) == 1
     assert_accounted(fresh_db)
 
