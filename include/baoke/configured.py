@@ -97,9 +97,25 @@ def missing_connection(conn_id: str) -> str | None:
     try:
         get_connection(conn_id)
     except AirflowNotFoundException:
+        if _in_metadata_db(conn_id):
+            return None
         hint = FEED_CONNECTIONS.get(conn_id, f"set {conn_env_name(conn_id)} or add it with `airflow connections add`")
         return f"Airflow connection {conn_id!r} is not defined: define it as {hint}"
     return None
+
+
+def _in_metadata_db(conn_id: str) -> bool:
+    """Whether Airflow's own database holds ``conn_id`` (``airflow connections add``).
+    Outside a task (``baoke run``'s preflight) the Task SDK reads only the environment
+    and secrets backends; Airflow's core model reads the database too. Inside a task
+    under a real executor the database is not reachable that way: not found."""
+    try:
+        from airflow.models.connection import Connection
+
+        Connection.get_connection_from_secrets(conn_id)
+    except Exception:  # not found, or no database access from here
+        return False
+    return True
 
 
 def feed_endpoint(conn_id: str) -> HttpEndpoint:
