@@ -16,9 +16,14 @@ from baoke.runner import DagResult, day_succeeded
 D = dt.date(2026, 11, 20)
 
 
-def extraction(dag_id: str, feed_health: str = "success", **tasks: str) -> DagResult:
+def extraction(dag_id: str, feed_health: str = "success", health_error: str | None = None, **tasks: str) -> DagResult:
+    """An extraction DAG's result; a failed ``feed_health`` failed to report its feed
+    unless ``health_error`` says otherwise."""
     state = "success" if feed_health == "success" and all(s == "success" for s in tasks.values()) else "failed"
-    return DagResult(dag_id, state, {**tasks, "feed_health": feed_health})
+    errors = {}
+    if feed_health == "failed":
+        errors["feed_health"] = health_error or f"AirflowFailException: {feedreports.REPORTED}: 2 report(s)"
+    return DagResult(dag_id, state, {**tasks, "feed_health": feed_health}, errors)
 
 
 def a_good_day() -> list[DagResult]:
@@ -63,6 +68,17 @@ def test_a_feed_reported_degraded_or_stale_is_named_and_does_not_fail_the_day(re
         "  insurer [PICC] stale: no file for 2 days",
     ]
     assert failure_lines(day, reports) == []
+
+
+def test_a_feed_health_check_that_crashed_is_a_failed_step_not_a_report(reports_db, fresh_db: str):
+    day = a_good_day()
+    day[1] = extraction(
+        "baoke_insurer", "failed", "psycopg2.errors.InsufficientPrivilege: permission denied", files="success"
+    )
+    reports = feed_reports(fresh_db, D)
+    assert not day_succeeded(day, reports)
+    assert not day[1].feed_reported
+    assert day[1].blocking_failures == ["feed_health"]
 
 
 def test_a_dealers_held_lists_fail_the_day(reports_db, fresh_db: str):

@@ -21,6 +21,11 @@ from typing import Any, Literal
 
 Kind = Literal["degraded", "stale", "empty", "volume", "unannounced_field", "held", "failed"]
 
+#: How a ``feed_health`` task's failure begins when it fails only because its feed was
+#: reported: ``baoke run`` tells it from a broken step by this (outputs.md §4: a
+#: degraded or stale feed alone does not change the exit status).
+REPORTED = "feed reported"
+
 #: Kinds that mean a dealer's lists did not go out (the run exits 1); the others are
 #: reported and change nothing else (outputs.md §4).
 BLOCKING: frozenset[str] = frozenset({"held"})

@@ -519,8 +519,8 @@ def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code
         files = held_files(business_date, dealer_code, reason, reports)
     else:
         files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code), reports)
-    deliver(drop, files)
     record_hold(conn, business_date, dealer_code, reason)
+    deliver(drop, files)
     new = record_sent_calls(conn, files)
     export = DealerExport(f"{drop.location.rstrip('/')}/{files.folder}", files.manifest, new)
     log.info("%s: %s (%d new sent calls)", export.location, export.line(), new)

@@ -29,7 +29,7 @@ from typing import Any
 import pluggy
 
 from baoke.dates import run_logical_date
-from baoke.feedreports import BLOCKING, FeedReport
+from baoke.feedreports import BLOCKING, REPORTED, FeedReport
 
 EXTRACTION_DAGS: tuple[str, ...] = ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter")
 WAREHOUSE_DAG = "baoke_warehouse"
@@ -78,15 +78,24 @@ class DagResult:
     def failed_tasks(self) -> list[str]:
         return sorted(t for t, s in self.tasks.items() if s in {"failed", "upstream_failed"})
 
+    def _reported(self, task: str, state: str) -> bool:
+        """``task`` is a ``feed_health`` that failed only to report its feed (any other
+        failure of it, a crashed freshness check included, is a broken step)."""
+        return (
+            task_id_of(task) == FEED_HEALTH
+            and state == "failed"
+            and (self.errors.get(task) or "").find(REPORTED) >= 0
+        )
+
     @property
     def blocking_failures(self) -> list[str]:
-        """Tasks that did not do their work (``feed_health`` only reports)."""
-        return sorted(t for t, s in self.tasks.items() if s not in _FINE and task_id_of(t) != FEED_HEALTH)
+        """Tasks that did not do their work (a ``feed_health`` that only reports did)."""
+        return sorted(t for t, s in self.tasks.items() if s not in _FINE and not self._reported(t, s))
 
     @property
     def feed_reported(self) -> bool:
-        """``feed_health`` failed: this DAG's feed has reports for D."""
-        return any(task_id_of(t) == FEED_HEALTH and s == "failed" for t, s in self.tasks.items())
+        """``feed_health`` failed to report this DAG's feed for D."""
+        return any(self._reported(t, s) for t, s in self.tasks.items())
 
     @property
     def ok(self) -> bool:

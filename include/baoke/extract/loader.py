@@ -119,6 +119,15 @@ def known_versions(conn: Any, entity: RawEntity, since: dt.datetime) -> set[tupl
         return set(cur.fetchall())
 
 
+def public_reason(reason: str) -> str:
+    """A reject's reason without the value it quotes (``unparseable date: '1987-13-02'``
+    -> ``unparseable date``): reports go to manifests and logs, which must never carry a
+    customer's data; the value stays in ``etl.rejects``, readable by the loader role only."""
+    if reason.startswith(("unparseable ", "unknown code")):
+        return reason.split(":", 1)[0]
+    return reason
+
+
 @dataclass
 class BatchResult:
     batch_id: int
@@ -287,8 +296,6 @@ class Batch:
         later read meets the same record version again."""
         self.rejected += 1
         key = hashlib.blake2b(f"{version}\x1f{text}".encode(), digest_size=16).hexdigest()
-        if len(self.first_reasons) < REASONS_SHOWN:
-            self.first_reasons.append(f"{locator}: {field_name or 'record'}: {reason}")
         self._rejects.write(
             "\t".join(
                 copy_text(v)
@@ -319,8 +326,13 @@ class Batch:
             f"insert into etl.rejects ({', '.join(REJECT_COLUMNS)})"
             f" select {', '.join(REJECT_COLUMNS)} from batch_rejects"
             " on conflict (feed, entity, reject_key) do nothing"
+            " returning locator, field, reason"
         )
-        repeated = self.rejected - cur.rowcount
+        new = cur.fetchall()
+        self.first_reasons = [
+            f"{locator}: {field or 'record'}: {public_reason(reason)}" for locator, field, reason in new[:REASONS_SHOWN]
+        ]
+        repeated = self.rejected - len(new)
         self.rejected -= repeated
         self.duplicates_skipped += repeated
         self.rejects_repeated = repeated
@@ -371,7 +383,7 @@ class Batch:
                 f"{self.entity.name}: field {name!r} is not in the contract (docs/feeds.md); first sent in batch"
                 f" {self.batch_id}{where} at {locator} of {self.source}. It lands in raw with the records;"
                 " announce it (catalog.py) or ask the source why it is there.",
-                dealer_code=self.dealer_code,
+                dealer_code=None,  # a source that changed shape did so for every dealer
                 batch_id=self.batch_id,
             )
         return tuple(new)

@@ -74,5 +74,7 @@ create table if not exists etl.runs (
 );
 
 grant select, insert, update on etl.feed_reports, etl.unannounced_fields, etl.runs to baoke_loader;
+-- a rerun of D recomputes its stale and held reports (feedreports.clear)
+grant delete on etl.feed_reports to baoke_loader;
 grant usage on all sequences in schema etl to baoke_loader;
 grant select on etl.feed_reports, etl.unannounced_fields, etl.runs to baoke_transformer;

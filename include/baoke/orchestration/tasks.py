@@ -25,6 +25,7 @@ from typing import Any
 from baoke.configured import MissingConfiguration
 from baoke.connections import ConnectionConfigError
 from baoke.extract import jobs
+from baoke.feedreports import REPORTED
 from baoke.orchestration.context import stamp_counts, task_business_date
 from baoke.outbound import ListsHeld
 
@@ -109,9 +110,13 @@ def feed_health(feed: str) -> list[str]:
     with failing_at_once():
         reports = jobs.feed_health(feed, business_date)
     failed = failed_tasks(context)
-    if reports or failed:
+    if failed:  # a broken step: not only a report
         raise AirflowFailException(
-            f"{feed} on {business_date}: {len(reports)} feed report(s), {len(failed)} failed task(s)\n"
-            + "\n".join([*reports, *(f"task {line}" for line in failed)])
+            f"{feed} on {business_date}: {len(failed)} failed task(s), {len(reports)} feed report(s)\n"
+            + "\n".join([*(f"task {line}" for line in failed), *reports])
+        )
+    if reports:
+        raise AirflowFailException(
+            f"{REPORTED}: {feed} on {business_date}: {len(reports)} report(s)\n" + "\n".join(reports)
         )
     return []
