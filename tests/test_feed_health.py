@@ -181,7 +181,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     assert tasks["dealer_records[D001]"][0] == "success"
     assert tasks["dealer_records[D002]"][0] == "failed", "the outage fails D002's task only"
     assert tasks["feed_health"][0] == "failed", "the run shows the failure"
-    assert "dms on 2026-11-20: 0 feed report(s), 1 failed task(s)\ntask dealer_records[1] failed" in logs
+    assert "dms on 2026-11-20: 1 failed task(s), 0 feed report(s)\ntask dealer_records[1] failed" in logs
     assert str(getattr(dms_run.state, "value", dms_run.state)) == "failed"
 
     # Airflow 3.3 registers a task's Asset events when that task instance succeeds: each
@@ -254,7 +254,7 @@ def test_feed_health_fails_listing_the_reports_while_the_lists_still_go_out(
     assert tasks["feed_health"] == ("failed", 1), "reported, visibly, and not retried"
     assert str(getattr(insurer_run.state, "value", insurer_run.state)) == "failed"
     assert (
-        "insurer on 2026-11-20: 1 feed report(s), 0 failed task(s)\n"
+        "feed reported: insurer on 2026-11-20: 1 report(s)\n"
         "insurer [PICC] stale: insurer PICC: no file dated 2026-11-18 or later (the newest is dated 2026-11-16)"
     ) in logs
 
