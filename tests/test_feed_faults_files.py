@@ -394,6 +394,19 @@ def test_an_empty_file_loads_nothing_and_is_reported_empty(fresh_db, world, bigg
     assert_accounted(fresh_db)
 
 
+def test_a_file_cut_off_is_left_for_the_next_run_and_reported(fresh_db, world, biggest, tmp_path):
+    file = write_faulty_file(tmp_path, "PICC", "CLAIM", biggest[("PICC", "CLAIM")], "incomplete", world)
+    [outcome] = load_insurer(fresh_db, tmp_path, "PICC")
+    assert outcome.status == "incomplete"
+    assert outcome.reported == ["degraded"]
+    [(feed, scope, dealer, kind, subject, message)] = reports(fresh_db)
+    assert (feed, scope, dealer, kind, subject) == ("insurer", "PICC", None, "degraded", file.path.name)
+    assert "incomplete" in message
+    assert "next run" in message
+    assert scalar(fresh_db, "select count(*) from raw.insurer_claims") == 0
+    assert_accounted(fresh_db)
+
+
 def test_an_empty_outcome_file_is_reported_for_its_dealer(fresh_db, tmp_path):
     sent: list[str] = []
     path = write_outcomes(tmp_path, "D002", dt.date(2026, 11, 19), 12, sent)

@@ -82,9 +82,7 @@ class DagResult:
         """``task`` is a ``feed_health`` that failed only to report its feed (any other
         failure of it, a crashed freshness check included, is a broken step)."""
         return (
-            task_id_of(task) == FEED_HEALTH
-            and state == "failed"
-            and (self.errors.get(task) or "").find(REPORTED) >= 0
+            task_id_of(task) == FEED_HEALTH and state == "failed" and (self.errors.get(task) or "").find(REPORTED) >= 0
         )
 
     @property

@@ -270,9 +270,17 @@ class _Delivered:
         )
 
     def incomplete(self, reason: str) -> FileOutcome:
+        """A file not complete yet: in the ledger, tried again by the next run, and
+        reported for D (a file cut off for good must not wait unseen)."""
         with self.conn, self.conn.cursor() as cur:
             self.ledger(cur, "incomplete", reason)
-        return FileOutcome(self.file, "incomplete", f"{self.source}: {reason}")
+            self.report(
+                cur,
+                "degraded",
+                f"{self.file.name} incomplete: {reason}. Nothing of it loaded; the next run reads it again"
+                f" ({self.source}).",
+            )
+        return FileOutcome(self.file, "incomplete", f"{self.source}: {reason}", reported=["degraded"])
 
     def rejected(self, reason: str) -> FileOutcome:
         """A file that cannot be read at all: in the ledger and reported, in one transaction."""

@@ -9,7 +9,7 @@ Each feed's limit, for the run of business date D (which sees what happened befo
   than ``D 00:00 +08:00`` minus 1 day, or there is none: nothing of the dealer changed
   in the DMS during the day before D. A dealer is one of ``raw.dms_dealers``.
 - **An insurer** (a folder of the insurer inbox): stale when the newest complete file it
-  delivered (``etl.files``, status loaded, superseded or redelivered, dated before D) is
+  delivered (``etl.files``, status loaded or superseded, dated before D: a re-delivery is not news) is
   dated before D - 2 days, or there is none: no file for D - 1 nor D - 2.
 - **The OEM, per dealer**: from the 6th of a month on (``D.day > 5``: the run for the
   6th sees everything published by the end of the 5th), stale when the dealer's list for
@@ -17,8 +17,8 @@ Each feed's limit, for the run of business date D (which sees what happened befo
   ``scope`` '<dealer> <YYYY-MM>' from a run up to D). The OEM publishes on the 3rd.
 - **Call-center outcomes, per dealer**: stale when no outcome file came for the
   dealer's previous list — the latest ``etl.sent_calls.list_date`` before D — that is,
-  ``etl.files`` holds no ``OUTCOMES_<dealer>_<YYYYMMDD of that list>.csv`` (whatever
-  became of it: a file that came is not missing; a bad one fails its own task).
+  ``etl.files`` holds no complete ``OUTCOMES_<dealer>_<YYYYMMDD of that list>.csv`` (one
+  still incomplete has not come yet; one that came but was rejected is reported as such).
 
 Each check replaces D's ``stale`` reports of its feed (``feedreports.clear`` then
 ``record``, in one transaction): a rerun of D recomputes them, and a source that caught
@@ -48,7 +48,9 @@ DMS_QUIET_LIMIT = dt.timedelta(days=1)
 INSURER_SILENCE_DAYS = 2
 OEM_PUBLISHED_BY_DAY = 5
 #: A file of these statuses was delivered whole (an incomplete one is still being written).
-COMPLETE_FILE = ("loaded", "superseded", "redelivered")
+#: A re-delivery is not news: bytes sent again under another name do not make a sender
+#: fresh.
+COMPLETE_FILE = ("loaded", "superseded")
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def callcenter_stale(conn: Any, business_date: dt.date) -> list[Stale]:
         )
         previous = cur.fetchall()
         cur.execute(
-            "select name from etl.files where feed = 'callcenter' and name = any(%s)",
+            "select name from etl.files where feed = 'callcenter' and name = any(%s) and status <> 'incomplete'",
             ([outcome_file_name(dealer, day) for dealer, day in previous],),
         )
         came = {row[0] for row in cur.fetchall()}
