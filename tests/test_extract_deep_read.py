@@ -20,8 +20,10 @@ import psycopg2
 import pytest
 from typer.testing import CliRunner
 
+from baoke import runlock
 from baoke.cli import app
 from baoke.extract import jobs
+from baoke.migrate import migrate
 from baoke_sim.connections import http_connection_uri
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi, LateVersion
 from baoke_sim.faults import Fault, FaultPlan, FaultRule
@@ -179,3 +181,14 @@ def test_baoke_reconcile_exits_1_naming_what_failed(fresh_db, monkeypatch):
     result = CliRunner().invoke(app, ["reconcile", "--date", D2.isoformat()])
     assert result.exit_code == 1
     assert "FAILED group listings: DMS API: POST http://127.0.0.1:9/oauth/token failed after retries" in result.output
+
+
+def test_baoke_reconcile_during_a_run_stops_at_once_naming_the_run_in_progress(fresh_db, monkeypatch):
+    point_at(monkeypatch, "http://127.0.0.1:9", fresh_db)
+    migrate(fresh_db)
+    with runlock.hold(fresh_db, D2, "baoke run --date 2026-11-14", "/tmp/run.log"):
+        result = CliRunner().invoke(app, ["reconcile", "--date", D2.isoformat()])
+    assert result.exit_code == 1
+    assert "another baoke run is in progress on this warehouse: run for 2026-11-14" in result.output
+    assert "FAILED" not in result.output, "nothing was read"
+    assert scalar(fresh_db, "select count(*) from etl.load_batches") == 0

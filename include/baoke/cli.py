@@ -201,7 +201,18 @@ def reconcile(
     except warehouse.WarehouseError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(1) from err
-    result = deep_read(url, business_date, days)
+    from baoke import migrate, runlock
+
+    migrate.migrate(url)
+    days_args = ["--days", str(days)] if days else []
+    command = shlex.join(["baoke", "reconcile", "--date", business_date.isoformat(), *days_args])
+    try:  # one run at a time: a deep read beside a day's run would load the same versions
+        with runlock.hold(url, business_date, command, None) as held:
+            result = deep_read(url, business_date, days)
+            held.finish(result.ok)
+    except runlock.RunInProgress as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
     for line in result.lines():
         typer.secho(line, fg="red" if line.startswith("FAILED") else None)
     raise typer.Exit(0 if result.ok else 1)
