@@ -545,6 +545,7 @@ def test_random_file_faults_never_fail_the_load_and_every_record_is_accounted_fo
 # --- a clean world ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a whole world's history through every feed: about a minute
 def test_a_clean_world_gives_no_rejects_no_unannounced_fields_and_no_reports(fresh_db, tmp_path):
     """What the simulators send matches the contract field for field: every feed, read
     whole, loads without a reject, an unannounced field or a report."""
