@@ -130,6 +130,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.slow  # every fault on its own (make test); the random mix below stays in make test-fast
 @pytest.mark.parametrize("fault", list(FAULTS.values()), ids=list(FAULTS))
 def test_each_fault_is_survived_and_the_data_equals_a_clean_run(fresh_db, world, clean, fault):
     plan = FaultPlan.script(

@@ -93,6 +93,7 @@ def test_an_unpublished_period_is_skipped_and_loaded_by_a_later_run(fresh_db, wo
     ],
     ids=["429", "500", "503", "stall", "page twice", "HTML page", "cut short", "short of total"],
 )
+@pytest.mark.slow  # every fault on its own: make test
 def test_transient_faults_load_the_same_rows_as_a_clean_run(fresh_db, world, warehouse_url, fault):
     set_clock(world, "2026-11-20T06:00:00+08:00")
     run(fresh_db, world, dt.date(2026, 11, 10))
