@@ -269,3 +269,23 @@ def test_numbers_with_separators_and_null_timestamps_are_rejected_naming_the_fie
     vehicles = rows(fresh_db, "raw.dms_vehicles")
     assert [(k, v) for k, v, _ in vehicles] == [(k, v) for k, v, _ in clean["raw.dms_vehicles"]], "all loaded"
     assert scalar(fresh_db, "select count(*) from raw.dms_vehicles where record ? 'dms_build'") == 1
+
+
+def test_a_field_renamed_by_a_dms_upgrade_is_rejected_naming_it_and_the_new_name_reported(fresh_db, world, clean):
+    """The issue's case: a DMS upgrade renames `mobile` to `phone`. Before, 0 rejects and a
+    green build; customers silently dropped to the exceptions file."""
+    plan = FaultPlan.script(FaultRule(Fault.bad_record("renamed_field", row=1), path="/v1/customers", nth=1))
+    run(fresh_db, world, faults=plan)
+    assert_accounted(fresh_db)
+    with connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select entity, locator, field, reason from etl.rejects")
+        [(entity, locator, field, reason)] = cur.fetchall()
+        cur.execute("select entity, field, first_locator from etl.unannounced_fields")
+        unannounced = cur.fetchall()
+        cur.execute("select kind, subject from etl.feed_reports where feed = 'dms' and kind = 'unannounced_field'")
+        reported = cur.fetchall()
+    assert (entity, locator, field) == ("customers", "page 1 row 2", "mobile")
+    assert reason.startswith("missing field 'mobile'")
+    assert unannounced == [("customers", "phone", "page 1 row 2")]
+    assert reported == [("unannounced_field", "customers.phone")]
+    assert len(rows(fresh_db, "raw.dms_customers")) == len(clean["raw.dms_customers"]) - 1
