@@ -23,12 +23,15 @@ import pytest
 import requests
 
 from baoke.extract.catalog import ALL
+from baoke.outbound import held_because
 from baoke_sim.callcenter import OUTCOMES_ENCODING, OUTCOMES_SHAPE
+from baoke_sim.connections import feed_connections
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
 from baoke_sim.faults import RECORD_DAMAGES, Fault, FaultPlan, FaultRule
 from baoke_sim.file_faults import write_file
+from baoke_sim.insurer_files import deliver
 from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
-from baoke_sim.replay import FaultSettings, replay
+from baoke_sim.replay import FaultSettings, check_feeds, extract_day, replay
 from baoke_sim.servers import ApiServer
 from baoke_sim.world import SCALES, generate
 
@@ -237,3 +240,34 @@ def test_an_outcome_file_without_rows_can_have_any_fault(tmp_path: Path, fault: 
     report = write_file(tmp_path / "OUTCOMES_D001_20261120.csv", OUTCOMES_SHAPE, [], fault, OUTCOMES_ENCODING, 0, True)
     assert report.data_rows == 0
     assert report.damaged == ()
+
+
+def test_a_dealer_whose_dms_fails_stops_neither_the_other_feeds_nor_the_checks(
+    small_world: Path, fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay's day runs as the DAGs' mapped tasks do: the dealer's DMS task fails (its
+    repair orders answer 503 however often they are asked), is logged and named, and the
+    insurers, the OEM and the call center still load, and every feed's check still runs;
+    the export would hold the dealer."""
+    day = dt.date(2026, 11, 20)
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", fresh_db)
+    monkeypatch.setenv("BAOKE_HTTP_RETRIES", "0")
+    for name in ("INSURER_INBOX", "CALLCENTER_INBOX"):
+        (tmp_path / name).mkdir()
+        monkeypatch.setenv(name, str(tmp_path / name))
+    deliver(small_world, tmp_path / "INSURER_INBOX", since="2026-11-16")
+    outage = FaultPlan.random(1.0, path="/v1/repair_orders", faults=(Fault.error(503),))
+    with ApiServer(DmsApi(small_world, faults=outage)) as dms, ApiServer(OemApi(small_world)) as oem:
+        for name, uri in feed_connections(dms.url, oem.url).items():
+            monkeypatch.setenv(name, uri)
+        failures = extract_day(day)
+        assert len(failures) == 1
+        assert failures[0].startswith("dms D001: DMS API: GET ")
+        assert "503" in failures[0]
+        check_feeds(day, failures)
+    assert len(failures) == 1, "every feed's check ran"
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select feed, count(*) from etl.load_batches where business_date = %s group by 1", (day,))
+        loaded = dict(cur.fetchall())
+        assert set(loaded) == {"dms", "insurer", "oem"}  # no outcome file came: the call center read none
+        assert "repair_orders" in (held_because(conn, day, "D001") or "")
