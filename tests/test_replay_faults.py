@@ -14,8 +14,11 @@ every class of fault occurs (``test_every_class_of_fault_was_injected`` says whi
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import psycopg2
@@ -25,7 +28,7 @@ import requests
 from baoke.dbt import run_dbt
 from baoke.extract.catalog import ALL
 from baoke.outbound import held_because
-from baoke_sim.callcenter import OUTCOMES_ENCODING, OUTCOMES_SHAPE
+from baoke_sim.callcenter import OUTCOMES_ENCODING, OUTCOMES_SHAPE, CallCenterConfig, work_lists
 from baoke_sim.connections import feed_connections
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
 from baoke_sim.faults import RECORD_DAMAGES, Fault, FaultPlan, FaultRule
@@ -283,3 +286,39 @@ def test_a_dealer_whose_dms_fails_stops_neither_the_other_feeds_nor_the_checks(
         loaded = dict(cur.fetchall())
         assert set(loaded) == {"dms", "insurer", "oem"}  # no outcome file came: the call center read none
         assert "repair_orders" in (held_because(conn, day, "D001") or "")
+
+
+def test_a_customer_listed_without_a_vehicle_comes_back_with_one_of_theirs(small_world: Path, tmp_path: Path) -> None:
+    """A birthday is listed without a vehicle; the visit the call causes is a repair order
+    of one of the customer's vehicles (a customer without one has nothing to service).
+    Found by the replay's check that every reject is a fault's: the simulated call
+    center wrote a repair order without a VIN, which the platform rightly rejected."""
+    world = tmp_path / "world.sqlite"
+    shutil.copy(small_world, world)
+    day = dt.date(2026, 11, 19)
+    with sqlite3.connect(world) as conn:
+        owned = conn.execute(
+            "select json_extract(record, '$.customer_id'), pk from dms_versions where entity = 'vehicles'"
+            " and visible_at < '2026-11-20' order by 1"
+        ).fetchall()
+    vehicles: dict[str, set[str]] = {}
+    for customer, vin in owned:
+        vehicles.setdefault(customer, set()).add(vin)
+    owners = sorted(vehicles)[:40]
+    folder = tmp_path / "outbound" / day.isoformat() / "D001"
+    folder.mkdir(parents=True)
+    customers = [*owners, "C99999999"]  # the last one owns no vehicle
+    with (folder / f"call_list_D001_{day:%Y%m%d}.csv").open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["call_id", "dealer_code", "customer_id", "vin", "primary_reason", "attempt_no"])
+        writer.writerows([f"D001-{i:05d}", "D001", c, "", "BIRTHDAY", "1"] for i, c in enumerate(customers))
+    config = CallCenterConfig(uplift={"BIRTHDAY": 1.0}, not_attempted_rate=0.0)
+    result = work_lists(day, tmp_path / "outbound", tmp_path / "inbox", world, config)
+    with sqlite3.connect(world) as conn:
+        caused = conn.execute(
+            "select json_extract(record, '$.customer_id'), json_extract(record, '$.vin') from dms_versions"
+            " where entity = 'repair_orders' and pk like '%-CC20261119%'"
+            " and json_extract(record, '$.status') = 'closed'"
+        ).fetchall()
+    assert result.returns == len(caused) > 0
+    assert all(vin in vehicles[customer] for customer, vin in caused), "each came with a vehicle of theirs"
