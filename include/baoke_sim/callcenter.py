@@ -240,8 +240,7 @@ def work_lists(
         if written.path != out:  # a renamed re-send
             result.outcomes.append(written.path)
         result.rows += len(outcomes)
-    _add_return_visits(world, visits, list_date)
-    result.returns = len(visits)
+    result.returns = _add_return_visits(world, visits, list_date)
     result.dms_changes = _feed_back(world, _plan_feedback(closing, config, list_date))
     return result
 
@@ -450,12 +449,37 @@ def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
     )
 
 
-def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> None:
+def _vehicles_of(conn: sqlite3.Connection, customers: set[str], list_date: dt.date) -> dict[str, str]:
+    """Each customer's vehicle changed most recently, as the DMS knew it on the list date
+    (what a customer listed for a reason without a vehicle, a birthday, comes back with)."""
+    if not customers:
+        return {}
+    conn.execute("create temp table if not exists wanted_customers (customer_id text primary key)")
+    conn.execute("delete from wanted_customers")
+    conn.executemany("insert or ignore into wanted_customers values (?)", [(c,) for c in customers])
+    until = f"{list_date + dt.timedelta(days=1):%Y-%m-%d}T00:00:00+08:00"
+    return {
+        customer: vin
+        for customer, vin, _ in conn.execute(
+            "select json_extract(record, '$.customer_id') as customer, pk, max(updated_at) from dms_versions"
+            " where entity = 'vehicles' and visible_at < ?"
+            "   and json_extract(record, '$.customer_id') in (select customer_id from wanted_customers)"
+            " group by customer",
+            (until,),
+        )
+    }
+
+
+def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> int:
     """The visits the calls caused: an appointment (source call_center) and a closed
-    maintenance order on its date, visible once the clock passes them."""
+    maintenance order on its date, visible once the clock passes them; returns how many.
+    A customer listed without a vehicle comes with theirs (none: nothing to service)."""
     if not visits:
-        return
+        return 0
     with sqlite3.connect(world) as conn:
+        cars = _vehicles_of(conn, {row["customer_id"] for row, _ in visits if not row.get("vin")}, list_date)
+        visits = [({**row, "vin": row.get("vin") or cars.get(row["customer_id"], "")}, day) for row, day in visits]
+        visits = [(row, day) for row, day in visits if row["vin"]]
         last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
         records: list[tuple[str, str, str, str, dict[str, object]]] = []
         for n, (row, day) in enumerate(visits):
@@ -522,6 +546,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
             " values (?, ?, ?, ?, ?, ?)",
             [(e, pk, d, ts, ts, json.dumps(r, ensure_ascii=False)) for e, pk, d, ts, r in records],
         )
+    return len(visits)
 
 
 # --- what the DMS learns from the calls ---------------------------------------------------

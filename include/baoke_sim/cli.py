@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -186,17 +187,39 @@ def replay(
     start: Annotated[str, typer.Option("--start", help="First business date.", metavar="YYYY-MM-DD")],
     days: Annotated[int, typer.Option("--days", min=1, help="How many days to run.")] = 30,
     tests: Annotated[bool, typer.Option(help="Run dbt's data tests every day (slower).")] = True,
+    fault_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="Faults on every feed: each DMS/OEM request gets a transient fault with this probability and a "
+            "record fault (damaged record, late change) with it too; each insurer and outcome file a file fault.",
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
     world: WorldOpt = None,
 ) -> None:
     """Run many days in a row — extract, dbt build, export, the call center works the
-    lists — checking the outreach invariants every day (faster than `baoke run`)."""
+    lists — checking the outreach invariants every day (faster than `baoke run`). With
+    --fault-rate, then finds each injected fault in the records of the day that met it."""
+    from baoke_sim.fault_evidence import STATUSES
+    from baoke_sim.replay import FaultSettings
     from baoke_sim.replay import replay as run_days
 
     path = world_path(world)
     if not path.exists():
         typer.secho(f"no world at {path}: run `baoke simulate generate` first", fg="red", err=True)
         raise typer.Exit(1)
-    reports = run_days(path, date_option(start), days, with_tests=tests)
+    reports = run_days(path, date_option(start), days, with_tests=tests, faults=FaultSettings(fault_rate, fault_seed))
     breaches = sum(n for r in reports for n in r.breaches.values())
-    typer.echo(f"{len(reports)} days replayed; {breaches} invariant breaches")
-    raise typer.Exit(1 if breaches else 0)
+    not_delivered = sum(r.dealers - r.delivered for r in reports)
+    failures = sum(len(r.failures) for r in reports)
+    statuses = Counter(e.status for r in reports for e in r.evidence)
+    unexplained = sum(len(r.unexplained_rejects) for r in reports)
+    typer.echo(
+        f"{len(reports)} days replayed; {breaches} invariant breaches; {not_delivered} dealer-days without lists;"
+        f" {failures} failed units; {sum(statuses.values())} faults injected: "
+        + ", ".join(f"{statuses[status]} {status}" for status in STATUSES)
+        + f"; {unexplained} unexplained rejects"
+    )
+    raise typer.Exit(1 if breaches or not_delivered or failures or statuses["unmatched"] or unexplained else 0)

@@ -383,10 +383,11 @@ class DmsApi(SimulatedApi):
     def authenticate(self, request: Request) -> None:
         self._tokens.check(request.bearer_token())
 
-    def expire_credentials(self, request: Request) -> None:
+    def expire_credentials(self, request: Request) -> bool:
         token = request.bearer_token()
         if token:
             self._tokens.expire(token)
+        return token is not None
 
     def _token(self, request: Request, _: re.Match[str]) -> Response:
         form = request.form()
@@ -413,16 +414,32 @@ class DmsApi(SimulatedApi):
         """bad_record: the page with record ``fault.row`` (clamped) damaged; the list and
         the record are copied, so the page remembered for repeat_page stays clean.
         late_change: the page as it is, and from now on a late version of a record."""
+        entity = match["entity"]
         if fault.kind == "late_change":
-            q = ListingQuery.from_request(match["entity"], request.query)
+            q = ListingQuery.from_request(entity, request.query)
             with self.world.connect() as conn:
-                self.late.make(conn, self.world.clock(conn), q, fault.days, fault.row)
+                late = self.late.make(conn, self.world.clock(conn), q, fault.days, fault.row)
+            if late is not None:
+                self.note(request, fault, **dataclasses.asdict(late))
             return response
         data = list(response.body["data"])
         if fault.kind != "bad_record" or not data:
             return response
         index = min(max(fault.row, 0), len(data) - 1)
-        data[index] = damaged(data[index], match["entity"], fault)
+        clean = data[index]
+        data[index] = damaged(clean, entity, fault)
+        if data[index] == clean:  # nothing to damage (an entity without a number)
+            return response
+        self.note(
+            request,
+            fault,
+            entity=entity,
+            pk=clean.get(PRIMARY_KEYS[entity]),
+            updated_at=clean.get("updated_at"),
+            damage=fault.damage,
+            record=data[index],
+            **_damaged_fields(entity, fault),
+        )
         return dataclasses.replace(response, body={**response.body, "data": data})
 
 
@@ -447,6 +464,21 @@ def damaged(record: dict[str, Any], entity: str, fault: Fault) -> dict[str, Any]
         name, value = UNANNOUNCED_FIELD
         record[fault.field or name] = value
     return record
+
+
+def _damaged_fields(entity: str, fault: Fault) -> dict[str, str | None]:
+    """The field a damage changed (``field``) and, for a renamed one, its new name (``to``)."""
+    damage = fault.damage
+    if damage == "renamed_field":
+        old, new = (fault.field, fault.to) if fault.field and fault.to else RENAMED_FIELDS[entity]
+        return {"field": old, "to": new}
+    if damage == "bad_number":
+        return {"field": fault.field or NUMBER_FIELDS.get(entity)}
+    if damage == "unannounced_field":
+        return {"field": fault.field or UNANNOUNCED_FIELD[0]}
+    if damage == "null_pk":
+        return {"field": PRIMARY_KEYS[entity]}
+    return {"field": "updated_at"}  # bad_updated_at, null_updated_at
 
 
 def with_separators(value: Any) -> str:

@@ -20,7 +20,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 FaultKind = Literal[
     "error",
@@ -265,6 +265,11 @@ class FaultPlan:
         with self._lock:
             return self._counts[path]
 
+    def requests(self) -> int:
+        """How many requests were seen in all (for logs: how many draws were made)."""
+        with self._lock:
+            return sum(self._counts.values())
+
     def _pick(self, path: str, number: int, draw: float) -> Fault | None:
         candidates = [rule for rule in self.rules if rule.matches_path(path)]
         for rule in candidates:
@@ -277,6 +282,41 @@ class FaultPlan:
                 if draw < threshold:
                     return rule.fault
         return None
+
+
+@dataclass(frozen=True)
+class Injected:
+    """One fault a simulated API applied to an answer. A fault drawn for a request it
+    cannot change (a repeated page with no page before it, a damaged record on an empty
+    page, a short page from the DMS, a token expiry at the OEM's API key) is not one.
+    ``detail`` says what it did where that matters for finding its trace: the HTTP
+    status of an error; for a damaged record its entity, the record's key and version
+    as served clean, the damage and the record as served; for a late change the version
+    it made."""
+
+    kind: FaultKind
+    path: str
+    query: Mapping[str, str]
+    detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class InjectionLog:
+    """The faults a simulated API applied, in order, until a reader takes them
+    (``drain``): a replay takes each day's, to find what the platform made of them."""
+
+    def __init__(self) -> None:
+        self._items: list[Injected] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: Injected) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def drain(self) -> list[Injected]:
+        """Every fault applied since the last drain, oldest first."""
+        with self._lock:
+            items, self._items = self._items, []
+            return items
 
 
 def _uniform(faults: tuple[Fault, ...], rate: float, path: str) -> list[FaultRule]:

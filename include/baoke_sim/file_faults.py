@@ -313,6 +313,8 @@ def faulty_version(shape: FileShape, rows: list[list[str]], fault: str | None, r
     if fault not in shape.faults:
         can = ", ".join(shape.faults)
         raise ValueError(f"{shape.kind} files cannot have the fault {fault!r}; they can have: {can}")
+    if not rows and fault in ("correction", "malformed_row", *_ROW_DAMAGES):
+        return clean(shape, rows)  # a file without data rows (nothing listed that day) has none to change
     if fault == "correction":
         fixed, index = _corrected(shape, rows, rng)
         return Version(shape.header, fixed, len(fixed) if shape.trailer else None, changed=(index + 2,))

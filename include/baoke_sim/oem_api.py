@@ -145,7 +145,8 @@ class OemApi(SimulatedApi):
 
     def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:
         """short_page: the page without its last ``fault.missing`` items, ``total`` as it was."""
-        if fault.kind != "short_page":
-            return response
         items = response.body["items"]
+        if fault.kind != "short_page" or not items:
+            return response
+        self.note(request, fault, missing=min(fault.missing, len(items)))
         return dataclasses.replace(response, body={**response.body, "items": items[: -fault.missing]})

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from baoke_sim.faults import Fault, FaultPlan
+from baoke_sim.faults import Fault, FaultPlan, Injected, InjectionLog
 
 log = logging.getLogger("baoke_sim")
 
@@ -261,6 +261,8 @@ class SimulatedApi:
     def __init__(self, world: Path | str, faults: FaultPlan | None = None) -> None:
         self.world = WorldStore(world)
         self.faults = faults or FaultPlan.from_env()
+        #: every fault applied to an answer (``Injected``), for a replay to reconcile
+        self.injected = InjectionLog()
         self._pages = _PageMemory()
         self._routes = self.routes()
 
@@ -271,16 +273,21 @@ class SimulatedApi:
         """Raise ``ApiError`` unless the request carries valid credentials."""
         raise NotImplementedError
 
-    def expire_credentials(self, request: Request) -> None:
-        """The token_expired fault: make the caller's credentials expire now. APIs
-        without expiring credentials (the OEM's API key) ignore it."""
+    def expire_credentials(self, request: Request) -> bool:
+        """The token_expired fault: make the caller's credentials expire now; whether
+        they did. APIs without expiring credentials (the OEM's API key) ignore it."""
+        return False
 
     def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:
         """The faults that change what a listing serves (``bad_record``, ``short_page``,
         ``late_change``): ``response`` (a 200 page) as altered by ``fault``, as a new
-        Response (the remembered page stays clean). An API answers the page unchanged
-        for the faults it does not model."""
+        Response (the remembered page stays clean), after ``note``-ing what it did. An
+        API answers the page unchanged for the faults it does not model."""
         return response
+
+    def note(self, request: Request, fault: Fault, **detail: Any) -> None:
+        """Log ``fault`` as applied to the answer to ``request``."""
+        self.injected.add(Injected(fault.kind, request.path, dict(request.query), detail))
 
     def handle(self, request: Request) -> Response:
         """Answer one request: route, count it for the fault plan, apply its fault."""
@@ -293,8 +300,10 @@ class SimulatedApi:
             response = err.response()
         if fault is not None and fault.kind == "stall":
             response = dataclasses.replace(response, delay=fault.seconds)
+            self.note(request, fault)
         if fault is not None and fault.kind == "truncated_body" and response.status == 200:
             response = truncated(response, fault)
+            self.note(request, fault, whole_length=fault.whole_length)
         return response
 
     def _match(self, request: Request) -> tuple[Route, re.Match[str]]:
@@ -311,26 +320,30 @@ class SimulatedApi:
     def _serve(self, request: Request, matched: Route, match: re.Match[str], fault: Fault | None) -> Response:
         kind = fault.kind if fault else None
         if fault is not None and kind == "error":
+            self.note(request, fault, status=fault.status)
             raise _fault_error(fault)
-        if kind == "html_body":  # the gateway answers; the API never sees the request
+        if fault is not None and kind == "html_body":  # the gateway answers; the API never sees the request
+            self.note(request, fault)
             return gateway_page()
         if matched.auth:
-            if kind == "token_expired":
-                self.expire_credentials(request)
+            if fault is not None and kind == "token_expired" and self.expire_credentials(request):
+                self.note(request, fault)
             self.authenticate(request)
         if matched.listing:
-            response = self._serve_listing(request, matched, match, repeat=kind == "repeat_page")
+            response = self._serve_listing(request, matched, match, fault if kind == "repeat_page" else None)
             if fault is not None and kind in _LISTING_FAULTS and response.status == 200:
                 response = self.alter_listing(request, match, response, fault)
             return response
         return matched.handler(request, match)
 
-    def _serve_listing(self, request: Request, matched: Route, match: re.Match[str], repeat: bool) -> Response:
-        """A listing page, remembered per listing; with ``repeat``, a request that has a
-        paging position gets the page served before it instead (none before: no fault)."""
+    def _serve_listing(self, request: Request, matched: Route, match: re.Match[str], repeat: Fault | None) -> Response:
+        """A listing page, remembered per listing; with a ``repeat`` fault, a request that
+        has a paging position gets the page served before it instead (none before: no
+        fault)."""
         key = self._listing_key(request)
         previous = self._pages.get(key) if repeat and request.query.get(self.paging_param) else None
-        if previous is not None:
+        if repeat is not None and previous is not None:
+            self.note(request, repeat)
             return dataclasses.replace(previous)
         response = matched.handler(request, match)
         if response.status == 200:
