@@ -270,29 +270,28 @@ class _Delivered:
         )
 
     def incomplete(self, reason: str) -> FileOutcome:
-        """A file not complete yet: in the ledger, tried again by the next run, and
-        reported for D (a file cut off for good must not wait unseen)."""
-        with self.conn, self.conn.cursor() as cur:
-            self.ledger(cur, "incomplete", reason)
-            self.report(
-                cur,
-                "degraded",
-                f"{self.file.name} incomplete: {reason}. Nothing of it loaded; the next run reads it again"
-                f" ({self.source}).",
-            )
-        return FileOutcome(self.file, "incomplete", f"{self.source}: {reason}", reported=["degraded"])
+        """A file not complete yet: tried again by the next run, and reported for D (a
+        file cut off for good must not wait unseen)."""
+        return self._set_aside("incomplete", reason, "the next run reads it again")
 
     def rejected(self, reason: str) -> FileOutcome:
-        """A file that cannot be read at all: in the ledger and reported, in one transaction."""
+        """A file that cannot be read at all."""
+        return self._set_aside(
+            "rejected", reason, "it stays in the inbox, and a corrected file under the same name will load"
+        )
+
+    def _set_aside(self, status: str, reason: str, what_next: str) -> FileOutcome:
+        """Nothing of the file loads: its ledger row and a ``degraded`` report, in one
+        transaction."""
         with self.conn, self.conn.cursor() as cur:
-            self.ledger(cur, "rejected", reason)
+            self.ledger(cur, status, reason)
             self.report(
                 cur,
                 "degraded",
-                f"{self.file.name} rejected whole: {reason}. Nothing of it loaded; it stays in the inbox"
-                f" ({self.source}), and a corrected file under the same name will load.",
+                f"{self.file.name} {'rejected whole' if status == 'rejected' else status}: {reason}."
+                f" Nothing of it loaded; {what_next} ({self.source}).",
             )
-        return FileOutcome(self.file, "rejected", f"{self.source}: {reason}", reported=["degraded"])
+        return FileOutcome(self.file, status, f"{self.source}: {reason}", reported=["degraded"])
 
     def first_loaded_as(self) -> tuple[int, str, str] | None:
         """(file_id, name, status) of the file of this sender these bytes were loaded as."""
