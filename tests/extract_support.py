@@ -39,7 +39,8 @@ def rows(url: str, table: str) -> list[tuple]:
 def batches(url: str, feed: str) -> list[dict]:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute(
-            "select entity, scope, extracted, loaded, rejected, duplicates_skipped from etl.load_batches"
+            "select entity, scope, business_date, extracted, loaded, rejected, duplicates_skipped, rejects_repeated"
+            " from etl.load_batches"
             " where feed = %s order by batch_id",
             (feed,),
         )

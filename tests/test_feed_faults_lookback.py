@@ -26,7 +26,7 @@ from baoke_sim import store
 from baoke_sim.connections import http_connection_uri
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
 from baoke_sim.servers import ApiServer
-from extract_support import scalar, world_at
+from extract_support import batches, scalar, world_at
 
 DEALER = "D001"
 DAYS = [dt.date(2026, 11, 16), dt.date(2026, 11, 17), dt.date(2026, 11, 18), dt.date(2026, 11, 19)]
@@ -95,14 +95,7 @@ def test_bad_records_reread_by_the_lookback_are_rejected_once_and_never_hold_the
         landed = "select count(*) from raw.dms_repair_orders where record_key = %s and record_version = %s"
         assert scalar(fresh_db, landed, pk, version) == 0, "a bad version never lands"
 
-    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute(
-            "select business_date, extracted, loaded, rejected, duplicates_skipped, rejects_repeated"
-            " from etl.load_batches where entity = 'repair_orders' and scope = %s order by batch_id",
-            (DEALER,),
-        )
-        names = [d[0] for d in cur.description]
-        orders = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    orders = [b for b in batches(fresh_db, "dms") if (b["entity"], b["scope"]) == ("repair_orders", DEALER)]
     by_day = {b["business_date"]: b for b in orders}
     for batch in orders:
         assert batch["extracted"] == batch["loaded"] + batch["rejected"] + batch["duplicates_skipped"], batch
