@@ -24,6 +24,10 @@ daily_km as (
     select * from {{ ref('int_vehicle_daily_km') }}
 ),
 
+latest_visits as (
+    select * from {{ ref('int_vehicle_latest_visits') }}
+),
+
 -- each brand/model's interval: its own row, else the brand's, else the default ('*');
 -- looked up once per model, not once per visit
 models as (
@@ -58,10 +62,12 @@ with_interval as (
         maintenance_visits.mileage_km,
         model_intervals.interval_months,
         model_intervals.interval_km,
-        coalesce(daily_km.daily_km, {{ var('default_daily_km') }}) as daily_km
+        coalesce(daily_km.daily_km, {{ var('default_daily_km') }}) as daily_km,
+        maintenance_visits.ro_number = latest_visits.last_maintenance_ro_number as is_latest
     from maintenance_visits
     left join vehicles on maintenance_visits.vin = vehicles.vin
     left join daily_km on maintenance_visits.vin = daily_km.vin
+    left join latest_visits on maintenance_visits.vin = latest_visits.vin
     left join model_intervals
         on model_intervals.brand = coalesce(vehicles.brand, '') and model_intervals.model = coalesce(vehicles.model, '')
 ),
@@ -72,8 +78,7 @@ with_due_dates as (
         least(
             (visit_date + make_interval(months => interval_months))::date,
             visit_date + ceil(interval_km / nullif(daily_km, 0))::integer
-        ) as due_date,
-        row_number() over (partition by vin order by visit_date desc, ro_number desc) = 1 as is_latest
+        ) as due_date
     from with_interval
 )
 

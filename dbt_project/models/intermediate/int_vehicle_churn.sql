@@ -10,12 +10,7 @@ with vehicles as (
 ),
 
 last_visits as (
-    select distinct on (vin)
-        vin,
-        visit_date as last_visit_date,
-        dealer_code as last_visit_dealer_code
-    from {{ ref('int_visits') }}
-    order by vin asc, visit_date desc, ro_number desc
+    select * from {{ ref('int_vehicle_latest_visits') }}
 ),
 
 customers as (

@@ -17,7 +17,7 @@ with first_places as (
         *,
         lead(business_date) over (partition by customer_id, reason, event_key order by business_date)
             as next_due_date
-    from {{ ref('int_outreach_decisions') }}
+    from {{ ref('int_outreach_history') }}
     where source in ('due', 'overflow') and disposition <> 'overflow'
 ),
 
@@ -33,7 +33,7 @@ list_rows as (
         reason,
         event_key,
         call_id
-    from {{ ref('int_outreach_decisions') }}
+    from {{ ref('int_outreach_history') }}
     where disposition in ('call', 'sms')
 ),
 
@@ -69,12 +69,12 @@ results as (
         unit_calls.customer_id,
         unit_calls.reason,
         unit_calls.event_key,
-        count(*) as attempts,
-        bool_or(outcomes.outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
-        bool_or(outcomes.outcome = 'BOOKED') as booked,
-        count(*) filter (where outcomes.channel = 'SMS') as sms_sent
+        sum(call_results.attempts_reported) as attempts,
+        bool_or(call_results.reached) as reached,
+        bool_or(call_results.booked) as booked,
+        sum(call_results.sms_reported) as sms_sent
     from unit_calls
-    inner join {{ ref('stg_callcenter__outcomes') }} as outcomes on unit_calls.call_id = outcomes.call_id
+    inner join {{ ref('int_outreach_call_results') }} as call_results on unit_calls.call_id = call_results.call_id
     group by unit_calls.business_date, unit_calls.customer_id, unit_calls.reason, unit_calls.event_key
 ),
 

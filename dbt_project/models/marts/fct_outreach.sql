@@ -1,32 +1,24 @@
 -- Every list row and holdout row ever decided (rules §3, §5), with what the call center
 -- reported for it: attempts, whether the customer was reached, booked, and the final
 -- outcome. One row per list row (call, sms, exception) or holdout (customer x reason).
-with decisions as (
-    select * from {{ ref('int_outreach_decisions') }}
+with history as (
+    select * from {{ ref('int_outreach_history') }}
+),
+
+decisions as (
+    select * from history
     where (is_list_row and disposition in ('call', 'sms', 'exception')) or disposition = 'holdout'
 ),
 
-outcomes as (
-    select * from {{ ref('stg_callcenter__outcomes') }}
-),
-
 results as (
-    select
-        call_id,
-        count(*) as attempts_reported,
-        bool_or(outcome in ('BOOKED', 'CALLBACK_REQUESTED', 'DECLINED')) as reached,
-        bool_or(outcome = 'BOOKED') as booked,
-        (array_agg(outcome order by called_at desc, attempt_no desc))[1] as final_outcome,
-        max(called_at) as last_called_at
-    from outcomes
-    group by call_id
+    select * from {{ ref('int_outreach_call_results') }}
 ),
 
 secondary as (
     select
         call_id,
         string_agg(reason, '|' order by priority, reason) as other_reasons
-    from {{ ref('int_outreach_decisions') }}
+    from history
     where not is_list_row and disposition in ('call', 'sms', 'exception')
     group by call_id
 )

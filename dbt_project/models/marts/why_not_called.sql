@@ -2,7 +2,8 @@
 -- of the day that is not the lead reason of a phone-list row, with the reason it is
 -- not (holdout, completed, in workshop, sold or moved, no consent, invalid or wrong
 -- number, advisor cap, SMS only, listed as another reason of the same call...).
--- Incremental like the decisions it reads: a run replaces its own date's rows.
+-- Incremental: a run replaces its own date's rows; a full refresh rebuilds every day from
+-- the outreach history (int_outreach_history: the export's log, then D).
 -- Its data tests check the rows of D only (meta build_date_column: macros/tests/as_of_d.sql).
 {{ config(
     materialized='incremental',
@@ -28,7 +29,7 @@ select
         case when disposition = 'sms' then 'sms_list' end
     ) as why_not_called,
     call_id
-from {{ ref('int_outreach_decisions') }}
+from {{ ref('int_outreach_history') }}
 where
     not (disposition = 'call' and is_list_row)
     {% if is_incremental() %}

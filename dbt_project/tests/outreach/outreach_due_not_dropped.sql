@@ -8,7 +8,7 @@ with due as (
 ),
 
 decisions as (
-    select * from {{ ref('int_outreach_decisions') }}
+    select * from {{ ref('int_outreach_history') }}
 ),
 
 reasons as (

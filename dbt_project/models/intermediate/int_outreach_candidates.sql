@@ -1,0 +1,98 @@
+-- Who is a candidate for the lists of D (rules §3), and why: one row per customer,
+-- reason, due event and source.
+--   due:             a reason newly due today - not listed before for the same due event
+--                    (int_outreach_past_events), or listed longer ago than its cooldown;
+--   retry:           a further attempt the day after a not-reached call (3 attempts);
+--   failed_reminder: the day after the third not-reached attempt (to the SMS list);
+--   callback:        a callback the customer asked for, on the day asked (attempt 1);
+--   overflow:        a row over yesterday's advisor cap, at the same priority;
+--   wrong_number:    a number reported wrong yesterday (today's exceptions file, or the
+--                    call list if the DMS number has changed since).
+-- What brings a row back is the follow_up of its call's last outcome (outcome_codes seed).
+with reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
+due as (
+    select * from {{ ref('int_outreach_due') }}
+),
+
+past_events as (
+    select * from {{ ref('int_outreach_past_events') }}
+),
+
+history as (
+    select * from {{ ref('stg_platform__outreach_log') }}
+),
+
+call_results as (
+    select * from {{ ref('int_outreach_call_results') }}
+),
+
+new_due as (
+    select
+        due.customer_id,
+        due.vin,
+        due.dealer_code,
+        due.reason,
+        due.priority,
+        due.channel,
+        due.event_key,
+        due.due_date,
+        due.campaign_code,
+        'due' as source,
+        1 as attempt_no
+    from due
+    inner join reasons on due.reason = reasons.reason
+    left join past_events
+        on
+            due.customer_id = past_events.customer_id and due.reason = past_events.reason
+            and due.event_key = past_events.event_key
+    where
+        past_events.last_listed is null
+        or (
+            reasons.cooldown_days is not null
+            and {{ days_before_d('past_events.last_listed') }} >= reasons.cooldown_days
+        )
+),
+
+follow_ups as (
+    select
+        history.customer_id,
+        history.vin,
+        history.dealer_code,
+        history.reason,
+        history.priority,
+        history.channel,
+        history.event_key,
+        history.due_date,
+        history.campaign_code,
+        case
+            when history.disposition = 'overflow' then 'overflow'
+            when call_results.follow_up = 'callback' then 'callback'
+            when call_results.follow_up = 'wrong_number' then 'wrong_number'
+            when history.attempt_no < 3 then 'retry'
+            else 'failed_reminder'
+        end as source,
+        case
+            when call_results.follow_up = 'callback' then 1
+            when call_results.follow_up = 'retry' then least(history.attempt_no + 1, 3)
+            else history.attempt_no
+        end as attempt_no
+    from history
+    left join call_results on history.call_id = call_results.call_id
+    where
+        (history.business_date = {{ business_date() }} - 1 and history.disposition = 'overflow')
+        or (
+            history.business_date = {{ business_date() }} - 1 and history.disposition = 'call'
+            and call_results.follow_up in ('retry', 'wrong_number')
+        )
+        or (
+            history.disposition = 'call' and call_results.follow_up = 'callback'
+            and call_results.callback_date = {{ business_date() }}
+        )
+)
+
+select * from new_due
+union all
+select * from follow_ups

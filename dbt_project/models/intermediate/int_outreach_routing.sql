@@ -1,0 +1,51 @@
+-- Which list each candidate of D goes to, and why not the call list (rules §3): its path
+-- - the suppression that applies, else the SMS list when the reason is SMS-only, after
+-- three failed attempts or without call consent, else the phone - and its contact facts
+-- are looked up in the outreach_routing seed (a decision table, one match per row).
+-- Then the customer's place on each list before the holdout: the highest-priority reason
+-- leads (rank_without_holdout = 1), and whether that lead reason draws the holdout.
+-- One row per candidate.
+with candidates as (
+    select * from {{ ref('int_outreach_suppression') }}
+),
+
+routes as (
+    select * from {{ ref('outreach_routing') }}
+),
+
+with_path as (
+    select
+        *,
+        case
+            when suppressed_because is not null then suppressed_because
+            when channel = 'SMS' then 'sms_only_reason'
+            when source = 'failed_reminder' then 'three_attempts_failed'
+            when not may_call then 'no_call_consent'
+            else 'phone'
+        end as path
+    from candidates
+),
+
+routed as (
+    select
+        with_path.*,
+        routes.routing,
+        routes.why_not_called as why
+    from with_path
+    left join routes  -- a row no route matches keeps a null routing: a data test fails on it
+        on
+            with_path.path = routes.path
+            and (routes.has_mobile is null or routes.has_mobile = (with_path.mobile is not null))
+            and (routes.may_sms is null or routes.may_sms = with_path.may_sms)
+            and (routes.is_wrong_number is null or routes.is_wrong_number = with_path.is_wrong_number)
+)
+
+select
+    routed.*,
+    row_number() over by_priority as rank_without_holdout,
+    first_value(routed.draws_holdout) over by_priority as lead_draws_holdout
+from routed
+window by_priority as (
+    partition by customer_id, routing
+    order by priority, (source = 'due'), due_date, reason, event_key
+)

@@ -1,0 +1,63 @@
+-- What may be done with each candidate of D (rules §3, §5): the suppression that applies,
+-- first match wins - completed (a newly due event whose call was completed), in the
+-- workshop (a booked appointment on or after D, or an open repair order; for the reasons
+-- that say so), the car sold or the customer moved (idem) - and the customer's contact
+-- facts: a mobile, call and SMS consent (less what the call center heard: DO_NOT_CALL,
+-- UNSUBSCRIBED), a number reported wrong. And the holdout draw (rules §5) for a due
+-- event's first place on a list: newly due, or carried over the cap until it gets one.
+-- One row per candidate.
+with candidates as (
+    select * from {{ ref('int_outreach_candidates') }}
+),
+
+reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
+customers as (
+    select * from {{ ref('stg_dms__customers') }}
+),
+
+blocks as (
+    select * from {{ ref('int_customer_contact_blocks') }}
+),
+
+past_events as (
+    select * from {{ ref('int_outreach_past_events') }}
+),
+
+in_workshop as (
+    select vin from {{ ref('stg_dms__appointments') }}
+    where appointment_status = 'booked' and appointment_date >= {{ business_date() }}
+    union
+    select vin from {{ ref('stg_dms__repair_orders') }}
+    where ro_status = 'open' and open_date < {{ business_date() }}
+)
+
+select
+    candidates.*,
+    customers.mobile,
+    customers.consent_call and not coalesce(blocks.blocks_calls, false) as may_call,
+    coalesce(customers.consent_sms, false) and not coalesce(blocks.blocks_sms, false) as may_sms,
+    coalesce(blocks.mobile_reported_wrong, false) as is_wrong_number,
+    case
+        when candidates.source = 'due' and past_events.is_completed then 'completed'
+        when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
+        when reasons.skip_if_gone and blocks.vehicle_gone then 'vehicle_sold_or_moved'
+    end as suppressed_because,
+    candidates.source in ('due', 'overflow')
+    and ('x' || substr(md5(
+        candidates.customer_id || '|' || candidates.campaign_code || '|'
+        || to_char({{ business_date() }}, 'YYYY-MM')
+    ), 1, 8))::bit(32)::bigint
+    < {{ var('holdout_pct') }} * 4294967296
+        as draws_holdout
+from candidates
+inner join reasons on candidates.reason = reasons.reason
+left join customers on candidates.customer_id = customers.customer_id
+left join blocks on candidates.customer_id = blocks.customer_id
+left join past_events
+    on
+        candidates.customer_id = past_events.customer_id and candidates.reason = past_events.reason
+        and candidates.event_key = past_events.event_key
+left join in_workshop on candidates.vin = in_workshop.vin
