@@ -1,7 +1,7 @@
 {#- The data tests of a model that keeps what earlier builds wrote check only the rows
     this build wrote.
 
-    - A history model (`vehicle_churn_status`, `int_outreach_decisions`, ...) keeps one
+    - A history model (`vehicle_churn_status`, `why_not_called`, ...) keeps one
       set of rows per business date and each build replaces only D's.
     - An incremental model (`stg_dms__repair_orders`, ..., `int_visits`) rewrites only
       the records that changed, and stamps them with D (`merged_for_date`); a full

@@ -13,8 +13,7 @@
 -- One row per candidate (customer, reason, due event, source).
 {{ config(
     pre_hook="set local enable_nestloop = off",
-    indexes=[{'columns': ['call_id']}, {'columns': ['customer_id']}, {'columns': ['export_dealer_code']}],
-    meta={'build_date_column': 'business_date'}
+    indexes=[{'columns': ['call_id']}, {'columns': ['customer_id']}, {'columns': ['export_dealer_code']}]
 ) }}
 
 with routed as (
