@@ -223,3 +223,18 @@ def replay(
         + f"; {unexplained} unexplained rejects"
     )
     raise typer.Exit(1 if breaches or not_delivered or failures or statuses["unmatched"] or unexplained else 0)
+
+
+@app.command("rebuild-check")
+def rebuild_check(
+    start: Annotated[str, typer.Option("--start", help="First business date.", metavar="YYYY-MM-DD")],
+    days: Annotated[int, typer.Option("--days", min=1, help="How many days to check.")] = 14,
+) -> None:
+    """After a replay: rebuild each day from scratch (dbt build --full-refresh), export its
+    lists into a scratch folder and compare them byte for byte with those delivered."""
+    from baoke_sim.rebuild_check import rebuild_check as check_days
+
+    results = check_days(date_option(start), days)
+    reproduced = sum(r.reproduced for r in results)
+    typer.echo(f"{reproduced} of {len(results)} days reproduced byte for byte")
+    raise typer.Exit(0 if reproduced == len(results) else 1)

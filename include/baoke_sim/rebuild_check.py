@@ -1,0 +1,121 @@
+"""Checking that a wrong day can be rebuilt: after a replay, each day's lists come out of
+a rebuild from scratch byte for byte (issue: the outreach engine over an explicit history).
+
+The outreach keeps no hidden state: what was listed before is the export's log
+(``etl.outreach_log``), and staging is computed as of D from raw. So for each replayed
+day D, ``dbt build --full-refresh`` for D followed by the export of every dealer into a
+scratch folder must write exactly the files the replay delivered for D. Each rebuild's
+export appends D's rows to the log again (the latest export is what the next days read;
+its rows are the same). After the last check, the newest replayed day is rebuilt again
+so that the warehouse is left as of that day, with the marts' day-by-day history
+(`why_not_called`) complete again from the log.
+
+    baoke simulate rebuild-check --start 2026-10-20 --days 14
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2
+
+from baoke import outbound
+from baoke.config import get_settings
+from baoke.dbt import run_dbt
+from baoke.filedrop import open_drop
+
+
+@dataclass
+class DayRebuild:
+    """What the rebuild of one day wrote, against what was delivered."""
+
+    business_date: dt.date
+    identical: list[str] = field(default_factory=list)  # <dealer>/<file> with the same bytes
+    different: list[str] = field(default_factory=list)  # same name, other bytes
+    missing: list[str] = field(default_factory=list)  # delivered, not rewritten
+    extra: list[str] = field(default_factory=list)  # rewritten, never delivered
+
+    @property
+    def reproduced(self) -> bool:
+        return bool(self.identical) and not (self.different or self.missing or self.extra)
+
+    def line(self) -> str:
+        if self.reproduced:
+            return f"{self.business_date}: {len(self.identical)} files identical"
+        problems = [
+            f"{label} {', '.join(names)}"
+            for label, names in (("different:", self.different), ("missing:", self.missing), ("extra:", self.extra))
+            if names
+        ]
+        return f"{self.business_date}: {len(self.identical)} files identical; " + "; ".join(problems)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """``<dealer>/<file>`` -> bytes of every file in a day's outbound folder."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _build_from_scratch(url: str, day: dt.date, dbt_dir: Path) -> None:
+    arguments = [
+        "build",
+        "--full-refresh",
+        "--quiet",
+        "--exclude-resource-type",
+        "unit_test",
+        "--exclude-resource-type",
+        "test",
+        "--vars",
+        json.dumps({"business_date": day.isoformat()}),
+        "--target-path",
+        str(dbt_dir / "target"),
+        "--log-path",
+        str(dbt_dir / "logs"),
+    ]
+    if not run_dbt(arguments, url):
+        raise RuntimeError(f"dbt build --full-refresh failed for {day}: see {dbt_dir / 'logs' / 'dbt.log'}")
+
+
+def rebuild_day(url: str, day: dt.date, delivered: Path, dbt_dir: Path) -> DayRebuild:
+    """Rebuild D from scratch, export every dealer into a scratch folder and compare with
+    the files delivered for D (``delivered`` is the outbound location's root)."""
+    _build_from_scratch(url, day, dbt_dir)
+    with tempfile.TemporaryDirectory(prefix="baoke-rebuild-") as scratch:
+        with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_drop(scratch)) as drop:
+            outbound.export_day(conn, drop, day)
+        rebuilt = _files(Path(scratch) / day.isoformat())
+    before = _files(delivered / day.isoformat())
+    result = DayRebuild(day)
+    for name in sorted(before.keys() | rebuilt.keys()):
+        if name not in rebuilt:
+            result.missing.append(name)
+        elif name not in before:
+            result.extra.append(name)
+        elif before[name] == rebuilt[name]:
+            result.identical.append(name)
+        else:
+            result.different.append(name)
+    return result
+
+
+def rebuild_check(start: dt.date, days: int) -> list[DayRebuild]:
+    """Rebuild each day ``start`` .. ``start + days - 1`` from scratch and compare its
+    files with those delivered (``OUTBOUND_DIR``, a local folder); then leave the
+    warehouse rebuilt as of the last day."""
+    from baoke.warehouse import resolve_warehouse
+
+    settings = get_settings()
+    url = resolve_warehouse()
+    delivered = Path(settings.folder("OUTBOUND_DIR"))
+    dbt_dir = settings.state_dir / "rebuild-dbt"
+    results = []
+    for offset in range(days):
+        result = rebuild_day(url, start + dt.timedelta(days=offset), delivered, dbt_dir)
+        print(result.line(), flush=True)
+        results.append(result)
+    _build_from_scratch(url, start + dt.timedelta(days=days - 1), dbt_dir)
+    return results
