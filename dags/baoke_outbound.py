@@ -5,8 +5,10 @@ For the business date D, writes per dealer, under `OUTBOUND_DIR` (a folder or an
 `sftp://` URL), `<YYYY-MM-DD>/<dealer_code>/`: `call_list_*.csv`, `sms_list_*.csv`,
 `exceptions_*.csv` (UTF-8 with BOM, CRLF; header-only when empty) and, last,
 `manifest.json` (rows and reasons per file, sha256, run id). Each file is written to a
-temporary name then renamed. The rows come from `intermediate.int_outreach_export`; the
-call and SMS rows are recorded in `etl.sent_calls` (outcomes must name one of them).
+temporary name then renamed. The rows come from `intermediate.int_outreach_export`; then
+one transaction records the export (`etl.outreach_exports`), the dealer's decision rows
+of D (`etl.outreach_log`, append-only: what the next days read as listed before) and the
+call and SMS rows (`etl.sent_calls`: outcomes must name one of them).
 
 `warehouse_built` waits until the warehouse holds D's export (the run at 01:00 must not
 send yesterday's lists). Rerunning D rewrites identical files.

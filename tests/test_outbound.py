@@ -3,7 +3,10 @@
 LibreOffice, Python's csv and pandas all read the same, a manifest written last that
 vouches for every file, byte-identical reruns, nothing half-delivered after a failure,
 ``etl.sent_calls`` filled once, delivery to a real SFTP server, and a dealer whose DMS
-extraction failed held (a manifest saying why, no lists) while the others go out."""
+extraction failed held (a manifest saying why, no lists) while the others go out. With
+hand-made rows of ``intermediate.int_outreach_decisions`` beside them: each export
+appends the dealer's decision rows of D to the outreach log (``etl.outreach_log``), which
+refuses any update or delete."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ from baoke.extract import state
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.filedrop import FolderDrop, open_drop
 from baoke.filedrop.sftp import SftpDrop
-from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, ExportError
+from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, LOG_COLUMNS, ExportError
 from test_extract_sftp import SftpServer
 
 D = dt.date(2026, 11, 20)
@@ -39,6 +43,17 @@ create table intermediate.int_outreach_export (
     primary_reason text, other_reasons text, due_date date, last_visit_date date, days_since_last_visit integer,
     churn_status text, attempt_no integer, preferred_slot text, priority integer, campaign_code text,
     script_hint text, exception_reason text, channel text)
+"""
+
+#: D's decisions as the warehouse leaves them (the outreach log's columns, then the
+#: dealer whose export records the row).
+DECISIONS = """
+create table intermediate.int_outreach_decisions (
+    business_date date, customer_id text, vin text, dealer_code text, reason text, priority integer, channel text,
+    event_key text, due_date date, campaign_code text, source text, attempt_no integer, disposition text,
+    why_not_called text, is_list_row boolean, call_id text, preferred_slot text, advisor_id text, mobile text,
+    is_failed_reminder boolean, routing_without_holdout text, leads_without_holdout boolean,
+    export_dealer_code text)
 """
 
 
@@ -119,14 +134,82 @@ ROWS = [
 ]
 
 
-def insert(url: str, rows: list[dict[str, Any]]) -> None:
+def decision(export_row: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """The decision row an export row was made from: its list row (the primary reason)."""
+    r = export_row
+    base = {
+        "business_date": r["business_date"],
+        "customer_id": r["customer_id"],
+        "vin": r["vin"],
+        "dealer_code": r["dealer_code"],
+        "reason": r["primary_reason"],
+        "priority": r["priority"],
+        "channel": r["channel"],
+        "event_key": f"{r['vin']}:{r['primary_reason']}:{r['due_date']}",
+        "due_date": r["due_date"],
+        "campaign_code": r["campaign_code"],
+        "source": "retry" if (r["attempt_no"] or 1) > 1 else "due",
+        "attempt_no": r["attempt_no"],
+        "disposition": r["list_type"],
+        "why_not_called": r["exception_reason"],
+        "is_list_row": True,
+        "call_id": r["call_id"],
+        "preferred_slot": r["preferred_slot"],
+        "advisor_id": r["advisor_id"] if r["list_type"] == "call" else None,
+        "mobile": r["mobile"],
+        "is_failed_reminder": False,
+        "routing_without_holdout": r["list_type"],
+        "leads_without_holdout": True,
+        "export_dealer_code": r["dealer_code"],
+    }
+    return {**base, **values}
+
+
+def other_reason(export_row: dict[str, Any], reason: str, **values: Any) -> dict[str, Any]:
+    """A secondary reason of the customer's list row: same call id, not the list row."""
+    secondary = {
+        "reason": reason,
+        "priority": (export_row["priority"] or 0) + 1,
+        "event_key": f"{export_row['vin']}:{reason}",
+        "why_not_called": "listed_as_other_reason",
+        "is_list_row": False,
+    }
+    return decision(export_row, **{**secondary, **values})
+
+
+def unlisted(dealer: str, n: int, disposition: str, why: str, **values: Any) -> dict[str, Any]:
+    """A decision that put nobody on a file: holdout, suppressed, overflow."""
+    source = row("call", dealer, n, call_id=None, primary_reason="MAINTENANCE_DUE")
+    unlisted = {"disposition": disposition, "why_not_called": why, "is_list_row": False, "advisor_id": None}
+    return decision(source, **{**unlisted, **values})
+
+
+BY_ID = {(r["dealer_code"], r["customer_id"], r["business_date"]): r for r in ROWS}
+
+#: Decisions that are not list rows of the files (the list rows come with ``insert``).
+OTHER_DECISIONS = [
+    other_reason(BY_ID["D001", "C00000003", D], "POINTS_EXPIRY"),
+    other_reason(BY_ID["D001", "C00000001", D], "MAINTENANCE_DUE"),
+    # a reason of another dealer, on the call of the dealer whose reason leads: D001 logs it
+    other_reason(BY_ID["D001", "C00000001", D], "INSURANCE_RENEWAL", dealer_code="D002", priority=3),
+    unlisted("D001", 10, "holdout", "holdout", call_id="HO-D001-20261120-C00000010-MAINTENANCE_DUE-x"),
+    unlisted("D002", 11, "suppressed", "do_not_call"),
+    unlisted("D002", 12, "overflow", "advisor_cap", is_list_row=True, call_id="CA-D002-20261120-C00000012"),
+    unlisted("D001", 13, "suppressed", "do_not_call", business_date=D - dt.timedelta(days=1)),
+]
+
+
+def insert_rows(url: str, table: str, rows: list[dict[str, Any]]) -> None:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         for r in rows:
-            cur.execute(
-                f"insert into intermediate.int_outreach_export ({', '.join(r)}) values ({', '.join(['%s'] * len(r))})",
-                list(r.values()),
-            )
+            cur.execute(f"insert into {table} ({', '.join(r)}) values ({', '.join(['%s'] * len(r))})", list(r.values()))
     conn.close()
+
+
+def insert(url: str, rows: list[dict[str, Any]]) -> None:
+    """Export rows, and the decision list rows they were made from."""
+    insert_rows(url, "intermediate.int_outreach_export", rows)
+    insert_rows(url, "intermediate.int_outreach_decisions", [decision(r) for r in rows])
 
 
 def dms_extracted(url: str, business_date: dt.date, dealers: list[str]) -> None:
@@ -162,16 +245,18 @@ def dms_fell_behind(url: str, entity: str, scope: str, until: dt.datetime | None
 
 @pytest.fixture
 def db(fresh_db: str) -> str:
-    """A migrated database with the export relation (two dealers with rows on D),
-    ``marts.dim_dealer`` naming a third dealer with nothing due, and the DMS extracted
-    for D for all three."""
+    """A migrated database with the export relation (two dealers with rows on D) and the
+    decisions they were made from, ``marts.dim_dealer`` naming a third dealer with nothing
+    due, and the DMS extracted for D for all three."""
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute(TABLE)
+        cur.execute(DECISIONS)
         cur.execute(
             "create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003')) d(dealer_code)"
         )
     conn.close()
     insert(fresh_db, ROWS)
+    insert_rows(fresh_db, "intermediate.int_outreach_decisions", OTHER_DECISIONS)
     dms_extracted(fresh_db, D, ["D001", "D002", "D003"])
     return fresh_db
 
@@ -417,6 +502,10 @@ def test_the_export_waits_for_the_warehouse_of_the_day(fresh_db: str) -> None:
             outbound.export_ready(conn, D)
         with conn, conn.cursor() as cur:
             cur.execute(TABLE)
+        with pytest.raises(ExportError, match="int_outreach_decisions does not exist"):
+            outbound.export_ready(conn, D)
+        with conn, conn.cursor() as cur:
+            cur.execute(DECISIONS)
         assert outbound.export_ready(conn, D), "built, nothing due anywhere"
         assert outbound.dealers(conn, D) == [], "no dim_dealer: the dealers with rows"
         insert(fresh_db, [row("call", "D001", 1, business_date=D - dt.timedelta(days=1))])
@@ -550,6 +639,197 @@ def test_delivered_manifests_name_the_feed_reports_affecting_the_dealer(db: str,
     written = json.loads((tmp_path / D.isoformat() / "D001" / "manifest.json").read_text(encoding="utf-8"))
     assert written["feed_reports"] == exports["D001"].manifest["feed_reports"]
     assert written["status"] == "delivered"
+
+
+# --- the outreach log ------------------------------------------------------------------
+
+
+def recorded_exports(url: str) -> list[tuple]:
+    """(export_id, business_date, dealer_code, status, run_id, rows_logged), oldest first."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select export_id, business_date, dealer_code, status, run_id, rows_logged"
+            " from etl.outreach_exports order by export_id"
+        )
+        found = cur.fetchall()
+    conn.close()
+    return found
+
+
+def logged(url: str, export_id: int | None) -> Counter:
+    """The rows one export logged (a multiset of LOG_COLUMNS tuples)."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"select {', '.join(LOG_COLUMNS)} from etl.outreach_log where export_id = %s", (export_id,))
+        found = Counter(cur.fetchall())
+    conn.close()
+    return found
+
+
+def log_size(url: str) -> int:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from etl.outreach_log")
+        found = cur.fetchone()[0]
+    conn.close()
+    return found
+
+
+def decided(dealer: str, extra: list[dict[str, Any]] | None = None) -> Counter:
+    """D's hand-made decision rows the dealer's export records (from the rows, not the database)."""
+    rows = [decision(r) for r in ROWS] + OTHER_DECISIONS + (extra or [])
+    return Counter(
+        tuple(r[c] for c in LOG_COLUMNS) for r in rows if r["business_date"] == D and r["export_dealer_code"] == dealer
+    )
+
+
+def test_each_export_logs_the_dealers_decisions_of_the_day(db: str, tmp_path: Path) -> None:
+    """Every disposition of D whose export is the dealer's, a secondary reason of another
+    dealer on the dealer's call included; no other day's, no other dealer's."""
+    exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
+    assert [r[1:] for r in recorded_exports(db)] == [
+        (D, "D001", "delivered", exports["D001"].manifest["run_id"], 9),
+        (D, "D002", "delivered", exports["D002"].manifest["run_id"], 3),
+        (D, "D003", "delivered", exports["D003"].manifest["run_id"], 0),
+    ]
+    for dealer, e in exports.items():
+        assert logged(db, e.export_id) == decided(dealer), dealer
+        assert e.rows_logged == sum(decided(dealer).values())
+        assert e.to_dict()["rows_logged"] == e.rows_logged
+    d001 = logged(db, exports["D001"].export_id)
+    position = {c: i for i, c in enumerate(LOG_COLUMNS)}
+    assert Counter(r[position["disposition"]] for r in d001.elements()) == {"call": 6, "sms": 1, "exception": 1,
+                                                                           "holdout": 1}  # fmt: skip
+    assert ("D002", "INSURANCE_RENEWAL") in {(r[position["dealer_code"]], r[position["reason"]]) for r in d001}
+    d002 = logged(db, exports["D002"].export_id)
+    assert sorted(r[position["disposition"]] for r in d002) == ["call", "overflow", "suppressed"]
+    listed = {
+        r[position["call_id"]]
+        for e in exports.values()
+        for r in logged(db, e.export_id)
+        if r[position["is_list_row"]] and r[position["disposition"]] in ("call", "sms")
+    }
+    assert listed == {s[0] for s in sent_calls(db)}, "the log's call and SMS list rows are the calls sent"
+    assert log_size(db) == 12
+
+
+def test_a_rerun_appends_a_second_export_with_the_same_rows(db: str, tmp_path: Path) -> None:
+    first = export(db, str(tmp_path))
+    again = export(db, str(tmp_path))
+    recorded = recorded_exports(db)
+    assert [r[0] for r in recorded] == [e.export_id for e in first + again], "appended, in order"
+    assert [r[1:] for r in recorded[3:]] == [r[1:] for r in recorded[:3]], "same dealers, run ids and counts"
+    for before, after in zip(first, again, strict=True):
+        assert logged(db, after.export_id) == logged(db, before.export_id) == decided(before.dealer_code)
+    assert log_size(db) == 24, "the first export's rows are kept"
+    with psycopg2.connect(db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select distinct on (business_date, dealer_code) export_id from etl.outreach_exports"
+            " order by business_date, dealer_code, export_id desc"
+        )
+        latest = [r[0] for r in cur.fetchall()]
+    conn.close()
+    assert latest == [e.export_id for e in again], "the latest export of each date and dealer is the rerun's"
+
+
+def test_a_held_dealer_records_a_held_export_without_rows(db: str, tmp_path: Path) -> None:
+    dms_fell_behind(db, "customers", "D001", None)
+    [held] = export(db, str(tmp_path), ["D001"])
+    assert held.held
+    assert recorded_exports(db) == [(held.export_id, D, "D001", "held", held.manifest["run_id"], 0)]
+    assert held.rows_logged == 0
+    assert log_size(db) == 0, "nothing was sent, nothing is logged"
+
+    dms_extracted(db, D, ["D001"])
+    [delivered] = export(db, str(tmp_path), ["D001"])
+    assert [r[3:] for r in recorded_exports(db)] == [("held", held.manifest["run_id"], 0),
+                                                     ("delivered", delivered.manifest["run_id"], 9)]  # fmt: skip
+    assert logged(db, delivered.export_id) == decided("D001")
+
+
+def test_the_log_refuses_updates_and_deletes(db: str, tmp_path: Path) -> None:
+    [d002] = export(db, str(tmp_path), ["D002"])
+    before = (recorded_exports(db), logged(db, d002.export_id))
+    conn = psycopg2.connect(db)
+    try:
+        for statement, refusal in (
+            ("update etl.outreach_log set mobile = null", "etl.outreach_log is append-only: UPDATE refused"),
+            ("delete from etl.outreach_log", "etl.outreach_log is append-only: DELETE refused"),
+            ("delete from etl.outreach_log where false", "etl.outreach_log is append-only: DELETE refused"),
+            ("truncate etl.outreach_log", "etl.outreach_log is append-only: TRUNCATE refused"),
+            ("update etl.outreach_exports set status = 'held'", "etl.outreach_exports is append-only: UPDATE refused"),
+            ("delete from etl.outreach_exports", "etl.outreach_exports is append-only: DELETE refused"),
+            ("truncate etl.outreach_exports, etl.outreach_log", "is append-only: TRUNCATE refused"),
+        ):
+            with pytest.raises(psycopg2.errors.RestrictViolation, match=refusal), conn, conn.cursor() as cur:
+                cur.execute(statement)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "select r, t, p from unnest(array['etl.outreach_log', 'etl.outreach_exports']) t,"
+                " unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p,"
+                " unnest(array['baoke_loader', 'baoke_transformer']) r where has_table_privilege(r, t, p)"
+            )
+            granted = set(cur.fetchall())
+        tables = ("etl.outreach_exports", "etl.outreach_log")
+        assert granted == {("baoke_loader", t, p) for t in tables for p in ("SELECT", "INSERT")} | {
+            ("baoke_transformer", t, "SELECT") for t in tables
+        }, "the export appends, dbt reads; nobody may update or delete"
+    finally:
+        conn.close()
+    assert (recorded_exports(db), logged(db, d002.export_id)) == before, "every row still there, unchanged"
+    assert sum(before[1].values()) == 3
+
+
+def test_a_decisions_relation_without_the_log_columns_is_refused_before_anything_is_written(
+    db: str, tmp_path: Path
+) -> None:
+    with psycopg2.connect(db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "alter table intermediate.int_outreach_decisions drop column mobile, drop column export_dealer_code"
+        )
+    conn.close()
+    message = "int_outreach_decisions lacks the outreach log's columns mobile, export_dealer_code"
+    with pytest.raises(ExportError, match=message):
+        export(db, str(tmp_path), ["D001"])
+    with pytest.raises(ExportError, match=message):
+        export(db, str(tmp_path))
+    assert not (tmp_path / D.isoformat()).exists()
+    assert recorded_exports(db) == []
+    assert sent_calls(db) == []
+
+
+def test_a_dealer_with_suppressed_rows_only_gets_its_export(db: str, tmp_path: Path) -> None:
+    quiet = [unlisted("D004", 14, "suppressed", "do_not_call")]
+    insert_rows(db, "intermediate.int_outreach_decisions", quiet)
+    dms_extracted(db, D, ["D004"])
+    exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
+    assert list(exports) == ["D001", "D002", "D003", "D004"], "not in dim_dealer, no export row: still exported"
+    assert [f["rows"] for f in exports["D004"].manifest["files"]] == [0, 0, 0]
+    assert logged(db, exports["D004"].export_id) == decided("D004", quiet) != Counter()
+
+
+def test_files_and_decisions_that_disagree_are_refused_before_anything_is_written(db: str, tmp_path: Path) -> None:
+    insert_rows(db, "intermediate.int_outreach_export", [row("sms", "D002", 8, primary_reason="BIRTHDAY")])
+    insert_rows(db, "intermediate.int_outreach_decisions", [decision(row("call", "D002", 9))])
+    with pytest.raises(
+        ExportError, match="only in the files: D002-20261120-00008; only in the decisions: D002-20261120-00009"
+    ):
+        export(db, str(tmp_path), ["D002"])
+    assert not (tmp_path / D.isoformat()).exists()
+    assert recorded_exports(db) == []
+
+
+def test_the_export_records_its_log_and_sent_calls_in_one_transaction(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(cur: Any, files: outbound.DealerFiles) -> int:
+        raise psycopg2.OperationalError("connection lost")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(outbound, "_record_sent_calls", refused)
+        with pytest.raises(psycopg2.OperationalError):
+            export(db, str(tmp_path), ["D001"])
+    assert (recorded_exports(db), log_size(db), sent_calls(db)) == ([], 0, []), "all or nothing"
+    [done] = export(db, str(tmp_path), ["D001"])
+    assert (done.rows_logged, done.new_sent_calls, len(recorded_exports(db))) == (9, 4, 1)
 
 
 @pytest.fixture

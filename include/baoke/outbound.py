@@ -7,6 +7,9 @@
         manifest.json                         written last: rows, reasons and sha256 per file
 
 read from ``intermediate.int_outreach_export`` (one row per file row, built by dbt).
+The dealers are those of ``marts.dim_dealer`` and those with export rows or decision rows
+(``export_dealer_code``) on D: a dealer whose only rows are suppressed still gets its
+(header-only) files, so that its rows are logged.
 
 - CSV: UTF-8 with a BOM, English header, CRLF line ends, RFC 4180 quoting (Excel and
   LibreOffice open it as is); rows ordered by priority, advisor, customer, call id.
@@ -17,8 +20,18 @@ read from ``intermediate.int_outreach_export`` (one row per file row, built by d
   rerun whose content differs removes the old manifest before rewriting the files.
 - Nothing in the files depends on the wall clock: rerunning D rewrites identical bytes,
   and the run id is derived from the files' sha256.
-- Call and SMS rows are recorded in ``etl.sent_calls`` (one transaction, after the files
-  are written, ``on conflict do nothing``): a returned outcome must name one of them.
+- After the files are delivered, one transaction records the export: a row of
+  ``etl.outreach_exports`` (delivered or held, the manifest's run id, how many rows it
+  logged); the dealer's rows of D in ``etl.outreach_log``, copied from
+  ``intermediate.int_outreach_decisions`` (every disposition, suppressed included: the
+  rows whose ``export_dealer_code`` is the dealer); and the call and SMS rows in
+  ``etl.sent_calls`` (``on conflict do nothing``: a returned outcome must name one of
+  them). The log is append-only (migration 008): a rerun of D appends a new export, and
+  the warehouse reads the latest export of each date and dealer as what was listed
+  before. A held dealer's export logs no row (nothing was sent).
+- The decisions must have the log's columns (``LOG_COLUMNS``) and ``export_dealer_code``,
+  and the dealer's call and SMS rows in its files must be its logged list rows: otherwise
+  ``ExportError`` before anything is written.
 - A dealer whose DMS extraction for D did not complete is *held* (docs/feeds.md §5):
   its lists would be computed from an out-of-date copy of its DMS, so none go out. Its
   folder gets only a manifest with ``"status": "held"`` and ``held_because`` (the DMS
@@ -60,6 +73,40 @@ log = logging.getLogger(__name__)
 
 #: The relation the export reads (one row per file row for a business date).
 EXPORT_RELATION = "intermediate.int_outreach_export"
+
+#: D's outreach decisions (one row per candidate and reason), copied into the log.
+DECISIONS_RELATION = "intermediate.int_outreach_decisions"
+
+#: The decisions' column naming the dealer whose export records the row: the dealer
+#: whose files carry the row's list row, or the row's own dealer (holdout, suppressed).
+EXPORT_DEALER_COLUMN = "export_dealer_code"
+
+#: ``etl.outreach_log``'s columns after ``export_id`` (migration 008_outreach_log.sql,
+#: same names, types and order), each taken from the decisions' column of the same name.
+LOG_COLUMNS: tuple[str, ...] = (
+    "business_date",
+    "customer_id",
+    "vin",
+    "dealer_code",
+    "reason",
+    "priority",
+    "channel",
+    "event_key",
+    "due_date",
+    "campaign_code",
+    "source",
+    "attempt_no",
+    "disposition",
+    "why_not_called",
+    "is_list_row",
+    "call_id",
+    "preferred_slot",
+    "advisor_id",
+    "mobile",
+    "is_failed_reminder",
+    "routing_without_holdout",
+    "leads_without_holdout",
+)
 
 #: outputs.md §3, in this order (a public interface: add columns, never rename or drop).
 CALL_LIST_COLUMNS: tuple[str, ...] = (
@@ -115,7 +162,8 @@ _KIND = {kind.list_type: kind for kind in KINDS}
 
 
 class ExportError(RuntimeError):
-    """The export relation is missing or breaks its contract (nothing was written)."""
+    """The export or decisions relation is missing or breaks its contract (nothing was
+    written)."""
 
 
 class ListsHeld(RuntimeError):
@@ -379,16 +427,34 @@ def _relation_exists(conn: Any, relation: str) -> bool:
         return bool(cur.fetchone()[0])
 
 
-def export_ready(conn: Any, business_date: dt.date) -> bool:
-    """Whether the export relation was built for D: it holds rows of D, or no rows at
-    all (nothing due anywhere). Rows of other dates only: the warehouse run for D has not
-    finished yet (the export at 01:00 must not send yesterday's lists)."""
-    if not _relation_exists(conn, EXPORT_RELATION):
-        raise ExportError(f"{EXPORT_RELATION} does not exist: build the warehouse (baoke_warehouse) first")
+def _require(conn: Any, relation: str) -> None:
+    if not _relation_exists(conn, relation):
+        conn.rollback()
+        raise ExportError(f"{relation} does not exist: build the warehouse (baoke_warehouse) first")
+
+
+def check_decisions(conn: Any) -> None:
+    """Refuse decisions the log cannot copy: every column of ``LOG_COLUMNS`` and
+    ``export_dealer_code`` must be there (by name; a missing one is named)."""
+    _require(conn, DECISIONS_RELATION)
     with conn.cursor() as cur:
         cur.execute(
-            f"select exists (select from {EXPORT_RELATION} where business_date = %s),"
-            f" exists (select from {EXPORT_RELATION})",
+            "select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped",
+            (DECISIONS_RELATION,),
+        )
+        present = {row[0] for row in cur.fetchall()}
+    conn.rollback()
+    missing = [c for c in (*LOG_COLUMNS, EXPORT_DEALER_COLUMN) if c not in present]
+    if missing:
+        raise ExportError(
+            f"{DECISIONS_RELATION} lacks the outreach log's columns {', '.join(missing)}: nothing was exported"
+        )
+
+
+def _built_for(conn: Any, relation: str, business_date: dt.date) -> bool:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"select exists (select from {relation} where business_date = %s), exists (select from {relation})",
             (business_date,),
         )
         of_d, any_rows = cur.fetchone()
@@ -396,17 +462,31 @@ def export_ready(conn: Any, business_date: dt.date) -> bool:
     return bool(of_d or not any_rows)
 
 
+def export_ready(conn: Any, business_date: dt.date) -> bool:
+    """Whether the export and decisions relations were built for D: each holds rows of
+    D, or no rows at all (nothing due anywhere). Rows of other dates only: the warehouse
+    run for D has not finished yet (the export at 01:00 must not send yesterday's lists,
+    nor log yesterday's decisions)."""
+    _require(conn, EXPORT_RELATION)
+    check_decisions(conn)
+    return _built_for(conn, EXPORT_RELATION, business_date) and _built_for(conn, DECISIONS_RELATION, business_date)
+
+
 def dealers(conn: Any, business_date: dt.date) -> list[str]:
-    """The dealers to write files for on D: those with export rows on D, and every
-    dealer of ``marts.dim_dealer`` (a dealer with nothing due gets header-only files)."""
-    if not _relation_exists(conn, EXPORT_RELATION):
-        raise ExportError(f"{EXPORT_RELATION} does not exist: build the warehouse (baoke_warehouse) first")
-    sql = f"select dealer_code from {EXPORT_RELATION} where business_date = %s"
+    """The dealers to export on D: those with export rows on D, those whose export
+    records decision rows of D (a dealer with suppressed rows only: they must be logged),
+    and every dealer of ``marts.dim_dealer`` (one with nothing due gets header-only files)."""
+    _require(conn, EXPORT_RELATION)
+    check_decisions(conn)
+    sql = (
+        f"select dealer_code from {EXPORT_RELATION} where business_date = %(d)s"
+        f" union select {EXPORT_DEALER_COLUMN} from {DECISIONS_RELATION} where business_date = %(d)s"
+    )
     if _relation_exists(conn, "marts.dim_dealer"):
         sql += " union select dealer_code from marts.dim_dealer"
     with conn.cursor() as cur:
         cur.execute(
-            f"select distinct dealer_code from ({sql}) d where dealer_code is not null order by 1", (business_date,)
+            f"select distinct dealer_code from ({sql}) d where dealer_code is not null order by 1", {"d": business_date}
         )
         found = [row[0] for row in cur.fetchall()]
     conn.rollback()
@@ -424,6 +504,34 @@ def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict
         found = [dict(zip(columns, row, strict=False)) for row in cur.fetchall()]
     conn.rollback()
     return found
+
+
+def logged_list_calls(conn: Any, business_date: dt.date, dealer_code: str) -> set[str]:
+    """The call ids of the call and SMS list rows the dealer's export will log for D."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"select call_id from {DECISIONS_RELATION} where business_date = %s and {EXPORT_DEALER_COLUMN} = %s"
+            " and is_list_row and disposition in ('call', 'sms')",
+            (business_date, dealer_code),
+        )
+        found = {row[0] for row in cur.fetchall()}
+    conn.rollback()
+    return found
+
+
+def _check_log_matches(files: DealerFiles, logged: set[str]) -> None:
+    """The calls the files send must be the list rows the log records: the next days'
+    decisions read what was listed from the log, and outcomes name what was sent."""
+    sent = {call_id for call_id, *_ in files.sent_calls()}
+    if sent == logged:
+        return
+    only_files, only_log = sorted(sent - logged), sorted(logged - sent)
+    raise ExportError(
+        f"{DECISIONS_RELATION} for {files.business_date} dealer {files.dealer_code} disagrees with"
+        f" {EXPORT_RELATION} on the call and SMS list rows"
+        + (f"; only in the files: {', '.join(map(str, only_files[:5]))}" if only_files else "")
+        + (f"; only in the decisions: {', '.join(map(str, only_log[:5]))}" if only_log else "")
+    )
 
 
 # --- delivery ------------------------------------------------------------------------
@@ -453,22 +561,66 @@ def deliver(drop: FileDrop, files: DealerFiles) -> None:
     drop.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
 
 
-def record_sent_calls(conn: Any, files: DealerFiles) -> int:
-    """Record the call and SMS rows in ``etl.sent_calls`` in one transaction (rows
-    already there are kept as first sent); return how many were new."""
+def _record_sent_calls(cur: Any, files: DealerFiles) -> int:
+    """Record the call and SMS rows in ``etl.sent_calls`` (rows already there are kept
+    as first sent); return how many were new."""
     rows = files.sent_calls()
-    with conn, conn.cursor() as cur:
-        if not rows:
-            return 0
-        inserted = execute_values(
-            cur,
-            "insert into etl.sent_calls (call_id, list_date, dealer_code, customer_id, channel) values %s"
-            " on conflict (call_id) do nothing returning call_id",
-            rows,
-            fetch=True,
-            page_size=1000,
-        )
+    if not rows:
+        return 0
+    inserted = execute_values(
+        cur,
+        "insert into etl.sent_calls (call_id, list_date, dealer_code, customer_id, channel) values %s"
+        " on conflict (call_id) do nothing returning call_id",
+        rows,
+        fetch=True,
+        page_size=1000,
+    )
     return len(inserted)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one export recorded in the warehouse."""
+
+    export_id: int
+    rows_logged: int
+    new_sent_calls: int
+
+
+def record_export(conn: Any, files: DealerFiles) -> Recorded:
+    """Record the delivered (or held) files in one transaction: the dealer's decision
+    rows of D in ``etl.outreach_log`` (none when held: nothing was sent), the
+    ``etl.outreach_exports`` row that counts them, and the sent calls. The log rows go
+    first under an export id drawn beforehand (the foreign key is checked at commit), so
+    the count is the rows inserted, not a second read of the decisions."""
+    columns = ", ".join(LOG_COLUMNS)
+    held = files.manifest["status"] == "held"
+    with conn, conn.cursor() as cur:
+        cur.execute("select nextval(pg_get_serial_sequence('etl.outreach_exports', 'export_id'))")
+        export_id = cur.fetchone()[0]
+        rows_logged = 0
+        if not held:
+            cur.execute(
+                f"insert into etl.outreach_log (export_id, {columns})"
+                f" select %s, {columns} from {DECISIONS_RELATION}"
+                f" where business_date = %s and {EXPORT_DEALER_COLUMN} = %s",
+                (export_id, files.business_date, files.dealer_code),
+            )
+            rows_logged = cur.rowcount
+        cur.execute(
+            "insert into etl.outreach_exports (export_id, business_date, dealer_code, status, run_id, rows_logged)"
+            " values (%s, %s, %s, %s, %s, %s)",
+            (
+                export_id,
+                files.business_date,
+                files.dealer_code,
+                files.manifest["status"],
+                files.manifest["run_id"],
+                rows_logged,
+            ),
+        )
+        new = _record_sent_calls(cur, files)
+    return Recorded(export_id, rows_logged, new)
 
 
 @dataclass
@@ -478,6 +630,8 @@ class DealerExport:
     location: str  # where the dealer's folder is (no credentials)
     manifest: dict[str, Any]
     new_sent_calls: int = 0
+    rows_logged: int = 0  # decision rows recorded in etl.outreach_log
+    export_id: int | None = None  # its etl.outreach_exports row
 
     @property
     def dealer_code(self) -> str:
@@ -506,24 +660,43 @@ class DealerExport:
                 for f in self.manifest["files"]
             },
             "new_sent_calls": self.new_sent_calls,
+            "export_id": self.export_id,
+            "rows_logged": self.rows_logged,
         }
 
 
 def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code: str) -> DealerExport:
     """Read the dealer's rows for D, deliver its files (manifest last), then record the
-    sent calls; or, if its DMS extraction for D did not complete, hold its lists (a
-    manifest saying why, no list file) and record the hold."""
+    export (its log rows and sent calls, ``record_export``); or, if its DMS extraction
+    for D did not complete, hold its lists (a manifest saying why, no list file) and
+    record the hold and a held export. Contract breaches raise ``ExportError`` before
+    anything is written."""
+    check_decisions(conn)
     reason = held_because(conn, business_date, dealer_code)
     reports = manifest_reports(conn, business_date, dealer_code)
     if reason is not None:
         files = held_files(business_date, dealer_code, reason, reports)
     else:
         files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code), reports)
+        _check_log_matches(files, logged_list_calls(conn, business_date, dealer_code))
     record_hold(conn, business_date, dealer_code, reason)
     deliver(drop, files)
-    new = record_sent_calls(conn, files)
-    export = DealerExport(f"{drop.location.rstrip('/')}/{files.folder}", files.manifest, new)
-    log.info("%s: %s (%d new sent calls)", export.location, export.line(), new)
+    recorded = record_export(conn, files)
+    export = DealerExport(
+        f"{drop.location.rstrip('/')}/{files.folder}",
+        files.manifest,
+        recorded.new_sent_calls,
+        recorded.rows_logged,
+        recorded.export_id,
+    )
+    log.info(
+        "%s: %s (export %d: %d rows logged, %d new sent calls)",
+        export.location,
+        export.line(),
+        recorded.export_id,
+        recorded.rows_logged,
+        recorded.new_sent_calls,
+    )
     return export
 
 
