@@ -66,6 +66,13 @@ unassigned as (
 -- (load, advisor): slot n takes the n-th row. Only the slots that can be reached are
 -- generated: the final load is at most the dealer's highest own load plus an even share
 -- of the unassigned rows.
+dealer_rows as (
+    select distinct
+        dealer_code,
+        unassigned_rows
+    from unassigned
+),
+
 advisor_capacity as (
     select
         advisor_load.*,
@@ -73,8 +80,7 @@ advisor_capacity as (
         max(advisor_load.own_rows) over (partition by advisor_load.dealer_code) as max_own_rows,
         count(*) over (partition by advisor_load.dealer_code) as advisors_in_dealer
     from advisor_load
-    inner join (select distinct dealer_code, unassigned_rows from unassigned) as dealer_rows
-        on advisor_load.dealer_code = dealer_rows.dealer_code
+    inner join dealer_rows on advisor_load.dealer_code = dealer_rows.dealer_code
 ),
 
 advisor_slots as (

@@ -25,8 +25,8 @@ select
     history.event_key,
     max(history.business_date) filter (
         where
-            history.disposition in ('call', 'sms', 'holdout', 'overflow')
-            or (history.disposition = 'exception' and history.mobile is not distinct from customers.mobile)
+        history.disposition in ('call', 'sms', 'holdout', 'overflow')
+        or (history.disposition = 'exception' and history.mobile is not distinct from customers.mobile)
     ) as last_listed,
     coalesce(bool_or(call_results.completes_reason), false) as is_completed
 from history

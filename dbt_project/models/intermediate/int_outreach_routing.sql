@@ -35,13 +35,32 @@ routed as (
     left join routes  -- a row no route matches keeps a null routing: a data test fails on it
         on
             with_path.path = routes.path
-            and (routes.has_mobile is null or routes.has_mobile = (with_path.mobile is not null))
-            and (routes.may_sms is null or routes.may_sms = with_path.may_sms)
-            and (routes.is_wrong_number is null or routes.is_wrong_number = with_path.is_wrong_number)
+            and (routes.has_mobile is null or (with_path.mobile is not null) = routes.has_mobile)
+            and (routes.may_sms is null or with_path.may_sms = routes.may_sms)
+            and (routes.is_wrong_number is null or with_path.is_wrong_number = routes.is_wrong_number)
 )
 
 select
-    routed.*,
+    routed.customer_id,
+    routed.vin,
+    routed.dealer_code,
+    routed.reason,
+    routed.priority,
+    routed.channel,
+    routed.event_key,
+    routed.due_date,
+    routed.campaign_code,
+    routed.source,
+    routed.attempt_no,
+    routed.mobile,
+    routed.may_call,
+    routed.may_sms,
+    routed.is_wrong_number,
+    routed.suppressed_because,
+    routed.draws_holdout,
+    routed.path,
+    routed.routing,
+    routed.why,
     row_number() over by_priority as rank_without_holdout,
     first_value(routed.draws_holdout) over by_priority as lead_draws_holdout
 from routed

@@ -35,7 +35,17 @@ in_workshop as (
 )
 
 select
-    candidates.*,
+    candidates.customer_id,
+    candidates.vin,
+    candidates.dealer_code,
+    candidates.reason,
+    candidates.priority,
+    candidates.channel,
+    candidates.event_key,
+    candidates.due_date,
+    candidates.campaign_code,
+    candidates.source,
+    candidates.attempt_no,
     customers.mobile,
     customers.consent_call and not coalesce(blocks.blocks_calls, false) as may_call,
     coalesce(customers.consent_sms, false) and not coalesce(blocks.blocks_sms, false) as may_sms,

@@ -16,7 +16,7 @@ latest_exports as (
         export_id,
         status as export_status
     from exports
-    order by business_date, dealer_code, export_id desc
+    order by business_date asc, dealer_code asc, export_id desc
 ),
 
 log as (
