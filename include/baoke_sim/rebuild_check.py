@@ -6,8 +6,8 @@ The outreach keeps no hidden state: what was listed before is the export's log
 day D, ``dbt build --full-refresh`` for D followed by the export of every dealer into a
 scratch folder must write exactly the files the replay delivered for D. Each rebuild's
 export appends D's rows to the log again (the latest export is what the next days read;
-its rows are the same). After the last check, the newest replayed day is rebuilt again
-so that the warehouse is left as of that day, with the marts' day-by-day history
+its rows are the same). Days are rebuilt in order, so checking up to the newest
+replayed day leaves the warehouse as of that day, with the marts' day-by-day history
 (`why_not_called`) complete again from the log.
 
     baoke simulate rebuild-check --start 2026-10-20 --days 14
@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,10 +103,9 @@ def rebuild_day(url: str, day: dt.date, delivered: Path, dbt_dir: Path) -> DayRe
     return result
 
 
-def rebuild_check(start: dt.date, days: int) -> list[DayRebuild]:
-    """Rebuild each day ``start`` .. ``start + days - 1`` from scratch and compare its
-    files with those delivered (``OUTBOUND_DIR``, a local folder); then leave the
-    warehouse rebuilt as of the last day."""
+def rebuild_check(days: Sequence[dt.date]) -> list[DayRebuild]:
+    """Rebuild each of ``days`` from scratch, in order, and compare its files with those
+    delivered (``OUTBOUND_DIR``, a local folder)."""
     from baoke.warehouse import resolve_warehouse
 
     settings = get_settings()
@@ -113,9 +113,8 @@ def rebuild_check(start: dt.date, days: int) -> list[DayRebuild]:
     delivered = Path(settings.folder("OUTBOUND_DIR"))
     dbt_dir = settings.state_dir / "rebuild-dbt"
     results = []
-    for offset in range(days):
-        result = rebuild_day(url, start + dt.timedelta(days=offset), delivered, dbt_dir)
+    for day in sorted(days):
+        result = rebuild_day(url, day, delivered, dbt_dir)
         print(result.line(), flush=True)
         results.append(result)
-    _build_from_scratch(url, start + dt.timedelta(days=days - 1), dbt_dir)
     return results
