@@ -3,9 +3,10 @@
 Needs a warehouse built for D (e.g. by `bench_warehouse.py`, which leaves the `large`
 world built for D). Times, for D:
 
-1. `dbt run` of the outreach models — who is due (`int_outreach_due`), what happens to
-   each candidate (`int_outreach_decisions`, against the history of earlier days) and
-   the file rows (`int_outreach_export`);
+1. `dbt run` of the outreach models (`tag:outreach`, models/intermediate/outreach) — who
+   is due (`int_outreach_due` and its families), the candidates against the export's log
+   of earlier days, suppression, routing, assignment, placement (`int_outreach_decisions`)
+   and the file rows (`int_outreach_export`);
 2. the export: every dealer's call, SMS and exceptions files and manifest, written to a
    scratch folder.
 
@@ -24,7 +25,7 @@ import tempfile
 import time
 
 TARGET_SECONDS = 60.0
-MODELS = ["int_outreach_due", "int_outreach_decisions", "int_outreach_export"]
+MODELS = ["tag:outreach", "int_customer_advisor"]  # the customer's advisor was part of the one decisions model before
 
 
 def main() -> None:
