@@ -665,21 +665,28 @@ class DealerExport:
         }
 
 
+def dealer_files(conn: Any, business_date: dt.date, dealer_code: str) -> DealerFiles:
+    """What the dealer's folder gets for D, read from the warehouse and not yet written
+    anywhere: its lists and manifest, or, if its DMS extraction for D did not complete,
+    a held manifest. Contract breaches raise ``ExportError``."""
+    check_decisions(conn)
+    reason = held_because(conn, business_date, dealer_code)
+    reports = manifest_reports(conn, business_date, dealer_code)
+    if reason is not None:
+        return held_files(business_date, dealer_code, reason, reports)
+    files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code), reports)
+    _check_log_matches(files, logged_list_calls(conn, business_date, dealer_code))
+    return files
+
+
 def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code: str) -> DealerExport:
     """Read the dealer's rows for D, deliver its files (manifest last), then record the
     export (its log rows and sent calls, ``record_export``); or, if its DMS extraction
     for D did not complete, hold its lists (a manifest saying why, no list file) and
     record the hold and a held export. Contract breaches raise ``ExportError`` before
     anything is written."""
-    check_decisions(conn)
-    reason = held_because(conn, business_date, dealer_code)
-    reports = manifest_reports(conn, business_date, dealer_code)
-    if reason is not None:
-        files = held_files(business_date, dealer_code, reason, reports)
-    else:
-        files = build_files(business_date, dealer_code, fetch_rows(conn, business_date, dealer_code), reports)
-        _check_log_matches(files, logged_list_calls(conn, business_date, dealer_code))
-    record_hold(conn, business_date, dealer_code, reason)
+    files = dealer_files(conn, business_date, dealer_code)
+    record_hold(conn, business_date, dealer_code, files.manifest.get("held_because"))
     deliver(drop, files)
     recorded = record_export(conn, files)
     export = DealerExport(

@@ -4,11 +4,13 @@ a rebuild from scratch byte for byte (issue: the outreach engine over an explici
 The outreach keeps no hidden state: what was listed before is the export's log
 (``etl.outreach_log``), and staging is computed as of D from raw. So for each replayed
 day D, ``dbt build --full-refresh`` for D followed by the export of every dealer into a
-scratch folder must write exactly the files the replay delivered for D. Each rebuild's
-export appends D's rows to the log again (the latest export is what the next days read;
-its rows are the same). Days are rebuilt in order, so checking up to the newest
-replayed day leaves the warehouse as of that day, with the marts' day-by-day history
-(`why_not_called`) complete again from the log.
+scratch folder must write exactly the files the replay delivered for D. The check
+writes nothing but the rebuild: the files are rendered in memory (``outbound.dealer_files``)
+and the log, the sent calls and the hold reports are left as the replay recorded them. A
+dealer the replay held on D is reported, not compared (whether a dealer is held is read
+from the extraction as it stands now). Days are rebuilt in order, so checking up to the
+newest replayed day leaves the warehouse as of that day, with the marts' day-by-day
+history (`why_not_called`) complete again from the log.
 
     baoke simulate rebuild-check --start 2026-10-20 --days 14
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,6 @@ import psycopg2
 from baoke import outbound
 from baoke.config import get_settings
 from baoke.dbt import run_dbt
-from baoke.filedrop import open_drop
 
 
 @dataclass
@@ -40,14 +40,16 @@ class DayRebuild:
     different: list[str] = field(default_factory=list)  # same name, other bytes
     missing: list[str] = field(default_factory=list)  # delivered, not rewritten
     extra: list[str] = field(default_factory=list)  # rewritten, never delivered
+    held: list[str] = field(default_factory=list)  # dealers held on D by the replay: not compared
 
     @property
     def reproduced(self) -> bool:
         return bool(self.identical) and not (self.different or self.missing or self.extra)
 
     def line(self) -> str:
+        held = f" ({len(self.held)} held dealers not compared)" if self.held else ""
         if self.reproduced:
-            return f"{self.business_date}: {len(self.identical)} files identical"
+            return f"{self.business_date}: {len(self.identical)} files identical{held}"
         problems = [
             f"{label} {', '.join(names)}"
             for label, names in (("different:", self.different), ("missing:", self.missing), ("extra:", self.extra))
@@ -56,7 +58,7 @@ class DayRebuild:
         return f"{self.business_date}: {len(self.identical)} files identical; " + "; ".join(problems)
 
 
-def _files(folder: Path) -> dict[str, bytes]:
+def _delivered(folder: Path) -> dict[str, bytes]:
     """``<dealer>/<file>`` -> bytes of every file in a day's outbound folder."""
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
@@ -82,16 +84,25 @@ def _build_from_scratch(url: str, day: dt.date, dbt_dir: Path) -> None:
 
 
 def rebuild_day(url: str, day: dt.date, delivered: Path, dbt_dir: Path) -> DayRebuild:
-    """Rebuild D from scratch, export every dealer into a scratch folder and compare with
-    the files delivered for D (``delivered`` is the outbound location's root)."""
+    """Rebuild D from scratch, render every dealer's files and compare them with those
+    delivered for D (``delivered`` is the outbound location's root)."""
     _build_from_scratch(url, day, dbt_dir)
-    with tempfile.TemporaryDirectory(prefix="baoke-rebuild-") as scratch:
-        with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.closing(open_drop(scratch)) as drop:
-            outbound.export_day(conn, drop, day)
-        rebuilt = _files(Path(scratch) / day.isoformat())
-    before = _files(delivered / day.isoformat())
-    result = DayRebuild(day)
+    before = _delivered(delivered / day.isoformat())
+    held = {
+        name.split("/")[0]
+        for name, data in before.items()
+        if name.endswith("/" + outbound.MANIFEST_NAME) and json.loads(data).get("status") == "held"
+    }
+    rebuilt: dict[str, bytes] = {}
+    with contextlib.closing(psycopg2.connect(url)) as conn:
+        for dealer_code in sorted(set(outbound.dealers(conn, day)) - held):
+            files = outbound.dealer_files(conn, day, dealer_code)
+            for name, data in {**files.files, outbound.MANIFEST_NAME: files.manifest_bytes}.items():
+                rebuilt[f"{dealer_code}/{name}"] = data
+    result = DayRebuild(day, held=sorted(held))
     for name in sorted(before.keys() | rebuilt.keys()):
+        if name.split("/")[0] in held:
+            continue
         if name not in rebuilt:
             result.missing.append(name)
         elif name not in before:
