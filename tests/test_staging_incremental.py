@@ -232,6 +232,22 @@ def test_visits_follow_changed_orders_merges_and_close_dates(db: str):
     assert state["visits"] == _rebuilt_from_raw(db, "2026-11-14")["visits"]
 
 
+def test_a_late_order_loaded_just_before_the_build_is_a_visit_that_day(db: str):
+    """A repair order written late (its version dated before the last build), in a batch
+    committed seconds before the build - the extraction DAG triggers the warehouse at
+    once: staging merges it, and int_visits follows what staging merged, not only the
+    batches staging has recorded (a batch committed less than a minute before a build is
+    recorded at the next one). Before, the visit reached int_visits a day late."""
+    closed = {"status": "closed", "service_type": "REPAIR"}
+    batch_id = _load_orders(db, {**_order("R7", "2026-11-08T10:00:00+08:00"), **closed, "close_date": "2026-11-08"})
+    with contextlib.closing(psycopg2.connect(db)) as conn, conn, conn.cursor() as cur:
+        cur.execute("update etl.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+    _build(db, "2026-11-11")
+    state = _state(db)
+    assert ("R7", "C1", "2026-11-08") in state["visits"]
+    assert state["visits_merged_for"]["R7"] == "2026-11-11"
+
+
 def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(db: str):
     """Migration 006 adds the source-version columns to staging tables built before them
     (dbt adds none to an existing incremental table) and has the next build fill them

@@ -58,20 +58,6 @@
 {%- endmacro %}
 
 
-{#- The keys of the records of `relation` touched since a model's last build (an
-    'incremental' `staging_increment`): versions made since its last D, and the records
-    of the batches it has not merged yet. -#}
-{% macro touched_record_keys(relation, increment) -%}
-    select touched.record_key from {{ relation }} as touched
-    where touched.version_at >= {{ increment.since }} and touched.version_at < {{ business_day_start() }}
-    {%- if increment.batches %}
-    union
-    select touched.record_key from {{ relation }} as touched
-    where touched.batch_id in ({{ increment.batches | join(', ') }})
-    {%- endif %}
-{%- endmacro %}
-
-
 {#- How a staging model over `relation` is built for D:
       - 'full': from all of raw: the first build, `--full-refresh`, a backfill (D before
         the D it was last built for), or a file it merged has since been superseded

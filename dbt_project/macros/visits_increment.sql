@@ -2,8 +2,8 @@
     visit may have changed since its last build, instead of rewriting millions of rows.
 
     Those are the orders
-      - whose DMS record changed: the records stg_dms__repair_orders merged since
-        (`staging_increment` with `merged_by`: the same versions and batches);
+      - whose DMS record changed: the records stg_dms__repair_orders merged since (its
+        rows' `merged_for_date`: the D of the build that merged them);
       - counted for another customer now: a merge (or its undoing) moved them;
       - closed on a day that was still ahead at the last build (close dates are D-1 at
         the latest in the feed, but a version can carry a later one).
@@ -25,9 +25,14 @@
     truncate {{ this }}
     {%- else -%}
     create temporary table int_visits__touched on commit drop as
-    -- changed in the DMS (raw indexes on version_at and batch_id)
-    select touched.record_key as ro_number
-    from ({{ touched_record_keys(source('raw', 'dms_repair_orders'), increment) }}) as touched
+    -- changed in the DMS: every record stg_dms__repair_orders merged since this model's
+    -- last build (each carries the D of the build that merged it; by its index). Not the
+    -- raw batches staging has recorded as merged: a batch committed less than a minute
+    -- before the build is merged by staging but recorded only at its next build, and its
+    -- late-written orders would reach the visits a day late.
+    select repair_orders.ro_number
+    from {{ ref('stg_dms__repair_orders') }} as repair_orders
+    where repair_orders.merged_for_date >= {{ increment.last_date }}
     union
     -- merged since: their visits still count for the merged record. By the customer_id
     -- index: as an array, PostgreSQL does not expect each merged record to have visits
