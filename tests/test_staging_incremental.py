@@ -52,14 +52,16 @@ def _customer(customer_id: str, updated_at: str, merged_into: str | None = None)
     return {"customer_id": customer_id, "updated_at": updated_at, "merged_into_customer_id": merged_into}
 
 
-def _load_orders(url: str, *orders: dict) -> int:
-    return _load_dms(url, "repair_orders", *orders)
+def _load_orders(url: str, *orders: dict, run_date: dt.date = dt.date(2026, 11, 20)) -> int:
+    return _load_dms(url, "repair_orders", *orders, run_date=run_date)
 
 
-def _load_dms(url: str, entity: str, *records: dict) -> int:
+def _load_dms(url: str, entity: str, *records: dict, run_date: dt.date = dt.date(2026, 11, 20)) -> int:
+    """Load records as the run for ``run_date`` would (by default a run after every
+    business date the tests build: the rows count as history loaded up front)."""
     with contextlib.closing(psycopg2.connect(url)) as conn:
         ensure_raw_tables(conn)
-        with Batch.open(conn, DMS[entity], "D001", "test", dt.date(2026, 11, 20)) as batch:
+        with Batch.open(conn, DMS[entity], "D001", "test", run_date) as batch:
             for n, record in enumerate(records):  # the contract's other fields, null
                 full = {**dict.fromkeys(DMS[entity].columns), **record}
                 batch.add(full, f"row {n}", record["updated_at"], record["updated_at"])
@@ -246,6 +248,29 @@ def test_a_late_order_loaded_just_before_the_build_is_a_visit_that_day(db: str):
     state = _state(db)
     assert ("R7", "C1", "2026-11-08") in state["visits"]
     assert state["visits_merged_for"]["R7"] == "2026-11-11"
+
+
+def test_a_rebuild_of_a_past_day_leaves_out_what_was_written_late(fresh_db: str):
+    """Staging as of D is what the run for D could know: a version dated before D but
+    loaded by a later run (written late in the DMS) is left out of a rebuild of D, which
+    therefore reproduces D (issue 15: a wrong day can be rebuilt). A D before the first
+    load (a backfill of history) sees every version dated before it."""
+    _load_orders(fresh_db, _order("R8", "2026-11-03T10:00:00+08:00"), run_date=dt.date(2026, 11, 6))
+    closed = {"status": "closed", "service_type": "REPAIR", "close_date": "2026-11-07"}
+    _load_orders(fresh_db, {**_order("R8", "2026-11-07T10:00:00+08:00"), **closed}, run_date=dt.date(2026, 11, 9))
+
+    _build(fresh_db, "2026-11-08", full_refresh=True)
+    assert [(ro, status) for ro, status, _ in _state(fresh_db)["orders"]] == [("R8", "open")], (
+        "the closing version was loaded by the run for 11-09: the run for 11-08 never saw it"
+    )
+    _build(fresh_db, "2026-11-09", full_refresh=True)
+    assert [(ro, status) for ro, status, _ in _state(fresh_db)["orders"]] == [("R8", "closed")]
+    _build(fresh_db, "2026-11-06", full_refresh=True)
+    assert [(ro, status) for ro, status, _ in _state(fresh_db)["orders"]] == [("R8", "open")]
+    _build(fresh_db, "2026-11-05", full_refresh=True)
+    assert [(ro, status) for ro, status, _ in _state(fresh_db)["orders"]] == [("R8", "open")], (
+        "11-05 is before the first load (by the run for 11-06): every version dated before it counts"
+    )
 
 
 def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(db: str):

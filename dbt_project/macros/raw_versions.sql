@@ -27,6 +27,9 @@
                   select 1 from (select * from {{ source('etl', 'files') }}) as f
                   where f.batch_id = r.batch_id and f.status <> 'loaded'
               )
+              {%- if not incremental %}
+              and {{ known_by_d(relation, 'r.batch_id') }}
+              {%- endif %}
               {%- if incremental %}
               and (r.version_at >= {{ increment.since }}
                    {%- if increment.batches %} or r.batch_id in ({{ increment.batches | join(', ') }}){% endif %})
@@ -43,6 +46,22 @@
               >= (newest.{{ rank | join(', newest.') }})
     )
     {%- endif %}
+{%- endmacro %}
+
+
+{#- Whether a raw row was known to the run for D: its batch was loaded by the run for D
+    or an earlier one (`etl.load_batches.business_date`). A record written late - dated
+    before D, but visible in the source only after D's run - is loaded by a later run:
+    the run for D could not see it, so a rebuild of D leaves it out too, and reproduces
+    D's lists. For a D before the table's first load (a backfill of days the platform
+    never ran), every version dated before D counts. -#}
+{% macro known_by_d(relation, batch_id) -%}
+    {%- set loaded_by_d -%}
+        select known.batch_id from {{ source('etl', 'load_batches') }} as known
+        where known.raw_table = '{{ relation.schema }}.{{ relation.identifier }}'
+          and known.business_date <= {{ business_date() }}
+    {%- endset -%}
+    ({{ batch_id }} in ({{ loaded_by_d }}) or not exists ({{ loaded_by_d }}))
 {%- endmacro %}
 
 

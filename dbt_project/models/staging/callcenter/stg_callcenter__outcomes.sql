@@ -8,6 +8,7 @@ with source as (
     from (select * from {{ source('raw', 'callcenter_outcomes') }}) as r
     where
         r.version_at < {{ business_day_start() }}
+        and {{ known_by_d(source('raw', 'callcenter_outcomes'), 'r.batch_id') }}
         and not exists (  -- rows of a file a corrected re-delivery superseded
             select 1 from (select * from {{ source('etl', 'files') }}) as f
             where f.batch_id = r.batch_id and f.status <> 'loaded'

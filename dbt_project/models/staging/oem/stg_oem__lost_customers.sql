@@ -6,7 +6,9 @@ with source as (
         r.record_version,
         r.version_at
     from (select * from {{ source('raw', 'oem_lost_customers') }}) as r
-    where r.version_at < {{ business_day_start() }}
+    where
+        r.version_at < {{ business_day_start() }}
+        and {{ known_by_d(source('raw', 'oem_lost_customers'), 'r.batch_id') }}
 ),
 
 renamed as (
