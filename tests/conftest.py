@@ -62,6 +62,15 @@ def manifest(state_dir: Path) -> Path:
     return build_manifest()
 
 
+@pytest.fixture(scope="session")
+def replayed(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """Three replayed days with faults on every feed, shared by test_replay.py and
+    test_replay_faults.py (tests/replay_support.py says why one replay serves both)."""
+    from replay_support import replay_with_faults
+
+    return replay_with_faults(warehouse_url, tmp_path_factory)
+
+
 @pytest.fixture
 def warehouse_env(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The test warehouse configured the way a deployment does it: AIRFLOW_CONN_WAREHOUSE."""
