@@ -30,6 +30,11 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
+# Every PostgreSQL session of the suite and of the commands it runs (`baoke demo` starts
+# a warehouse of its own) commits without waiting for the disk: no test crashes a server,
+# and what a commit leaves and others see is the same (see _without_waiting_for_the_disk).
+os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
+
 from baoke import airflow_env  # noqa: E402
 
 airflow_env.apply()
@@ -51,7 +56,25 @@ def warehouse_url(state_dir: Path) -> str:
     """A real, empty PostgreSQL started for this test session (embedded, TCP)."""
     from baoke.warehouse import EmbeddedWarehouse
 
-    return EmbeddedWarehouse(state_dir / "test-warehouse").up()
+    url = EmbeddedWarehouse(state_dir / "test-warehouse").up()
+    _without_waiting_for_the_disk(url)
+    return url
+
+
+def _without_waiting_for_the_disk(url: str) -> None:
+    """No test crashes the test server, and its data dies with the session: it need not
+    wait for the disk at each commit (a few ms each, and an insurer history is thousands
+    of commits) nor flush the tables dbt creates. What a transaction leaves, and what
+    other sessions see, is the same."""
+    import psycopg2
+
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            cur.execute(f"alter system set {setting} = off")
+        cur.execute("select pg_reload_conf()")
+    admin.close()
 
 
 @pytest.fixture(scope="session")
