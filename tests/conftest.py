@@ -108,14 +108,29 @@ def fresh_db(warehouse_url: str, request: pytest.FixtureRequest) -> str:
     import re
     import uuid
 
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    return _new_database(warehouse_url, name)
+
+
+@pytest.fixture
+def dbt_db(warehouse_url: str) -> str:
+    """A new, empty, migrated database for one test that runs dbt, under the same name for
+    every such test (the last one's is dropped): dbt parses the whole project again
+    (seconds) whenever the database in its profile changes, and keeps its parse when only
+    the database's content does."""
+    return _new_database(warehouse_url, "t_dbt", replace=True)
+
+
+def _new_database(warehouse_url: str, name: str, replace: bool = False) -> str:
     import psycopg2
 
     from baoke.migrate import migrate
 
-    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
     admin = psycopg2.connect(warehouse_url)
     admin.autocommit = True
     with admin.cursor() as cur:
+        if replace:
+            cur.execute(f'drop database if exists "{name}" with (force)')
         cur.execute(f'create database "{name}"')
     admin.close()
     url = warehouse_url.rsplit("/", 1)[0] + "/" + name
