@@ -30,6 +30,11 @@ for _name in (
 ):
     os.environ.pop(_name, None)
 
+# Every PostgreSQL session of the suite and of the commands it runs (`baoke demo` starts
+# a warehouse of its own) commits without waiting for the disk: no test crashes a server,
+# and what a commit leaves and others see is the same (see _without_waiting_for_the_disk).
+os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
+
 from baoke import airflow_env  # noqa: E402
 
 airflow_env.apply()
@@ -51,7 +56,25 @@ def warehouse_url(state_dir: Path) -> str:
     """A real, empty PostgreSQL started for this test session (embedded, TCP)."""
     from baoke.warehouse import EmbeddedWarehouse
 
-    return EmbeddedWarehouse(state_dir / "test-warehouse").up()
+    url = EmbeddedWarehouse(state_dir / "test-warehouse").up()
+    _without_waiting_for_the_disk(url)
+    return url
+
+
+def _without_waiting_for_the_disk(url: str) -> None:
+    """No test crashes the test server, and its data dies with the session: it need not
+    wait for the disk at each commit (a few ms each, and an insurer history is thousands
+    of commits) nor flush the tables dbt creates. What a transaction leaves, and what
+    other sessions see, is the same."""
+    import psycopg2
+
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            cur.execute(f"alter system set {setting} = off")
+        cur.execute("select pg_reload_conf()")
+    admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +83,15 @@ def manifest(state_dir: Path) -> Path:
     from baoke.dbt import build_manifest
 
     return build_manifest()
+
+
+@pytest.fixture(scope="session")
+def replayed(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """Three replayed days with faults on every feed, shared by test_replay.py and
+    test_replay_faults.py (tests/replay_support.py says why one replay serves both)."""
+    from replay_support import replay_with_faults
+
+    return replay_with_faults(warehouse_url, tmp_path_factory)
 
 
 @pytest.fixture
@@ -76,14 +108,29 @@ def fresh_db(warehouse_url: str, request: pytest.FixtureRequest) -> str:
     import re
     import uuid
 
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    return _new_database(warehouse_url, name)
+
+
+@pytest.fixture
+def dbt_db(warehouse_url: str) -> str:
+    """A new, empty, migrated database for one test that runs dbt, under the same name for
+    every such test (the last one's is dropped): dbt parses the whole project again
+    (seconds) whenever the database in its profile changes, and keeps its parse when only
+    the database's content does."""
+    return _new_database(warehouse_url, "t_dbt", replace=True)
+
+
+def _new_database(warehouse_url: str, name: str, replace: bool = False) -> str:
     import psycopg2
 
     from baoke.migrate import migrate
 
-    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
     admin = psycopg2.connect(warehouse_url)
     admin.autocommit = True
     with admin.cursor() as cur:
+        if replace:
+            cur.execute(f'drop database if exists "{name}" with (force)')
         cur.execute(f'create database "{name}"')
     admin.close()
     url = warehouse_url.rsplit("/", 1)[0] + "/" + name

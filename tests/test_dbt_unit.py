@@ -13,18 +13,22 @@ import pytest
 
 from baoke.dbt import run_dbt
 from baoke.extract.loader import ensure_raw_tables
+from dbt_support import target_for
 
 # every test here runs dbt
 pytestmark = pytest.mark.slow
 
 VARS = json.dumps({"business_date": "2026-11-20"})
+DAY_BEFORE = json.dumps({"business_date": "2026-11-19"})
 
 
-def test_every_model_builds_and_every_unit_test_passes(fresh_db):
-    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+def test_every_model_builds_and_every_unit_test_passes(dbt_db):
+    with contextlib.closing(psycopg2.connect(dbt_db)) as conn:
         ensure_raw_tables(conn)
-    assert run_dbt(["build", "--quiet", "--vars", VARS, "--exclude-resource-type", "unit_test"], fresh_db)
-    assert run_dbt(["test", "--quiet", "--vars", VARS, "--select", "test_type:unit"], fresh_db), (
+    assert run_dbt(
+        ["build", "--quiet", "--vars", VARS, *target_for(VARS), "--exclude-resource-type", "unit_test"], dbt_db
+    )
+    assert run_dbt(["test", "--quiet", "--vars", VARS, *target_for(VARS), "--select", "test_type:unit"], dbt_db), (
         "a dbt unit test failed: see dbt_project/logs/dbt.log"
     )
 
@@ -57,12 +61,12 @@ def test_dbt_parses_without_deprecations():
     assert "deprecat" not in result.stdout.lower(), result.stdout
 
 
-def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
+def test_unique_index_fails_when_the_key_is_not_enforced(dbt_db):
     """The big tables' keys are checked in the catalog, not by re-reading them: without
     the unique index, the test fails."""
     from baoke.dbt import test_failures
 
-    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+    with contextlib.closing(psycopg2.connect(dbt_db)) as conn:
         ensure_raw_tables(conn)
     assert run_dbt(
         [
@@ -70,6 +74,7 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
             "--quiet",
             "--vars",
             VARS,
+            *target_for(VARS),
             "--exclude-resource-type",
             "unit_test",
             "--select",
@@ -77,18 +82,18 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
             "--indirect-selection",
             "cautious",
         ],
-        fresh_db,
+        dbt_db,
     )
-    check = ["--select", "int_maintenance_due,test_name:unique_index", "--vars", VARS]
-    assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 0}
-    with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
+    check = ["--select", "int_maintenance_due,test_name:unique_index", "--vars", VARS, *target_for(VARS)]
+    assert test_failures(check, dbt_db) == {"unique_index_int_maintenance_due_ro_number": 0}
+    with contextlib.closing(psycopg2.connect(dbt_db)) as conn, conn, conn.cursor() as cur:
         cur.execute(
             "select indexrelid::regclass::text from pg_index"
             " where indrelid = 'intermediate.int_maintenance_due'::regclass and indisunique"
         )
         (index,) = cur.fetchone()
         cur.execute(f"drop index {index}")
-    assert test_failures(check, fresh_db) == {"unique_index_int_maintenance_due_ro_number": 1}
+    assert test_failures(check, dbt_db) == {"unique_index_int_maintenance_due_ro_number": 1}
 
 
 @pytest.mark.parametrize(
@@ -110,14 +115,14 @@ def test_unique_index_fails_when_the_key_is_not_enforced(fresh_db):
         ),
     ],
 )
-def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row, test):
+def test_a_models_tests_check_the_rows_its_build_wrote(dbt_db, model, bad_row, test):
     """A build for D tests the rows it wrote (`build_date_column`): the others were tested
     by the builds that wrote them. A bad row written by another day's build does not fail
     the build for D; the same row written for D does. The catalog test of the key
     (`unique_index`) still looks at the whole table."""
     from baoke.dbt import test_failures
 
-    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+    with contextlib.closing(psycopg2.connect(dbt_db)) as conn:
         ensure_raw_tables(conn)
     assert run_dbt(
         [
@@ -125,6 +130,7 @@ def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row,
             "--quiet",
             "--vars",
             VARS,
+            *target_for(VARS),
             "--exclude-resource-type",
             "unit_test",
             "--select",
@@ -132,10 +138,10 @@ def test_a_models_tests_check_the_rows_its_build_wrote(fresh_db, model, bad_row,
             "--indirect-selection",
             "cautious",
         ],
-        fresh_db,
+        dbt_db,
     )
-    with contextlib.closing(psycopg2.connect(fresh_db)) as conn, conn, conn.cursor() as cur:
+    with contextlib.closing(psycopg2.connect(dbt_db)) as conn, conn, conn.cursor() as cur:
         cur.execute(bad_row)
     check = ["--select", test]
-    assert test_failures([*check, "--vars", VARS], fresh_db) == {test: 0}
-    assert test_failures([*check, "--vars", json.dumps({"business_date": "2026-11-19"})], fresh_db) == {test: 1}
+    assert test_failures([*check, "--vars", VARS, *target_for(VARS)], dbt_db) == {test: 0}
+    assert test_failures([*check, "--vars", DAY_BEFORE, *target_for(DAY_BEFORE)], dbt_db) == {test: 1}

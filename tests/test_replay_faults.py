@@ -5,7 +5,8 @@ changed columns. Every dealer still gets its lists every day, nothing is lost or
 twice, and each fault is found in the records of the day whose run met it
 (``baoke_sim.fault_evidence``).
 
-Three days of the small world, Friday to Sunday: the first reads the whole history (the
+Three days of the small world, Friday to Sunday (the session fixture ``replayed``, shared
+with test_replay.py; tests/replay_support.py): the first reads the whole history (the
 insurers' six years of files), Sunday's DMS run is the weekly deep read, which must find
 Saturday's late change. Pages of 100 records give the APIs ten times the requests to
 fault; a 3 s timeout makes a stalled answer cheap. The fault seed was picked so that
@@ -35,34 +36,10 @@ from baoke_sim.faults import RECORD_DAMAGES, Fault, FaultPlan, FaultRule
 from baoke_sim.file_faults import write_file
 from baoke_sim.insurer_files import deliver
 from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
-from baoke_sim.replay import FaultSettings, check_feeds, extract_day, replay
+from baoke_sim.replay import check_feeds, extract_day
 from baoke_sim.servers import ApiServer
 from baoke_sim.world import SCALES, generate
-
-START = dt.date(2026, 10, 16)  # a Friday
-DAYS = 3
-SUNDAY = START + dt.timedelta(days=2)
-FAULTS = FaultSettings(rate=0.05, seed=1397)
-
-
-@pytest.fixture(scope="module")
-def replayed(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory):
-    world = tmp_path_factory.mktemp("replay-faults") / "world.sqlite"
-    generate(world, "small", seed=21, until=START + dt.timedelta(days=60))
-    with pytest.MonkeyPatch.context() as mp:
-        folder = tmp_path_factory.mktemp("replay-faults-folders")
-        for name in ("INSURER_INBOX", "CALLCENTER_INBOX", "OUTBOUND_DIR"):
-            mp.setenv(name, str(folder / name.lower()))
-        admin = psycopg2.connect(warehouse_url)
-        admin.autocommit = True
-        admin.cursor().execute("create database replay_faults")
-        admin.close()
-        url = warehouse_url.rsplit("/", 1)[0] + "/replay_faults"
-        mp.setenv("AIRFLOW_CONN_WAREHOUSE", url)
-        mp.setenv("BAOKE_PAGE_SIZE", "100")
-        mp.setenv("BAOKE_HTTP_TIMEOUT", "3")
-        reports = replay(world, START, DAYS, with_tests=False, faults=FAULTS)
-    return url, reports, folder
+from replay_support import DAYS, SUNDAY
 
 
 def _evidence(reports):

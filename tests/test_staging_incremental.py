@@ -14,6 +14,7 @@ import pytest
 from baoke.dbt import run_dbt
 from baoke.extract.catalog import DMS, INSURER
 from baoke.extract.loader import Batch, ensure_raw_tables
+from dbt_support import target_for
 
 # every test here runs dbt
 pytestmark = pytest.mark.slow
@@ -100,7 +101,8 @@ def _settled(conn, batch_id: int) -> int:
 
 
 def _build(url: str, day: str, full_refresh: bool = False) -> None:
-    args = ["run", "--quiet", "--select", *MODELS.split(), "--vars", json.dumps({"business_date": day})]
+    dbt_vars = json.dumps({"business_date": day})
+    args = ["run", "--quiet", "--select", *MODELS.split(), "--vars", dbt_vars, *target_for(dbt_vars)]
     assert run_dbt(args + (["--full-refresh"] if full_refresh else []), url), f"dbt run for {day} failed"
 
 
@@ -142,11 +144,11 @@ def _rebuilt_from_raw(url: str, day: str) -> dict:
 
 
 @pytest.fixture
-def db(fresh_db: str) -> str:
-    _load_orders(fresh_db, _order("R1", "2026-11-01T10:00:00+08:00"), _order("R2", "2026-11-02T10:00:00+08:00"))
-    _load_policy_file(fresh_db, "2026-11-05", _policy("P1", "2026-11-04"))
-    _build(fresh_db, "2026-11-10")
-    return fresh_db
+def db(dbt_db: str) -> str:
+    _load_orders(dbt_db, _order("R1", "2026-11-01T10:00:00+08:00"), _order("R2", "2026-11-02T10:00:00+08:00"))
+    _load_policy_file(dbt_db, "2026-11-05", _policy("P1", "2026-11-04"))
+    _build(dbt_db, "2026-11-10")
+    return dbt_db
 
 
 def test_daily_builds_merge_what_changed_and_equal_a_build_from_raw(db: str):
