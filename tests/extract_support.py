@@ -3,6 +3,7 @@ snapshots of what landed in the warehouse."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ def world_at(path: Path, clock: str, seed: int = 3) -> Path:
     with sqlite3.connect(path) as conn:
         store.set_meta(conn, clock=clock)
     return path
+
+
+def insurer_files_since(world: Path, first_day: dt.date) -> None:
+    """Keep only the world's insurer files dated ``first_day`` or later, as if the
+    insurers had begun sending files then. A first run reads every file the inbox holds,
+    one ledger row and batch each, about half a minute for the six years a world has;
+    the tests that need no more than the policies now running (each a year long, so the
+    latest policy of every insured vehicle) keep two years. The DMS and the OEM keep
+    their whole history."""
+    with sqlite3.connect(world) as conn:
+        conn.execute("delete from insurer_rows where file_date < ?", (first_day.isoformat(),))
 
 
 def connect(url: str) -> Any:

@@ -2,17 +2,18 @@
 ``replayed`` in conftest.py): three days of the small world with faults at a few
 percent on every feed (docs/feeds.md §5), dbt's data tests on in every day's build.
 
-Why one: a replay's first day reads the world's whole history (the insurers' six years
-of files) and every day is a full ``dbt build``, minutes each; the clean replay's
-claims (every day keeps the outreach rules, the call center's outcomes drive the next
-days' lists, every build passes its data tests) must hold on a day whose feeds
-misbehave too, and the faults' own claims (each is found, none is lost or kept twice)
-are checked by the reconciliation of the same days.
+Why one: a replay's first day reads the world's whole history and every day is a full
+``dbt build``, minutes each; the clean replay's claims (every day keeps the outreach
+rules, the call center's outcomes drive the next days' lists, every build passes its
+data tests) must hold on days whose feeds misbehave too, and the faults' own claims
+(each is found, none is lost or kept twice) are checked by the reconciliation of the
+same days.
 
-Friday to Sunday: Sunday's DMS run is the weekly deep read, which must find Saturday's
-late change. Pages of 100 records give the APIs ten times the requests to fault; a 3 s
-timeout makes a stalled answer cheap. The fault seed was picked so that every class of
-fault occurs (``test_every_class_of_fault_was_injected`` says which).
+Friday to Sunday: the first day reads the whole history (the DMS's six years, the
+insurers' files of the last two), Sunday's DMS run is the weekly deep read, which must
+find Saturday's late change. Pages of 100 records give the APIs ten times the requests
+to fault; a 3 s timeout makes a stalled answer cheap. The fault seed was picked so that
+every class of fault occurs (``test_every_class_of_fault_was_injected`` says which).
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ import pytest
 
 from baoke_sim.replay import DayReport, FaultSettings, replay
 from baoke_sim.world import generate
+from extract_support import insurer_files_since
 
 START = dt.date(2026, 10, 16)  # a Friday
 DAYS = 3
 SUNDAY = START + dt.timedelta(days=2)
 FAULTS = FaultSettings(rate=0.05, seed=1397)
+#: The insurers' files of the last two years (``extract_support.insurer_files_since``):
+#: about 1,600 files, a hundred of them faulty, every kind of file fault among them.
+INSURER_FILES_SINCE = START.replace(year=START.year - 2)
 
 
 class Replayed(NamedTuple):
@@ -46,6 +51,7 @@ def replay_with_faults(warehouse_url: str, tmp_path_factory: pytest.TempPathFact
     """Run the replay into a database of its own on the test server."""
     world = tmp_path_factory.mktemp("replay") / "world.sqlite"
     generate(world, "small", seed=21, until=START + dt.timedelta(days=60))
+    insurer_files_since(world, INSURER_FILES_SINCE)
     with pytest.MonkeyPatch.context() as mp:
         folder = tmp_path_factory.mktemp("replay-folders")
         for name in ("INSURER_INBOX", "CALLCENTER_INBOX", "OUTBOUND_DIR"):

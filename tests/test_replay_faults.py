@@ -7,8 +7,8 @@ twice, and each fault is found in the records of the day whose run met it
 
 Three days of the small world, Friday to Sunday (the session fixture ``replayed``, shared
 with test_replay.py; tests/replay_support.py): the first reads the whole history (the
-insurers' six years of files), Sunday's DMS run is the weekly deep read, which must find
-Saturday's late change. Pages of 100 records give the APIs ten times the requests to
+DMS's six years, the insurers' files of the last two), Sunday's DMS run is the weekly
+deep read, which must find Saturday's late change. Pages of 100 records give the APIs ten times the requests to
 fault; a 3 s timeout makes a stalled answer cheap. The fault seed was picked so that
 every class of fault occurs (``test_every_class_of_fault_was_injected`` says which).
 """

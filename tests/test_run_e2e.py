@@ -15,18 +15,34 @@ import psycopg2
 import pytest
 
 from baoke import feedreports
-from baoke_sim.demo import simulated_feeds
+from baoke.config import get_settings
+from baoke_sim.demo import DEMO_SEED, simulated_feeds
+from baoke_sim.world import generate
+from extract_support import insurer_files_since
 from test_cli import baoke, log_of
 
 D = dt.date(2026, 11, 20)
 
 
 @pytest.fixture(scope="module")
-def first_run(warehouse_url: str, manifest: Path, state_dir: Path):
-    """Run D once against the test warehouse and the simulated feeds."""
+def first_run(warehouse_url: str, manifest: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Run D once against the test warehouse and the simulated feeds: the demo's world,
+    its insurers' files of the last two years, in an inbox of this module's own (the
+    demo's run, test_cli.py, reads all six years through Airflow)."""
+    world = get_settings().sim_world
+    generate(world, "small", DEMO_SEED, until=D)
+    insurer_files_since(world, D.replace(year=D.year - 2))
     env = {"AIRFLOW_CONN_WAREHOUSE": warehouse_url}
     for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
         os.environ.pop(name, None)  # the demo's feeds set them only when unset
+    with pytest.MonkeyPatch.context() as inbox:
+        inbox.setenv("INSURER_INBOX", str(tmp_path_factory.mktemp("e2e-insurer")))
+        runs = _run_twice(warehouse_url, env)
+    yield runs
+    world.unlink()  # a later demo makes its own, whole
+
+
+def _run_twice(warehouse_url: str, env: dict[str, str]) -> dict:
     with pytest.MonkeyPatch.context() as mp, simulated_feeds(D):
         for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
             mp.setenv(name, os.environ[name])  # restored after the runs
