@@ -28,7 +28,7 @@ from baoke.config import get_settings
 from baoke_sim.connections import feed_connections
 from baoke_sim.dms_api import DmsApi
 from baoke_sim.servers import ApiError, ApiServer, Request, Response
-from test_outbound import TABLE, insert, row
+from test_outbound import DECISIONS, TABLE, insert, row
 
 pytestmark = pytest.mark.slow  # runs DAGs through Airflow
 
@@ -201,6 +201,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     # the warehouse built D's lists for both dealers (made by hand here: no dbt)
     with psycopg2.connect(airflow) as conn, conn.cursor() as cur:
         cur.execute(TABLE)
+        cur.execute(DECISIONS)
         cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002')) d(dealer_code)")
     conn.close()
     insert(airflow, [row("call", "D001", 1), row("call", "D002", 2), row("sms", "D002", 3)])
@@ -260,6 +261,7 @@ def test_feed_health_fails_listing_the_reports_while_the_lists_still_go_out(
 
     with psycopg2.connect(airflow) as conn, conn.cursor() as cur:
         cur.execute(TABLE)
+        cur.execute(DECISIONS)
         cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002')) d(dealer_code)")
     conn.close()
     insert(airflow, [row("call", "D001", 1)])
