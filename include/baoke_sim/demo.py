@@ -66,8 +66,12 @@ def demo(
 ) -> None:
     """Run the platform's daily job end to end on the embedded warehouse and a small
     simulated dealer group, for a recent date (the ``baoke demo`` command)."""
+    from baoke import airflow_env
     from baoke.cli import guarded, run_day_and_report
 
+    # before the feeds' connections are built (they import Airflow, which reads its
+    # configuration once): without it a user's shell parses ~/airflow/dags, not ours
+    airflow_env.apply()
     business_date = date_option(date) or recent_business_date()
     typer.echo(f"Baoke demo: the daily run for {business_date.isoformat()}")
     with simulated_feeds(business_date) as feeds:
