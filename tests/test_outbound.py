@@ -93,7 +93,9 @@ def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
         "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
         "queue": "service_advisor" if list_type == "call" else None,
         "queue_zh": "服务顾问" if list_type == "call" else None,
-        "sms_text": "【保客朗逸4S店】您的朗逸预计11月23日前后需要定期保养，欢迎来电预约到店。" if list_type == "sms" else None,
+        "sms_text": "【保客朗逸4S店】您的朗逸预计11月23日前后需要定期保养，欢迎来电预约到店。"
+        if list_type == "sms"
+        else None,
         "exception_reason": None,
         "mobile_as_recorded": None,
         "channel": "SMS" if list_type == "sms" else "PHONE",
@@ -356,7 +358,11 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     for dealer in ("D001", "D002", "D003"):
         assert sorted(os.listdir(day / dealer)) == sorted(
             [
-                *(f"{kind}_{dealer}_{STAMP}.{ext}" for kind in ("call_list", "sms_list", "exceptions") for ext in FORMATS),
+                *(
+                    f"{kind}_{dealer}_{STAMP}.{ext}"
+                    for kind in ("call_list", "sms_list", "exceptions")
+                    for ext in FORMATS
+                ),
                 "manifest.json",
             ]
         ), "all files and their XLSX twins, no temporary file left"
@@ -411,7 +417,9 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert [(r["call_id"], r["customer_name"], r["primary_reason"], r["attempt_no"], r["priority"]) for r in sms] == [
         ("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")
     ]
-    assert sms[0]["sms_text"] == "【保客朗逸4S店】祝您生日快乐！生日当月到店保养享专属礼遇。回复TD退订", "the message as sent"
+    assert sms[0]["sms_text"] == "【保客朗逸4S店】祝您生日快乐！生日当月到店保养享专属礼遇。回复TD退订", (
+        "the message as sent"
+    )
     exceptions = [
         dict(zip(EXCEPTION_COLUMNS, r, strict=True)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]
     ]
@@ -443,9 +451,11 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         "POST_SERVICE_FOLLOWUP": 1,
     }
     assert manifest["files"][0]["by_queue"] == {"service_advisor": 2, "followup_agent": 1}
-    assert manifest["files"][4]["by_exception_reason"] == manifest["files"][5]["by_exception_reason"] == {
-        "invalid_mobile": 1
-    }
+    assert (
+        manifest["files"][4]["by_exception_reason"]
+        == manifest["files"][5]["by_exception_reason"]
+        == {"invalid_mobile": 1}
+    )
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -504,8 +514,10 @@ def test_a_dealer_with_nothing_due_gets_header_only_files(db: str, tmp_path: Pat
     assert (folder / f"call_list_D003_{STAMP}.csv").read_bytes() == (
         b"\xef\xbb\xbf" + ",".join(CALL_LIST_COLUMNS).encode() + b"\r\n"
     )
-    assert (folder / f"exceptions_D003_{STAMP}.csv").read_bytes().endswith(
-        b",script_hint,queue,queue_zh,exception_reason,mobile_as_recorded\r\n"
+    assert (
+        (folder / f"exceptions_D003_{STAMP}.csv")
+        .read_bytes()
+        .endswith(b",script_hint,queue,queue_zh,exception_reason,mobile_as_recorded\r\n")
     )
     assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0, 0, 0, 0]
     assert xlsx_rows((folder / f"call_list_D003_{STAMP}.xlsx").read_bytes()) == [list(CALL_LIST_COLUMNS)]
@@ -741,7 +753,8 @@ def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> No
         if entry["format"] != "xlsx":
             continue
         data = (folder / entry["name"]).read_bytes()
-        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
         twin = read_csv(folder / entry["name"].replace(".xlsx", ".csv"))
         cells = xlsx_cells(data)
         assert [[text for _, text in r] + [""] * (len(twin[0]) - len(r)) for r in cells] == twin, entry["name"]

@@ -243,7 +243,9 @@ def test_bytes_are_what_excel_needs_for_utf8() -> None:
         text = data[len(BOM) :].decode("utf-8")  # strict: valid UTF-8 throughout
         assert text.startswith("call_id,list_date,"), f"{name}: English header right after the BOM"
         parsed = records(data, "utf-8-sig")
-        columns = {"exceptions": EXCEPTION_COLUMNS, "sms_list": SMS_LIST_COLUMNS}.get(name[: name.index("_D")], CALL_LIST_COLUMNS)
+        columns = {"exceptions": EXCEPTION_COLUMNS, "sms_list": SMS_LIST_COLUMNS}.get(
+            name[: name.index("_D")], CALL_LIST_COLUMNS
+        )
         assert parsed[0] == list(columns)
         # every record ends in CRLF; the only bare LF is the one inside the quoted script hint
         assert text.endswith("\r\n")

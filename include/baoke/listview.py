@@ -109,8 +109,7 @@ def read_day(location: str, business_date: dt.date, dealer_code: str | None = No
 def _labelled(rows: list[dict[str, str]], column: str) -> list[tuple[str, int]]:
     """(``CODE 中文``, rows) per value of ``column``, most frequent first."""
     counts = Counter(
-        " ".join(part for part in (row.get(column) or "(none)", row.get(f"{column}_zh") or "") if part)
-        for row in rows
+        " ".join(part for part in (row.get(column) or "(none)", row.get(f"{column}_zh") or "") if part) for row in rows
     )
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 

@@ -346,7 +346,12 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
     if others:
         problems.append(f"rows of other dealers: {', '.join(others)}")
     unfilled = sorted(
-        {f"{column} {found}" for r in rows for column in FILLED_COLUMNS for found in _PLACEHOLDER.findall(_cell(r.get(column)))}
+        {
+            f"{column} {found}"
+            for r in rows
+            for column in FILLED_COLUMNS
+            for found in _PLACEHOLDER.findall(_cell(r.get(column)))
+        }
     )
     if unfilled:
         problems.append(f"placeholders not filled in: {', '.join(unfilled[:5])}")
