@@ -58,7 +58,7 @@ def main() -> None:
         start = time.perf_counter()
         exports = export_day(conn, outbound, business_date)
         export = time.perf_counter() - start
-        rows = sum(f["rows"] for e in exports for f in e.manifest["files"])
+        rows = sum(f["rows"] for e in exports for f in e.manifest["files"] if f["format"] == "csv")  # twins: same rows
         files = sum(len(e.manifest["files"]) for e in exports)
     print(f"export of {len(exports)} dealers' lists ({files} files, {rows:,} rows): {export:6.1f} s")
     total = models + export

@@ -43,7 +43,7 @@ def log_of(result: subprocess.CompletedProcess) -> Path:
 def test_help_lists_the_commands():
     result = baoke("--help")
     assert result.returncode == 0
-    for command in ("run", "demo", "warehouse", "ui", "manifest"):
+    for command in ("run", "demo", "warehouse", "ui", "manifest", "lists"):
         assert command in result.stdout
     warehouse_help = baoke("warehouse", "--help")
     for sub in ("up", "down", "url"):
@@ -107,3 +107,59 @@ def test_demo_starts_the_embedded_warehouse_when_none_is_configured(monkeypatch,
             assert cur.fetchone()[0] > 1000, "the demo builds the marts from the simulated feeds"
     finally:
         runner.invoke(app, ["warehouse", "down"])
+
+
+def test_lists_shows_a_days_lists_as_delivered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``baoke lists``: per dealer the rows per list, reason and queue (codes with their
+    Chinese labels), then the call list in file order with masked mobiles; read from the
+    delivered files, a held dealer and a changed file said as such."""
+    from baoke import outbound
+    from baoke.filedrop import FolderDrop
+    from test_outbound import D, row
+
+    rows = [
+        row("call", "D001", 1, priority=1, primary_reason="POST_SERVICE_FOLLOWUP", primary_reason_zh="修后回访",
+            queue="followup_agent", queue_zh="回访员", customer_name="欧阳娜娜"),
+        row("call", "D001", 2, customer_name="张伟", other_reasons="INSURANCE_RENEWAL", other_reasons_zh="续保提醒"),
+        row("call", "D001", 3, customer_name="李强"),
+        row("sms", "D001", 4, primary_reason="BIRTHDAY", primary_reason_zh="生日关怀", customer_name="陈静"),
+    ]  # fmt: skip
+    drop = FolderDrop(tmp_path)
+    outbound.deliver(drop, outbound.build_files(D, "D001", rows))
+    outbound.deliver(drop, outbound.held_files(D, "D002", "DMS repair_orders for D002 not extracted for 2026-11-20"))
+    monkeypatch.setenv("OUTBOUND_DIR", str(tmp_path))
+
+    result = runner.invoke(app, ["lists", "--date", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"lists for 2026-11-20 in {tmp_path}/2026-11-20" in out
+    assert "D001: delivered (run 20261120-D001-" in out
+    assert "D002: held — DMS repair_orders for D002" in out
+    assert re.search(r"call list 外呼\s*│\s*3\s*│\s*MAINTENANCE_DUE 定保提醒 2, POST_SERVICE_FOLLOWUP 修后回访 1", out)
+    assert "service_advisor 服务顾问 2, followup_agent 回访员 1" in out
+    assert re.search(r"SMS list 短信\s*│\s*1\s*│\s*BIRTHDAY 生日关怀 1", out)
+    assert re.search(r"exceptions 异常\s*│\s*0", out)
+    table = out[out.index("call list D001 (3 rows)") :]
+    assert [name for name in ("欧阳娜娜", "张伟", "李强") if name in table] == ["欧阳娜娜", "张伟", "李强"]
+    assert table.index("欧阳娜娜") < table.index("张伟") < table.index("李强"), "file order: priority first"
+    assert "138****0001" in table, "mobiles masked"
+    assert "13800000001" not in out, "mobiles masked"
+    assert "续保提醒" in table, "the other reasons' labels"
+    assert "上午" in table, "the slot's label"
+
+    only = runner.invoke(app, ["lists", "--date", "2026-11-20", "--dealer", "D002"])
+    assert only.exit_code == 0
+    assert "D002: held" in only.output
+    assert "D001" not in only.output
+
+    call_list = tmp_path / "2026-11-20" / "D001" / f"call_list_D001_{D:%Y%m%d}.csv"
+    call_list.write_bytes(call_list.read_bytes().replace("张伟".encode(), "张三".encode()))
+    changed = runner.invoke(app, ["lists", "--date", "2026-11-20", "--dealer", "D001"])
+    assert "D001: damaged" in changed.output
+    assert f"call_list_D001_{D:%Y%m%d}.csv differs from what its manifest vouches for" in changed.output
+
+    for args in (["--date", "2026-11-21"], ["--date", "2026-11-20", "--dealer", "D009"]):
+        none = runner.invoke(app, ["lists", *args])
+        assert none.exit_code == 1
+        assert "no lists for" in none.output
+    assert runner.invoke(app, ["lists"]).exit_code == 2, "--date is required"

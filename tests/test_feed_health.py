@@ -216,9 +216,12 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     assert tasks["dealer_files[D002]"] == ("failed", 1), "held: failed, and not retried"
     assert sorted(os.listdir(out / "D001")) == [
         f"call_list_D001_{STAMP}.csv",
+        f"call_list_D001_{STAMP}.xlsx",
         f"exceptions_D001_{STAMP}.csv",
+        f"exceptions_D001_{STAMP}.xlsx",
         "manifest.json",
         f"sms_list_D001_{STAMP}.csv",
+        f"sms_list_D001_{STAMP}.xlsx",
     ]
     assert os.listdir(out / "D002") == ["manifest.json"], "no list file, the earlier one removed"
     held = json.loads((out / "D002" / "manifest.json").read_text(encoding="utf-8"))

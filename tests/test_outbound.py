@@ -16,6 +16,9 @@ import hashlib
 import io
 import json
 import os
+import re
+import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from baoke.extract import state
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.filedrop import FolderDrop, open_drop
 from baoke.filedrop.sftp import SftpDrop
-from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, LOG_COLUMNS, ExportError
+from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, FORMATS, LOG_COLUMNS, SMS_LIST_COLUMNS, ExportError
 from test_extract_sftp import SftpServer
 
 D = dt.date(2026, 11, 20)
@@ -40,9 +43,10 @@ TABLE = """
 create table intermediate.int_outreach_export (
     business_date date, list_type text, call_id text, list_date date, dealer_code text, advisor_id text,
     advisor_name text, customer_id text, customer_name text, mobile text, vin text, plate_no text, model text,
-    primary_reason text, other_reasons text, due_date date, last_visit_date date, days_since_last_visit integer,
-    churn_status text, attempt_no integer, preferred_slot text, priority integer, campaign_code text,
-    script_hint text, exception_reason text, channel text)
+    primary_reason text, primary_reason_zh text, other_reasons text, other_reasons_zh text, due_date date,
+    last_visit_date date, days_since_last_visit integer, churn_status text, churn_status_zh text, attempt_no integer,
+    preferred_slot text, preferred_slot_zh text, priority integer, campaign_code text, script_hint text, queue text,
+    queue_zh text, sms_text text, exception_reason text, mobile_as_recorded text, channel text)
 """
 
 #: D's decisions as the warehouse leaves them (the outreach log's columns, then the
@@ -73,17 +77,27 @@ def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
         "plate_no": "粤A12345",
         "model": "朗逸",
         "primary_reason": "MAINTENANCE_DUE",
+        "primary_reason_zh": "定保提醒",
         "other_reasons": "",
+        "other_reasons_zh": "",
         "due_date": D + dt.timedelta(days=3),
         "last_visit_date": dt.date(2026, 5, 20),
         "days_since_last_visit": 184,
         "churn_status": "active",
+        "churn_status_zh": "正常",
         "attempt_no": 1,
         "preferred_slot": "MORNING",
+        "preferred_slot_zh": "上午",
         "priority": 4,
         "campaign_code": None,
         "script_hint": "您好，您的爱车即将到期保养，欢迎预约。",
+        "queue": "service_advisor" if list_type == "call" else None,
+        "queue_zh": "服务顾问" if list_type == "call" else None,
+        "sms_text": "【保客朗逸4S店】您的朗逸预计11月23日前后需要定期保养，欢迎来电预约到店。"
+        if list_type == "sms"
+        else None,
         "exception_reason": None,
+        "mobile_as_recorded": None,
         "channel": "SMS" if list_type == "sms" else "PHONE",
     }
     return {**base, **values}
@@ -112,8 +126,12 @@ ROWS = [
         1,
         priority=1,
         primary_reason="POST_SERVICE_FOLLOWUP",
+        primary_reason_zh="修后回访",
         other_reasons="MAINTENANCE_DUE|INSURANCE_RENEWAL",
+        other_reasons_zh="定保提醒|续保提醒",
         campaign_code="CMP-2026-11",
+        queue="followup_agent",
+        queue_zh="回访员",
     ),
     row("call", "D001", 2, priority=4, customer_name="=SUM(A1)"),
     row(
@@ -122,11 +140,23 @@ ROWS = [
         4,
         priority=None,
         primary_reason="BIRTHDAY",
+        primary_reason_zh="生日关怀",
         customer_name="陈静",
         attempt_no=None,
         preferred_slot=None,
+        preferred_slot_zh=None,
+        sms_text="【保客朗逸4S店】祝您生日快乐！生日当月到店保养享专属礼遇。回复TD退订",
     ),
-    row("exception", "D001", 5, call_id=None, mobile=None, exception_reason="invalid_mobile", customer_name="赵磊"),
+    row(
+        "exception",
+        "D001",
+        5,
+        call_id=None,
+        mobile=None,
+        exception_reason="invalid_mobile",
+        mobile_as_recorded="+86 138-0013-80",
+        customer_name="赵磊",
+    ),
     # D002: one call only
     row("call", "D002", 6, primary_reason="INSURANCE_RENEWAL", priority=5, advisor_id="D002-A07"),
     # yesterday's rows must not leak into D
@@ -289,6 +319,38 @@ def sent_calls(url: str) -> list[tuple]:
     return found
 
 
+_XLSX_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+def xlsx_cells(data: bytes) -> list[list[tuple[str | None, str]]]:
+    """The first sheet of a workbook as rows of (cell type, text), read from its XML
+    (openpyxl is not a dependency): type "s" is a shared string, "inlineStr" and "str"
+    text too; None or "n" a number; a blank cell is (None, "")."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        shared = [
+            "".join(t.text or "" for t in si.iter(f"{{{_XLSX_NS['m']}}}t"))
+            for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", _XLSX_NS)
+        ]
+        sheet = ET.fromstring(book.read("xl/worksheets/sheet1.xml"))
+    rows = []
+    for xml_row in sheet.iter(f"{{{_XLSX_NS['m']}}}row"):
+        cells: dict[int, tuple[str | None, str]] = {}
+        for cell in xml_row.findall("m:c", _XLSX_NS):
+            letters = re.match(r"[A-Z]+", cell.get("r", "")).group(0)  # type: ignore[union-attr]
+            column = 0
+            for letter in letters:
+                column = column * 26 + ord(letter) - 64
+            kind, value = cell.get("t"), cell.findtext("m:v", None, _XLSX_NS)
+            text = shared[int(value)] if kind == "s" and value is not None else (value or "")
+            cells[column - 1] = (kind, text) if value is not None else (None, "")
+        rows.append([cells.get(i, (None, "")) for i in range(max(cells, default=-1) + 1)])
+    return rows
+
+
+def xlsx_rows(data: bytes) -> list[list[str]]:
+    return [[text for _, text in r] for r in xlsx_cells(data)]
+
+
 def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     exports = export(db, str(tmp_path))
     assert [e.dealer_code for e in exports] == ["D001", "D002", "D003"]
@@ -296,17 +358,19 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     for dealer in ("D001", "D002", "D003"):
         assert sorted(os.listdir(day / dealer)) == sorted(
             [
-                f"call_list_{dealer}_{STAMP}.csv",
-                f"sms_list_{dealer}_{STAMP}.csv",
-                f"exceptions_{dealer}_{STAMP}.csv",
+                *(
+                    f"{kind}_{dealer}_{STAMP}.{ext}"
+                    for kind in ("call_list", "sms_list", "exceptions")
+                    for ext in FORMATS
+                ),
                 "manifest.json",
             ]
-        ), "all files, no temporary file left"
+        ), "all files and their XLSX twins, no temporary file left"
 
     folder = day / "D001"
     for name, columns in (
         (f"call_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
-        (f"sms_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
+        (f"sms_list_D001_{STAMP}.csv", SMS_LIST_COLUMNS),
         (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS),
     ):
         raw = (folder / name).read_bytes()
@@ -328,8 +392,14 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert [c["call_id"] for c in calls] == ["D001-20261120-00001", "D001-20261120-00002", "D001-20261120-00003"]
     first, second, third = calls
     assert first["primary_reason"] == "POST_SERVICE_FOLLOWUP"
+    assert first["primary_reason_zh"] == "修后回访", "each code with its Chinese label beside it"
     assert first["priority"] == "1"
     assert first["other_reasons"] == "MAINTENANCE_DUE|INSURANCE_RENEWAL"
+    assert first["other_reasons_zh"] == "定保提醒|续保提醒"
+    assert (first["churn_status"], first["churn_status_zh"]) == ("active", "正常")
+    assert (first["preferred_slot"], first["preferred_slot_zh"]) == ("MORNING", "上午")
+    assert (first["queue"], first["queue_zh"]) == ("followup_agent", "回访员")
+    assert list(first)[-2:] == ["queue", "queue_zh"], "the queue last, as outputs.md §3 orders it"
     assert first["campaign_code"] == "CMP-2026-11"
     assert first["list_date"] == "2026-11-20"
     assert first["due_date"] == "2026-11-23"
@@ -343,32 +413,49 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
     assert third["script_hint"] == "您好，好久不见，\n本月保养有优惠。"
     assert (third["attempt_no"], third["preferred_slot"], third["days_since_last_visit"]) == ("2", "AFTERNOON", "184")
 
-    sms = read_csv(folder / f"sms_list_D001_{STAMP}.csv")[1:]
-    assert [(r[0], r[6], r[11], r[17], r[19]) for r in sms] == [("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")]
+    sms = [dict(zip(SMS_LIST_COLUMNS, r, strict=True)) for r in read_csv(folder / f"sms_list_D001_{STAMP}.csv")[1:]]
+    assert [(r["call_id"], r["customer_name"], r["primary_reason"], r["attempt_no"], r["priority"]) for r in sms] == [
+        ("D001-20261120-00004", "陈静", "BIRTHDAY", "", "")
+    ]
+    assert sms[0]["sms_text"] == "【保客朗逸4S店】祝您生日快乐！生日当月到店保养享专属礼遇。回复TD退订", (
+        "the message as sent"
+    )
     exceptions = [
-        dict(zip(EXCEPTION_COLUMNS, r, strict=False)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]
+        dict(zip(EXCEPTION_COLUMNS, r, strict=True)) for r in read_csv(folder / f"exceptions_D001_{STAMP}.csv")[1:]
     ]
-    assert [(e["customer_name"], e["mobile"], e["exception_reason"], e["call_id"]) for e in exceptions] == [
-        ("赵磊", "", "invalid_mobile", "")
-    ]
+    assert [
+        (e["customer_name"], e["mobile"], e["exception_reason"], e["mobile_as_recorded"], e["call_id"])
+        for e in exceptions
+    ] == [("赵磊", "", "invalid_mobile", "'+86 138-0013-80", "")], (
+        "the number as the DMS holds it, to correct (a leading + guarded like any formula start)"
+    )
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["business_date"] == "2026-11-20"
     assert manifest["dealer_code"] == "D001"
     assert manifest["status"] == "delivered"
     assert manifest["feed_reports"] == [], "no feed reported a problem"
+    assert manifest["format"] == "baoke-outbound/2"
     assert manifest["run_id"].startswith("20261120-D001-")
-    assert [(f["name"], f["list_type"], f["rows"]) for f in manifest["files"]] == [
-        (f"call_list_D001_{STAMP}.csv", "call", 3),
-        (f"sms_list_D001_{STAMP}.csv", "sms", 1),
-        (f"exceptions_D001_{STAMP}.csv", "exception", 1),
+    assert [(f["name"], f["list_type"], f["format"], f["rows"]) for f in manifest["files"]] == [
+        (f"call_list_D001_{STAMP}.csv", "call", "csv", 3),
+        (f"call_list_D001_{STAMP}.xlsx", "call", "xlsx", 3),
+        (f"sms_list_D001_{STAMP}.csv", "sms", "csv", 1),
+        (f"sms_list_D001_{STAMP}.xlsx", "sms", "xlsx", 1),
+        (f"exceptions_D001_{STAMP}.csv", "exception", "csv", 1),
+        (f"exceptions_D001_{STAMP}.xlsx", "exception", "xlsx", 1),
     ]
     assert manifest["files"][0]["by_primary_reason"] == {
         "LAPSING_WINBACK": 1,
         "MAINTENANCE_DUE": 1,
         "POST_SERVICE_FOLLOWUP": 1,
     }
-    assert manifest["files"][2]["by_exception_reason"] == {"invalid_mobile": 1}
+    assert manifest["files"][0]["by_queue"] == {"service_advisor": 2, "followup_agent": 1}
+    assert (
+        manifest["files"][4]["by_exception_reason"]
+        == manifest["files"][5]["by_exception_reason"]
+        == {"invalid_mobile": 1}
+    )
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -395,8 +482,11 @@ def test_the_manifest_is_written_last(db: str, tmp_path: Path, monkeypatch: pyte
     export(db, str(tmp_path), ["D002"])
     assert written == [
         f"2026-11-20/D002/call_list_D002_{STAMP}.csv",
+        f"2026-11-20/D002/call_list_D002_{STAMP}.xlsx",
         f"2026-11-20/D002/sms_list_D002_{STAMP}.csv",
+        f"2026-11-20/D002/sms_list_D002_{STAMP}.xlsx",
         f"2026-11-20/D002/exceptions_D002_{STAMP}.csv",
+        f"2026-11-20/D002/exceptions_D002_{STAMP}.xlsx",
         "2026-11-20/D002/manifest.json",
     ]
 
@@ -424,8 +514,13 @@ def test_a_dealer_with_nothing_due_gets_header_only_files(db: str, tmp_path: Pat
     assert (folder / f"call_list_D003_{STAMP}.csv").read_bytes() == (
         b"\xef\xbb\xbf" + ",".join(CALL_LIST_COLUMNS).encode() + b"\r\n"
     )
-    assert (folder / f"exceptions_D003_{STAMP}.csv").read_bytes().endswith(b",script_hint,exception_reason\r\n")
-    assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0]
+    assert (
+        (folder / f"exceptions_D003_{STAMP}.csv")
+        .read_bytes()
+        .endswith(b",script_hint,queue,queue_zh,exception_reason,mobile_as_recorded\r\n")
+    )
+    assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0, 0, 0, 0]
+    assert xlsx_rows((folder / f"call_list_D003_{STAMP}.xlsx").read_bytes()) == [list(CALL_LIST_COLUMNS)]
     assert d003.line() == "D003: call 0, sms 0, exceptions 0"
 
 
@@ -444,12 +539,14 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
         mp.setattr(os, "replace", fail_on_sms)
         with pytest.raises(OSError, match="disk full"):
             export(db, str(tmp_path), ["D001"])
-    assert os.listdir(folder) == [f"call_list_D001_{STAMP}.csv"], "no temp file, no sms list, no manifest"
+    assert sorted(os.listdir(folder)) == [f"call_list_D001_{STAMP}.csv", f"call_list_D001_{STAMP}.xlsx"], (
+        "no temp file, no sms list, no manifest"
+    )
     assert sent_calls(db) == [], "nothing recorded as sent"
 
     [done] = export(db, str(tmp_path), ["D001"])  # the retry completes the folder
     good = tree(folder)
-    assert len(good) == 4
+    assert len(good) == 7
     assert done.new_sent_calls == 4
 
     # the data changes (e.g. a fixed model is rebuilt) and the rerun fails half-way: the
@@ -461,12 +558,15 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
             export(db, str(tmp_path), ["D001"])
     assert sorted(os.listdir(folder)) == [
         f"call_list_D001_{STAMP}.csv",
+        f"call_list_D001_{STAMP}.xlsx",
         f"exceptions_D001_{STAMP}.csv",
+        f"exceptions_D001_{STAMP}.xlsx",
         f"sms_list_D001_{STAMP}.csv",
+        f"sms_list_D001_{STAMP}.xlsx",
     ]
     assert (folder / f"call_list_D001_{STAMP}.csv").read_bytes() != good[f"call_list_D001_{STAMP}.csv"]
     [fixed] = export(db, str(tmp_path), ["D001"])
-    assert fixed.manifest["files"][0]["rows"] == 4
+    assert fixed.manifest["files"][0]["rows"] == fixed.manifest["files"][1]["rows"] == 4
     assert fixed.new_sent_calls == 1
 
 
@@ -483,7 +583,10 @@ def test_a_failing_write_through_the_inbox_leaves_no_manifest(
     monkeypatch.setattr(FolderDrop, "write_bytes", second_fails)
     with pytest.raises(ConnectionError):
         export(db, str(tmp_path), ["D002"])
-    assert os.listdir(tmp_path / D.isoformat() / "D002") == [f"call_list_D002_{STAMP}.csv"]
+    assert sorted(os.listdir(tmp_path / D.isoformat() / "D002")) == [
+        f"call_list_D002_{STAMP}.csv",
+        f"call_list_D002_{STAMP}.xlsx",
+    ]
 
 
 def test_contract_breaches_are_refused_before_anything_is_written(db: str, tmp_path: Path) -> None:
@@ -544,7 +647,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     every other dealer's lists are written; lists an earlier attempt wrote are removed."""
     first = {e.dealer_code: e for e in export(db, str(tmp_path))}
     delivered = tree(tmp_path / D.isoformat() / "D002")
-    assert len(delivered) == 4, "an earlier attempt delivered D002"
+    assert len(delivered) == 7, "an earlier attempt delivered D002 (three lists, their twins, the manifest)"
     yesterday = day_start(D) - dt.timedelta(days=1)
     for entity in ("repair_orders", "appointments", "memberships"):
         dms_fell_behind(db, entity, "D002", yesterday)  # the D002 task failed at repair_orders
@@ -558,7 +661,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
         " (last extracted up to 2026-11-19 00:00 +0800)"
     )
     assert manifest == {
-        "format": "baoke-outbound/1",
+        "format": "baoke-outbound/2",
         "business_date": "2026-11-20",
         "dealer_code": "D002",
         "status": "held",
@@ -575,7 +678,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     assert held.message == f"lists for D002 held: {reason}"
     for dealer in ("D001", "D003"):
         assert exports[dealer].manifest == first[dealer].manifest, f"{dealer}'s lists still go out"
-        assert len(os.listdir(tmp_path / D.isoformat() / dealer)) == 4
+        assert len(os.listdir(tmp_path / D.isoformat() / dealer)) == 7
     assert "  D002: held — DMS repair_orders" in report.outbound_summary(D, str(tmp_path))
 
     again = tree(tmp_path)
@@ -639,6 +742,58 @@ def test_delivered_manifests_name_the_feed_reports_affecting_the_dealer(db: str,
     written = json.loads((tmp_path / D.isoformat() / "D001" / "manifest.json").read_text(encoding="utf-8"))
     assert written["feed_reports"] == exports["D001"].manifest["feed_reports"]
     assert written["status"] == "delivered"
+
+
+def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> None:
+    """The same header and rows as the CSV, every cell a text cell: a mobile, a VIN or an
+    id never becomes a number (which a spreadsheet does to a CSV's 13800000001)."""
+    [d001] = export(db, str(tmp_path), ["D001"])
+    folder = tmp_path / D.isoformat() / "D001"
+    for entry in d001.manifest["files"]:
+        if entry["format"] != "xlsx":
+            continue
+        data = (folder / entry["name"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
+        twin = read_csv(folder / entry["name"].replace(".xlsx", ".csv"))
+        cells = xlsx_cells(data)
+        assert [[text for _, text in r] + [""] * (len(twin[0]) - len(r)) for r in cells] == twin, entry["name"]
+        assert len(cells) - 1 == entry["rows"] >= 1
+        header = twin[0]
+        for column in ("mobile", "vin", "customer_id", "call_id", "advisor_id", "attempt_no", "priority"):
+            values = [r[header.index(column)] for r in cells[1:] if len(r) > header.index(column)]
+            assert all(kind == "s" for kind, text in values if text), f"{entry['name']} {column}: text cells"
+        assert all(kind == "s" for r in cells for kind, text in r if text), "every cell with a value is text"
+    calls = xlsx_rows((folder / f"call_list_D001_{STAMP}.xlsx").read_bytes())
+    assert calls[1][CALL_LIST_COLUMNS.index("mobile")] == "13800000001"
+    assert calls[1][CALL_LIST_COLUMNS.index("vin")] == "LSVAU2180N0000001"
+
+    with zipfile.ZipFile(folder / f"call_list_D001_{STAMP}.xlsx") as book:
+        core = book.read("docProps/core.xml").decode()
+        dates = {info.date_time for info in book.infolist()}
+    assert "2026-11-20T00:00:00Z" in core, "created on D, not at the wall clock's time"
+    assert dates == {(1980, 1, 1, 0, 0, 0)}, "the archive's members carry no wall-clock date"
+
+
+def test_an_xlsx_rerun_rewrites_identical_bytes(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export(db, str(tmp_path), ["D001"])
+    folder = tmp_path / D.isoformat() / "D001"
+    before = {p.name: p.read_bytes() for p in folder.glob("*.xlsx")}
+    assert len(before) == 3
+    import time
+
+    time.sleep(1.1)  # another second on the wall clock: nothing in the files may change
+    export(db, str(tmp_path), ["D001"])
+    assert {p.name: p.read_bytes() for p in folder.glob("*.xlsx")} == before
+
+
+def test_a_placeholder_left_in_a_script_or_message_is_refused() -> None:
+    """A template naming a placeholder the export does not fill (a recall's name before
+    that reason exists) must never reach a customer as "{recall_name}"."""
+    with pytest.raises(ExportError, match=r"placeholders not filled in: script_hint \{recall_name\}"):
+        outbound.build_files(D, "D001", [row("call", "D001", 1, script_hint="您的{recall_name}召回")])
+    with pytest.raises(ExportError, match=r"sms_text \{points_balance\}"):
+        outbound.build_files(D, "D001", [row("sms", "D001", 2, sms_text="【店】积分{points_balance}分")])
 
 
 # --- the outreach log ------------------------------------------------------------------
@@ -802,7 +957,7 @@ def test_a_dealer_with_suppressed_rows_only_gets_its_export(db: str, tmp_path: P
     dms_extracted(db, D, ["D004"])
     exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
     assert list(exports) == ["D001", "D002", "D003", "D004"], "not in dim_dealer, no export row: still exported"
-    assert [f["rows"] for f in exports["D004"].manifest["files"]] == [0, 0, 0]
+    assert [f["rows"] for f in exports["D004"].manifest["files"]] == [0, 0, 0, 0, 0, 0]
     assert logged(db, exports["D004"].export_id) == decided("D004", quiet) != Counter()
 
 
@@ -851,10 +1006,10 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert exports[0].location == f"sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20/D001"
     writes = [op[1] for op in sftp_server.ops if op[0] == "write"]
     renames = [op[2] for op in sftp_server.ops if op[0] == "rename"]
-    assert len(writes) == 12
+    assert len(writes) == 21
     assert all(w.endswith(".part") for w in writes), "never written in place"
-    assert renames[3::4] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
-    assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 4 != 3)
+    assert renames[6::7] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
+    assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 7 != 6)
 
     # a rerun with other content over SFTP removes the stale manifest before rewriting
     insert(db, [row("sms", "D002", 8, primary_reason="BIRTHDAY")])
@@ -872,7 +1027,7 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert not (sftp_server.root / "outbound/2026-11-20/D002/manifest.json").exists()
     assert "  D002: incomplete (no manifest.json)" in report.outbound_summary(D, location)
     [d002] = export(db, location, ["D002"])
-    assert d002.manifest["files"][1]["rows"] == 1
+    assert d002.manifest["files"][2]["rows"] == 1
     assert json.loads((sftp_server.root / "outbound/2026-11-20/D002/manifest.json").read_bytes()) == d002.manifest
 
     summary = report.outbound_summary(D, location)

@@ -20,7 +20,13 @@ What LibreOffice does with a CSV depends on how it is opened:
   with "=" is evaluated as a formula. Both are ``xfail`` probes, kept apart from the
   call list proper so that they do not hide anything else.
 
-LibreOffice runs with a private user profile (parallel runs do not clash) and three
+- The XLSX twin of each list (``render_xlsx``) is what a person should open instead: no
+  import dialog, no character set to choose, and every cell a text cell.
+  ``test_libreoffice_opens_the_xlsx_twins`` reads each twin back through LibreOffice (every
+  cell as written), and ``test_libreoffice_keeps_mobiles_and_vins_as_text`` saves it again
+  from LibreOffice and checks that the mobiles and VINs are still stored as text.
+
+LibreOffice runs with a private user profile (parallel runs do not clash) and five
 ``soffice`` calls in all, shared by every test here.
 """
 
@@ -42,7 +48,7 @@ from typing import Any
 import pytest
 
 from baoke import outbound
-from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS
+from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, SMS_LIST_COLUMNS
 from test_outbound import STAMP, D, row  # the same hand-made rows as the export's own tests
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -140,14 +146,20 @@ def soffice(workdir: Path, *args: str) -> None:
 def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every file written to disk, opened by LibreOffice three ways, read back as text."""
     work = tmp_path_factory.mktemp("libreoffice")
-    src, nocharset, xlsx, back = (work / name for name in ("src", "nocharset", "xlsx", "back"))
-    for folder in (src, nocharset, xlsx, back):
+    names = ("src", "nocharset", "xlsx", "back", "twins", "twins_back", "twins_saved")
+    src, nocharset, xlsx, back, twins, twins_back, twins_saved = (work / name for name in names)
+    for folder in (src, nocharset, xlsx, back, twins, twins_back, twins_saved):
         folder.mkdir()
     dealer = outbound.build_files(D, "D001", ROWS)
     probes = outbound.build_files(D, "D009", PROBES)
-    sources: dict[str, bytes] = {**dealer.files, **probes.files}
+    sources: dict[str, bytes] = {
+        name: data for name, data in {**dealer.files, **probes.files}.items() if name.endswith(".csv")
+    }
     for name, data in sources.items():
         (src / name).write_bytes(data)
+    for name, data in dealer.files.items():
+        if name.endswith(".xlsx"):
+            (twins / name).write_bytes(data)
     call_list = f"call_list_D001_{STAMP}.csv"
     (nocharset / f"nocharset_{call_list}").write_bytes(dealer.files[call_list])
 
@@ -165,11 +177,22 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     soffice(work, "--convert-to", "xlsx", "--outdir", str(xlsx), str(nocharset / f"nocharset_{call_list}"))
     # 3. every workbook back to text, in UTF-8, cells as shown
     soffice(work, "--convert-to", UTF8_EXPORT, "--outdir", str(back), *sorted(str(p) for p in xlsx.iterdir()))
-    return {"dealer": dealer, "probes": probes, "sources": sources, "xlsx": xlsx, "back": back}
+    # 4. the XLSX twins as LibreOffice opens them, back to text; 5. saved again by LibreOffice
+    soffice(work, "--convert-to", UTF8_EXPORT, "--outdir", str(twins_back), *sorted(str(p) for p in twins.iterdir()))
+    soffice(work, "--convert-to", "xlsx", "--outdir", str(twins_saved), *sorted(str(p) for p in twins.iterdir()))
+    return {
+        "dealer": dealer,
+        "probes": probes,
+        "sources": sources,
+        "xlsx": xlsx,
+        "back": back,
+        "twins_back": twins_back,
+        "twins_saved": twins_saved,
+    }
 
 
-def read_back(converted: dict[str, Any], name: str) -> list[list[str]]:
-    path = converted["back"] / name
+def read_back(converted: dict[str, Any], name: str, folder: str = "back") -> list[list[str]]:
+    path = converted[folder] / name
     assert path.exists(), f"LibreOffice did not produce {name}"
     data = path.read_bytes()
     assert not data.startswith(BOM)
@@ -197,20 +220,32 @@ def xlsx_cells(path: Path, column: str) -> list[tuple[str | None, str | None]]:
     ]
 
 
+def letter(index: int) -> str:
+    """The spreadsheet column of a 0-based column index (0 -> A, 26 -> AA)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
 # --- Excel: what can be checked without Excel -----------------------------------------
 
 
 def test_bytes_are_what_excel_needs_for_utf8() -> None:
     """Excel reads a CSV as UTF-8 only when it starts with the UTF-8 BOM (otherwise: the
     ANSI code page, i.e. mojibake for Chinese); records end in CRLF, quotes are doubled."""
-    files = outbound.build_files(D, "D001", ROWS).files
+    files = {name: data for name, data in outbound.build_files(D, "D001", ROWS).files.items() if name.endswith(".csv")}
     for name, data in files.items():
         assert data.startswith(BOM), f"{name}: a UTF-8 BOM at the start"
         assert data.count(BOM) == 1, f"{name}: exactly one UTF-8 BOM"
         text = data[len(BOM) :].decode("utf-8")  # strict: valid UTF-8 throughout
         assert text.startswith("call_id,list_date,"), f"{name}: English header right after the BOM"
         parsed = records(data, "utf-8-sig")
-        columns = EXCEPTION_COLUMNS if name.startswith("exceptions_") else CALL_LIST_COLUMNS
+        columns = {"exceptions": EXCEPTION_COLUMNS, "sms_list": SMS_LIST_COLUMNS}.get(
+            name[: name.index("_D")], CALL_LIST_COLUMNS
+        )
         assert parsed[0] == list(columns)
         # every record ends in CRLF; the only bare LF is the one inside the quoted script hint
         assert text.endswith("\r\n")
@@ -264,7 +299,8 @@ def test_libreoffice_workbook_stores_the_text_and_real_dates(converted: dict[str
         assert text in strings, f"{text!r} not stored as text in the workbook"
     assert not any("\ufeff" in s or "Ã" in s or "å" in s for s in strings), "no BOM or mojibake in any cell"
     rows = converted["dealer"].rows["call"]
-    for column, field in (("B", "list_date"), ("N", "due_date"), ("O", "last_visit_date")):
+    for field in ("list_date", "due_date", "last_visit_date"):
+        column = letter(CALL_LIST_COLUMNS.index(field))
         serials = [str((r[field] - dt.date(1899, 12, 30)).days) for r in rows]  # spreadsheet day numbers
         assert [(t or "n", v) for t, v in xlsx_cells(book, column)] == [("n", s) for s in serials], (
             f"{field}: dates, not text"
@@ -312,3 +348,32 @@ def test_formula_like_text_stays_text(converted: dict[str, Any]) -> None:
     opened = read_back(converted, f"call_list_D009_{STAMP}.csv")
     customer_name = CALL_LIST_COLUMNS.index("customer_name")
     assert opened[2][customer_name] in ("'=SUM(A1)", "=SUM(A1)")
+
+
+@pytest.mark.slow
+@needs_libreoffice
+@pytest.mark.parametrize("kind", list(LIST_TYPE))
+def test_libreoffice_opens_the_xlsx_twins(kind: str, converted: dict[str, Any]) -> None:
+    """Each twin opened by LibreOffice (no import dialog, no character set to choose) shows
+    the CSV's header and every cell as written: Chinese text, quotes, line breaks, and
+    the mobiles with all 11 digits."""
+    source = records(converted["sources"][f"{kind}_D001_{STAMP}.csv"], "utf-8-sig")
+    opened = read_back(converted, f"{kind}_D001_{STAMP}.csv", folder="twins_back")
+    assert opened[0] == source[0], "header intact"
+    assert len(opened) == len(source), "row count intact"
+    for line, (got, want) in enumerate(zip(opened, source, strict=False), start=1):
+        assert got == want, f"{kind} twin line {line}"
+
+
+@pytest.mark.slow
+@needs_libreoffice
+def test_libreoffice_keeps_mobiles_and_vins_as_text(converted: dict[str, Any]) -> None:
+    """Saved again by LibreOffice, the call list's twin still stores every mobile, VIN, id
+    and priority as a text cell (type "s"), never as a number."""
+    book = converted["twins_saved"] / f"call_list_D001_{STAMP}.xlsx"
+    rows = converted["dealer"].rows["call"]
+    strings = xlsx_strings(book)
+    for field in ("mobile", "vin", "customer_id", "priority"):
+        cells = xlsx_cells(book, letter(CALL_LIST_COLUMNS.index(field)))
+        assert [t for t, _ in cells] == ["s"] * len(rows), f"{field}: text cells"
+        assert [strings[int(v)] for _, v in cells if v is not None] == [str(r[field]) for r in rows], field

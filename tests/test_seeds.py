@@ -6,6 +6,7 @@ every model, and a code the seed names but the feed rejects is dead. Reads files
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -22,3 +23,53 @@ def test_the_outcome_codes_seed_names_exactly_the_codes_the_feed_accepts() -> No
         f"only in the seed: {sorted(set(codes) - OUTCOMES)}; only in the catalogue: {sorted(OUTCOMES - set(codes))}"
     )
     assert CALLCENTER_OUTCOMES.spec.codes["outcome"] == OUTCOMES, "the set the feed checks outcomes against"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (SEEDS / f"{name}.csv").open(encoding="utf-8", newline="") as seed:
+        return list(csv.DictReader(seed))
+
+
+def _filled_placeholders() -> set[str]:
+    """The placeholders the export fills in: the keys of its ``placeholders`` mapping."""
+    model = SEEDS.parent / "models" / "intermediate" / "outreach" / "int_outreach_export.sql"
+    text = model.read_text(encoding="utf-8")
+    block = text[text.index("set placeholders = {") : text.index("} %}", text.index("set placeholders = {"))]
+    return set(re.findall(r"^\s*'(\w+)':", block, re.MULTILINE))
+
+
+def test_every_reason_has_a_script_and_a_message_whose_placeholders_the_export_fills() -> None:
+    """A template naming a placeholder the export does not fill would put "{name}" in
+    front of a caller or into a customer's SMS (the export's data test would then fail
+    the build): caught here, from the files."""
+    reasons = {row["reason"] for row in _rows("outreach_reasons")}
+    scripts = _rows("outreach_scripts")
+    assert [r["reason"] for r in scripts if list(r) != ["reason", "script_template", "sms_template"]] == []
+    assert sorted(r["reason"] for r in scripts) == sorted(reasons), "one script row per reason"
+    filled = _filled_placeholders()
+    assert {"dealer", "vehicle", "due_date", "policy_end_date", "points_balance"} <= filled
+    for r in scripts:
+        for column in ("script_template", "sms_template"):
+            text = r[column]
+            assert text, f"{r['reason']} {column} empty"
+            named = set(re.findall(r"\{(\w+)\}", text))
+            assert named <= filled, f"{r['reason']} {column}: {sorted(named - filled)} not filled by the export"
+            assert re.sub(r"\{\w+\}", "", text).count("{") == 0, f"{r['reason']} {column}: a stray brace"
+            assert "回复TD退订" not in text, "the opt-out is the export's (marketing only)"
+            assert "【" not in text, "the signature is the export's"
+
+
+def test_reasons_have_a_kind_and_the_labels_cover_the_codes() -> None:
+    kinds = {row["reason"]: row["kind"] for row in _rows("outreach_reasons")}
+    marketing = {"LAPSING_WINBACK", "LOST_WINBACK", "POINTS_EXPIRY", "BIRTHDAY"}
+    assert {reason for reason, kind in kinds.items() if kind == "marketing"} == marketing
+    assert {kind for reason, kind in kinds.items() if reason not in marketing} == {"service"}
+    labels = {(row["code_type"], row["code"]): row["label_zh"] for row in _rows("code_labels")}
+    assert all(labels.values()), "every code has its label"
+    assert {code for kind, code in labels if kind == "preferred_slot"} == {"MORNING", "AFTERNOON", "EVENING"}
+    assert {code for kind, code in labels if kind == "queue"} == {
+        "service_advisor",
+        "sales_consultant",
+        "followup_agent",
+        "renewal_specialist",
+    }

@@ -219,6 +219,38 @@ def reconcile(
 
 
 @app.command()
+def lists(
+    date: DateOpt = None,
+    dealer: Annotated[str | None, typer.Option("--dealer", help="Only this dealer (its code, e.g. D001).")] = None,
+) -> None:
+    """Show a day's call-center lists in the terminal: rows per list, reason and queue,
+    then each dealer's call list. Read from the files delivered under OUTBOUND_DIR (what
+    the call center received, checked against each manifest); mobiles shown masked."""
+    from rich.console import Console
+
+    from baoke import listview
+    from baoke.filedrop import public_location
+
+    business_date = date_option(date)
+    if business_date is None:
+        raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
+    location = get_settings().folder("OUTBOUND_DIR")
+    try:
+        where, found = listview.read_day(location, business_date, dealer)
+    except OSError as err:
+        typer.secho(f"error: cannot read {public_location(location)}: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
+    if not found:
+        which = f" for dealer {dealer}" if dealer else ""
+        typer.secho(f"no lists for {business_date.isoformat()}{which} in {where}", fg="red", err=True)
+        raise typer.Exit(1)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)  # piped or captured: no wrapping at 80 columns
+    listview.show(console, where, business_date, found)
+
+
+@app.command()
 def manifest() -> None:
     """Build dbt_project/target/manifest.json (dbt parse), from which the DAG is rendered."""
     from baoke import dbt

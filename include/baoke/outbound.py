@@ -58,11 +58,14 @@ import hashlib
 import io
 import json
 import logging
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import xlsxwriter
 from psycopg2.extras import execute_values
 
 from baoke import feedreports
@@ -109,6 +112,8 @@ LOG_COLUMNS: tuple[str, ...] = (
 )
 
 #: outputs.md §3, in this order (a public interface: add columns, never rename or drop).
+#: Beside each code column, its Chinese label (``<code>_zh``), so an agent never has to
+#: decode an English code.
 CALL_LIST_COLUMNS: tuple[str, ...] = (
     "call_id",
     "list_date",
@@ -122,22 +127,33 @@ CALL_LIST_COLUMNS: tuple[str, ...] = (
     "plate_no",
     "model",
     "primary_reason",
+    "primary_reason_zh",
     "other_reasons",
+    "other_reasons_zh",
     "due_date",
     "last_visit_date",
     "days_since_last_visit",
     "churn_status",
+    "churn_status_zh",
     "attempt_no",
     "preferred_slot",
+    "preferred_slot_zh",
     "priority",
     "campaign_code",
     "script_hint",
+    "queue",
+    "queue_zh",
 )
-SMS_LIST_COLUMNS: tuple[str, ...] = CALL_LIST_COLUMNS
-EXCEPTION_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "exception_reason")
+SMS_LIST_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "sms_text")
+EXCEPTION_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "exception_reason", "mobile_as_recorded")
+#: Every file column, as read from the export relation.
+FILE_COLUMNS: tuple[str, ...] = (*SMS_LIST_COLUMNS, "exception_reason", "mobile_as_recorded")
+#: The columns filled in from templates (``outreach_scripts``): none may keep a placeholder.
+FILLED_COLUMNS: tuple[str, ...] = ("script_hint", "sms_text")
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = "baoke-outbound/1"
+MANIFEST_FORMAT = "baoke-outbound/2"
 BOM = b"\xef\xbb\xbf"
 
 
@@ -148,16 +164,18 @@ class ListKind:
     columns: tuple[str, ...]
     channel: str | None  # what etl.sent_calls records; None: not sent (exceptions)
 
-    def file_name(self, dealer_code: str, business_date: dt.date) -> str:
-        return f"{self.prefix}_{dealer_code}_{business_date:%Y%m%d}.csv"
+    def file_name(self, dealer_code: str, business_date: dt.date, extension: str = "csv") -> str:
+        return f"{self.prefix}_{dealer_code}_{business_date:%Y%m%d}.{extension}"
 
 
-#: The three files, in the order they are written (the manifest comes after them).
+#: The three lists, in the order they are written (the manifest comes after them).
 KINDS: tuple[ListKind, ...] = (
     ListKind("call", "call_list", CALL_LIST_COLUMNS, "PHONE"),
     ListKind("sms", "sms_list", SMS_LIST_COLUMNS, "SMS"),
     ListKind("exception", "exceptions", EXCEPTION_COLUMNS, None),
 )
+#: Each list as a CSV and as its XLSX twin (same rows and header), written in this order.
+FORMATS: tuple[str, ...] = ("csv", "xlsx")
 _KIND = {kind.list_type: kind for kind in KINDS}
 
 
@@ -205,7 +223,7 @@ def _order(row: dict[str, Any]) -> tuple:
         _cell(row.get("advisor_id")),
         _cell(row.get("customer_id")),
         _cell(row.get("call_id")),
-        tuple(_cell(row.get(c)) for c in EXCEPTION_COLUMNS),
+        tuple(_cell(row.get(c)) for c in FILE_COLUMNS),
     )
 
 
@@ -217,6 +235,49 @@ def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return BOM + buffer.getvalue().encode("utf-8")
+
+
+def _display_width(text: str) -> int:
+    """Columns a text takes on screen: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def render_xlsx(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], business_date: dt.date, sheet_name: str, title: str
+) -> bytes:
+    """The CSV's twin as a workbook, for those who open the lists in a spreadsheet: the
+    same header and cells (the CSV's text, formula guard included), every cell a text
+    cell formatted as text, so that a mobile, a VIN, an id or a code is never turned into
+    a number (a CSV cannot say so: LibreOffice reads 13800138000 as a number). The bytes
+    depend on the content only: the workbook's creation date is D, and xlsxwriter dates
+    the archive's members 1980-01-01, so a rerun rewrites identical files."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    workbook.set_properties(
+        {
+            "title": title,
+            "author": "Baoke",
+            "created": dt.datetime.combine(business_date, dt.time(), tzinfo=dt.UTC),
+        }
+    )
+    sheet = workbook.add_worksheet(sheet_name)
+    text = workbook.add_format({"num_format": "@"})
+    header = workbook.add_format({"num_format": "@", "bold": True})
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    for col, name in enumerate(columns):
+        widest = max([_display_width(name), *(_display_width(r[col].split("\n", 1)[0]) for r in cells)])
+        sheet.set_column(col, col, min(widest, 60) + 2, text)
+        sheet.write_string(0, col, name, header)
+    for line, values in enumerate(cells, start=1):
+        for col, value in enumerate(values):
+            sheet.write_string(line, col, value, text)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(cells), 1), len(columns) - 1)
+    workbook.close()
+    return buffer.getvalue()
 
 
 def _counts(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
@@ -284,6 +345,16 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
     others = sorted({_cell(r.get("dealer_code")) for r in rows} - {dealer_code})
     if others:
         problems.append(f"rows of other dealers: {', '.join(others)}")
+    unfilled = sorted(
+        {
+            f"{column} {found}"
+            for r in rows
+            for column in FILLED_COLUMNS
+            for found in _PLACEHOLDER.findall(_cell(r.get(column)))
+        }
+    )
+    if unfilled:
+        problems.append(f"placeholders not filled in: {', '.join(unfilled[:5])}")
     if problems:
         raise ExportError(f"{EXPORT_RELATION} for {business_date} dealer {dealer_code}: " + "; ".join(problems))
 
@@ -298,8 +369,8 @@ def build_files(
     rows: Iterable[dict[str, Any]],
     feed_reports: Sequence[dict[str, Any]] = (),
 ) -> DealerFiles:
-    """The dealer's three CSV files and manifest for D from its export rows, naming the
-    feed reports that affect the dealer (pure)."""
+    """The dealer's three CSV files, each followed by its XLSX twin, and the manifest for
+    D from its export rows, naming the feed reports that affect the dealer (pure)."""
     rows = list(rows)
     _check(business_date, dealer_code, rows)
     by_type = {
@@ -308,20 +379,28 @@ def build_files(
     files: dict[str, bytes] = {}
     entries = []
     for kind in KINDS:
-        name = kind.file_name(dealer_code, business_date)
-        data = render_csv(kind.columns, by_type[kind.list_type])
-        files[name] = data
-        entry: dict[str, Any] = {
-            "name": name,
-            "list_type": kind.list_type,
-            "rows": len(by_type[kind.list_type]),
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "by_primary_reason": _counts(by_type[kind.list_type], "primary_reason"),
-        }
-        if kind.list_type == "exception":
-            entry["by_exception_reason"] = _counts(by_type[kind.list_type], "exception_reason")
-        entries.append(entry)
+        listed = by_type[kind.list_type]
+        for extension in FORMATS:
+            name = kind.file_name(dealer_code, business_date, extension)
+            if extension == "csv":
+                data = render_csv(kind.columns, listed)
+            else:
+                data = render_xlsx(kind.columns, listed, business_date, kind.prefix, name.rsplit(".", 1)[0])
+            files[name] = data
+            entry: dict[str, Any] = {
+                "name": name,
+                "list_type": kind.list_type,
+                "format": extension,
+                "rows": len(listed),
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "by_primary_reason": _counts(listed, "primary_reason"),
+            }
+            if kind.list_type == "call":
+                entry["by_queue"] = _counts(listed, "queue")
+            if kind.list_type == "exception":
+                entry["by_exception_reason"] = _counts(listed, "exception_reason")
+            entries.append(entry)
     digest = hashlib.sha256(f"{business_date.isoformat()}\n{dealer_code}\n".encode())
     for entry in entries:
         digest.update(f"{entry['name']} {entry['sha256']}\n".encode())
@@ -495,7 +574,7 @@ def dealers(conn: Any, business_date: dt.date) -> list[str]:
 
 def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
     """The dealer's export rows for D, as dicts (contract columns plus list_type, channel)."""
-    columns = ("list_type", *EXCEPTION_COLUMNS, "channel")
+    columns = ("list_type", *FILE_COLUMNS, "channel")
     with conn.cursor() as cur:
         cur.execute(
             f"select {', '.join(columns)} from {EXPORT_RELATION} where business_date = %s and dealer_code = %s",
@@ -553,9 +632,10 @@ def deliver(drop: FileDrop, files: DealerFiles) -> None:
     if old is not None and old != files.manifest_bytes:
         drop.remove(f"{folder}/{MANIFEST_NAME}")
     for kind in KINDS:
-        name = kind.file_name(files.dealer_code, files.business_date)
-        if name not in files.files and drop.exists(f"{folder}/{name}"):
-            drop.remove(f"{folder}/{name}")
+        for extension in FORMATS:
+            name = kind.file_name(files.dealer_code, files.business_date, extension)
+            if name not in files.files and drop.exists(f"{folder}/{name}"):
+                drop.remove(f"{folder}/{name}")
     for name, data in files.files.items():
         drop.write_bytes(f"{folder}/{name}", data)
     drop.write_bytes(f"{folder}/{MANIFEST_NAME}", files.manifest_bytes)
@@ -772,6 +852,8 @@ def describe(manifest: dict[str, Any]) -> str:
     label = {"call": "call", "sms": "sms", "exception": "exceptions"}
     parts = []
     for entry in manifest["files"]:
+        if entry.get("format", "csv") != "csv":
+            continue  # the XLSX twin has the CSV's rows
         reasons = entry.get("by_exception_reason") or entry["by_primary_reason"]
         detail = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
         parts.append(

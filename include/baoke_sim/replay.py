@@ -343,7 +343,12 @@ def replay(
             feed_reports, new_rejects = day_records(url, day)
             report = DayReport(
                 day,
-                sum(f["rows"] for e in exports for f in e.manifest["files"] if f["list_type"] != "exception"),
+                sum(
+                    f["rows"]
+                    for e in exports
+                    for f in e.manifest["files"]
+                    if f["list_type"] != "exception" and f.get("format", "csv") == "csv"  # not the XLSX twins' too
+                ),
                 worked.rows,
                 worked.returns,
                 check_day(url, day, dbt_args),

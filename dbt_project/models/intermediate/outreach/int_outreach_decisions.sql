@@ -98,6 +98,8 @@ select
     end as call_id,
     (array['MORNING', 'AFTERNOON', 'EVENING'])[least(attempt_no, 3)] as preferred_slot,
     case when final_list in ('call', 'overflow') then customer_advisor_id end as advisor_id,
+    -- queue: the place workstream replaces this
+    case when final_list in ('call', 'overflow') then 'service_advisor' end as queue,
     mobile,
     source = 'failed_reminder' as is_failed_reminder,
     routing as routing_without_holdout,

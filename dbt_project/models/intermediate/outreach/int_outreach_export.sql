@@ -1,6 +1,10 @@
 -- The rows of D's call-center files (outputs.md §3), with the personal data the call
 -- center needs: one row per customer per list (call, sms, exception) and dealer.
 -- Read by the export DAG (baoke_outbound); not readable by BI users.
+-- What the call center reads (rules §3): each code with its Chinese label beside it, the
+-- reason's script filled in for the customer (`script_hint`), and on the SMS list the
+-- message as it is sent (`sms_text`: 【dealer】, the filled-in message, 回复TD退订 on a
+-- marketing reason); the exceptions file has the mobile as the DMS holds it.
 with decisions as (
     select * from {{ ref('int_outreach_decisions') }}
     where
@@ -8,52 +12,152 @@ with decisions as (
         and disposition in ('call', 'sms', 'exception')
 ),
 
-secondary as (
-    select
-        call_id,
-        string_agg(reason, '|' order by priority, reason) as other_reasons
-    from decisions
-    where not is_list_row
-    group by call_id
-),
-
 reasons as (
     select * from {{ ref('outreach_reasons') }}
+),
+
+scripts as (
+    select * from {{ ref('outreach_scripts') }}
+),
+
+labels as (
+    select * from {{ ref('code_labels') }}
+),
+
+churn_statuses as (
+    select * from {{ ref('churn_status_thresholds') }}
+),
+
+policies as (
+    select * from {{ ref('stg_insurer__policies') }}
+),
+
+memberships as (
+    select * from {{ ref('stg_dms__memberships') }}
+),
+
+identity as (
+    select * from {{ ref('int_customers_resolved') }}
+),
+
+secondary as (
+    select
+        decisions.call_id,
+        string_agg(decisions.reason, '|' order by decisions.priority, decisions.reason) as other_reasons,
+        string_agg(coalesce(reasons.term_zh, decisions.reason), '|' order by decisions.priority, decisions.reason)
+            as other_reasons_zh
+    from decisions
+    left join reasons on decisions.reason = reasons.reason
+    where not decisions.is_list_row
+    group by decisions.call_id
+),
+
+-- the customer's membership points, over the records merged into them (rules §1), as
+-- POINTS_EXPIRY counts them: the balance, and the earliest expiry not yet past
+points as (
+    select
+        identity.resolved_customer_id as customer_id,
+        sum(memberships.points_balance) as points_balance,
+        min(memberships.points_expire_date) filter (where memberships.points_expire_date >= {{ business_date() }})
+            as points_expire_date
+    from memberships
+    inner join identity on memberships.customer_id = identity.customer_id
+    group by identity.resolved_customer_id
+),
+
+list_rows as (
+    select
+        decisions.*,
+        reasons.term_zh as reason_zh,
+        reasons.kind,
+        scripts.script_template,
+        scripts.sms_template,
+        coalesce(dealers.dealer_name, decisions.dealer_code) as dealer_name,
+        advisors.advisor_name,
+        customers.customer_name,
+        customers.mobile_as_typed,
+        vehicles.plate_no,
+        vehicles.model,
+        secondary.other_reasons,
+        secondary.other_reasons_zh,
+        churn.last_visit_date,
+        churn.days_since_last_visit,
+        churn.churn_status,
+        churn_statuses.term_zh as churn_status_zh,
+        slots.label_zh as preferred_slot_zh,
+        queues.label_zh as queue_zh,
+        -- the policy the renewal is about (its event is the policy number)
+        case when decisions.reason = 'INSURANCE_RENEWAL' then policies.end_date end as policy_end_date,
+        points.points_balance,
+        points.points_expire_date
+    from decisions
+    inner join reasons on decisions.reason = reasons.reason
+    left join scripts on decisions.reason = scripts.reason
+    left join secondary on decisions.call_id = secondary.call_id
+    left join {{ ref('stg_dms__advisors') }} as advisors on decisions.advisor_id = advisors.advisor_id
+    left join {{ ref('stg_dms__customers') }} as customers on decisions.customer_id = customers.customer_id
+    left join {{ ref('stg_dms__vehicles') }} as vehicles on decisions.vin = vehicles.vin
+    left join {{ ref('int_vehicle_churn') }} as churn on decisions.vin = churn.vin
+    left join {{ ref('stg_dms__dealers') }} as dealers on decisions.dealer_code = dealers.dealer_code
+    left join churn_statuses on churn.churn_status = churn_statuses.churn_status
+    left join labels as slots on slots.code_type = 'preferred_slot' and decisions.preferred_slot = slots.code
+    left join labels as queues on queues.code_type = 'queue' and decisions.queue = queues.code
+    left join policies on decisions.reason = 'INSURANCE_RENEWAL' and decisions.event_key = policies.policy_no
+    left join points on decisions.customer_id = points.customer_id
+    where decisions.is_list_row
 )
 
+{#- What the templates' placeholders are filled with (seeds/outreach_scripts.csv): each
+    value has a fallback, so that a missing plate or an unknown expiry reads naturally. -#}
+{%- set placeholders = {
+    'dealer': "dealer_name",
+    'vehicle': "coalesce(model, '爱车') || coalesce('（' || plate_no || '）', '')",
+    'plate_no': "coalesce(plate_no, '未上牌')",
+    'model': "coalesce(model, '爱车')",
+    'due_date': "coalesce(" ~ spoken_date('due_date') ~ ", '近期')",
+    'policy_end_date': "coalesce(" ~ spoken_date('policy_end_date') ~ ", " ~ spoken_date('due_date') ~ ", '近期')",
+    'points_balance': "coalesce(points_balance::text, '0')",
+    'points_validity': "coalesce('将于' || " ~ spoken_date('points_expire_date') ~ " || '到期', '请尽快使用')",
+} %}
+
 select
-    decisions.business_date,
-    decisions.disposition as list_type,
-    decisions.call_id,
-    decisions.business_date as list_date,
-    decisions.dealer_code,
-    decisions.advisor_id,
-    advisors.advisor_name,
-    decisions.customer_id,
-    customers.customer_name,
-    decisions.mobile,
-    decisions.vin,
-    vehicles.plate_no,
-    vehicles.model,
-    decisions.reason as primary_reason,
-    coalesce(secondary.other_reasons, '') as other_reasons,
-    decisions.due_date,
-    churn.last_visit_date,
-    churn.days_since_last_visit,
-    churn.churn_status,
-    decisions.attempt_no,
-    decisions.preferred_slot,
-    decisions.priority,
-    decisions.campaign_code,
-    replace(reasons.script_hint, '{dealer}', coalesce(dealers.dealer_name, decisions.dealer_code)) as script_hint,
-    case when decisions.disposition = 'exception' then decisions.why_not_called end as exception_reason,
-    case when decisions.disposition = 'sms' then 'SMS' else 'PHONE' end as channel
-from decisions
-inner join reasons on decisions.reason = reasons.reason
-left join secondary on decisions.call_id = secondary.call_id
-left join {{ ref('stg_dms__advisors') }} as advisors on decisions.advisor_id = advisors.advisor_id
-left join {{ ref('stg_dms__customers') }} as customers on decisions.customer_id = customers.customer_id
-left join {{ ref('stg_dms__vehicles') }} as vehicles on decisions.vin = vehicles.vin
-left join {{ ref('int_vehicle_churn') }} as churn on decisions.vin = churn.vin
-left join {{ ref('stg_dms__dealers') }} as dealers on decisions.dealer_code = dealers.dealer_code
-where decisions.is_list_row
+    business_date,
+    disposition as list_type,
+    call_id,
+    business_date as list_date,
+    dealer_code,
+    advisor_id,
+    advisor_name,
+    customer_id,
+    customer_name,
+    mobile,
+    vin,
+    plate_no,
+    model,
+    reason as primary_reason,
+    reason_zh as primary_reason_zh,
+    coalesce(other_reasons, '') as other_reasons,
+    coalesce(other_reasons_zh, '') as other_reasons_zh,
+    due_date,
+    last_visit_date,
+    days_since_last_visit,
+    churn_status,
+    churn_status_zh,
+    attempt_no,
+    preferred_slot,
+    preferred_slot_zh,
+    priority,
+    campaign_code,
+    {{ fill_template('script_template', placeholders) }} as script_hint,
+    queue,
+    queue_zh,
+    case
+        when disposition = 'sms'
+            then
+                '【' || dealer_name || '】' || {{ fill_template('sms_template', placeholders) }}
+                || case when kind = 'marketing' then '回复TD退订' else '' end
+    end as sms_text,
+    case when disposition = 'exception' then why_not_called end as exception_reason,
+    case when disposition = 'exception' then mobile_as_typed end as mobile_as_recorded,
+    case when disposition = 'sms' then 'SMS' else 'PHONE' end as channel
+from list_rows
