@@ -22,3 +22,27 @@ def test_the_outcome_codes_seed_names_exactly_the_codes_the_feed_accepts() -> No
         f"only in the seed: {sorted(set(codes) - OUTCOMES)}; only in the catalogue: {sorted(OUTCOMES - set(codes))}"
     )
     assert CALLCENTER_OUTCOMES.spec.codes["outcome"] == OUTCOMES, "the set the feed checks outcomes against"
+
+
+def _outreach_reasons() -> dict[str, dict[str, str]]:
+    with (SEEDS / "outreach_reasons.csv").open(encoding="utf-8", newline="") as seed:
+        return {row["reason"]: row for row in csv.DictReader(seed)}
+
+
+def test_every_outreach_reason_has_a_kind_and_a_holdout_share() -> None:
+    """rules §3, §5: the kind decides whether SMS may follow a DO_NOT_CALL, the share how
+    many of the due are held out; a typo in either would silently change who is contacted."""
+    reasons = _outreach_reasons()
+    assert {r["kind"] for r in reasons.values()} <= {"service", "marketing"}
+    assert all(0 <= float(r["holdout_pct"]) <= 1 for r in reasons.values())
+
+
+def test_the_reminders_required_for_everyone_have_no_holdout() -> None:
+    """The documents require the follow-up calls and the first-service and maintenance
+    reminders for every customer (and fine staff under 95%): none of them is held out.
+    Win-back, points and birthday are marketing: an objection to calls covers their SMS."""
+    reasons = _outreach_reasons()
+    required = ("POST_SERVICE_FOLLOWUP", "NEW_CAR_FOLLOWUP", "FIRST_SERVICE_DUE", "MAINTENANCE_DUE")
+    assert {reason: float(reasons[reason]["holdout_pct"]) for reason in required} == dict.fromkeys(required, 0.0)
+    marketing = {reason for reason, row in reasons.items() if row["kind"] == "marketing"}
+    assert marketing == {"LAPSING_WINBACK", "LOST_WINBACK", "POINTS_EXPIRY", "BIRTHDAY"}

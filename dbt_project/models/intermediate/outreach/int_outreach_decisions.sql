@@ -99,6 +99,7 @@ select
     (array['MORNING', 'AFTERNOON', 'EVENING'])[least(attempt_no, 3)] as preferred_slot,
     case when final_list in ('call', 'overflow') then customer_advisor_id end as advisor_id,
     mobile,
+    mobile_as_recorded,
     source = 'failed_reminder' as is_failed_reminder,
     routing as routing_without_holdout,
     rank_without_holdout = 1 as leads_without_holdout,
