@@ -15,6 +15,5 @@ where
     and decisions.leads_without_holdout
     and reasons.holdout_pct = 0
     and decisions.business_date = {{ business_date() }}
-    {%- if var('holdout_pct', none) is not none %}
-    and false  -- the run's holdout_pct applies to every reason
-    {%- endif %}
+    -- a run's holdout_pct applies to every reason: then there is nothing to check
+    and {{ var('holdout_pct', none) is none }}
