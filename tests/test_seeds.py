@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from itertools import product
 from pathlib import Path
 
 from baoke.extract.catalog import CALLCENTER_OUTCOMES, OUTCOMES
@@ -46,3 +47,32 @@ def test_the_reminders_required_for_everyone_have_no_holdout() -> None:
     assert {reason: float(reasons[reason]["holdout_pct"]) for reason in required} == dict.fromkeys(required, 0.0)
     marketing = {reason for reason, row in reasons.items() if row["kind"] == "marketing"}
     assert marketing == {"LAPSING_WINBACK", "LOST_WINBACK", "POINTS_EXPIRY", "BIRTHDAY"}
+
+
+def test_every_candidate_matches_exactly_one_route() -> None:
+    """``outreach_routing`` is a decision table read by a join (int_outreach_routing): a
+    combination no row matches would leave a candidate without a list, two rows would
+    list it twice. Every path, kind and contact fact, as the model derives them (kind
+    from the reasons seed, the booleans never null), matches exactly one row; an empty
+    cell matches either value."""
+    with (SEEDS / "outreach_routing.csv").open(encoding="utf-8", newline="") as seed:
+        routes = list(csv.DictReader(seed))
+    kinds = {row["kind"] for row in _outreach_reasons().values()}
+    unmatched, ambiguous = [], []
+    for path in {route["path"] for route in routes}:
+        for kind in kinds:
+            for facts in product((True, False), repeat=3):
+                candidate = dict(zip(("has_mobile", "may_sms", "is_wrong_number"), facts, strict=True))
+                matches = [
+                    route
+                    for route in routes
+                    if route["path"] == path
+                    and route["kind"] in ("", kind)
+                    and all(route[name] in ("", str(value).lower()) for name, value in candidate.items())
+                ]
+                if not matches:
+                    unmatched.append((path, kind, candidate))
+                elif len(matches) > 1:
+                    ambiguous.append((path, kind, candidate, matches))
+    assert unmatched == [], "no route"
+    assert ambiguous == [], "several routes"
