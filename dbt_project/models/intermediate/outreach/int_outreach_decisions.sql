@@ -101,6 +101,7 @@ select
     -- queue: the place workstream replaces this
     case when final_list in ('call', 'overflow') then 'service_advisor' end as queue,
     mobile,
+    mobile_as_recorded,
     source = 'failed_reminder' as is_failed_reminder,
     routing as routing_without_holdout,
     rank_without_holdout = 1 as leads_without_holdout,

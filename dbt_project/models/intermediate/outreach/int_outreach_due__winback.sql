@@ -1,12 +1,18 @@
--- Rules §3 reasons 7-9, bringing back a vehicle that stays away, each about the vehicle's
--- current lapse (`int_outreach_due__vehicles.lapse_key`: listed again after the reason's
--- cooldown within a lapse unless completed; a return visit starts a new lapse):
+-- Rules §3 reasons 7-9, bringing back a vehicle or customer that stays away:
 -- LAPSING_WINBACK (拟流失招揽): the vehicle's status is `lapsing` (rules §2), about D;
 -- LOST_WINBACK (流失客户招揽): status `at_risk`, or the manufacturer flags the VIN in its
---   latest list whatever the status, about D;
--- POINTS_EXPIRY (积分到期提醒): no visit for >= 300 days (the `outreach_reasons` window)
---   and the owner holds membership points, counted over the records merged into them
---   (rules §1); about the earliest expiry date not yet past, or D if none.
+--   latest list - unless the group had a visit of the vehicle in the last
+--   `oem_recent_visit_days` (90) days before D (the OEM sees only its own channel, the
+--   group its own workshop) - about D;
+--   both per vehicle, about its current lapse (`int_outreach_due__vehicles.lapse_key`:
+--   listed again after the reason's cooldown within a lapse unless completed; a return
+--   visit starts a new lapse);
+-- POINTS_EXPIRY (积分到期提醒): per customer, once for all their vehicles - no visit of any
+--   vehicle they own for >= 300 days (the `outreach_reasons` window; the latest `last`,
+--   rules §2, of their vehicles) and points not yet expired left (int_customer_points);
+--   about the earliest expiry date of those points, or D if none. The row names the vehicle of that latest
+--   `last` (its dealer, the car in the workshop or not); the due event is the customer's
+--   absence, `customer@latest last`, so that any vehicle's return ends it.
 {{ config(materialized='view') }}
 
 with reasons as (
@@ -17,12 +23,8 @@ vehicles as (
     select * from {{ ref('int_outreach_due__vehicles') }}
 ),
 
-memberships as (
-    select * from {{ ref('stg_dms__memberships') }}
-),
-
-identity as (
-    select * from {{ ref('int_customers_resolved') }}
+points as (
+    select * from {{ ref('int_customer_points') }}
 ),
 
 lapsing as (
@@ -46,34 +48,39 @@ lost as (
         lapse_key as event_key,
         {{ business_date() }} as due_date
     from vehicles
-    where churn_status = 'at_risk' or oem_status is not null
+    where
+        churn_status = 'at_risk'
+        or (
+            oem_status is not null
+            and (never_visited or days_since_last_visit > {{ var('oem_recent_visit_days') }})
+        )
 ),
 
-points as (
-    select
-        identity.resolved_customer_id as customer_id,
-        sum(memberships.points_balance) as points_balance,
-        min(memberships.points_expire_date) filter (where memberships.points_expire_date >= {{ business_date() }})
-            as points_expire_date
-    from memberships
-    inner join identity on memberships.customer_id = identity.customer_id
-    group by identity.resolved_customer_id
+latest_vehicle as (  -- per customer: the vehicle of their latest `last` (ties: the lowest VIN)
+    select distinct on (customer_id)
+        customer_id,
+        vin,
+        dealer_code,
+        days_since_last_visit,
+        coalesce(last_visit_date, delivery_date) as latest_last
+    from vehicles
+    order by customer_id, days_since_last_visit, vin
 ),
 
 points_expiry as (
     select
-        vehicles.customer_id,
-        vehicles.vin,
-        vehicles.dealer_code,
+        latest_vehicle.customer_id,
+        latest_vehicle.vin,
+        latest_vehicle.dealer_code,
         'POINTS_EXPIRY' as reason,
-        vehicles.lapse_key as event_key,
+        latest_vehicle.customer_id || '@' || latest_vehicle.latest_last as event_key,
         coalesce(points.points_expire_date, {{ business_date() }}) as due_date
-    from vehicles
-    inner join points on vehicles.customer_id = points.customer_id
+    from latest_vehicle
+    inner join points on latest_vehicle.customer_id = points.customer_id
     inner join reasons on reasons.reason = 'POINTS_EXPIRY'
     where
         points.points_balance > 0
-        and vehicles.days_since_last_visit >= reasons.window_min_days
+        and latest_vehicle.days_since_last_visit >= reasons.window_min_days
 )
 
 select * from lapsing

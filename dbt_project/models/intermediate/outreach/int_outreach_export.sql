@@ -32,12 +32,8 @@ policies as (
     select * from {{ ref('stg_insurer__policies') }}
 ),
 
-memberships as (
-    select * from {{ ref('stg_dms__memberships') }}
-),
-
-identity as (
-    select * from {{ ref('int_customers_resolved') }}
+points as (  -- the points still good on D, as POINTS_EXPIRY counts them
+    select * from {{ ref('int_customer_points') }}
 ),
 
 secondary as (
@@ -52,19 +48,6 @@ secondary as (
     group by decisions.call_id
 ),
 
--- the customer's membership points, over the records merged into them (rules §1), as
--- POINTS_EXPIRY counts them: the balance, and the earliest expiry not yet past
-points as (
-    select
-        identity.resolved_customer_id as customer_id,
-        sum(memberships.points_balance) as points_balance,
-        min(memberships.points_expire_date) filter (where memberships.points_expire_date >= {{ business_date() }})
-            as points_expire_date
-    from memberships
-    inner join identity on memberships.customer_id = identity.customer_id
-    group by identity.resolved_customer_id
-),
-
 list_rows as (
     select
         decisions.*,
@@ -75,7 +58,6 @@ list_rows as (
         coalesce(dealers.dealer_name, decisions.dealer_code) as dealer_name,
         advisors.advisor_name,
         customers.customer_name,
-        customers.mobile_as_typed,
         vehicles.plate_no,
         vehicles.model,
         secondary.other_reasons,
@@ -158,6 +140,6 @@ select
                 || case when kind = 'marketing' then '回复TD退订' else '' end
     end as sms_text,
     case when disposition = 'exception' then why_not_called end as exception_reason,
-    case when disposition = 'exception' then mobile_as_typed end as mobile_as_recorded,
+    case when disposition = 'exception' then mobile_as_recorded end as mobile_as_recorded,
     case when disposition = 'sms' then 'SMS' else 'PHONE' end as channel
 from list_rows

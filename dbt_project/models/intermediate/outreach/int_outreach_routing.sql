@@ -1,7 +1,8 @@
 -- Which list each candidate of D goes to, and why not the call list (rules §3): its path
--- - the suppression that applies, else the SMS list when the reason is SMS-only, after
--- three failed attempts or without call consent, else the phone - and its contact facts
--- are looked up in the outreach_routing seed (a decision table, one match per row).
+-- - the suppression that applies, else DO_NOT_CALL heard, else the SMS list when the
+-- reason is SMS-only, after three failed attempts or without call consent, else the phone -
+-- its reason's kind (after DO_NOT_CALL, SMS for `service` reasons only) and its contact
+-- facts are looked up in the outreach_routing seed (a decision table, one match per row).
 -- Then the customer's place on each list before the holdout: the highest-priority reason
 -- leads (rank_without_holdout = 1), and whether that lead reason draws the holdout.
 -- One row per candidate.
@@ -18,6 +19,7 @@ with_path as (
         *,
         case
             when suppressed_because is not null then suppressed_because
+            when heard_do_not_call then 'do_not_call'
             when channel = 'SMS' then 'sms_only_reason'
             when source = 'failed_reminder' then 'three_attempts_failed'
             when not may_call then 'no_call_consent'
@@ -35,6 +37,7 @@ routed as (
     left join routes  -- a row no route matches keeps a null routing: a data test fails on it
         on
             with_path.path = routes.path
+            and (routes.kind is null or with_path.kind = routes.kind)
             and (routes.has_mobile is null or (with_path.mobile is not null) = routes.has_mobile)
             and (routes.may_sms is null or with_path.may_sms = routes.may_sms)
             and (routes.is_wrong_number is null or with_path.is_wrong_number = routes.is_wrong_number)
@@ -52,8 +55,11 @@ select
     routed.campaign_code,
     routed.source,
     routed.attempt_no,
+    routed.kind,
     routed.mobile,
+    routed.mobile_as_recorded,
     routed.may_call,
+    routed.heard_do_not_call,
     routed.may_sms,
     routed.is_wrong_number,
     routed.suppressed_because,

@@ -3,9 +3,13 @@
 -- workshop (a booked appointment on or after D, or an open repair order; for the reasons
 -- that say so), the car sold or the customer moved (idem) - and the customer's contact
 -- facts: a mobile, call and SMS consent (less what the call center heard: DO_NOT_CALL,
--- UNSUBSCRIBED), a number reported wrong. And the holdout draw (rules §5) for a due
--- event's first place on a list: newly due, or carried over the cap until it gets one.
+-- UNSUBSCRIBED), whether DO_NOT_CALL was heard (then no SMS for `marketing` reasons
+-- either: the routing's), a number reported wrong, the mobile as recorded in the DMS (for
+-- the exceptions file). And the holdout draw (rules §5) for a due event's first place on
+-- a list: newly due, or carried over the cap until it gets one, under the reason's
+-- holdout share (the seed's, or the run's var `holdout_pct` for every reason when set).
 -- One row per candidate.
+{%- set holdout_override = var('holdout_pct', none) %}
 with candidates as (
     select * from {{ ref('int_outreach_candidates') }}
 ),
@@ -46,8 +50,11 @@ select
     candidates.campaign_code,
     candidates.source,
     candidates.attempt_no,
+    reasons.kind,
     customers.mobile,
+    customers.mobile_as_typed as mobile_as_recorded,
     customers.consent_call and not coalesce(blocks.blocks_calls, false) as may_call,
+    coalesce(blocks.blocks_calls, false) as heard_do_not_call,
     coalesce(customers.consent_sms, false) and not coalesce(blocks.blocks_sms, false) as may_sms,
     coalesce(blocks.mobile_reported_wrong, false) as is_wrong_number,
     case
@@ -60,7 +67,7 @@ select
         candidates.customer_id || '|' || candidates.campaign_code || '|'
         || to_char({{ business_date() }}, 'YYYY-MM')
     ), 1, 8))::bit(32)::bigint
-    < {{ var('holdout_pct') }} * 4294967296
+    < {% if holdout_override is none %}reasons.holdout_pct{% else %}{{ holdout_override }}{% endif %} * 4294967296
         as draws_holdout
 from candidates
 inner join reasons on candidates.reason = reasons.reason
