@@ -101,7 +101,7 @@ def test_outcome_files_follow_the_contract(world: Path, tmp_path: Path):
     assert 280 < len(rows) < 350, "a few rows are never attempted"
     phone = [r for r in rows if r["channel"] == "PHONE"]
     sms = [r for r in rows if r["channel"] == "SMS"]
-    assert {r["outcome"] for r in sms} <= {"SMS_SENT", "SMS_FAILED"}
+    assert {r["outcome"] for r in sms} <= {"SMS_SENT", "SMS_FAILED", "UNSUBSCRIBED"}
     outcomes = {r["outcome"] for r in phone}
     assert {"NO_ANSWER", "DECLINED", "BOOKED", "CALLBACK_REQUESTED"} <= outcomes
     assert all(r["callback_date"] > DAY.isoformat() for r in phone if r["outcome"] == "CALLBACK_REQUESTED")

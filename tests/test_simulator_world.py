@@ -66,11 +66,11 @@ def test_vin_check_digits():
 def test_records_carry_exactly_the_contract_fields(world: Path):
     fields = {
         "dealers": "dealer_code name brand city province opened_date updated_at",
-        "advisors": "advisor_id dealer_code name active updated_at",
+        "advisors": "advisor_id dealer_code name active role updated_at",
         "customers": "customer_id dealer_code name gender birth_date mobile city address consent_call consent_sms "
         "member_tier merged_into_customer_id created_at updated_at",
         "vehicles": "vin customer_id dealer_code brand model model_year plate_no delivery_date warranty_end_date "
-        "warranty_end_km status updated_at",
+        "warranty_end_km status sales_consultant_id updated_at",
         "repair_orders": "ro_number dealer_code vin customer_id advisor_id open_date close_date mileage_km "
         "service_type status labor_amount parts_amount total_amount appointment_id campaign_code "
         "insurance_claim_no updated_at",
