@@ -247,12 +247,12 @@ class WorldGenerator:
             if n and not changed.any():
                 changed[rng.integers(0, n)] = True  # someone of every role leaves
             change = np.where(changed, start + (span * rng.uniform(0.15, 0.95, n)).astype(int), 10**6)
-            first = np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), 2))
+            first = np.array([f"{prefix}{i:02d}" for i in range(1, n + 1)], dtype=object)
             then = first.copy()
-            then[changed] = np.char.add(prefix, np.char.zfill(np.arange(n + 1, n + 1 + changed.sum()).astype(str), 2))
+            then[changed] = [f"{prefix}{i:02d}" for i in range(n + 1, n + 1 + int(changed.sum()))]
             rosters[role] = Roster(first, then, change)
             ids = np.concatenate([first, then[changed]])
-            hired = np.concatenate([np.full(n, start), change[changed]])
+            hired = np.concatenate([np.full(n, start - 30), change[changed]])  # on duty before the first PDI
             gender = rng.choice(np.array(["M", "F"]), len(ids))
             people = pd.DataFrame(
                 {
