@@ -522,3 +522,32 @@ def test_customers_brought_back_by_any_queue_are_received_by_a_service_advisor(r
     assert all(staff[a]["role"] == "service_advisor" and staff[a]["active"] for a in received), (
         "a 回访员, 续保专员 or 销售顾问 calls, a service advisor opens the order"
     )
+
+
+def test_a_reason_listed_again_within_the_window_does_not_draw_its_effect_again(world: Path, tmp_path: Path):
+    """A failed reminder's SMS or a re-sent row lists the customer for the same reason
+    again with attempt 1: the true uplift is per listing, not per row."""
+    rows = [list_row(i, "WARRANTY_EXPIRY") for i in range(3000)]
+    write_list(tmp_path / "out", "call_list", rows)
+    first = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=4))
+    assert first.returns > 100
+    later = DAY + dt.timedelta(days=3)
+    folder = tmp_path / "out" / later.isoformat() / "D001"
+    folder.mkdir(parents=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, LIST_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows([r | {"list_date": later.isoformat(), "attempt_no": ""} for r in rows[:1500]])
+    writer.writerows([list_row(i, "MAINTENANCE_DUE") | {"list_date": later.isoformat()} for i in range(1500, 3000)])
+    (folder / f"sms_list_D001_{later:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    again = work_lists(later, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=4))
+    with sqlite3.connect(world) as conn:
+        brought = {
+            r[0]
+            for r in conn.execute(
+                "select json_extract(record, '$.customer_id') from dms_versions where pk like ?",
+                (f"ROD001-CC{later:%Y%m%d}%",),
+            )
+        }
+    assert again.returns == len(brought) > 50, "another reason is a new listing"
+    assert not brought & {r["customer_id"] for r in rows[:1500]}, "the same reason again draws nothing"

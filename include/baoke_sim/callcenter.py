@@ -13,8 +13,9 @@ return within 30 days than an identical customer who was not listed (intention t
 The world already holds every customer's own future visits, so a call can only bring
 back a customer who would not have come anyway: among those, the listing causes a return
 with the probability that makes the difference in 30-day return rates exactly the
-configured uplift (see ``_effect``). The campaign-effectiveness mart must
-recover it. Everything is deterministic for (seed, list date).
+configured uplift (see ``_effect``), once per listing of a reason: a row listing a
+customer for the same reason again within the window draws nothing (``_listed_before``).
+The campaign-effectiveness mart must recover it. Everything is deterministic for (seed, list date).
 
 The files carry the columns version 2 of the contract added (``csi_score``,
 ``complaint_category``, ``loss_reason``), and can go wrong as any delivered file does
@@ -235,6 +236,8 @@ def work_lists(
     }
     rows = [(row, kind == "sms_list") for (_, kind), rows in lists.items() for row in rows]
     coming_anyway = _coming_anyway(world, {row["customer_id"] for row, _ in rows}, list_date)
+    already = _listed_before(world, rows, list_date)
+    rows = [(row, sms) for row, sms in rows if (row["customer_id"], row.get("primary_reason", "")) not in already]
     effects = _effect(rows, coming_anyway, config)
     for dealer_dir in dealer_dirs:
         dealer = dealer_dir.name
@@ -243,10 +246,9 @@ def work_lists(
         for kind in ("call_list", "sms_list"):
             for row in lists.get((dealer, kind), []):
                 sms = kind == "sms_list"
+                key = (row["customer_id"], row.get("primary_reason", ""))
                 effect = (
-                    0.0
-                    if row["customer_id"] in coming_anyway
-                    else effects.get((row.get("primary_reason", ""), sms), 0.0)
+                    0.0 if row["customer_id"] in coming_anyway or key in already else effects.get((key[1], sms), 0.0)
                 )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
@@ -277,6 +279,37 @@ def work_lists(
 
 SMS_DELIVERED = 0.95  # share of SMS_SENT among the SMS rows worked
 ATTRIBUTION_DAYS = 30
+
+
+def _listed_before(world: Path, rows: list[tuple[dict[str, str], bool]], list_date: dt.date) -> set[tuple[str, str]]:
+    """The (customer, reason) pairs of this day's rows first listed within the attribution
+    window before it, and records today's first listings. The true uplift is per listing
+    of a reason (the platform's unit: a due event's first place, and the rows that follow
+    it up): a row listing the customer for the same reason again within the window (a
+    failed reminder's SMS, a callback, a carried or re-sent row) with ``attempt_no`` 1 or
+    none must not draw the effect a second time. Recorded in the world, so working a day
+    again gives the same outcomes."""
+    since = (list_date - dt.timedelta(days=ATTRIBUTION_DAYS - 1)).isoformat()
+    first = {
+        (row["customer_id"], row.get("primary_reason", "")) for row, _ in rows if int(row.get("attempt_no") or 1) == 1
+    }
+    with sqlite3.connect(world) as conn:
+        conn.execute(
+            "create table if not exists cc_first_listings"
+            " (customer_id text, reason text, list_date text, primary key (customer_id, reason, list_date))"
+        )
+        before = {
+            (customer, reason)
+            for customer, reason in conn.execute(
+                "select customer_id, reason from cc_first_listings where list_date >= ? and list_date < ?",
+                (since, list_date.isoformat()),
+            )
+        }
+        conn.executemany(
+            "insert or ignore into cc_first_listings values (?, ?, ?)",
+            [(c, r, list_date.isoformat()) for c, r in sorted(first - before)],
+        )
+    return before & {(row["customer_id"], row.get("primary_reason", "")) for row, _ in rows}
 
 
 def _coming_anyway(world: Path, customers: set[str], list_date: dt.date) -> set[str]:
