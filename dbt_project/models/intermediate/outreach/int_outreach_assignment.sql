@@ -143,12 +143,13 @@ walk (pool_id, place, person_index, loads) as (
         || walk.loads[chosen.person_index + 1:]
     from walk
     inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place + 1 = walk_rows.place
-    cross join lateral (
+    cross join lateral (  -- an aggregate: computed once per step, not once per use
         select
             case
                 when walk_rows.own_index > 0 then walk_rows.own_index
-                else array_position(walk.loads, (select min(load) from unnest(walk.loads) as load))
+                else array_position(walk.loads, min(person_load))
             end as person_index
+        from unnest(walk.loads) as person_load
     ) as chosen
 ),
 

@@ -1,5 +1,6 @@
 -- Which list each candidate of D goes to, and why not the call list (rules §3): its path
--- - the suppression that applies, else the SMS list when the reason is SMS-only, after
+-- - `expired` for a row carried over yesterday's cap whose due event is no longer due
+-- (it ends there, visibly: rules §3 "judged again"), else the suppression that applies, else the SMS list when the reason is SMS-only, after
 -- three failed attempts or without call consent, else the phone - and its contact facts
 -- are looked up in the outreach_routing seed (a decision table, one match per row).
 -- Then the customer's place on each list before the holdout: the highest-priority reason
@@ -17,6 +18,7 @@ with_path as (
     select
         *,
         case
+            when not is_still_due then 'expired'
             when suppressed_because is not null then suppressed_because
             when channel = 'SMS' then 'sms_only_reason'
             when source = 'failed_reminder' then 'three_attempts_failed'
@@ -52,6 +54,7 @@ select
     routed.campaign_code,
     routed.source,
     routed.attempt_no,
+    routed.is_still_due,
     routed.mobile,
     routed.may_call,
     routed.may_sms,

@@ -46,6 +46,7 @@ select
     candidates.campaign_code,
     candidates.source,
     candidates.attempt_no,
+    candidates.is_still_due,
     customers.mobile,
     customers.consent_call and not coalesce(blocks.blocks_calls, false) as may_call,
     coalesce(customers.consent_sms, false) and not coalesce(blocks.blocks_sms, false) as may_sms,
