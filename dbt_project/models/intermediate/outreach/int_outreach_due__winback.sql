@@ -1,4 +1,4 @@
--- Rules §3 reasons 7-9, bringing back a vehicle that stays away, each about the vehicle's
+-- Rules §3 reasons 11-13, bringing back a vehicle that stays away, each about the vehicle's
 -- current lapse (`int_outreach_due__vehicles.lapse_key`: listed again after the reason's
 -- cooldown within a lapse unless completed; a return visit starts a new lapse):
 -- LAPSING_WINBACK (拟流失招揽): the vehicle's status is `lapsing` (rules §2), about D;
