@@ -38,7 +38,8 @@ placed as (
         routed.*,
         assignment.advisor_id,
         assignment.queue,
-        first_slots.first_slot,
+        coalesce(array_position(array['MORNING', 'AFTERNOON', 'EVENING'], first_slots.first_slot), 1)
+            as first_slot_index,
         case
             when routed.routing = 'call' and assignment.over_cap then 'overflow'
             when
@@ -109,10 +110,7 @@ select
                 'HO-' || dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
                 || customer_id || '-' || reason || '-' || event_key
     end as call_id,
-    (array['MORNING', 'AFTERNOON', 'EVENING'])[
-        (array_position(array['MORNING', 'AFTERNOON', 'EVENING'], coalesce(first_slot, 'MORNING'))
-        + attempt_no - 2) % 3 + 1
-    ] as preferred_slot,
+    (array['MORNING', 'AFTERNOON', 'EVENING'])[(first_slot_index + attempt_no - 2) % 3 + 1] as preferred_slot,
     case when final_list in ('call', 'overflow') then customer_advisor_id end as advisor_id,
     case when final_list in ('call', 'overflow') then customer_queue end as queue,
     mobile,

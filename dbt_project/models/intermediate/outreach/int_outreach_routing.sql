@@ -1,7 +1,8 @@
 -- Which list each candidate of D goes to, and why not the call list (rules §3): its path
 -- - `expired` for a row carried over yesterday's cap whose due event is no longer due
--- (it ends there, visibly: rules §3 "judged again"), else the suppression that applies, else the SMS list when the reason is SMS-only, after
--- three failed attempts or without call consent, else the phone - and its contact facts
+-- (it ends there, visibly: rules §3 "judged again"), else the suppression that applies,
+-- else the SMS list when the reason is SMS-only, after three failed attempts or without
+-- call consent, else the phone - and its contact facts
 -- are looked up in the outreach_routing seed (a decision table, one match per row).
 -- Then the customer's place on each list before the holdout: the highest-priority reason
 -- leads (rank_without_holdout = 1), and whether that lead reason draws the holdout.

@@ -1,6 +1,10 @@
 -- `sales_consultant_id` came with feeds version 2 (optional: null in older records and
 -- files; added to existing warehouses without a full refresh, append_new_columns).
-{{ config(unique_key='vin', on_schema_change='append_new_columns', indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['merged_for_date']}]) }}
+{{ config(
+    unique_key='vin',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['merged_for_date']}]
+) }}
 
 with source as (
     {{ latest_raw_records(source('raw', 'dms_vehicles')) }}
