@@ -56,7 +56,7 @@ create table intermediate.int_outreach_decisions (
     business_date date, customer_id text, vin text, dealer_code text, reason text, priority integer, channel text,
     event_key text, due_date date, campaign_code text, source text, attempt_no integer, disposition text,
     why_not_called text, is_list_row boolean, call_id text, preferred_slot text, advisor_id text, mobile text,
-    is_failed_reminder boolean, routing_without_holdout text, leads_without_holdout boolean,
+    is_failed_reminder boolean, routing_without_holdout text, leads_without_holdout boolean, queue text,
     export_dealer_code text)
 """
 
@@ -164,6 +164,14 @@ ROWS = [
 ]
 
 
+#: The role that calls for a reason (seed outreach_reasons.queue), where not a service advisor.
+QUEUES = {
+    "POST_SERVICE_FOLLOWUP": "followup_agent",
+    "NEW_CAR_FOLLOWUP": "sales_consultant",
+    "INSURANCE_RENEWAL": "renewal_specialist",
+}
+
+
 def decision(export_row: dict[str, Any], **values: Any) -> dict[str, Any]:
     """The decision row an export row was made from: its list row (the primary reason)."""
     r = export_row
@@ -190,6 +198,7 @@ def decision(export_row: dict[str, Any], **values: Any) -> dict[str, Any]:
         "is_failed_reminder": False,
         "routing_without_holdout": r["list_type"],
         "leads_without_holdout": True,
+        "queue": QUEUES.get(r["primary_reason"], "service_advisor") if r["list_type"] == "call" else None,
         "export_dealer_code": r["dealer_code"],
     }
     return {**base, **values}
@@ -208,9 +217,10 @@ def other_reason(export_row: dict[str, Any], reason: str, **values: Any) -> dict
 
 
 def unlisted(dealer: str, n: int, disposition: str, why: str, **values: Any) -> dict[str, Any]:
-    """A decision that put nobody on a file: holdout, suppressed, overflow."""
+    """A decision that put nobody on a file: holdout, suppressed, overflow, expired."""
     source = row("call", dealer, n, call_id=None, primary_reason="MAINTENANCE_DUE")
-    unlisted = {"disposition": disposition, "why_not_called": why, "is_list_row": False, "advisor_id": None}
+    unlisted = {"disposition": disposition, "why_not_called": why, "is_list_row": False}
+    unlisted |= {"advisor_id": None, "queue": None}
     return decision(source, **{**unlisted, **values})
 
 
@@ -224,7 +234,18 @@ OTHER_DECISIONS = [
     other_reason(BY_ID["D001", "C00000001", D], "INSURANCE_RENEWAL", dealer_code="D002", priority=3),
     unlisted("D001", 10, "holdout", "holdout", call_id="HO-D001-20261120-C00000010-MAINTENANCE_DUE-x"),
     unlisted("D002", 11, "suppressed", "do_not_call"),
-    unlisted("D002", 12, "overflow", "advisor_cap", is_list_row=True, call_id="CA-D002-20261120-C00000012"),
+    unlisted(
+        "D002",
+        12,
+        "overflow",
+        "advisor_cap",
+        is_list_row=True,
+        call_id="CA-D002-20261120-C00000012",
+        advisor_id="D002-A07",
+        queue="service_advisor",
+    ),
+    # carried over yesterday's cap and no longer due: logged like every other disposition
+    unlisted("D002", 14, "expired", "expired", source="overflow", routing_without_holdout="expired"),
     unlisted("D001", 13, "suppressed", "do_not_call", business_date=D - dt.timedelta(days=1)),
 ]
 
@@ -842,7 +863,7 @@ def test_each_export_logs_the_dealers_decisions_of_the_day(db: str, tmp_path: Pa
     exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
     assert [r[1:] for r in recorded_exports(db)] == [
         (D, "D001", "delivered", exports["D001"].manifest["run_id"], 9),
-        (D, "D002", "delivered", exports["D002"].manifest["run_id"], 3),
+        (D, "D002", "delivered", exports["D002"].manifest["run_id"], 4),
         (D, "D003", "delivered", exports["D003"].manifest["run_id"], 0),
     ]
     for dealer, e in exports.items():
@@ -855,7 +876,13 @@ def test_each_export_logs_the_dealers_decisions_of_the_day(db: str, tmp_path: Pa
                                                                            "holdout": 1}  # fmt: skip
     assert ("D002", "INSURANCE_RENEWAL") in {(r[position["dealer_code"]], r[position["reason"]]) for r in d001}
     d002 = logged(db, exports["D002"].export_id)
-    assert sorted(r[position["disposition"]] for r in d002) == ["call", "overflow", "suppressed"]
+    assert sorted(r[position["disposition"]] for r in d002) == ["call", "expired", "overflow", "suppressed"]
+    assert {r[position["disposition"]]: r[position["queue"]] for r in d002} == {
+        "call": "renewal_specialist",
+        "overflow": "service_advisor",
+        "expired": None,
+        "suppressed": None,
+    }
     listed = {
         r[position["call_id"]]
         for e in exports.values()
@@ -863,7 +890,7 @@ def test_each_export_logs_the_dealers_decisions_of_the_day(db: str, tmp_path: Pa
         if r[position["is_list_row"]] and r[position["disposition"]] in ("call", "sms")
     }
     assert listed == {s[0] for s in sent_calls(db)}, "the log's call and SMS list rows are the calls sent"
-    assert log_size(db) == 12
+    assert log_size(db) == 13
 
 
 def test_a_rerun_appends_a_second_export_with_the_same_rows(db: str, tmp_path: Path) -> None:
@@ -874,7 +901,7 @@ def test_a_rerun_appends_a_second_export_with_the_same_rows(db: str, tmp_path: P
     assert [r[1:] for r in recorded[3:]] == [r[1:] for r in recorded[:3]], "same dealers, run ids and counts"
     for before, after in zip(first, again, strict=True):
         assert logged(db, after.export_id) == logged(db, before.export_id) == decided(before.dealer_code)
-    assert log_size(db) == 24, "the first export's rows are kept"
+    assert log_size(db) == 26, "the first export's rows are kept"
     with psycopg2.connect(db) as conn, conn.cursor() as cur:
         cur.execute(
             "select distinct on (business_date, dealer_code) export_id from etl.outreach_exports"
@@ -930,7 +957,7 @@ def test_the_log_refuses_updates_and_deletes(db: str, tmp_path: Path) -> None:
     finally:
         conn.close()
     assert (recorded_exports(db), logged(db, d002.export_id)) == before, "every row still there, unchanged"
-    assert sum(before[1].values()) == 3
+    assert sum(before[1].values()) == 4
 
 
 def test_a_decisions_relation_without_the_log_columns_is_refused_before_anything_is_written(

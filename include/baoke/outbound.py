@@ -84,8 +84,9 @@ DECISIONS_RELATION = "intermediate.int_outreach_decisions"
 #: whose files carry the row's list row, or the row's own dealer (holdout, suppressed).
 EXPORT_DEALER_COLUMN = "export_dealer_code"
 
-#: ``etl.outreach_log``'s columns after ``export_id`` (migration 008_outreach_log.sql,
-#: same names, types and order), each taken from the decisions' column of the same name.
+#: ``etl.outreach_log``'s columns after ``export_id`` (migrations 008_outreach_log.sql and
+#: 009_outreach_log_queue.sql, same names, types and order), each taken from the
+#: decisions' column of the same name.
 LOG_COLUMNS: tuple[str, ...] = (
     "business_date",
     "customer_id",
@@ -109,6 +110,7 @@ LOG_COLUMNS: tuple[str, ...] = (
     "is_failed_reminder",
     "routing_without_holdout",
     "leads_without_holdout",
+    "queue",
 )
 
 #: outputs.md §3, in this order (a public interface: add columns, never rename or drop).

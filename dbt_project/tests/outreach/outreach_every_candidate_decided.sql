@@ -16,7 +16,7 @@ where
     business_date = {{ business_date() }}
     and (
         disposition is null
-        or disposition not in ('call', 'sms', 'exception', 'holdout', 'overflow', 'suppressed')
+        or disposition not in ('call', 'sms', 'exception', 'holdout', 'overflow', 'expired', 'suppressed')
         or (why_not_called is null and not (disposition = 'call' and is_list_row))
         or (why_not_called is not null and disposition = 'call' and is_list_row)
     )

@@ -1,9 +1,24 @@
 -- Who calls (rules §3): each customer's call row of D - held out or not, so that the
 -- holdout is drawn from the customers who would be called today (rules §5: like with
--- like) - goes to the customer's advisor (int_customer_advisor) if still active, else in
--- turn to the dealer's least-loaded active advisor; then each advisor's rows in placement
--- order (priority, carried-over rows first, due date, customer) beyond
--- max_calls_per_advisor are over the cap (carried to tomorrow).
+-- like) - goes to the queue of its lead reason (outreach_reasons.queue), then to a person:
+--   service_advisor:  the advisor of the customer's latest visit (int_customer_advisor)
+--                     if still active, else the least-loaded active service advisor;
+--   sales_consultant: the vehicle's sales_consultant_id if still active, else the
+--                     least-loaded active sales consultant;
+--   followup_agent, renewal_specialist: the least-loaded active staff of the role;
+--   a dealer with no active staff of the queue's role: the service_advisor rule, and the
+--   row's queue is service_advisor (the role of who was assigned).
+-- Least-loaded is exact, not approximated: rows are given one after the other in placement
+-- order (priority, due date, customer), each to its own person or else to the person of
+-- the pool (the dealer's active staff of the queue's role) with the fewest rows given so
+-- far (ties: the lowest advisor_id). A person's rows beyond their role's cap (queue_caps,
+-- else max_calls_per_advisor) are over the cap: carried to tomorrow.
+-- How: the pools are independent (a person is in one pool: their dealer and role; a row
+-- with a person of its own is walked in that person's pool), so one recursive walk steps
+-- through every pool at once, one row per pool and step, carrying the pool's loads as an
+-- array (persons in advisor_id order). Steps = the largest pool's rows of the day (a few
+-- thousand on a backlog day); each step touches one row per pool, through hash joins on
+-- small relations (the pools; the walk's rows, hashed once and reused by every step).
 -- Hash joins only (the pre-hook, for this model's transaction): PostgreSQL estimates the
 -- rows of the filtered window results (`rank_without_holdout = 1`) at one or two, and
 -- then nests loops over tens of thousands of rows.
@@ -13,110 +28,146 @@
     indexes=[{'columns': ['customer_id'], 'unique': true}]
 ) }}
 
-with routed as (
+with recursive routed as (
     select * from {{ ref('int_outreach_routing') }}
+),
+
+reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
+queue_caps as (
+    select * from {{ ref('queue_caps') }}
 ),
 
 advisors as (
     select * from {{ ref('stg_dms__advisors') }}
-    where is_active
 ),
 
 customer_advisor as (
     select * from {{ ref('int_customer_advisor') }}
-    where advisor_is_active
+),
+
+vehicles as (
+    select * from {{ ref('stg_dms__vehicles') }}
+),
+
+staff as (  -- who may be given calls: active, in one pool (dealer, role)
+    select
+        advisor_id,
+        dealer_code,
+        coalesce(role, 'service_advisor') as role  -- rows staged before roles existed
+    from advisors
+    where is_active
+),
+
+pools as (
+    select
+        staff.dealer_code,
+        staff.role as queue,
+        array_agg(staff.advisor_id order by staff.advisor_id) as persons,
+        coalesce(max(queue_caps.max_calls), {{ var('max_calls_per_advisor') }}) as cap
+    from staff
+    left join queue_caps on staff.role = queue_caps.queue
+    group by staff.dealer_code, staff.role
 ),
 
 call_rows as (
     select
         routed.customer_id,
         routed.dealer_code,
+        routed.vin,
         routed.priority,
-        routed.source,
         routed.due_date,
-        customer_advisor.advisor_id as own_advisor_id
+        case when row_pool.queue is not null then reasons.queue else 'service_advisor' end as queue
     from routed
-    left join customer_advisor on routed.customer_id = customer_advisor.customer_id
+    inner join reasons on routed.reason = reasons.reason
+    left join pools as row_pool on routed.dealer_code = row_pool.dealer_code and reasons.queue = row_pool.queue
     where routed.routing = 'call' and routed.rank_without_holdout = 1
 ),
 
-advisor_load as (
+with_own as (
     select
-        advisors.advisor_id,
-        advisors.dealer_code,
-        count(call_rows.customer_id) as own_rows
-    from advisors
-    left join call_rows on advisors.advisor_id = call_rows.own_advisor_id
-    group by advisors.advisor_id, advisors.dealer_code
-),
-
-unassigned as (
-    select
-        customer_id,
-        dealer_code,
-        row_number() over (partition by dealer_code order by priority, customer_id) as turn,
-        count(*) over (partition by dealer_code) as unassigned_rows
+        call_rows.*,
+        own_staff.advisor_id as own_person_id,
+        coalesce(own_staff.dealer_code, call_rows.dealer_code) as pool_dealer_code
     from call_rows
-    where own_advisor_id is null
+    left join customer_advisor
+        on call_rows.queue = 'service_advisor' and call_rows.customer_id = customer_advisor.customer_id
+    left join vehicles
+        on call_rows.queue = 'sales_consultant' and call_rows.vin = vehicles.vin
+    left join staff as own_staff
+        on
+            coalesce(customer_advisor.advisor_id, vehicles.sales_consultant_id) = own_staff.advisor_id
+            and call_rows.queue = own_staff.role
 ),
 
--- each row without an advisor of its own goes, in turn, to the dealer's active advisor
--- with the fewest rows so far (then the lowest id). An advisor's k-th such row brings
--- them to own_rows + k rows, so the turns are the advisors' free slots in the order of
--- (load, advisor): slot n takes the n-th row. Only the slots that can be reached are
--- generated: the final load is at most the dealer's highest own load plus an even share
--- of the unassigned rows.
-dealer_rows as (
-    select distinct
-        dealer_code,
-        unassigned_rows
-    from unassigned
-),
-
-advisor_capacity as (
+pool_ids as (
     select
-        advisor_load.*,
-        dealer_rows.unassigned_rows,
-        max(advisor_load.own_rows) over (partition by advisor_load.dealer_code) as max_own_rows,
-        count(*) over (partition by advisor_load.dealer_code) as advisors_in_dealer
-    from advisor_load
-    inner join dealer_rows on advisor_load.dealer_code = dealer_rows.dealer_code
+        pools.*,
+        row_number() over (order by pools.dealer_code, pools.queue) as pool_id,
+        cardinality(pools.persons) as persons_in_pool
+    from pools
 ),
 
-advisor_slots as (
+-- the rows to walk: every call row of a pool with staff, numbered in placement order
+walk_rows as (
     select
-        advisor_capacity.advisor_id,
-        advisor_capacity.dealer_code,
+        with_own.customer_id,
+        pool_ids.pool_id,
+        coalesce(array_position(pool_ids.persons, with_own.own_person_id), 0) as own_index,
         row_number() over (
-            partition by advisor_capacity.dealer_code
-            order by advisor_capacity.own_rows + extra.k, advisor_capacity.advisor_id
-        ) as turn
-    from advisor_capacity
-    cross join lateral generate_series(
+            partition by pool_ids.pool_id
+            order by with_own.priority, with_own.due_date, with_own.customer_id
+        ) as place
+    from with_own
+    inner join pool_ids on with_own.pool_dealer_code = pool_ids.dealer_code and with_own.queue = pool_ids.queue
+),
+
+-- step n gives each pool's n-th row to its own person, or else to the first person
+-- (lowest advisor_id) with the fewest rows so far; `loads` is after the step
+walk (pool_id, place, person_index, loads) as (
+    select
+        pool_id,
+        0::bigint,
         0,
-        least(
-            advisor_capacity.unassigned_rows - 1,
-            advisor_capacity.max_own_rows - advisor_capacity.own_rows
-            + ceil(advisor_capacity.unassigned_rows::numeric / advisor_capacity.advisors_in_dealer)::integer
-        )
-    ) as extra (k)
+        array_fill(0, array[persons_in_pool])
+    from pool_ids
+    union all
+    select
+        walk.pool_id,
+        walk_rows.place,
+        chosen.person_index,
+        walk.loads[:chosen.person_index - 1]
+        || (walk.loads[chosen.person_index] + 1)
+        || walk.loads[chosen.person_index + 1:]
+    from walk
+    inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place + 1 = walk_rows.place
+    cross join lateral (  -- an aggregate: computed once per step, not once per use
+        select
+            case
+                when walk_rows.own_index > 0 then walk_rows.own_index
+                else array_position(walk.loads, min(person_load))
+            end as person_index
+        from unnest(walk.loads) as person_load
+    ) as chosen
 ),
 
 assigned as (
     select
-        call_rows.*,
-        coalesce(call_rows.own_advisor_id, advisor_slots.advisor_id) as advisor_id
-    from call_rows
-    left join unassigned on call_rows.customer_id = unassigned.customer_id
-    left join advisor_slots
-        on unassigned.dealer_code = advisor_slots.dealer_code and unassigned.turn = advisor_slots.turn
+        walk_rows.customer_id,
+        pool_ids.persons[walk.person_index] as advisor_id,
+        pool_ids.queue,
+        walk.loads[walk.person_index] > pool_ids.cap as over_cap
+    from walk
+    inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place = walk_rows.place
+    inner join pool_ids on walk.pool_id = pool_ids.pool_id
 )
 
 select
-    customer_id,
-    advisor_id,
-    row_number() over (
-        partition by advisor_id
-        order by priority, (source <> 'overflow'), due_date, customer_id
-    ) > {{ var('max_calls_per_advisor') }} as over_cap
-from assigned
+    with_own.customer_id,
+    assigned.advisor_id,
+    coalesce(assigned.queue, with_own.queue) as queue,
+    coalesce(assigned.over_cap, false) as over_cap  -- a dealer with no active staff: no one to call
+from with_own
+left join assigned on with_own.customer_id = assigned.customer_id

@@ -5,7 +5,9 @@
 --   retry:           a further attempt the day after a not-reached call (3 attempts);
 --   failed_reminder: the day after the third not-reached attempt (to the SMS list);
 --   callback:        a callback the customer asked for, on the day asked (attempt 1);
---   overflow:        a row over yesterday's advisor cap, at the same priority;
+--   overflow:        a row over yesterday's cap, at the same priority and due date, and
+--                    whether it is still due today (its due event in int_outreach_due):
+--                    one no longer due expires (int_outreach_routing), never silently;
 --   wrong_number:    a number reported wrong yesterday (today's exceptions file, or the
 --                    call list if the DMS number has changed since).
 -- What brings a row back is the follow_up of its call's last outcome (outcome_codes seed).
@@ -41,7 +43,8 @@ new_due as (
         due.due_date,
         due.campaign_code,
         'due' as source,
-        1 as attempt_no
+        1 as attempt_no,
+        true as is_still_due
     from due
     inner join reasons on due.reason = reasons.reason
     left join past_events
@@ -78,9 +81,15 @@ follow_ups as (
             when call_results.follow_up = 'callback' then 1
             when call_results.follow_up = 'retry' then least(history.attempt_no + 1, 3)
             else history.attempt_no
-        end as attempt_no
+        end as attempt_no,
+        -- a carried row is judged again; a further attempt or a callback is owed once listed
+        history.disposition <> 'overflow' or still_due.event_key is not null as is_still_due
     from history
     left join call_results on history.call_id = call_results.call_id
+    left join due as still_due
+        on
+            history.disposition = 'overflow' and history.customer_id = still_due.customer_id
+            and history.reason = still_due.reason and history.event_key = still_due.event_key
     where
         (history.business_date = {{ business_date() }} - 1 and history.disposition = 'overflow')
         or (

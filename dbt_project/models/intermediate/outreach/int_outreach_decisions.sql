@@ -1,15 +1,20 @@
 -- The day's outreach decisions (rules §3, §5): where each candidate of D ends, and why.
 -- Placement, after routing (int_outreach_routing) and assignment (int_outreach_assignment):
---   - a call row over its advisor's cap is carried to tomorrow (`overflow`);
+--   - a row carried over yesterday's cap that is no longer due ends as `expired` (routing);
+--   - a call row over its person's cap is carried to tomorrow (`overflow`);
 --   - else a first listing (newly due, or carried until it gets a place) whose list
 --     row's lead reason draws the holdout is held out, with every other first listing on
 --     that row (a further attempt or a callback is not);
 --   - one row per customer per day: a customer called today gets their SMS reasons on
 --     the same call, as other reasons; the highest-priority reason leads the list row
---     (`is_list_row`), whose id and file are the lead row's dealer's.
+--     (`is_list_row`), whose id and file are the lead row's dealer's;
+--   - who calls (advisor_id) and their role (queue) on the customer's call and overflow
+--     rows; the time slot of the attempt: the first attempt in the slot of the customer's
+--     latest reached call (int_customer_first_slot, else MORNING), each next attempt in
+--     the next slot of the cycle MORNING -> AFTERNOON -> EVENING -> MORNING.
 -- Only D's rows: earlier days are what the export recorded (etl.outreach_log), read by
 -- `int_outreach_history`. The export logs each row with the dealer whose files carry it.
--- dispositions: call | sms | exception | holdout | overflow | suppressed
+-- dispositions: call | sms | exception | holdout | overflow | expired | suppressed
 -- One row per candidate (customer, reason, due event, source).
 {{ config(
     pre_hook="set local enable_nestloop = off",
@@ -24,10 +29,17 @@ assignment as (
     select * from {{ ref('int_outreach_assignment') }}
 ),
 
+first_slots as (
+    select * from {{ ref('int_customer_first_slot') }}
+),
+
 placed as (
     select
         routed.*,
         assignment.advisor_id,
+        assignment.queue,
+        coalesce(array_position(array['MORNING', 'AFTERNOON', 'EVENING'], first_slots.first_slot), 1)
+            as first_slot_index,
         case
             when routed.routing = 'call' and assignment.over_cap then 'overflow'
             when
@@ -37,6 +49,7 @@ placed as (
         end as list_type
     from routed
     left join assignment on routed.customer_id = assignment.customer_id and routed.routing = 'call'
+    left join first_slots on routed.customer_id = first_slots.customer_id
 ),
 
 merged as (
@@ -46,7 +59,8 @@ merged as (
             when list_type = 'sms' and bool_or(list_type = 'call') over (partition by customer_id) then 'call'
             else list_type
         end as final_list,
-        max(advisor_id) over (partition by customer_id) as customer_advisor_id
+        max(advisor_id) over (partition by customer_id) as customer_advisor_id,
+        max(queue) over (partition by customer_id) as customer_queue
     from placed
 ),
 
@@ -96,10 +110,9 @@ select
                 'HO-' || dealer_code || '-' || to_char({{ business_date() }}, 'YYYYMMDD') || '-'
                 || customer_id || '-' || reason || '-' || event_key
     end as call_id,
-    (array['MORNING', 'AFTERNOON', 'EVENING'])[least(attempt_no, 3)] as preferred_slot,
+    (array['MORNING', 'AFTERNOON', 'EVENING'])[(first_slot_index + attempt_no - 2) % 3 + 1] as preferred_slot,
     case when final_list in ('call', 'overflow') then customer_advisor_id end as advisor_id,
-    -- queue: the place workstream replaces this
-    case when final_list in ('call', 'overflow') then 'service_advisor' end as queue,
+    case when final_list in ('call', 'overflow') then customer_queue end as queue,
     mobile,
     mobile_as_recorded,
     source = 'failed_reminder' as is_failed_reminder,

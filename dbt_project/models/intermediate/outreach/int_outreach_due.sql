@@ -2,11 +2,11 @@
 -- per (customer, vehicle, reason, due event), with the reason's priority, channel and
 -- campaign from the `outreach_reasons` seed. Each family of reasons is its own model
 -- (int_outreach_due__*, views read once, here); this table is what the decisions read.
--- Reasons 1-8 are about the vehicles the customer owns on D (the active base,
--- int_outreach_due__vehicles), POINTS_EXPIRY (over those vehicles) and BIRTHDAY about the
--- customer. `event_key` identifies the due event a reason is listed once for (the visit,
--- the vehicle, the due date, the policy, the vehicle's current lapse, the customer's
--- absence, the year).
+-- Reasons 2-12 are about the vehicles the customer owns on D (the active base,
+-- int_outreach_due__vehicles), POINTS_EXPIRY (13, over those vehicles) and BIRTHDAY about
+-- the customer. `event_key` identifies the due event a reason is listed once for (the
+-- visit, the vehicle, the due date, the policy, the vehicle's current lapse, the
+-- customer's absence, the year).
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),

@@ -1,4 +1,4 @@
--- Rules §3 reason 10, BIRTHDAY (生日关怀, SMS only): the customer's birthday is exactly 6
+-- Rules §3 reason 14, BIRTHDAY (生日关怀, SMS only): the customer's birthday is exactly 6
 -- days after D (the `outreach_reasons` window), for the customer rather than a vehicle,
 -- at their home dealer. Listed once a year (`customer@year` of the birthday), about this
 -- year's birthday. A duplicate record merged into another customer (rules §1) is not

@@ -1,4 +1,4 @@
--- Rules §3 reason 5, INSURANCE_RENEWAL (续保提醒): the vehicle's latest policy (the latest
+-- Rules §3 reason 9, INSURANCE_RENEWAL (续保提醒): the vehicle's latest policy (the latest
 -- end date; a renewal already issued supersedes the policy it renews) ends 1-45 days
 -- after D (the `outreach_reasons` window). Listed once per policy, about its end date.
 -- Policies without a VIN are not about a vehicle and are ignored.

@@ -1,4 +1,4 @@
--- Rules §3 reason 4, MAINTENANCE_DUE (定保提醒): the vehicle's next maintenance (its latest
+-- Rules §3 reason 7, MAINTENANCE_DUE (定保提醒): the vehicle's next maintenance (its latest
 -- due date in `int_maintenance_due`, rules §3 "The next maintenance due date") is due 0-7
 -- days after D (the `outreach_reasons` window). Listed once per due date
 -- (`vin@due date`), about that date.

@@ -1,4 +1,4 @@
--- Rules §3 reason 1, POST_SERVICE_FOLLOWUP (修后回访): a visit of a vehicle in the active
+-- Rules §3 reason 2, POST_SERVICE_FOLLOWUP (修后回访): a visit of a vehicle in the active
 -- base closed exactly 3 days before D (the `outreach_reasons` window), for the vehicle's
 -- current owner, at the visit's dealer. Listed once per visit (the repair order), about
 -- the close date + 3.

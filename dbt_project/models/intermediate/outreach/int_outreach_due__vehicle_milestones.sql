@@ -1,4 +1,4 @@
--- Rules §3 reasons 2, 3 and 6, the dates in a vehicle's life, each listed once per vehicle
+-- Rules §3 reasons 4, 6 and 10, the dates in a vehicle's life, each listed once per vehicle
 -- (windows from `outreach_reasons`):
 -- NEW_CAR_FOLLOWUP (新车回访): delivered exactly 3 days before D, about delivery + 3;
 -- FIRST_SERVICE_DUE (首保提醒): delivered 60-90 days before D and never visited since,

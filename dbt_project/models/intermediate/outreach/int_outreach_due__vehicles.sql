@@ -1,8 +1,8 @@
--- The vehicles outreach reasons 1-9 are about (rules §3, "The reasons": evaluated for the
+-- The vehicles outreach reasons 2-13 are about (rules §3, "The reasons": evaluated for the
 -- vehicles in the active base, for their current owner), one row per vehicle: its churn
 -- facts as of D (rules §2), its warranty end date, and its current lapse. The lapse is
 -- the vehicle's current absence, `vin@last visit date` (or `vin@delivery date` if never
--- visited): the due event of reasons 7-9. A return visit ends it; the next is a new event.
+-- visited): the due event of reasons 11-13. A return visit ends it; the next is a new event.
 -- A table, not a view like the families: five of them read it, and as a view its join
 -- would be recomputed by each.
 {{ config(materialized='table') }}

@@ -1,4 +1,4 @@
--- Rules §3 reasons 7-9, bringing back a vehicle or customer that stays away:
+-- Rules §3 reasons 11-13, bringing back a vehicle or customer that stays away:
 -- LAPSING_WINBACK (拟流失招揽): the vehicle's status is `lapsing` (rules §2), about D;
 -- LOST_WINBACK (流失客户招揽): status `at_risk`, or the manufacturer flags the VIN in its
 --   latest list - unless the group had a visit of the vehicle in the last

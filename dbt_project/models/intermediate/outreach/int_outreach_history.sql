@@ -7,7 +7,7 @@
     'business_date', 'customer_id', 'vin', 'dealer_code', 'reason', 'priority', 'channel', 'event_key',
     'due_date', 'campaign_code', 'source', 'attempt_no', 'disposition', 'why_not_called', 'is_list_row',
     'call_id', 'preferred_slot', 'advisor_id', 'mobile', 'is_failed_reminder', 'routing_without_holdout',
-    'leads_without_holdout'
+    'leads_without_holdout', 'queue'
 ] %}
 
 with past as (

@@ -1,8 +1,10 @@
 -- Which list each candidate of D goes to, and why not the call list (rules §3): its path
--- - the suppression that applies, else DO_NOT_CALL heard, else the SMS list when the
--- reason is SMS-only, after three failed attempts or without call consent, else the phone -
--- its reason's kind (after DO_NOT_CALL, SMS for `service` reasons only) and its contact
--- facts are looked up in the outreach_routing seed (a decision table, one match per row).
+-- - `expired` for a row carried over yesterday's cap whose due event is no longer due
+-- (it ends there, visibly: rules §3 "judged again"), else the suppression that applies,
+-- else DO_NOT_CALL heard, else the SMS list when the reason is SMS-only, after three
+-- failed attempts or without call consent, else the phone - its reason's kind (after
+-- DO_NOT_CALL, SMS for `service` reasons only) and its contact facts are looked up in
+-- the outreach_routing seed (a decision table, one match per row).
 -- Then the customer's place on each list before the holdout: the highest-priority reason
 -- leads (rank_without_holdout = 1), and whether that lead reason draws the holdout.
 -- One row per candidate.
@@ -18,6 +20,7 @@ with_path as (
     select
         *,
         case
+            when not is_still_due then 'expired'
             when suppressed_because is not null then suppressed_because
             when heard_do_not_call then 'do_not_call'
             when channel = 'SMS' then 'sms_only_reason'
@@ -56,6 +59,7 @@ select
     routed.source,
     routed.attempt_no,
     routed.kind,
+    routed.is_still_due,
     routed.mobile,
     routed.mobile_as_recorded,
     routed.may_call,

@@ -51,6 +51,7 @@ select
     candidates.source,
     candidates.attempt_no,
     reasons.kind,
+    candidates.is_still_due,
     customers.mobile,
     customers.mobile_as_typed as mobile_as_recorded,
     customers.consent_call and not coalesce(blocks.blocks_calls, false) as may_call,

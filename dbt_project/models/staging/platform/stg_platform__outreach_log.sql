@@ -46,6 +46,7 @@ select
     log.is_failed_reminder,
     log.routing_without_holdout,
     log.leads_without_holdout,
+    log.queue,
     log.export_id
 from log
 inner join latest_exports on log.export_id = latest_exports.export_id
