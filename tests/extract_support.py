@@ -4,6 +4,8 @@ snapshots of what landed in the warehouse."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,32 @@ import psycopg2
 from baoke.extract.loader import ensure_raw_tables
 
 
+def generated(path: Path, scale: str, seed: int, until: dt.date | None = None) -> Path:
+    """A copy at ``path`` of the world ``generate(scale, seed, until)`` makes: generated
+    once per test session and inputs (seconds each; eight modules read the same small
+    world), then copied, which gives the same bytes (the generator is deterministic:
+    test_simulator_world proves it). Each caller owns its copy and may change it."""
+    from baoke_sim.world import generate
+
+    key = f"{scale}-{seed}-{until.isoformat() if until else 'default'}.sqlite"
+    cached = Path(os.environ["BAOKE_HOME"]) / "generated-worlds" / key
+    if not cached.exists():
+        partial = cached.with_suffix(".partial")
+        if until is None:
+            generate(partial, scale, seed=seed)
+        else:
+            generate(partial, scale, seed=seed, until=until)
+        partial.rename(cached)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, path)
+    return path
+
+
 def world_at(path: Path, clock: str, seed: int = 3) -> Path:
     """A small simulated world with its clock set to ``clock`` (ISO timestamp)."""
     from baoke_sim import store
-    from baoke_sim.world import generate
 
-    generate(path, "small", seed=seed)
+    generated(path, "small", seed)
     with sqlite3.connect(path) as conn:
         store.set_meta(conn, clock=clock)
     return path

@@ -26,8 +26,7 @@ import psycopg2
 import pytest
 
 from baoke_sim.replay import DayReport, FaultSettings, replay
-from baoke_sim.world import generate
-from extract_support import insurer_files_since
+from extract_support import generated, insurer_files_since
 
 START = dt.date(2026, 10, 16)  # a Friday
 DAYS = 3
@@ -50,7 +49,7 @@ class Replayed(NamedTuple):
 def replay_with_faults(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Replayed:
     """Run the replay into a database of its own on the test server."""
     world = tmp_path_factory.mktemp("replay") / "world.sqlite"
-    generate(world, "small", seed=21, until=START + dt.timedelta(days=60))
+    generated(world, "small", seed=21, until=START + dt.timedelta(days=60))
     insurer_files_since(world, INSURER_FILES_SINCE)
     with pytest.MonkeyPatch.context() as mp:
         folder = tmp_path_factory.mktemp("replay-folders")

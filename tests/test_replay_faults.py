@@ -38,7 +38,8 @@ from baoke_sim.insurer_files import deliver
 from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
 from baoke_sim.replay import check_feeds, extract_day
 from baoke_sim.servers import ApiServer
-from baoke_sim.world import SCALES, generate
+from baoke_sim.world import SCALES
+from extract_support import generated
 from replay_support import DAYS, SUNDAY
 
 
@@ -161,7 +162,7 @@ def test_the_warehouse_built_on_what_the_faults_left_passes_its_data_tests(repla
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     world = tmp_path_factory.mktemp("injected") / "world.sqlite"
-    generate(world, "small", seed=21, until=dt.date(2026, 11, 20))
+    generated(world, "small", seed=21, until=dt.date(2026, 11, 20))
     return world
 
 

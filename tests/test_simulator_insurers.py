@@ -7,14 +7,12 @@ import datetime as dt
 import decimal
 import io
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from baoke.cli import app
-from baoke_sim import store
 from baoke_sim.insurance import CLAIM_HEADER, POLICY_HEADER
 from baoke_sim.insurer_files import (
     FILE_FAULTS,
@@ -25,16 +23,13 @@ from baoke_sim.insurer_files import (
     list_files,
     write_faulty_file,
 )
-from baoke_sim.world import generate
+from extract_support import world_at
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ins") / "world.sqlite"
-    generate(path, "small", seed=11)
-    with sqlite3.connect(path) as conn:
-        store.set_meta(conn, clock="2026-11-23T00:00:00+08:00")
-    return path
+    return world_at(path, "2026-11-23T00:00:00+08:00", seed=11)
 
 
 def read(path: Path, encoding: str) -> list[list[str]]:
