@@ -67,3 +67,21 @@
         else 2 * (1 - {{ normal_cdf('abs(' ~ z ~ ')') }})
     end)
 {%- endmacro %}
+
+{#- Post-hook of campaign_effectiveness_pooled: the SQL function
+    `marts.campaign_uplift(treated_returned, treated, holdout_returned, held_out)` for a BI
+    user who pools other months or dealers than the model's rows: the uplift, Newcomb's
+    95% interval and the two-proportion p-value of the summed counts, computed by the same
+    macros as the marts. -#}
+{% macro campaign_uplift_function() -%}
+    create or replace function {{ this.schema }}.campaign_uplift(
+        treated_returned bigint, treated bigint, holdout_returned bigint, held_out bigint
+    ) returns table (uplift numeric, uplift_ci_low numeric, uplift_ci_high numeric, p_value numeric)
+    language sql immutable as $fn$
+        select
+            round((treated_returned::numeric / nullif(treated, 0) - holdout_returned::numeric / nullif(held_out, 0)), 4),
+            round(({{ newcomb_bound('treated_returned', 'treated', 'holdout_returned', 'held_out', 'lower') }})::numeric, 4),
+            round(({{ newcomb_bound('treated_returned', 'treated', 'holdout_returned', 'held_out', 'upper') }})::numeric, 4),
+            round(({{ two_proportion_p_value('treated_returned', 'treated', 'holdout_returned', 'held_out') }})::numeric, 4)
+    $fn$
+{%- endmacro %}
