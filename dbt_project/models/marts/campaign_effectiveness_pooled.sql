@@ -5,7 +5,7 @@
 -- A DMS campaign's 'all' row is the campaign as a whole: its whole cost beside all its
 -- revenue. For another selection of months, marts.campaign_uplift(...) (created below)
 -- gives the same figures from the summed counts.
-{{ config(post_hook=campaign_uplift_function()) }}
+{{ config(post_hook="{{ campaign_uplift_function() }}") }}
 
 with effectiveness as (
     select * from {{ ref('campaign_effectiveness') }}
