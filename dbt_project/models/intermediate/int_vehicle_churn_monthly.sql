@@ -44,7 +44,7 @@ monthly_latest as (
             as latest_visit
     from visits
     where visits.visit_date < {{ business_date() }}
-    group by 1, 2
+    group by visits.vin, greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }})
 ),
 
 spine as (

@@ -220,7 +220,18 @@ redemptions as (
         sum(visits.total_amount) as revenue
     from visits
     inner join dms_campaigns on visits.campaign_code = dms_campaigns.campaign_code
-    group by 1, 2, 3
+    group by
+        dms_campaigns.campaign_code,
+        coalesce(dms_campaigns.dealer_code, visits.dealer_code),
+        date_trunc('month', visits.visit_date)::date
+),
+
+last_redemptions as (
+    select
+        campaign_code,
+        max(month) as last_month
+    from redemptions
+    group by campaign_code
 ),
 
 dms_dealers as (
@@ -253,13 +264,11 @@ dms_months as (
             0
         )::numeric / (dms_campaigns.end_date - dms_campaigns.start_date + 1) as run_share
     from dms_campaigns
+    left join last_redemptions on dms_campaigns.campaign_code = last_redemptions.campaign_code
     cross join lateral generate_series(
         date_trunc('month', dms_campaigns.start_date),
         date_trunc('month', least(
-            greatest(
-                dms_campaigns.end_date,
-                (select max(redemptions.month) from redemptions where redemptions.campaign_code = dms_campaigns.campaign_code)
-            ),
+            greatest(dms_campaigns.end_date, last_redemptions.last_month),
             {{ business_date() }} - 1
         )),
         interval '1 month'
@@ -308,7 +317,7 @@ select
     round(p::numeric, 4)::numeric(7, 4) as p_value,
     (held_out > 0)::boolean as has_holdout,
     (case
-        when held_out = 0 then 'no holdout: nobody was held out (a reason required for everyone, or none drawn), so no uplift'
+        when held_out = 0 then 'no holdout: nobody held out (a reason required for everyone, or none drawn)'
         when treated_units = 0 then 'no treated units'
     end)::text as uplift_note,
     return_revenue::numeric(14, 2) as revenue,
@@ -340,10 +349,10 @@ select
     null::numeric(7, 4),
     null::numeric(7, 4),
     null::numeric(7, 4),
-    false,
+    false as has_holdout,
     'no holdout: a DMS campaign is measured by its redemptions'::text,
     revenue::numeric(14, 2),
     cost::numeric(14, 2),
-    true,
+    true as attribution_complete,
     (month + interval '1 month')::date <= {{ business_date() }}
 from dms_rows

@@ -70,7 +70,7 @@ select
     coalesce(held_out > 0, false) as has_holdout,
     (case
         when campaign_source = 'dms' then 'no holdout: a DMS campaign is measured by its redemptions'
-        when held_out = 0 then 'no holdout: nobody was held out (a reason required for everyone, or none drawn), so no uplift'
+        when held_out = 0 then 'no holdout: nobody held out (a reason required for everyone, or none drawn)'
         when treated = 0 then 'no treated units'
     end)::text as uplift_note,
     revenue::numeric(14, 2) as revenue,
