@@ -323,7 +323,7 @@ select
     return_revenue::numeric(14, 2) as revenue,
     cost::numeric(14, 2) as cost,
     attribution_complete::boolean as attribution_complete,
-    attribution_complete::boolean as is_final
+    (attribution_complete and (month + interval '1 month')::date <= {{ business_date() }})::boolean as is_final
 from tested
 union all
 select
