@@ -59,8 +59,11 @@
     groups all-or-nothing alike: no difference to test). -#}
 {% macro two_proportion_p_value(x1, n1, x2, n2) -%}
     {%- set pooled = '((' ~ x1 ~ ' + ' ~ x2 ~ ')::float8 / nullif(' ~ n1 ~ ' + ' ~ n2 ~ ', 0))' -%}
-    {%- set se = 'sqrt(' ~ pooled ~ ' * (1 - ' ~ pooled ~ ') * (1.0 / nullif(' ~ n1 ~ ', 0) + 1.0 / nullif(' ~ n2 ~ ', 0)))' -%}
-    {%- set z = '(((' ~ x1 ~ ')::float8 / nullif(' ~ n1 ~ ', 0) - (' ~ x2 ~ ')::float8 / nullif(' ~ n2 ~ ', 0)) / nullif(' ~ se ~ ', 0))' -%}
+    {%- set inverse_sizes = '(1.0 / nullif(' ~ n1 ~ ', 0) + 1.0 / nullif(' ~ n2 ~ ', 0))' -%}
+    {%- set se = 'sqrt(' ~ pooled ~ ' * (1 - ' ~ pooled ~ ') * ' ~ inverse_sizes ~ ')' -%}
+    {%- set p1 = '(' ~ x1 ~ ')::float8 / nullif(' ~ n1 ~ ', 0)' -%}
+    {%- set p2 = '(' ~ x2 ~ ')::float8 / nullif(' ~ n2 ~ ', 0)' -%}
+    {%- set z = '((' ~ p1 ~ ' - ' ~ p2 ~ ') / nullif(' ~ se ~ ', 0))' -%}
     (case
         when ({{ n1 }}) = 0 or ({{ n2 }}) = 0 then null
         when {{ pooled }} in (0, 1) then 1.0::float8
