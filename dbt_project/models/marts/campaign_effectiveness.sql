@@ -3,9 +3,13 @@
 -- intention to treat: the treated group is every due customer the reason would lead the
 -- list row for (on a phone or SMS list, reached or not) and who was not held out; the
 -- control group, the same customers held out. A unit returns if the customer has a visit within the
--- reason's attribution window after the list date. Uplift = treated rate − holdout rate,
--- with a 95% confidence interval and a two-proportion z-test p-value. DMS campaigns are
--- measured by their redemptions (repair orders carrying the campaign code).
+-- reason's attribution window after the list date; for INSURANCE_RENEWAL the outcome is
+-- a renewal through the group instead (rules §7): a later policy of the vehicle written
+-- by a group dealer within the window. Uplift = treated rate − holdout rate, with
+-- Newcomb's 95% score interval and a two-proportion z-test p-value (none, and said so,
+-- without a holdout). DMS campaigns are measured by their redemptions (repair orders
+-- carrying the campaign code), with their cost spread over the days of their run, so
+-- that each month of the run shows its cost beside its revenue.
 -- A unit's attempts, reach, bookings and cost are those of its list row and of the rows
 -- that follow it up (further attempts, a callback, a row carried over the advisor cap):
 -- the same customer, reason and due event, until the event is due again.
@@ -44,6 +48,39 @@ reasons as (
 -- (not materialized: the return lookup below must reach int_visits' customer index)
 visits as not materialized (
     select * from {{ ref('int_visits') }}
+),
+
+policies as (
+    select * from {{ ref('stg_insurer__policies') }}
+),
+
+group_dealers as (
+    select dealer_code from {{ ref('stg_dms__dealers') }}
+),
+
+-- INSURANCE_RENEWAL units: the first later policy of the vehicle (ending after the policy
+-- that was due) written by a dealer of the group within the attribution window
+renewals as (
+    select distinct on (decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key)
+        decisions.business_date,
+        decisions.customer_id,
+        decisions.reason,
+        decisions.event_key,
+        policies.policy_no,
+        policies.premium
+    from decisions
+    inner join reasons on decisions.reason = reasons.reason
+    inner join policies on decisions.vin = policies.vin
+    inner join group_dealers on policies.issuing_dealer_code = group_dealers.dealer_code
+    where
+        decisions.reason = 'INSURANCE_RENEWAL'
+        and policies.policy_no <> decisions.event_key
+        and policies.end_date > decisions.due_date
+        and policies.issue_date > decisions.business_date
+        and policies.issue_date <= decisions.business_date + reasons.attribution_days
+    order by
+        decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key,
+        policies.issue_date, policies.policy_no
 ),
 
 unit_calls as (
@@ -92,8 +129,13 @@ units as (
         coalesce(results.attempts, 0) - coalesce(results.sms_sent, 0) as calls_made,
         coalesce(results.sms_sent, 0) as sms_sent,
         decisions.business_date + reasons.attribution_days < {{ business_date() }} as window_complete,
-        return_visit.total_amount as return_revenue,
-        return_visit.ro_number is not null as has_returned
+        case
+            when decisions.reason = 'INSURANCE_RENEWAL' then renewals.premium else return_visit.total_amount
+        end as return_revenue,
+        case
+            when decisions.reason = 'INSURANCE_RENEWAL' then renewals.policy_no is not null
+            else return_visit.ro_number is not null
+        end as has_returned
     from decisions
     inner join reasons on decisions.reason = reasons.reason
     left join results
@@ -102,13 +144,20 @@ units as (
             and decisions.customer_id = results.customer_id
             and decisions.reason = results.reason
             and decisions.event_key = results.event_key
+    left join renewals
+        on
+            decisions.business_date = renewals.business_date
+            and decisions.customer_id = renewals.customer_id
+            and decisions.reason = renewals.reason
+            and decisions.event_key = renewals.event_key
     left join lateral (
         select
             visits.ro_number,
             visits.total_amount
         from visits
         where
-            visits.customer_id = decisions.customer_id
+            decisions.reason <> 'INSURANCE_RENEWAL'
+            and visits.customer_id = decisions.customer_id
             and visits.visit_date > decisions.business_date
             and visits.visit_date <= decisions.business_date + reasons.attribution_days
         order by visits.visit_date, visits.ro_number
@@ -139,52 +188,108 @@ reason_campaigns as (
     group by campaign_code, reason, dealer_code, month
 ),
 
-rates as (
+tested as (
     select
         reason_campaigns.*,
         reason_campaigns.treated_returned::numeric / nullif(reason_campaigns.treated_units, 0) as treated_rate,
         reason_campaigns.holdout_returned::numeric / nullif(reason_campaigns.held_out, 0) as holdout_rate,
-        (reason_campaigns.treated_returned + reason_campaigns.holdout_returned)::numeric
-        / nullif(reason_campaigns.treated_units + reason_campaigns.held_out, 0) as pooled_rate
+        {{ newcomb_bound('reason_campaigns.treated_returned', 'reason_campaigns.treated_units',
+                         'reason_campaigns.holdout_returned', 'reason_campaigns.held_out', 'lower') }} as ci_low,
+        {{ newcomb_bound('reason_campaigns.treated_returned', 'reason_campaigns.treated_units',
+                         'reason_campaigns.holdout_returned', 'reason_campaigns.held_out', 'upper') }} as ci_high,
+        {{ two_proportion_p_value('reason_campaigns.treated_returned', 'reason_campaigns.treated_units',
+                                  'reason_campaigns.holdout_returned', 'reason_campaigns.held_out') }} as p
     from reason_campaigns
 ),
 
-tested as (
-    select
-        rates.*,
-        rates.treated_rate - rates.holdout_rate as uplift,
-        sqrt(
-            rates.treated_rate * (1 - rates.treated_rate) / nullif(rates.treated_units, 0)
-            + rates.holdout_rate * (1 - rates.holdout_rate) / nullif(rates.held_out, 0)
-        ) as uplift_se,
-        (rates.treated_rate - rates.holdout_rate)
-        / nullif(
-            sqrt(
-                rates.pooled_rate
-                * (1 - rates.pooled_rate)
-                * (1.0 / nullif(rates.treated_units, 0) + 1.0 / nullif(rates.held_out, 0))
-            ),
-            0
-        )
-            as z
-    from rates
+-- DMS campaigns: the months of the run (to the last redemption, up to the month of D-1),
+-- each with its share of the cost by days of the run in it, beside its redemptions. A
+-- campaign of one dealer is reported at that dealer (wherever redeemed); a group-wide
+-- one (no dealer) at each redeeming dealer, the cost split by their redemptions.
+dms_campaigns as (
+    select * from {{ ref('stg_dms__campaigns') }}
+    where start_date < {{ business_date() }}
 ),
 
-dms_campaigns as (
+redemptions as (
     select
-        campaigns.campaign_code,
-        null::text as reason,
-        'dms' as campaign_source,
-        visits.dealer_code,
+        dms_campaigns.campaign_code,
+        coalesce(dms_campaigns.dealer_code, visits.dealer_code) as dealer_code,
         date_trunc('month', visits.visit_date)::date as month,
         count(*) as redemptions,
-        sum(visits.total_amount) as revenue,
-        max(campaigns.cost_amount) filter (
-            where date_trunc('month', campaigns.start_date) = date_trunc('month', visits.visit_date)
-        ) as cost
+        sum(visits.total_amount) as revenue
     from visits
-    inner join {{ ref('stg_dms__campaigns') }} as campaigns on visits.campaign_code = campaigns.campaign_code
-    group by campaigns.campaign_code, visits.dealer_code, date_trunc('month', visits.visit_date)::date
+    inner join dms_campaigns on visits.campaign_code = dms_campaigns.campaign_code
+    group by
+        dms_campaigns.campaign_code,
+        coalesce(dms_campaigns.dealer_code, visits.dealer_code),
+        date_trunc('month', visits.visit_date)::date
+),
+
+last_redemptions as (
+    select
+        campaign_code,
+        max(month) as last_month
+    from redemptions
+    group by campaign_code
+),
+
+dms_dealers as (
+    select
+        dms_campaigns.campaign_code,
+        dms_campaigns.dealer_code,
+        1.0 as cost_share
+    from dms_campaigns
+    where dms_campaigns.dealer_code is not null
+    union all
+    select
+        redemptions.campaign_code,
+        redemptions.dealer_code,
+        sum(redemptions.redemptions)::numeric
+        / sum(sum(redemptions.redemptions)) over (partition by redemptions.campaign_code) as cost_share
+    from redemptions
+    inner join dms_campaigns on redemptions.campaign_code = dms_campaigns.campaign_code
+    where dms_campaigns.dealer_code is null
+    group by redemptions.campaign_code, redemptions.dealer_code
+),
+
+dms_months as (
+    select
+        dms_campaigns.campaign_code,
+        dms_campaigns.cost_amount,
+        run_month::date as month,
+        greatest(
+            least(dms_campaigns.end_date, (run_month + interval '1 month - 1 day')::date)
+            - greatest(dms_campaigns.start_date, run_month::date) + 1,
+            0
+        )::numeric / (dms_campaigns.end_date - dms_campaigns.start_date + 1) as run_share
+    from dms_campaigns
+    left join last_redemptions on dms_campaigns.campaign_code = last_redemptions.campaign_code
+    cross join lateral generate_series(
+        date_trunc('month', dms_campaigns.start_date),
+        date_trunc('month', least(
+            greatest(dms_campaigns.end_date, last_redemptions.last_month),
+            {{ business_date() }} - 1
+        )),
+        interval '1 month'
+    ) as run_month
+),
+
+dms_rows as (
+    select
+        dms_months.campaign_code,
+        dms_dealers.dealer_code,
+        dms_months.month,
+        coalesce(redemptions.redemptions, 0) as redemptions,
+        coalesce(redemptions.revenue, 0) as revenue,
+        coalesce(dms_months.cost_amount, 0) * dms_dealers.cost_share * dms_months.run_share as cost
+    from dms_months
+    inner join dms_dealers on dms_months.campaign_code = dms_dealers.campaign_code
+    left join redemptions
+        on
+            dms_months.campaign_code = redemptions.campaign_code
+            and dms_dealers.dealer_code = redemptions.dealer_code
+            and dms_months.month = redemptions.month
 )
 
 select
@@ -193,8 +298,10 @@ select
     campaign_source::text as campaign_source,
     dealer_code::text as dealer_code,
     month::date as month,
+    (case when reason = 'INSURANCE_RENEWAL' then 'renewal' else 'return_visit' end)::text as outcome,
     due::bigint as due,
     held_out::bigint as held_out,
+    treated_units::bigint as treated,
     listed::bigint as listed,
     attempted::bigint as attempted,
     reached::bigint as reached,
@@ -204,21 +311,29 @@ select
     holdout_returned::bigint as holdout_returned,
     round(treated_rate, 4)::numeric(7, 4) as treated_return_rate,
     round(holdout_rate, 4)::numeric(7, 4) as holdout_return_rate,
-    round(uplift, 4)::numeric(7, 4) as uplift,
-    round(uplift - 1.96 * uplift_se, 4)::numeric(7, 4) as uplift_ci_low,
-    round(uplift + 1.96 * uplift_se, 4)::numeric(7, 4) as uplift_ci_high,
-    round((2 * (1 - {{ normal_cdf('abs(z)') }}))::numeric, 4)::numeric(7, 4) as p_value,
+    round(treated_rate - holdout_rate, 4)::numeric(7, 4) as uplift,
+    round(ci_low::numeric, 4)::numeric(7, 4) as uplift_ci_low,
+    round(ci_high::numeric, 4)::numeric(7, 4) as uplift_ci_high,
+    round(p::numeric, 4)::numeric(7, 4) as p_value,
+    (held_out > 0)::boolean as has_holdout,
+    (case
+        when held_out = 0 then 'no holdout: nobody held out (a reason required for everyone, or none drawn)'
+        when treated_units = 0 then 'no treated units'
+    end)::text as uplift_note,
     return_revenue::numeric(14, 2) as revenue,
     cost::numeric(14, 2) as cost,
-    attribution_complete::boolean as attribution_complete
+    attribution_complete::boolean as attribution_complete,
+    (attribution_complete and (month + interval '1 month')::date <= {{ business_date() }})::boolean as is_final
 from tested
 union all
 select
     campaign_code::text,
-    reason::text,
-    campaign_source::text,
+    null::text,
+    'dms'::text,
     dealer_code::text,
     month::date,
+    'redemption'::text,
+    null::bigint,
     null::bigint,
     null::bigint,
     null::bigint,
@@ -234,7 +349,10 @@ select
     null::numeric(7, 4),
     null::numeric(7, 4),
     null::numeric(7, 4),
+    false as has_holdout,
+    'no holdout: a DMS campaign is measured by its redemptions'::text,
     revenue::numeric(14, 2),
-    coalesce(cost, 0)::numeric(14, 2) as cost,
-    true as attribution_complete
-from dms_campaigns
+    cost::numeric(14, 2),
+    true as attribution_complete,
+    (month + interval '1 month')::date <= {{ business_date() }}
+from dms_rows

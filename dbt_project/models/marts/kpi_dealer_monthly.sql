@@ -115,54 +115,44 @@ maintenance as (
     group by 1, 2
 ),
 
--- 提醒率: list rows sent in the month with at least one attempt reported
-attempted_calls as (
-    select distinct call_id from {{ ref('stg_callcenter__outcomes') }}
-),
-
+-- 提醒率: of the month's due events that could be contacted, the share attempted
+-- (int_reminder_due_events; per reason: kpi_reminder_monthly)
 reminders as (
     select
-        sent.dealer_code,
-        date_trunc('month', sent.list_date)::date as month_start,
-        count(*) as list_rows,
-        count(attempted_calls.call_id) as list_rows_attempted
-    from (select * from {{ source('etl', 'sent_calls') }}) as sent
-    left join attempted_calls on sent.call_id = attempted_calls.call_id
+        dealer_code,
+        month as month_start,
+        count(*) as reminders_due,
+        count(*) filter (where is_attempted) as reminders_attempted,
+        bool_or(is_open) as any_open
+    from {{ ref('int_reminder_due_events') }}
     where
-        sent.list_date < {{ business_date() }}
-        and sent.list_date >= (select min(months.month_start) from months)
+        is_contactable
+        and first_due_date < {{ business_date() }}
+        and month >= (select min(months.month_start) from months)
     group by 1, 2
 ),
 
--- 流失率: the active base at month end (the latest status snapshot of the month). A
--- snapshot for D is as of D-1's end, so a month's are dated from its 2nd to the next 1st.
--- One index probe per month: the history holds a million rows per day on `large`.
-snapshots as (
-    select
-        months.month_start,
-        latest.business_date
-    from months
-    cross join
-        lateral (
-            select max(status.business_date) as business_date
-            from {{ ref('vehicle_churn_status') }} as status
-            where
-                status.business_date > months.month_start
-                and status.business_date <= months.month_end + 1
-                and status.business_date <= {{ business_date() }}
-        ) as latest
-    where latest.business_date is not null
-),
-
+-- 流失率: the active base at month end, from the visit history (rules §2 applied on the
+-- day after the month's last day, or on D for the current month)
 churn as (
     select
-        status.dealer_code,
-        snapshots.month_start,
+        dealer_code,
+        month as month_start,
         count(*) as active_base,
-        count(*) filter (where status.churn_status in ('at_risk', 'churned')) as churned_or_at_risk
-    from {{ ref('vehicle_churn_status') }} as status
-    inner join snapshots on status.business_date = snapshots.business_date
+        count(*) filter (where churn_status in ('at_risk', 'churned')) as churned_or_at_risk
+    from {{ ref('int_vehicle_churn_monthly') }}
     group by 1, 2
+),
+
+-- is_final: no window feeding the figure is still open on D
+finality as (
+    select
+        grid.dealer_code,
+        grid.month_start,
+        grid.month_start + interval '1 month' <= {{ business_date() }} as month_complete,
+        (grid.month_start + interval '1 month')::date + {{ var('maintenance_return_days') }}
+        <= {{ business_date() }} as maintenance_windows_closed
+    from grid
 )
 
 select
@@ -180,12 +170,21 @@ select
     coalesce(maintenance.maintenance_due, 0) as maintenance_due,
     round(maintenance.maintenance_returned::numeric / nullif(maintenance.maintenance_due, 0), 4)::numeric(5, 4)
         as maintenance_return_rate,
-    coalesce(reminders.list_rows, 0) as list_rows,
-    round(reminders.list_rows_attempted::numeric / nullif(reminders.list_rows, 0), 4)::numeric(5, 4)
+    coalesce(reminders.reminders_due, 0) as reminders_due,
+    round(reminders.reminders_attempted::numeric / nullif(reminders.reminders_due, 0), 4)::numeric(5, 4)
         as reminder_completion_rate,
-    churn.active_base,
-    round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4)::numeric(5, 4) as churn_rate
+    coalesce(churn.active_base, 0) as active_base,
+    round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4)::numeric(5, 4) as churn_rate,
+    finality.month_complete as visits_is_final,
+    finality.month_complete as revenue_is_final,
+    finality.month_complete as appointment_rate_is_final,
+    -- the windows counted in the month are those that ended in it, up to D-1
+    finality.month_complete as first_service_return_rate_is_final,
+    finality.maintenance_windows_closed as maintenance_return_rate_is_final,
+    finality.month_complete and not coalesce(reminders.any_open, false) as reminder_completion_rate_is_final,
+    finality.month_complete as churn_rate_is_final
 from grid
+inner join finality using (dealer_code, month_start)
 left join visit_figures using (dealer_code, month_start)
 left join first_service using (dealer_code, month_start)
 left join maintenance using (dealer_code, month_start)
