@@ -40,6 +40,7 @@ select
     decisions.attempt_no,
     decisions.preferred_slot,
     decisions.advisor_id,
+    decisions.queue,
     decisions.why_not_called as exception_reason,
     decisions.is_failed_reminder,
     coalesce(results.attempts_reported, 0) as attempts_reported,
