@@ -3,9 +3,8 @@ log the export wrote (etl.outreach_log, the latest export of each date and deale
 
 - call-list rows per queue, rows carried over a cap (the backlog) and rows that expired;
 - the most rows any one person got, against the cap;
-- for the carried rows: the due dates placed and carried, so that "earliest-due first"
-  can be read off (a carried row is never due earlier than the rows placed before it in
-  its queue, at its priority);
+- earliest-due first: nobody is given a row due later than one of theirs carried at the
+  same priority;
 - rows held out although their lead reason has no holdout share (must be none).
 
     BAOKE_HOME=<replay home> .venv/bin/python benchmarks/outreach_days.py
@@ -62,15 +61,22 @@ EXPIRED_BY_REASON = f"""
 """
 
 ORDER_UNDER_CAP = f"""
-    with log as ({LATEST_LOG})
-    select business_date, queue, priority,
-           max(due_date) filter (where disposition = 'call') as latest_due_placed,
-           min(due_date) filter (where disposition = 'overflow') as earliest_due_carried
-    from log
-    where is_list_row and disposition in ('call', 'overflow')
-    group by business_date, queue, priority
-    having count(*) filter (where disposition = 'overflow') > 0
-    order by business_date, queue, priority
+    with log as ({LATEST_LOG}),
+    per_person as (
+        select business_date, queue, advisor_id, priority,
+               max(due_date) filter (where disposition = 'call') as latest_due_placed,
+               min(due_date) filter (where disposition = 'overflow') as earliest_due_carried
+        from log
+        where is_list_row and disposition in ('call', 'overflow')
+        group by business_date, queue, advisor_id, priority
+    )
+    select business_date, queue,
+           count(*) filter (where earliest_due_carried is not null) as people_with_carried_rows,
+           count(*) filter (where latest_due_placed > earliest_due_carried) as placed_after_a_carried_one
+    from per_person
+    group by business_date, queue
+    having count(*) filter (where earliest_due_carried is not null) > 0
+    order by business_date, queue
 """
 
 HOLDOUT_WITHOUT_SHARE = f"""
@@ -97,9 +103,10 @@ def main() -> None:
         print("\nexpired rows by reason:", ", ".join(f"{reason} {n}" for reason, n in cur.fetchall()) or "none")
         cur.execute(ORDER_UNDER_CAP)
         rows = cur.fetchall()
-        print("\ncarried over a cap (per day, queue, priority): latest due date placed / earliest carried")
-        for day, queue, priority, placed, carried in rows:
-            print(f"  {day} {queue or '-':18s} p{priority:<3d} placed up to {placed}  carried from {carried}")
+        print("\ncarried over a cap, per day and queue: people with rows carried, and of them those who were")
+        print("given a row due later than one carried at the same priority (earliest-due first: must be 0)")
+        for day, queue, people, out_of_order in rows:
+            print(f"  {day} {queue or '-':18s} {people:4d} people carried rows, {out_of_order} out of order")
         cur.execute(HOLDOUT_WITHOUT_SHARE)
         print("\nheld out with a 0% share:", cur.fetchall() or "none")
 
