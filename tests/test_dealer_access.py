@@ -241,7 +241,8 @@ def test_add_login_through_the_cli(two_dealers, monkeypatch):
     with contextlib.closing(psycopg2.connect(two_dealers)) as conn, conn.cursor() as cur:
         cur.execute("select dealer_code from etl.bi_dealer_access where role_name = %s", (name,))
         assert cur.fetchall() == [(DEALERS[1],)]
-        cur.execute("select rolcanlogin, rolpassword is not null from pg_authid where rolname = %s", (name,))
+        # stored hashed (libpq hashes it before it is sent)
+        cur.execute("select rolcanlogin, rolpassword like 'SCRAM-SHA-256$%%' from pg_authid where rolname = %s", [name])
         assert cur.fetchone() == (True, True)
         cur.execute("select pg_has_role(%s, 'bi_dealer', 'MEMBER'), pg_has_role(%s, 'bi_reader', 'MEMBER')", [name] * 2)
         assert cur.fetchone() == (True, False)

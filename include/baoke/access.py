@@ -18,6 +18,7 @@ from typing import Annotated
 import psycopg2
 import typer
 from psycopg2 import sql
+from psycopg2.extensions import encrypt_password
 
 GROUP_ROLE = "bi_reader"
 DEALER_ROLE = "bi_dealer"
@@ -76,9 +77,9 @@ def add_login(url: str, name: str, dealers: list[str], group: bool, password: st
             if row is None:
                 if password is None:
                     password = generated = secrets.token_urlsafe(24)
-                cur.execute(sql.SQL("create role {} login password {}").format(role, sql.Literal(password)))
+                cur.execute(sql.SQL("create role {} login password {}").format(role, _hashed(conn, name, password)))
             elif password is not None:
-                cur.execute(sql.SQL("alter role {} password {}").format(role, sql.Literal(password)))
+                cur.execute(sql.SQL("alter role {} password {}").format(role, _hashed(conn, name, password)))
             cur.execute(sql.SQL("grant {} to {}").format(sql.Identifier(GROUP_ROLE if group else DEALER_ROLE), role))
             added = []
             for code in sorted(set(dealers)):
@@ -91,6 +92,13 @@ def add_login(url: str, name: str, dealers: list[str], group: bool, password: st
             return LoginResult(created=row is None, password=generated, added_dealers=added)
     finally:
         conn.close()
+
+
+def _hashed(conn, name: str, password: str) -> sql.Literal:
+    """The password as the server stores it (SCRAM, or what `password_encryption` says),
+    hashed here by libpq: the clear text never reaches the server, so no statement log or
+    pg_stat_statements can keep it."""
+    return sql.Literal(encrypt_password(password, name, conn))
 
 
 def _is_member(cur, name: str, role: str) -> bool:
