@@ -241,6 +241,8 @@ def test_bi_login_is_a_group_login_not_the_superuser(services):
     assert "--password-stdin" in script
     env = environment(init)
     assert with_defaults(env["BAOKE_BI_LOGIN"]) == "bi"
+    assert init["depends_on"]["warehouse"]["condition"] == "service_healthy"
+    assert init["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     superuser = environment(services["warehouse"])["POSTGRES_USER"]
     assert with_defaults(env["BAOKE_BI_LOGIN"]) != superuser
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
