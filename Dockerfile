@@ -26,9 +26,10 @@ USER airflow
 
 # Dependencies first, in their own layer, so that a code change does not reinstall them.
 # Pinning apache-airflow to the image's version makes a mismatched pin fail here, early.
-COPY requirements.txt constraints.txt /opt/baoke/
+# requirements-compose.txt adds the FAB auth manager the compose stack logs in with.
+COPY requirements.txt requirements-compose.txt constraints.txt /opt/baoke/
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
-        -r /opt/baoke/requirements.txt -c /opt/baoke/constraints.txt
+        -r /opt/baoke/requirements.txt -r /opt/baoke/requirements-compose.txt -c /opt/baoke/constraints.txt
 
 # The project: .dockerignore admits only pyproject.toml, README.md, include/, dags/,
 # dbt_project/ and plugins/ (plus the two requirement files above), so no .env, .venv,

@@ -191,12 +191,65 @@ def test_component_command(services, name, command):
 # --- docker-compose.yml: Airflow environment ----------------------------------------------
 
 
-def test_every_component_shares_jwt_secret_and_execution_api_url(airflow_services, services):
-    secrets = {name: environment(svc).get("AIRFLOW__API_AUTH__JWT_SECRET") for name, svc in airflow_services.items()}
-    assert None not in secrets.values(), f"no JWT secret: {[n for n, s in secrets.items() if s is None]}"
-    assert len(set(secrets.values())) == 1, f"JWT secrets differ: {secrets}"
-    assert with_defaults(next(iter(secrets.values()))), "the JWT secret is empty when .env does not set it"
+#: Secrets every component must share, read from a file airflow-init generates.
+SHARED_SECRETS = {"AIRFLOW__API_AUTH__JWT_SECRET": "jwt_secret", "AIRFLOW__API__SECRET_KEY": "api_secret_key"}
 
+
+@pytest.mark.parametrize(("option", "file"), SHARED_SECRETS.items())
+def test_every_component_reads_the_secret_airflow_init_generates(airflow_services, services, option, file):
+    """No secret is a default shared by every copy of the file: each deployment's
+    airflow-init generates its own, and every component reads it (Airflow's `_CMD`)."""
+    for name, service in airflow_services.items():
+        env = environment(service)
+        assert option not in env, f"{name}: {option} has a value in the compose file"
+        assert env.get(f"{option}_CMD") == f"cat /opt/airflow/auth/{file}", name
+        assert ("airflow-auth", "/opt/airflow/auth", "rw") in volume_mounts(service), name
+    script = "\n".join(services["airflow-init"]["command"])
+    assert "for secret in jwt_secret api_secret_key" in script
+    assert "/dev/urandom" in script
+    # generated before the volume is given to the components' user
+    assert script.index("/dev/urandom") < script.index('chown -R "${AIRFLOW_UID:-50000}:0" /opt/airflow/logs')
+    assert option not in ENV_EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_airflow_logs_in_with_roles(airflow_services, services):
+    """The FAB auth manager (users and roles in Airflow's database), not the simple one
+    (every user an admin); airflow-init creates the first Admin."""
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    for name, service in airflow_services.items():
+        env = environment(service)
+        assert env.get("AIRFLOW__CORE__AUTH_MANAGER") == fab, name
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+    assert environment(services["airflow-init"]).get("_AIRFLOW_WWW_USER_CREATE") == "true"
+    compose_pins = (ROOT / "requirements-compose.txt").read_text(encoding="utf-8")
+    version = re.search(r"^apache-airflow-providers-fab==(\S+)", compose_pins, re.M).group(1)
+    constraints = (ROOT / "constraints.txt").read_text(encoding="utf-8")
+    assert f"\napache-airflow-providers-fab=={version}\n" in constraints
+    assert any(
+        keyword == "RUN" and "-r /opt/baoke/requirements-compose.txt" in args and "-c /opt/baoke/constraints" in args
+        for keyword, args in dockerfile_instructions()
+    )
+    assert sent_to_docker("requirements-compose.txt")
+
+
+def test_bi_login_is_a_group_login_not_the_superuser(services):
+    """BI tools get a login made by `baoke access add-login --group` (bi_reader), never the
+    warehouse's superuser."""
+    init = services["warehouse-init"]
+    script = "\n".join(init["command"]).replace("$$", "$")  # "$$": left to the container's shell
+    assert 'baoke access add-login "${BAOKE_BI_LOGIN}" --group' in script
+    assert "--password-stdin" in script
+    env = environment(init)
+    assert with_defaults(env["BAOKE_BI_LOGIN"]) == "bi"
+    assert init["depends_on"]["warehouse"]["condition"] == "service_healthy"
+    assert init["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    superuser = environment(services["warehouse"])["POSTGRES_USER"]
+    assert with_defaults(env["BAOKE_BI_LOGIN"]) != superuser
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"postgresql://{superuser}:" not in readme, "the README hands BI the superuser"
+
+
+def test_every_component_shares_the_execution_api_url(airflow_services, services):
     urls = {
         name: environment(svc).get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL") for name, svc in airflow_services.items()
     }

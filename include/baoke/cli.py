@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from baoke import airflow_env
+from baoke.access import access_app
 from baoke.cli_common import date_option
 from baoke.config import NO_TELEMETRY_ENV, get_settings
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(access_app, name="access")
 
 
 def _vars_option(value: str | None) -> dict:
