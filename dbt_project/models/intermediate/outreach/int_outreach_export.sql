@@ -94,7 +94,7 @@ filled as (
         {{ fill_template('sms_template', placeholders) }} as sms_message,
         -- the order the row's reasons are said in: the lead first, then by priority
         row_number() over (
-            partition by call_id order by is_list_row desc, priority, due_date, reason, event_key
+            partition by call_id order by not is_list_row, priority, due_date, reason, event_key
         ) as said_order
     from reason_facts
 ),
@@ -109,7 +109,7 @@ sms_messages as (
         kind,
         sms_message,
         said_order,
-        row_number() over (partition by call_id, sms_message order by said_order) as said_before
+        row_number() over (partition by call_id, sms_message order by said_order) as occurrence
     from filled
     where disposition = 'sms'
 ),
@@ -118,7 +118,7 @@ sms_texts as (
     select
         call_id,
         '【' || dealer_name || '】'
-        || string_agg(sms_message, '' order by said_order) filter (where said_before = 1)
+        || string_agg(sms_message, '' order by said_order) filter (where occurrence = 1)
         || case when bool_or(kind = 'marketing') then '回复TD退订' else '' end as sms_text
     from sms_messages
     group by call_id, dealer_name
