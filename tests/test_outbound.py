@@ -765,9 +765,15 @@ def test_delivered_manifests_name_the_feed_reports_affecting_the_dealer(db: str,
     assert written["status"] == "delivered"
 
 
+def unguarded(cell: str) -> str:
+    """A CSV cell without the export's formula guard: the text the XLSX twin holds."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "@") else cell
+
+
 def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> None:
     """The same header and rows as the CSV, every cell a text cell: a mobile, a VIN or an
-    id never becomes a number (which a spreadsheet does to a CSV's 13800000001)."""
+    id never becomes a number (which a spreadsheet does to a CSV's 13800000001). A text
+    cell is never a formula, so the twin holds the plain text, without the CSV's guard."""
     [d001] = export(db, str(tmp_path), ["D001"])
     folder = tmp_path / D.isoformat() / "D001"
     for entry in d001.manifest["files"]:
@@ -776,7 +782,7 @@ def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> No
         data = (folder / entry["name"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert entry["bytes"] == len(data)
-        twin = read_csv(folder / entry["name"].replace(".xlsx", ".csv"))
+        twin = [[unguarded(cell) for cell in r] for r in read_csv(folder / entry["name"].replace(".xlsx", ".csv"))]
         cells = xlsx_cells(data)
         assert [[text for _, text in r] + [""] * (len(twin[0]) - len(r)) for r in cells] == twin, entry["name"]
         assert len(cells) - 1 == entry["rows"] >= 1
@@ -788,6 +794,18 @@ def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> No
     calls = xlsx_rows((folder / f"call_list_D001_{STAMP}.xlsx").read_bytes())
     assert calls[1][CALL_LIST_COLUMNS.index("mobile")] == "13800000001"
     assert calls[1][CALL_LIST_COLUMNS.index("vin")] == "LSVAU2180N0000001"
+    name = CALL_LIST_COLUMNS.index("customer_name")
+    call_cells = xlsx_cells((folder / f"call_list_D001_{STAMP}.xlsx").read_bytes())
+    assert call_cells[2][name] == ("s", "=SUM(A1)"), (
+        "the name as typed, in a text cell (never a formula), without the CSV's apostrophe"
+    )
+    exceptions = xlsx_cells((folder / f"exceptions_D001_{STAMP}.xlsx").read_bytes())
+    recorded = EXCEPTION_COLUMNS.index("mobile_as_recorded")
+    assert [r[recorded] for r in exceptions[1:]] == [("s", "+86 138-0013-80")], (
+        "the number staff must correct, exactly as the DMS holds it, in a text cell"
+    )
+    csv_exceptions = read_csv(folder / f"exceptions_D001_{STAMP}.csv")
+    assert [r[recorded] for r in csv_exceptions[1:]] == ["'+86 138-0013-80"], "the CSV keeps its formula guard"
 
     with zipfile.ZipFile(folder / f"call_list_D001_{STAMP}.xlsx") as book:
         core = book.read("docProps/core.xml").decode()

@@ -49,7 +49,7 @@ import pytest
 
 from baoke import outbound
 from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, SMS_LIST_COLUMNS
-from test_outbound import STAMP, D, row  # the same hand-made rows as the export's own tests
+from test_outbound import STAMP, D, row, unguarded  # the same hand-made rows as the export's own tests
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_libreoffice = pytest.mark.skipif(
@@ -113,7 +113,16 @@ ROWS = [
         preferred_slot=None,
         due_date=None,
     ),
-    row("exception", "D001", 5, call_id=None, mobile=None, exception_reason="invalid_mobile", customer_name="赵磊"),
+    row(
+        "exception",
+        "D001",
+        5,
+        call_id=None,
+        mobile=None,
+        exception_reason="invalid_mobile",
+        mobile_as_recorded="+86 138-0013-80",
+        customer_name="赵磊",
+    ),
 ]
 
 #: Values a spreadsheet program turns into something else (a separate dealer's file).
@@ -356,8 +365,11 @@ def test_formula_like_text_stays_text(converted: dict[str, Any]) -> None:
 def test_libreoffice_opens_the_xlsx_twins(kind: str, converted: dict[str, Any]) -> None:
     """Each twin opened by LibreOffice (no import dialog, no character set to choose) shows
     the CSV's header and every cell as written: Chinese text, quotes, line breaks, and
-    the mobiles with all 11 digits."""
-    source = records(converted["sources"][f"{kind}_D001_{STAMP}.csv"], "utf-8-sig")
+    the mobiles with all 11 digits; a text starting with "+" as it is, without the CSV's
+    formula guard (a text cell is never a formula)."""
+    source = [
+        [unguarded(cell) for cell in r] for r in records(converted["sources"][f"{kind}_D001_{STAMP}.csv"], "utf-8-sig")
+    ]
     opened = read_back(converted, f"{kind}_D001_{STAMP}.csv", folder="twins_back")
     assert opened[0] == source[0], "header intact"
     assert len(opened) == len(source), "row count intact"
@@ -377,3 +389,18 @@ def test_libreoffice_keeps_mobiles_and_vins_as_text(converted: dict[str, Any]) -
         cells = xlsx_cells(book, letter(CALL_LIST_COLUMNS.index(field)))
         assert [t for t, _ in cells] == ["s"] * len(rows), f"{field}: text cells"
         assert [strings[int(v)] for _, v in cells if v is not None] == [str(r[field]) for r in rows], field
+
+
+@pytest.mark.slow
+@needs_libreoffice
+def test_libreoffice_shows_the_mobile_as_recorded_without_the_guard(converted: dict[str, Any]) -> None:
+    """The number staff must correct, "+86 138-0013-80" in the DMS, is that text in the
+    exceptions twin as LibreOffice shows and saves it: no apostrophe, not a number, not a
+    formula."""
+    column = EXCEPTION_COLUMNS.index("mobile_as_recorded")
+    shown = read_back(converted, f"exceptions_D001_{STAMP}.csv", folder="twins_back")
+    assert [r[column] for r in shown[1:]] == ["+86 138-0013-80"]
+    book = converted["twins_saved"] / f"exceptions_D001_{STAMP}.xlsx"
+    cells = xlsx_cells(book, letter(column))
+    assert [t for t, _ in cells] == ["s"], "a text cell"
+    assert [xlsx_strings(book)[int(v)] for _, v in cells if v is not None] == ["+86 138-0013-80"]

@@ -204,12 +204,20 @@ HELD_SUBJECT = "lists"
 _FORMULA_START = ("=", "+", "@")
 
 
-def _cell(value: Any) -> str:
+def _text(value: Any) -> str:
+    """A value as the text of its cell, unguarded: what the XLSX twin stores, where a
+    text cell is never a formula."""
     if value is None:
         return ""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    text = str(value)
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    """A value as the text of its CSV cell: a spreadsheet evaluates a CSV cell starting
+    with a formula character, so such a text gets a leading apostrophe."""
+    text = _text(value)
     if text.startswith(_FORMULA_START):
         return "'" + text  # shown as text, as OWASP recommends for CSV exports
     return text
@@ -222,10 +230,10 @@ def _order(row: dict[str, Any]) -> tuple:
     return (
         priority is None,
         priority or 0,
-        _cell(row.get("advisor_id")),
-        _cell(row.get("customer_id")),
-        _cell(row.get("call_id")),
-        tuple(_cell(row.get(c)) for c in FILE_COLUMNS),
+        _text(row.get("advisor_id")),
+        _text(row.get("customer_id")),
+        _text(row.get("call_id")),
+        tuple(_text(row.get(c)) for c in FILE_COLUMNS),
     )
 
 
@@ -248,9 +256,11 @@ def render_xlsx(
     columns: Sequence[str], rows: Sequence[dict[str, Any]], business_date: dt.date, sheet_name: str, title: str
 ) -> bytes:
     """The CSV's twin as a workbook, for those who open the lists in a spreadsheet: the
-    same header and cells (the CSV's text, formula guard included), every cell a text
-    cell formatted as text, so that a mobile, a VIN, an id or a code is never turned into
-    a number (a CSV cannot say so: LibreOffice reads 13800138000 as a number). The bytes
+    same header and cells, every cell a text cell formatted as text, so that a mobile, a
+    VIN, an id or a code is never turned into a number (a CSV cannot say so: LibreOffice
+    reads 13800138000 as a number). A text cell is never evaluated, so the cells carry
+    the plain text, without the CSV's formula guard: a mobile recorded as "+86 138..."
+    (the exceptions file's number to correct) reads "+86 138...", not "'+86 138...". The bytes
     depend on the content only: the workbook's creation date is D, and xlsxwriter dates
     the archive's members 1980-01-01, so a rerun rewrites identical files."""
     buffer = io.BytesIO()
@@ -268,7 +278,7 @@ def render_xlsx(
     sheet = workbook.add_worksheet(sheet_name)
     text = workbook.add_format({"num_format": "@"})
     header = workbook.add_format({"num_format": "@", "bold": True})
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[_text(row.get(c)) for c in columns] for row in rows]
     for col, name in enumerate(columns):
         widest = max([_display_width(name), *(_display_width(r[col].split("\n", 1)[0]) for r in cells)])
         sheet.set_column(col, col, min(widest, 60) + 2, text)
@@ -284,7 +294,7 @@ def render_xlsx(
 
 def _counts(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
     """Rows per value of ``column`` (most frequent first, then by name)."""
-    counts = Counter(_cell(row.get(column)) or "(none)" for row in rows)
+    counts = Counter(_text(row.get(column)) or "(none)" for row in rows)
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -344,7 +354,7 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
         }
     )
     problems += channels
-    others = sorted({_cell(r.get("dealer_code")) for r in rows} - {dealer_code})
+    others = sorted({_text(r.get("dealer_code")) for r in rows} - {dealer_code})
     if others:
         problems.append(f"rows of other dealers: {', '.join(others)}")
     unfilled = sorted(
@@ -352,7 +362,7 @@ def _check(business_date: dt.date, dealer_code: str, rows: list[dict[str, Any]])
             f"{column} {found}"
             for r in rows
             for column in FILLED_COLUMNS
-            for found in _PLACEHOLDER.findall(_cell(r.get(column)))
+            for found in _PLACEHOLDER.findall(_text(r.get(column)))
         }
     )
     if unfilled:

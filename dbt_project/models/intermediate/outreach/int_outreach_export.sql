@@ -2,9 +2,10 @@
 -- center needs: one row per customer per list (call, sms, exception) and dealer.
 -- Read by the export DAG (baoke_outbound); not readable by BI users.
 -- What the call center reads (rules §3): each code with its Chinese label beside it, the
--- reason's script filled in for the customer (`script_hint`), and on the SMS list the
--- message as it is sent (`sms_text`: 【dealer】, the filled-in message, 回复TD退订 on a
--- marketing reason); the exceptions file has the mobile as the DMS holds it.
+-- lead reason's script filled in for the customer (`script_hint`), and on the SMS list
+-- the message as it is sent (`sms_text`: 【dealer】, the message of every reason on the
+-- row, each filled with its own facts, 回复TD退订 once if one of them is marketing); the
+-- exceptions file has the mobile as the DMS holds it.
 with decisions as (
     select * from {{ ref('int_outreach_decisions') }}
     where
@@ -48,46 +49,30 @@ secondary as (
     group by decisions.call_id
 ),
 
-list_rows as (
+-- Each reason on a row (the lead and the merged ones) with its own facts: its vehicle,
+-- the date it is about, the policy a renewal is about (its event is the policy number);
+-- the dealer is the one whose files carry the row, for every reason on it.
+reason_facts as (
     select
         decisions.*,
         reasons.term_zh as reason_zh,
         reasons.kind,
         scripts.script_template,
         scripts.sms_template,
-        coalesce(dealers.dealer_name, decisions.dealer_code) as dealer_name,
-        advisors.advisor_name,
-        customers.customer_name,
+        coalesce(dealers.dealer_name, decisions.export_dealer_code) as dealer_name,
         vehicles.plate_no,
         vehicles.model,
-        secondary.other_reasons,
-        secondary.other_reasons_zh,
-        churn.last_visit_date,
-        churn.days_since_last_visit,
-        churn.churn_status,
-        churn_statuses.term_zh as churn_status_zh,
-        slots.label_zh as preferred_slot_zh,
-        queues.label_zh as queue_zh,
-        -- the policy the renewal is about (its event is the policy number)
         case when decisions.reason = 'INSURANCE_RENEWAL' then policies.end_date end as policy_end_date,
         points.points_balance,
         points.points_expire_date
     from decisions
     inner join reasons on decisions.reason = reasons.reason
     left join scripts on decisions.reason = scripts.reason
-    left join secondary on decisions.call_id = secondary.call_id
-    left join {{ ref('stg_dms__advisors') }} as advisors on decisions.advisor_id = advisors.advisor_id
-    left join {{ ref('stg_dms__customers') }} as customers on decisions.customer_id = customers.customer_id
     left join {{ ref('stg_dms__vehicles') }} as vehicles on decisions.vin = vehicles.vin
-    left join {{ ref('int_vehicle_churn') }} as churn on decisions.vin = churn.vin
-    left join {{ ref('stg_dms__dealers') }} as dealers on decisions.dealer_code = dealers.dealer_code
-    left join churn_statuses on churn.churn_status = churn_statuses.churn_status
-    left join labels as slots on slots.code_type = 'preferred_slot' and decisions.preferred_slot = slots.code
-    left join labels as queues on queues.code_type = 'queue' and decisions.queue = queues.code
+    left join {{ ref('stg_dms__dealers') }} as dealers on decisions.export_dealer_code = dealers.dealer_code
     left join policies on decisions.reason = 'INSURANCE_RENEWAL' and decisions.event_key = policies.policy_no
     left join points on decisions.customer_id = points.customer_id
-    where decisions.is_list_row
-)
+),
 
 {#- What the templates' placeholders are filled with (seeds/outreach_scripts.csv): each
     value has a fallback, so that a missing plate or an unknown expiry reads naturally. -#}
@@ -101,6 +86,69 @@ list_rows as (
     'points_balance': "coalesce(points_balance::text, '0')",
     'points_validity': "coalesce('将于' || " ~ spoken_date('points_expire_date') ~ " || '到期', '请尽快使用')",
 } %}
+
+filled as (
+    select
+        *,
+        {{ fill_template('script_template', placeholders) }} as script_text,
+        {{ fill_template('sms_template', placeholders) }} as sms_message,
+        -- the order the row's reasons are said in: the lead first, then by priority
+        row_number() over (
+            partition by call_id order by not is_list_row, priority, due_date, reason, event_key
+        ) as said_order
+    from reason_facts
+),
+
+-- The SMS as it is sent: one signature, every reason's message in order (a message
+-- already said on the row, e.g. two cars alike, once), the opt-out once at the end if
+-- any of the row's reasons is marketing (each reason on the row is logged as sent).
+sms_messages as (
+    select
+        call_id,
+        dealer_name,
+        kind,
+        sms_message,
+        said_order,
+        row_number() over (partition by call_id, sms_message order by said_order) as occurrence
+    from filled
+    where disposition = 'sms'
+),
+
+sms_texts as (
+    select
+        call_id,
+        '【' || dealer_name || '】'
+        || string_agg(sms_message, '' order by said_order) filter (where occurrence = 1)
+        || case when bool_or(kind = 'marketing') then '回复TD退订' else '' end as sms_text
+    from sms_messages
+    group by call_id, dealer_name
+),
+
+list_rows as (
+    select
+        filled.*,
+        advisors.advisor_name,
+        customers.customer_name,
+        secondary.other_reasons,
+        secondary.other_reasons_zh,
+        churn.last_visit_date,
+        churn.days_since_last_visit,
+        churn.churn_status,
+        churn_statuses.term_zh as churn_status_zh,
+        slots.label_zh as preferred_slot_zh,
+        queues.label_zh as queue_zh,
+        sms_texts.sms_text
+    from filled
+    left join secondary on filled.call_id = secondary.call_id
+    left join sms_texts on filled.call_id = sms_texts.call_id
+    left join {{ ref('stg_dms__advisors') }} as advisors on filled.advisor_id = advisors.advisor_id
+    left join {{ ref('stg_dms__customers') }} as customers on filled.customer_id = customers.customer_id
+    left join {{ ref('int_vehicle_churn') }} as churn on filled.vin = churn.vin
+    left join churn_statuses on churn.churn_status = churn_statuses.churn_status
+    left join labels as slots on slots.code_type = 'preferred_slot' and filled.preferred_slot = slots.code
+    left join labels as queues on queues.code_type = 'queue' and filled.queue = queues.code
+    where filled.is_list_row
+)
 
 select
     business_date,
@@ -130,15 +178,10 @@ select
     preferred_slot_zh,
     priority,
     campaign_code,
-    {{ fill_template('script_template', placeholders) }} as script_hint,
+    script_text as script_hint,
     queue,
     queue_zh,
-    case
-        when disposition = 'sms'
-            then
-                '【' || dealer_name || '】' || {{ fill_template('sms_template', placeholders) }}
-                || case when kind = 'marketing' then '回复TD退订' else '' end
-    end as sms_text,
+    case when disposition = 'sms' then sms_text end as sms_text,
     case when disposition = 'exception' then why_not_called end as exception_reason,
     case when disposition = 'exception' then mobile_as_recorded end as mobile_as_recorded,
     case when disposition = 'sms' then 'SMS' else 'PHONE' end as channel
