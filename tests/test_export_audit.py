@@ -28,7 +28,13 @@ def audit_rows(url: str) -> list[dict]:
     return found
 
 
-def test_every_file_sent_is_audited_as_its_manifest_describes_it(db: str, tmp_path: Path) -> None:  # noqa: F811
+def test_every_file_sent_is_audited_as_its_manifest_describes_it(
+    db: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DAG_ID", "DAG_RUN_ID", "TASK_ID"):  # an earlier test may have run a DAG in this process
+        monkeypatch.delenv(f"AIRFLOW_CTX_{name}", raising=False)
     exports = export(db, str(tmp_path), ["D001", "D002"])
     rows = audit_rows(db)
     for done in exports:
@@ -119,3 +125,10 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
     finally:
         conn.close()
     assert audit_rows(db)[: len(before)] == before, "every row still there, unchanged"
+
+
+def test_an_airflow_run_is_named(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    for name, value in (("DAG_ID", "baoke_outbound"), ("DAG_RUN_ID", "scheduled__x"), ("TASK_ID", "dealer_files")):
+        monkeypatch.setenv(f"AIRFLOW_CTX_{name}", value)
+    export(db, str(tmp_path), ["D003"])
+    assert {r["airflow_run"] for r in audit_rows(db)} == {"baoke_outbound/scheduled__x/dealer_files"}

@@ -12,8 +12,10 @@
 -- A rerun of a business date appends rows for the files it sent again.
 create table if not exists etl.export_audit (
     audit_id       bigserial   primary key,
-    -- the export whose files these are (deferred: the export writes its row last)
-    export_id      bigint      not null references etl.outreach_exports deferrable initially deferred,
+    -- the etl.outreach_exports row of the export whose files these are (written in the
+    -- same transaction; no foreign key: one would make TRUNCATE of the exports fail on
+    -- the key instead of on their append-only trigger)
+    export_id      bigint      not null,
     run_id         text        not null,  -- the manifest's run_id
     business_date  date        not null,
     dealer_code    text        not null,
