@@ -53,7 +53,8 @@ def test_every_file_sent_is_audited_as_its_manifest_describes_it(
             assert (r["export_id"], r["run_id"], r["business_date"]) == (done.export_id, manifest["run_id"], D)
             assert r["target"] == str(folder)
             assert r["sha256"] == hashlib.sha256((folder / r["file_name"]).read_bytes()).hexdigest()
-            assert r["db_user"] and r["os_user"]
+            assert r["db_user"]
+            assert r["os_user"]
             assert r["airflow_run"] is None, "not run by Airflow"
 
 
@@ -86,7 +87,9 @@ def test_an_export_that_fails_to_record_audits_nothing(
 def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Path) -> None:  # noqa: F811
     export(db, str(tmp_path), ["D002"])
     before = audit_rows(db)
-    conn = psycopg2.connect(db)
+    conn, writer = psycopg2.connect(db), psycopg2.connect(db)
+    with writer, writer.cursor() as cur:
+        cur.execute("set role baoke_loader")  # the role the export writes the audit as
     try:
         for statement in (
             "update etl.export_audit set rows = 0",
@@ -103,8 +106,7 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
             ):
                 cur.execute(statement)
             # the role the export writes it as: not even granted
-            with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn, conn.cursor() as cur:
-                cur.execute("set local role baoke_loader")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), writer, writer.cursor() as cur:
                 cur.execute(statement)
         with conn, conn.cursor() as cur:
             cur.execute(
@@ -114,8 +116,7 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
             )
             granted = set(cur.fetchall())
         assert granted == {("baoke_loader", "SELECT"), ("baoke_loader", "INSERT")}
-        with conn, conn.cursor() as cur:  # the writer role can append
-            cur.execute("set local role baoke_loader")
+        with writer, writer.cursor() as cur:  # the writer role can append
             cur.execute(
                 "insert into etl.export_audit (export_id, run_id, business_date, dealer_code, file_name, file_format,"
                 " bytes, sha256, target, os_user)"
@@ -124,6 +125,7 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
             )
     finally:
         conn.close()
+        writer.close()
     assert audit_rows(db)[: len(before)] == before, "every row still there, unchanged"
 
 

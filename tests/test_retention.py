@@ -124,8 +124,10 @@ def test_rejected_records_past_their_age_lose_their_payload_and_keep_their_count
         with conn, conn.cursor() as cur:
             cur.execute("select batch_id, locator, reason, record, payload_purged_on from etl.rejects order by 1, 2")
             rows = cur.fetchall()
-            cur.execute("select r.batch_id, b.rejected, count(*) from etl.rejects r join etl.load_batches b"
-                        " using (batch_id) group by 1, 2 order by 1")
+            cur.execute(
+                "select r.batch_id, b.rejected, count(*) from etl.rejects r join etl.load_batches b"
+                " using (batch_id) group by 1, 2 order by 1"
+            )
             counts = cur.fetchall()
         assert rows == [
             (old_batch, "page 1 row 1", "unparseable date", "", D),

@@ -17,6 +17,7 @@ import typer
 from baoke import airflow_env
 from baoke.cli_common import date_option
 from baoke.config import NO_TELEMETRY_ENV, get_settings
+from baoke.privacy import app as privacy_app
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(privacy_app, name="privacy")
 
 
 def _vars_option(value: str | None) -> dict:
