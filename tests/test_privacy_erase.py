@@ -330,3 +330,44 @@ def test_the_outreach_log_lets_only_an_erasure_change_a_mobile(fresh_db: str) ->
             cur.execute("update etl.outreach_log set mobile = 'erased-x'")
             cur.execute("select mobile, reason from etl.outreach_log")
             assert cur.fetchall() == [("erased-x", "BIRTHDAY")]
+
+
+def test_the_loader_pseudonymises_an_erased_customers_versions_even_when_it_rejects_them(fresh_db: str) -> None:
+    pseudonyms = privacy.Pseudonyms.of("C1")
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+        ensure_raw_tables(conn)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "insert into etl.erasures (customer_id, pseudonym_name, pseudonym_mobile, pseudonym_address,"
+                " rows_changed, os_user) values ('C1', %s, %s, %s, 0, 'me')",
+                (pseudonyms.name, pseudonyms.mobile, pseudonyms.address),
+            )
+        result = _load(
+            conn,
+            DMS["customers"],
+            "D001",
+            [
+                customer("C1", "D001", NAME, MOBILE, "2026-11-15T10:00:00+08:00"),
+                customer("C1", "D001", NAME, MOBILE, "2026-11-16T10:00:00+08:00", gender="X"),  # rejected
+                customer("C2", "D002", OTHER_NAME, OTHER_MOBILE, "2026-11-15T10:00:00+08:00"),
+            ],
+        )
+        assert (result.loaded, result.rejected) == (2, 1)
+        with conn.cursor() as cur:
+            cur.execute("select record from raw.dms_customers where record_key = 'C1'")
+            [(stored,)] = cur.fetchall()
+            cur.execute("select record from etl.rejects")
+            [(rejected,)] = cur.fetchall()
+            cur.execute("select record ->> 'name' from raw.dms_customers where record_key = 'C2'")
+            assert cur.fetchall() == [(OTHER_NAME,)], "other customers land as sent"
+    assert (stored["name"], stored["mobile"], stored["address"], stored["birth_date"]) == (
+        pseudonyms.name,
+        pseudonyms.mobile,
+        pseudonyms.address,
+        None,
+    )
+    assert (stored["member_tier"], stored["consent_call"]) == ("gold", True), "the rest as sent"
+    assert pseudonyms.name in rejected
+    for value in (NAME, MOBILE, ADDRESS, BIRTH):
+        assert value not in rejected
+    assert where_found(fresh_db, NAME, MOBILE, ADDRESS) == []
