@@ -47,7 +47,7 @@ def customer(customer_id: str, dealer: str, name: str, mobile: str, updated_at: 
         "dealer_code": dealer,
         "name": name,
         "gender": "F",
-        "birth_date": BIRTH,
+        "birth_date": BIRTH if customer_id == "C1" else "1990-01-01",
         "mobile": mobile,
         "city": "广州",
         "address": ADDRESS if customer_id == "C1" else "深圳市南山区",
@@ -243,7 +243,7 @@ def test_an_erased_customer_is_nowhere_and_the_kpis_are_unchanged(warehouse: str
     assert result.exit_code == 0, result.output
     assert "customer C1 erased" in result.output
 
-    assert where_found(warehouse, NAME, MOBILE, ADDRESS, "139-1234-5678") == []
+    assert where_found(warehouse, NAME, MOBILE, ADDRESS, "139-1234-5678", BIRTH, "1987-13-45") == []
     assert where_found(warehouse, OTHER_NAME, OTHER_MOBILE), "the other customer is untouched"
     assert kpis(warehouse) == before
     pseudonyms = privacy.Pseudonyms.of("C1")

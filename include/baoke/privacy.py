@@ -10,7 +10,7 @@ pseudonyms everywhere the warehouse holds them, in one transaction:
   customer's id (``customer_id``, or ``record_key`` of ``raw.dms_customers``) or one of
   the customer's cars (``vin``, ``车架号``);
 - **etl**: rejected records holding the customer's payload (found by the customer's id,
-  cars or mobile in the text), and the outreach log's mobile (the one update that log
+  cars or mobile in the text; the value a reason quotes is cut, as in reports), and the outreach log's mobile (the one update that log
   allows, migration 014);
 - **staging, intermediate, marts**: the rows dbt materialised from them, updated in
   place (staging is incremental: a later build would not rebuild them). A row belongs
@@ -37,6 +37,7 @@ administrator's act, not a step of the daily run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -166,6 +167,17 @@ class Substitution:
                 return mask_name(self.pseudonyms.name)
         if "birth" in column and value in self.originals.birth_dates:
             return None
+        if (schema, column) == ("etl", "reason"):  # a reject's reason may quote the value (a birth date)
+            from baoke.extract.loader import public_reason
+
+            value = public_reason(value)
+        if column == "record" and value.startswith("{"):  # a rejected record's payload, as received
+            with contextlib.suppress(ValueError):
+                record = json.loads(value)
+                if isinstance(record, dict) and record.get("customer_id") in self.originals.customer_ids:
+                    # its birth date may be one no valid version had (why it was rejected)
+                    record = pseudonymise_record(record, self.pseudonyms)
+                    return self.text(json.dumps(self.json(record), ensure_ascii=False, separators=(",", ":")))
         return self.text(value)
 
 
