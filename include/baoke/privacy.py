@@ -10,8 +10,8 @@ pseudonyms everywhere the warehouse holds them, in one transaction:
   customer's id (``customer_id``, or ``record_key`` of ``raw.dms_customers``) or one of
   the customer's cars (``vin``, ``车架号``);
 - **etl**: rejected records holding the customer's payload (found by the customer's id,
-  cars or mobile in the text; the value a reason quotes is cut, as in reports), and the outreach log's mobile (the one update that log
-  allows, migration 014);
+  cars or mobile in the text; the value a reason quotes is cut, as in reports), and the
+  outreach log's mobile (the one update that log allows, migration 014);
 - **staging, intermediate, marts**: the rows dbt materialised from them, updated in
   place (staging is incremental: a later build would not rebuild them). A row belongs
   to the customer when a ``*customer_id`` column names the customer (or one merged into
