@@ -8,7 +8,8 @@ For the business date D, writes per dealer, under `OUTBOUND_DIR` (a folder or an
 temporary name then renamed. The rows come from `intermediate.int_outreach_export`; then
 one transaction records the export (`etl.outreach_exports`), the dealer's decision rows
 of D (`etl.outreach_log`, append-only: what the next days read as listed before) and the
-call and SMS rows (`etl.sent_calls`: outcomes must name one of them).
+call and SMS rows (`etl.sent_calls`: outcomes must name one of them), and one row per
+file sent in the append-only export audit (`etl.export_audit`).
 
 `warehouse_built` waits until the warehouse holds D's export (the run at 01:00 must not
 send yesterday's lists). Rerunning D rewrites identical files.

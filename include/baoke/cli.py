@@ -18,6 +18,7 @@ from baoke import airflow_env
 from baoke.access import access_app
 from baoke.cli_common import date_option
 from baoke.config import NO_TELEMETRY_ENV, get_settings
+from baoke.privacy import app as privacy_app
 
 os.environ.update({k: os.environ.get(k, v) for k, v in NO_TELEMETRY_ENV.items()})
 
@@ -30,6 +31,7 @@ app = typer.Typer(
 warehouse_app = typer.Typer(help="The embedded warehouse (used when no `warehouse` connection is set).")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(access_app, name="access")
+app.add_typer(privacy_app, name="privacy")
 
 
 def _vars_option(value: str | None) -> dict:

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     reconcile_weekday: int = Field(default=7, alias="BAOKE_RECONCILE_WEEKDAY", ge=0, le=7)
     """The ISO weekday of D (1 = Monday, 7 = Sunday) whose DMS run is the deep read; 0: never."""
 
+    # Retention (outputs.md §5; docs/outputs.md says why these defaults)
+    retention_list_days: int = Field(default=90, alias="BAOKE_RETENTION_LIST_DAYS", ge=1)
+    """Call-list folders under OUTBOUND_DIR dated more than this many days before D are purged."""
+    retention_inbox_days: int = Field(default=180, alias="BAOKE_RETENTION_INBOX_DAYS", ge=1)
+    """Insurer and call-center inbox files dated more than this many days before D are purged."""
+    retention_reject_days: int = Field(default=365, alias="BAOKE_RETENTION_REJECT_DAYS", ge=1)
+    """Rejected records of batches run more than this many days before D lose their payload."""
+
     @cached_property
     def state_dir(self) -> Path:
         """Project-local state: embedded warehouse, Airflow home, default folders."""

@@ -28,7 +28,10 @@ The dealers are those of ``marts.dim_dealer`` and those with export rows or deci
   ``etl.sent_calls`` (``on conflict do nothing``: a returned outcome must name one of
   them). The log is append-only (migration 008): a rerun of D appends a new export, and
   the warehouse reads the latest export of each date and dealer as what was listed
-  before. A held dealer's export logs no row (nothing was sent).
+  before. A held dealer's export logs no row (nothing was sent). The same transaction
+  appends one ``etl.export_audit`` row per file sent (lists, XLSX twins, manifest: name,
+  rows, bytes, sha256, target without credentials, database and OS user, Airflow run;
+  migration 013), which nobody may update or delete.
 - The decisions must have the log's columns (``LOG_COLUMNS``) and ``export_dealer_code``,
   and the dealer's call and SMS rows in its files must be its logged list rows: otherwise
   ``ExportError`` before anything is written.
@@ -679,12 +682,68 @@ class Recorded:
     new_sent_calls: int
 
 
-def record_export(conn: Any, files: DealerFiles) -> Recorded:
+def who_runs() -> tuple[str, str | None]:
+    """(operating-system user, Airflow run) of this process, for the export audit: the
+    database records its own session user. The Airflow run is what Airflow puts in a
+    task's environment (``dag_id/run_id/task_id``), None outside Airflow."""
+    import getpass
+    import os
+
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's arbitrary uid)
+        os_user = f"uid {os.getuid()}"
+    parts = [os.environ.get(f"AIRFLOW_CTX_{name}") for name in ("DAG_ID", "DAG_RUN_ID", "TASK_ID")]
+    return os_user, "/".join(p for p in parts if p) or None
+
+
+def _record_audit(cur: Any, export_id: int, files: DealerFiles, target: str) -> int:
+    """One ``etl.export_audit`` row per file sent (the lists, then the manifest), as the
+    manifest describes them; return how many."""
+    os_user, airflow_run = who_runs()
+    sent = [
+        (entry["name"], entry.get("format", "csv"), entry["list_type"], entry["rows"], entry["bytes"], entry["sha256"])
+        for entry in files.manifest["files"]
+    ]
+    sent.append(
+        (
+            MANIFEST_NAME,
+            "json",
+            None,
+            None,
+            len(files.manifest_bytes),
+            hashlib.sha256(files.manifest_bytes).hexdigest(),
+        )
+    )
+    execute_values(
+        cur,
+        "insert into etl.export_audit (export_id, run_id, business_date, dealer_code, file_name, file_format,"
+        " list_type, rows, bytes, sha256, target, os_user, airflow_run) values %s",
+        [
+            (
+                export_id,
+                files.manifest["run_id"],
+                files.business_date,
+                files.dealer_code,
+                *file,
+                target,
+                os_user,
+                airflow_run,
+            )
+            for file in sent
+        ],
+    )
+    return len(sent)
+
+
+def record_export(conn: Any, files: DealerFiles, target: str) -> Recorded:
     """Record the delivered (or held) files in one transaction: the dealer's decision
     rows of D in ``etl.outreach_log`` (none when held: nothing was sent), the
-    ``etl.outreach_exports`` row that counts them, and the sent calls. The log rows go
-    first under an export id drawn beforehand (the foreign key is checked at commit), so
-    the count is the rows inserted, not a second read of the decisions."""
+    ``etl.outreach_exports`` row that counts them, the sent calls, and one
+    ``etl.export_audit`` row per file sent to ``target`` (the dealer's folder, without
+    credentials). The log rows go first under an export id drawn beforehand (the
+    foreign key is checked at commit), so the count is the rows inserted, not a second
+    read of the decisions."""
     columns = ", ".join(LOG_COLUMNS)
     held = files.manifest["status"] == "held"
     with conn, conn.cursor() as cur:
@@ -712,6 +771,7 @@ def record_export(conn: Any, files: DealerFiles) -> Recorded:
             ),
         )
         new = _record_sent_calls(cur, files)
+        _record_audit(cur, export_id, files, target)
     return Recorded(export_id, rows_logged, new)
 
 
@@ -780,9 +840,10 @@ def export_dealer(conn: Any, drop: FileDrop, business_date: dt.date, dealer_code
     files = dealer_files(conn, business_date, dealer_code)
     record_hold(conn, business_date, dealer_code, files.manifest.get("held_because"))
     deliver(drop, files)
-    recorded = record_export(conn, files)
+    location = f"{drop.location.rstrip('/')}/{files.folder}"
+    recorded = record_export(conn, files, location)
     export = DealerExport(
-        f"{drop.location.rstrip('/')}/{files.folder}",
+        location,
         files.manifest,
         recorded.new_sent_calls,
         recorded.rows_logged,

@@ -36,8 +36,10 @@ from baoke.feedreports import BLOCKING, REPORTED, FeedReport
 EXTRACTION_DAGS: tuple[str, ...] = ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter")
 WAREHOUSE_DAG = "baoke_warehouse"
 OUTBOUND_DAG = "baoke_outbound"
+#: The purge of what is past its retention period, last (outputs.md §5).
+RETENTION_DAG = "baoke_retention"
 #: The day's DAGs in dependency order. Only those present in dags/ run.
-DAY_ORDER: tuple[str, ...] = (*EXTRACTION_DAGS, WAREHOUSE_DAG, OUTBOUND_DAG)
+DAY_ORDER: tuple[str, ...] = (*EXTRACTION_DAGS, WAREHOUSE_DAG, OUTBOUND_DAG, RETENTION_DAG)
 #: The task ending each extraction DAG: it fails when its feed was reported for D.
 FEED_HEALTH = "feed_health"
 #: Final task states that are not a failed step.

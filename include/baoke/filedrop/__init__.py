@@ -75,6 +75,9 @@ class FileDrop(Protocol):
     def remove(self, relpath: str) -> None:
         """Delete the file; ``FileNotFoundError`` if there is none."""
 
+    def remove_folder(self, relpath: str) -> None:
+        """Delete an empty sub-folder of the drop (the retention purge, once its files are gone)."""
+
     def close(self) -> None:
         """Release the connection, if any (reopened if the drop is used again)."""
 
@@ -137,6 +140,9 @@ class FolderDrop:
 
     def remove(self, relpath: str) -> None:
         self._path(relpath).unlink()
+
+    def remove_folder(self, relpath: str) -> None:
+        self._path(relpath).rmdir()
 
     def close(self) -> None:
         """Nothing to release for a local folder."""

@@ -224,6 +224,9 @@ class SftpDrop:
         self._client()
         self._hook.delete_file(self._path(relpath))
 
+    def remove_folder(self, relpath: str) -> None:
+        self._client().rmdir(self._path(relpath))
+
     def root_exists(self) -> bool:
         """As ``exists``: only "no such file" answers False, any other failure raises."""
         try:

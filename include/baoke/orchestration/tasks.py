@@ -75,7 +75,7 @@ def extraction(job: Callable[..., jobs.JobResult], *args: Any, **labels: str) ->
 
 
 def export(job: Callable[..., Any], *args: Any, **labels: str) -> Any:
-    """Run a non-extracting job (the export) for the task's D, failing at once on a
+    """Run a non-extracting job (the export, a retention purge) for the task's D, failing at once on a
     permanent error (a held dealer, a missing OUTBOUND_DIR)."""
     context = _context()
     for key, value in labels.items():
