@@ -4,7 +4,8 @@
 -- the visit history alone: the status a run on the day after the month end would have
 -- given (the current month: as of D). So a new installation has the churn rates of the
 -- last `kpi_months` months at once, not only of the months it has run for.
--- Set-based: the latest visit of each vehicle and month, carried forward month by month.
+-- Set-based: the latest visit of each vehicle and month, carried forward month by month
+-- (runs of months expanded, no sort of vehicles × months); the status by days from an array.
 -- The base is today's owned vehicles (the DMS keeps no date of a sale or scrapping).
 with months as (
     select
@@ -40,7 +41,7 @@ last_threshold as (
 ),
 
 -- the status for each count of days (and never visited or not), up to the last
--- threshold: a hash join for the 24 × vehicles rows instead of a lookup per row
+-- threshold, so that the 24 × vehicles rows read it instead of a lookup per row
 status_by_days as (
     select
         days.days,
@@ -59,7 +60,8 @@ status_by_days as (
 ),
 
 -- each vehicle's latest visit per month (visits before the first month in the first),
--- as 'YYYY-MM-DD|ro_number|dealer' so that a running max keeps the latest with its dealer
+-- as 'YYYY-MM-DD|ro_number|dealer' so that max() keeps the latest with its dealer. A later
+-- month's latest visit is later than an earlier month's, so it is also the latest so far.
 monthly_latest as (
     select
         visits.vin,
@@ -71,20 +73,69 @@ monthly_latest as (
     group by visits.vin, greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }})
 ),
 
-spine as (
+-- runs of months with the same latest visit: from a month with a visit to the month before
+-- the vehicle's next one (or the last month); and, before its first visit in the months
+-- (or all of them, never visited), a run without one. Expanded to one row per vehicle and
+-- month below without sorting vehicles × months (a window over them sorted to disk).
+visit_runs as (
+    select
+        vin,
+        month as from_month,
+        coalesce(
+            (lead(month) over (partition by vin order by month) - interval '1 month')::date,
+            (select max(months.month) from months)
+        ) as to_month,
+        latest_visit
+    from monthly_latest
+),
+
+first_visit_months as (
+    select
+        vin,
+        min(month) as first_month
+    from monthly_latest
+    group by vin
+),
+
+runs as (
     select
         vehicles.vin,
         vehicles.customer_id,
         vehicles.selling_dealer_code,
         vehicles.delivery_date,
-        months.month,
-        months.as_of_date,
-        max(monthly_latest.latest_visit) over (
-            partition by vehicles.vin order by months.month rows between unbounded preceding and current row
-        ) as latest_visit
+        visit_runs.from_month,
+        visit_runs.to_month,
+        visit_runs.latest_visit
     from vehicles
-    cross join months
-    left join monthly_latest on vehicles.vin = monthly_latest.vin and months.month = monthly_latest.month
+    inner join visit_runs on vehicles.vin = visit_runs.vin
+    union all
+    select
+        vehicles.vin,
+        vehicles.customer_id,
+        vehicles.selling_dealer_code,
+        vehicles.delivery_date,
+        {{ kpi_first_month() }} as from_month,
+        coalesce(
+            (first_visit_months.first_month - interval '1 month')::date,
+            (select max(months.month) from months)
+        ) as to_month,
+        null::text as latest_visit
+    from vehicles
+    left join first_visit_months on vehicles.vin = first_visit_months.vin
+    where first_visit_months.first_month is null or first_visit_months.first_month > {{ kpi_first_month() }}
+),
+
+spine as (
+    select
+        runs.vin,
+        runs.customer_id,
+        runs.selling_dealer_code,
+        runs.delivery_date,
+        run_month.month_start::date as month,
+        least((run_month.month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date,
+        runs.latest_visit
+    from runs
+    cross join lateral generate_series(runs.from_month, runs.to_month, interval '1 month') as run_month (month_start)
 ),
 
 measured as (
@@ -107,6 +158,15 @@ days_counted as (
         measured.*,
         measured.as_of_date - coalesce(measured.last_visit_date, measured.delivery_date) as days_since_last_visit
     from measured
+),
+
+-- the statuses by days as two arrays (never visited, visited): a subscript per row, no
+-- join (a merge join sorted the vehicles × months rows to disk)
+status_arrays as (
+    select
+        array_agg(churn_status order by days) filter (where never_visited) as never_visited_statuses,
+        array_agg(churn_status order by days) filter (where not never_visited) as visited_statuses
+    from status_by_days
 )
 
 select
@@ -118,10 +178,11 @@ select
     days_counted.delivery_date,
     days_counted.last_visit_date,
     days_counted.days_since_last_visit,
-    status_by_days.churn_status
+    (case
+        when days_counted.last_visit_date is null
+            then status_arrays.never_visited_statuses
+        else status_arrays.visited_statuses
+    end)[least(days_counted.days_since_last_visit, (select last_threshold.days from last_threshold)) + 1]
+        as churn_status
 from days_counted
-left join status_by_days
-    on
-        least(days_counted.days_since_last_visit, (select last_threshold.days from last_threshold))
-        = status_by_days.days
-        and (days_counted.last_visit_date is null) = status_by_days.never_visited
+cross join status_arrays

@@ -4,8 +4,10 @@
 -- list row for (on a phone or SMS list, reached or not) and who was not held out; the
 -- control group, the same customers held out. A unit returns if the customer has a visit within the
 -- reason's attribution window after the list date; for INSURANCE_RENEWAL the outcome is
--- a renewal through the group instead (rules §7): a later policy of the vehicle written
--- by a group dealer within the window. Uplift = treated rate − holdout rate, with
+-- a renewal through the group instead (rules §7, int_policy_renewals): a later policy of
+-- the due policy's coverage on the vehicle, starting from 45 days before to 30 days after
+-- the due policy's end, sold by a group dealer; its window is open until 30 days after
+-- that end. Uplift = treated rate − holdout rate, with
 -- Newcomb's 95% score interval and a two-proportion z-test p-value (none, and said so,
 -- without a holdout). DMS campaigns are measured by their redemptions (repair orders
 -- carrying the campaign code), with their cost spread over the days of their run, so
@@ -50,37 +52,11 @@ visits as not materialized (
     select * from {{ ref('int_visits') }}
 ),
 
-policies as (
-    select * from {{ ref('stg_insurer__policies') }}
-),
-
-group_dealers as (
-    select dealer_code from {{ ref('stg_dms__dealers') }}
-),
-
--- INSURANCE_RENEWAL units: the first later policy of the vehicle (ending after the policy
--- that was due) written by a dealer of the group within the attribution window
-renewals as (
-    select distinct on (decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key)
-        decisions.business_date,
-        decisions.customer_id,
-        decisions.reason,
-        decisions.event_key,
-        policies.policy_no,
-        policies.premium
-    from decisions
-    inner join reasons on decisions.reason = reasons.reason
-    inner join policies on decisions.vin = policies.vin
-    inner join group_dealers on policies.issuing_dealer_code = group_dealers.dealer_code
-    where
-        decisions.reason = 'INSURANCE_RENEWAL'
-        and policies.policy_no <> decisions.event_key
-        and policies.end_date > decisions.due_date
-        and policies.issue_date > decisions.business_date
-        and policies.issue_date <= decisions.business_date + reasons.attribution_days
-    order by
-        decisions.business_date, decisions.customer_id, decisions.reason, decisions.event_key,
-        policies.issue_date, policies.policy_no
+-- INSURANCE_RENEWAL units: the due policy (the unit's event) renewed through the group,
+-- per rules §7 (int_policy_renewals: a later policy of the same coverage starting from 45
+-- days before to 30 days after its end date, sold by a group dealer)
+policy_renewals as (
+    select * from {{ ref('int_policy_renewals') }}
 ),
 
 unit_calls as (
@@ -128,12 +104,21 @@ units as (
         coalesce(results.booked, false) as is_booked,
         coalesce(results.attempts, 0) - coalesce(results.sms_sent, 0) as calls_made,
         coalesce(results.sms_sent, 0) as sms_sent,
-        decisions.business_date + reasons.attribution_days < {{ business_date() }} as window_complete,
         case
-            when decisions.reason = 'INSURANCE_RENEWAL' then renewals.premium else return_visit.total_amount
+            -- a renewal can come until 30 days after the due policy's end
+            when decisions.reason = 'INSURANCE_RENEWAL'
+                then coalesce(
+                    policy_renewals.is_window_closed,
+                    decisions.due_date + {{ var('renewal_days_after_end') }} < {{ business_date() }}
+                )
+            else decisions.business_date + reasons.attribution_days < {{ business_date() }}
+        end as window_complete,
+        case
+            when decisions.reason = 'INSURANCE_RENEWAL' then policy_renewals.group_renewal_premium
+            else return_visit.total_amount
         end as return_revenue,
         case
-            when decisions.reason = 'INSURANCE_RENEWAL' then renewals.policy_no is not null
+            when decisions.reason = 'INSURANCE_RENEWAL' then coalesce(policy_renewals.is_renewed_via_group, false)
             else return_visit.ro_number is not null
         end as has_returned
     from decisions
@@ -144,12 +129,8 @@ units as (
             and decisions.customer_id = results.customer_id
             and decisions.reason = results.reason
             and decisions.event_key = results.event_key
-    left join renewals
-        on
-            decisions.business_date = renewals.business_date
-            and decisions.customer_id = renewals.customer_id
-            and decisions.reason = renewals.reason
-            and decisions.event_key = renewals.event_key
+    left join policy_renewals
+        on decisions.reason = 'INSURANCE_RENEWAL' and decisions.event_key = policy_renewals.policy_no
     left join lateral (
         select
             visits.ro_number,
@@ -202,93 +183,158 @@ tested as (
     from reason_campaigns
 ),
 
--- DMS campaigns: the months of the run (to the last redemption, up to the month of D-1),
--- each with its share of the cost by days of the run in it, beside its redemptions. A
--- campaign of one dealer is reported at that dealer (wherever redeemed); a group-wide
--- one (no dealer) at each redeeming dealer, the cost split by their redemptions.
+-- DMS campaigns. The run: start_date .. end_date (an end before the start: the start day
+-- alone; no start: from the first redemption; no end, open-ended: through D - 1, and its
+-- months stay not final while the end is unknown). Its cost is spread over the run's days;
+-- a month's share of it beside the month's redemptions. The months shown span the run and
+-- every redemption (before the start or after the end too), up to the month of D - 1. A
+-- campaign of one dealer is reported at that dealer (wherever redeemed); a group-wide one
+-- (no dealer) at each dealer redeeming in the month, the month's cost split by the month's
+-- redemptions (a month without any: equally among the group's dealers opened by its end),
+-- so a later redemption never changes a month already final.
 dms_campaigns as (
     select * from {{ ref('stg_dms__campaigns') }}
-    where start_date < {{ business_date() }}
+),
+
+dealers as (
+    select * from {{ ref('stg_dms__dealers') }}
+),
+
+redeeming_visits as (
+    select
+        dms_campaigns.campaign_code,
+        coalesce(dms_campaigns.dealer_code, visits.dealer_code) as dealer_code,
+        visits.visit_date,
+        visits.total_amount
+    from visits
+    inner join dms_campaigns on visits.campaign_code = dms_campaigns.campaign_code
+    where visits.visit_date < {{ business_date() }}
 ),
 
 redemptions as (
     select
-        dms_campaigns.campaign_code,
-        coalesce(dms_campaigns.dealer_code, visits.dealer_code) as dealer_code,
-        date_trunc('month', visits.visit_date)::date as month,
+        campaign_code,
+        dealer_code,
+        date_trunc('month', visit_date)::date as month,
         count(*) as redemptions,
-        sum(visits.total_amount) as revenue
-    from visits
-    inner join dms_campaigns on visits.campaign_code = dms_campaigns.campaign_code
-    group by
-        dms_campaigns.campaign_code,
-        coalesce(dms_campaigns.dealer_code, visits.dealer_code),
-        date_trunc('month', visits.visit_date)::date
+        sum(total_amount) as revenue
+    from redeeming_visits
+    group by campaign_code, dealer_code, date_trunc('month', visit_date)::date
 ),
 
-last_redemptions as (
+redemption_span as (
     select
         campaign_code,
-        max(month) as last_month
-    from redemptions
+        min(visit_date) as first_date,
+        max(visit_date) as last_date
+    from redeeming_visits
     group by campaign_code
 ),
 
-dms_dealers as (
+-- the run's first day: the start date, else the first redemption (else the end date)
+dms_starts as (
     select
         dms_campaigns.campaign_code,
         dms_campaigns.dealer_code,
-        1.0 as cost_share
+        dms_campaigns.cost_amount,
+        dms_campaigns.end_date,
+        redemption_span.first_date,
+        redemption_span.last_date,
+        coalesce(dms_campaigns.start_date, redemption_span.first_date, dms_campaigns.end_date) as run_start
     from dms_campaigns
-    where dms_campaigns.dealer_code is not null
-    union all
+    left join redemption_span on dms_campaigns.campaign_code = redemption_span.campaign_code
+),
+
+-- the run's last day: the end date (not before the start); open-ended, through D - 1.
+-- Campaigns that started before D, or were redeemed already.
+dms_runs as (
     select
-        redemptions.campaign_code,
-        redemptions.dealer_code,
-        sum(redemptions.redemptions)::numeric
-        / sum(sum(redemptions.redemptions)) over (partition by redemptions.campaign_code) as cost_share
-    from redemptions
-    inner join dms_campaigns on redemptions.campaign_code = dms_campaigns.campaign_code
-    where dms_campaigns.dealer_code is null
-    group by redemptions.campaign_code, redemptions.dealer_code
+        campaign_code,
+        dealer_code,
+        cost_amount,
+        end_date is null as is_open_ended,
+        run_start,
+        greatest(coalesce(end_date, {{ business_date() }} - 1), run_start) as run_end,
+        first_date,
+        last_date
+    from dms_starts
+    where run_start < {{ business_date() }} or first_date is not null
 ),
 
 dms_months as (
     select
-        dms_campaigns.campaign_code,
-        dms_campaigns.cost_amount,
+        dms_runs.campaign_code,
+        dms_runs.dealer_code as campaign_dealer_code,
+        dms_runs.is_open_ended,
         run_month::date as month,
-        greatest(
-            least(dms_campaigns.end_date, (run_month + interval '1 month - 1 day')::date)
-            - greatest(dms_campaigns.start_date, run_month::date) + 1,
+        dms_runs.cost_amount
+        * greatest(
+            least(dms_runs.run_end, (run_month + interval '1 month - 1 day')::date)
+            - greatest(dms_runs.run_start, run_month::date) + 1,
             0
-        )::numeric / (dms_campaigns.end_date - dms_campaigns.start_date + 1) as run_share
-    from dms_campaigns
-    left join last_redemptions on dms_campaigns.campaign_code = last_redemptions.campaign_code
+        )::numeric / (dms_runs.run_end - dms_runs.run_start + 1) as month_cost
+    from dms_runs
     cross join lateral generate_series(
-        date_trunc('month', dms_campaigns.start_date),
-        date_trunc('month', least(
-            greatest(dms_campaigns.end_date, last_redemptions.last_month),
-            {{ business_date() }} - 1
-        )),
+        date_trunc('month', least(dms_runs.run_start, dms_runs.first_date)),
+        date_trunc('month', least(greatest(dms_runs.run_end, dms_runs.last_date), {{ business_date() }} - 1)),
         interval '1 month'
     ) as run_month
+),
+
+-- who carries each month's cost, and their share of it
+dms_dealer_months as (
+    select
+        campaign_code,
+        month,
+        campaign_dealer_code as dealer_code,
+        1.0 as cost_share
+    from dms_months
+    where campaign_dealer_code is not null
+    union all
+    select
+        redemptions.campaign_code,
+        redemptions.month,
+        redemptions.dealer_code,
+        redemptions.redemptions::numeric
+        / sum(redemptions.redemptions) over (partition by redemptions.campaign_code, redemptions.month)
+            as cost_share
+    from redemptions
+    inner join dms_months
+        on redemptions.campaign_code = dms_months.campaign_code and redemptions.month = dms_months.month
+    where dms_months.campaign_dealer_code is null
+    union all
+    select
+        dms_months.campaign_code,
+        dms_months.month,
+        dealers.dealer_code,
+        1.0 / count(*) over (partition by dms_months.campaign_code, dms_months.month) as cost_share
+    from dms_months
+    inner join dealers
+        on dealers.opened_date is null or dealers.opened_date < (dms_months.month + interval '1 month')::date
+    where
+        dms_months.campaign_dealer_code is null
+        and not exists (
+            select from redemptions
+            where redemptions.campaign_code = dms_months.campaign_code and redemptions.month = dms_months.month
+        )
 ),
 
 dms_rows as (
     select
         dms_months.campaign_code,
-        dms_dealers.dealer_code,
+        dms_dealer_months.dealer_code,
         dms_months.month,
+        dms_months.is_open_ended,
         coalesce(redemptions.redemptions, 0) as redemptions,
         coalesce(redemptions.revenue, 0) as revenue,
-        coalesce(dms_months.cost_amount, 0) * dms_dealers.cost_share * dms_months.run_share as cost
+        dms_months.month_cost * dms_dealer_months.cost_share as cost
     from dms_months
-    inner join dms_dealers on dms_months.campaign_code = dms_dealers.campaign_code
+    inner join dms_dealer_months
+        on dms_months.campaign_code = dms_dealer_months.campaign_code and dms_months.month = dms_dealer_months.month
     left join redemptions
         on
             dms_months.campaign_code = redemptions.campaign_code
-            and dms_dealers.dealer_code = redemptions.dealer_code
+            and dms_dealer_months.dealer_code = redemptions.dealer_code
             and dms_months.month = redemptions.month
 )
 
@@ -354,5 +400,6 @@ select
     revenue::numeric(14, 2),
     cost::numeric(14, 2),
     true as attribution_complete,
-    (month + interval '1 month')::date <= {{ business_date() }}
+    -- an open-ended campaign's cost per month moves with D until the DMS records an end
+    (not is_open_ended and (month + interval '1 month')::date <= {{ business_date() }})
 from dms_rows
