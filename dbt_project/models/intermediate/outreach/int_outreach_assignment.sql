@@ -1,6 +1,5 @@
--- Who calls (rules §3): each customer's call row of D - held out or not, so that the
--- holdout is drawn from the customers who would be called today (rules §5: like with
--- like) - goes to the queue of its lead reason (outreach_reasons.queue), then to a person:
+-- Who calls (rules §3): each customer's call row of D goes to the queue of its lead reason
+-- (outreach_reasons.queue), then to a person:
 --   service_advisor:  the advisor of the customer's latest visit (int_customer_advisor)
 --                     if still active, else the least-loaded active service advisor;
 --   sales_consultant: the vehicle's sales_consultant_id if still active, else the
@@ -8,6 +7,11 @@
 --   followup_agent, renewal_specialist: the least-loaded active staff of the role;
 --   a dealer with no active staff of the queue's role: the service_advisor rule, and the
 --   row's queue is service_advisor (the role of who was assigned).
+-- Held-out rows take no place (rules §5: recorded, not sent): a first listing (due, or a
+-- carried first listing) whose row's lead reason draws the holdout is left out, and the
+-- customer's call row is led by the highest-priority call reason left (a further attempt
+-- or a callback is never held out); a customer whose call reasons are all held out has
+-- no call row here (int_outreach_decisions holds them out, with no person).
 -- Least-loaded is exact, not approximated: rows are given one after the other in placement
 -- order (priority, due date, customer), each to its own person or else to the person of
 -- the pool (the dealer's active staff of the queue's role) with the fewest rows given so
@@ -16,13 +20,18 @@
 -- How: the pools are independent (a person is in one pool: their dealer and role; a row
 -- with a person of its own is walked in that person's pool), so one recursive walk steps
 -- through every pool at once, one row per pool and step, carrying the pool's loads as an
--- array (persons in advisor_id order). Steps = the largest pool's rows of the day (a few
--- thousand on a backlog day); each step touches one row per pool, through hash joins on
--- small relations (the pools; the walk's rows, hashed once and reused by every step).
+-- array (persons in advisor_id order). A pool's walk stops once everyone in it has reached
+-- the cap: every later row is then over the cap whoever gets it, so it goes to its own
+-- person, else round the pool's persons (the least loaded at the stop first) - which of
+-- the full persons a carried row went over decides nothing (tomorrow places it afresh).
+-- So the steps are at most the rows of a pool until all its persons are full (about the
+-- sum of its caps, more only when own rows pile up on some persons), not the pool's rows;
+-- each step touches one row per pool, through hash joins on small relations (the pools;
+-- the walk's rows, hashed once and reused by every step).
 -- Hash joins only (the pre-hook, for this model's transaction): PostgreSQL estimates the
--- rows of the filtered window results (`rank_without_holdout = 1`) at one or two, and
--- then nests loops over tens of thousands of rows.
--- One row per customer with a call row on D.
+-- rows of the filtered window results at one or two, and then nests loops over tens of
+-- thousands of rows.
+-- One row per customer with a call row on D (after the holdout).
 {{ config(
     pre_hook="set local enable_nestloop = off",
     indexes=[{'columns': ['customer_id'], 'unique': true}]
@@ -72,8 +81,10 @@ pools as (
     group by staff.dealer_code, staff.role
 ),
 
+-- the customer's call row: the lead of the call reasons not held out (the order of
+-- int_outreach_decisions' list rows)
 call_rows as (
-    select
+    select distinct on (routed.customer_id)
         routed.customer_id,
         routed.dealer_code,
         routed.vin,
@@ -83,7 +94,12 @@ call_rows as (
     from routed
     inner join reasons on routed.reason = reasons.reason
     left join pools as row_pool on routed.dealer_code = row_pool.dealer_code and reasons.queue = row_pool.queue
-    where routed.routing = 'call' and routed.rank_without_holdout = 1
+    where
+        routed.routing = 'call'
+        and not (routed.lead_draws_holdout and routed.source in ('due', 'overflow'))
+    order by
+        routed.customer_id, routed.priority, (routed.source = 'due'), routed.due_date, routed.reason,
+        routed.event_key
 ),
 
 with_own as (
@@ -125,13 +141,15 @@ walk_rows as (
 ),
 
 -- step n gives each pool's n-th row to its own person, or else to the first person
--- (lowest advisor_id) with the fewest rows so far; `loads` is after the step
-walk (pool_id, place, person_index, loads) as (
+-- (lowest advisor_id) with the fewest rows so far; `loads` is after the step. A pool's
+-- walk stops before a row when everyone in the pool has reached the cap.
+walk (pool_id, place, person_index, loads, cap) as (
     select
         pool_id,
         0::bigint,
         0,
-        array_fill(0, array[persons_in_pool])
+        array_fill(0, array[persons_in_pool]),
+        cap
     from pool_ids
     union all
     select
@@ -140,7 +158,8 @@ walk (pool_id, place, person_index, loads) as (
         chosen.person_index,
         walk.loads[:chosen.person_index - 1]
         || (walk.loads[chosen.person_index] + 1)
-        || walk.loads[chosen.person_index + 1:]
+        || walk.loads[chosen.person_index + 1:],
+        walk.cap
     from walk
     inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place + 1 = walk_rows.place
     cross join lateral (  -- an aggregate: computed once per step, not once per use
@@ -148,12 +167,14 @@ walk (pool_id, place, person_index, loads) as (
             case
                 when walk_rows.own_index > 0 then walk_rows.own_index
                 else array_position(walk.loads, min(person_load))
-            end as person_index
+            end as person_index,
+            min(person_load) as least_load
         from unnest(walk.loads) as person_load
     ) as chosen
+    where chosen.least_load < walk.cap
 ),
 
-assigned as (
+walked as (
     select
         walk_rows.customer_id,
         pool_ids.persons[walk.person_index] as advisor_id,
@@ -162,6 +183,60 @@ assigned as (
     from walk
     inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place = walk_rows.place
     inner join pool_ids on walk.pool_id = pool_ids.pool_id
+),
+
+-- where each pool's walk stopped, and its persons in the order of their loads there
+stops as (
+    select distinct on (pool_id)
+        pool_id,
+        place as last_place,
+        loads
+    from walk
+    order by pool_id, place desc
+),
+
+stop_order as (
+    select
+        stops.pool_id,
+        stops.last_place,
+        person.person_index,
+        row_number() over (partition by stops.pool_id order by person.person_load, person.person_index) - 1
+            as turn
+    from stops
+    cross join lateral unnest(stops.loads) with ordinality as person (person_load, person_index)
+),
+
+-- past the stop: over the cap, to the row's own person, else round the pool's persons
+past_stop as (
+    select
+        walk_rows.customer_id,
+        walk_rows.pool_id,
+        walk_rows.own_index,
+        stops.last_place,
+        row_number() over (partition by walk_rows.pool_id, walk_rows.own_index = 0 order by walk_rows.place) - 1
+            as turn
+    from walk_rows
+    inner join stops on walk_rows.pool_id = stops.pool_id and walk_rows.place > stops.last_place
+),
+
+carried_past_stop as (
+    select
+        past_stop.customer_id,
+        pool_ids.persons[coalesce(nullif(past_stop.own_index, 0), stop_order.person_index)] as advisor_id,
+        pool_ids.queue,
+        true as over_cap
+    from past_stop
+    inner join pool_ids on past_stop.pool_id = pool_ids.pool_id
+    left join stop_order
+        on
+            past_stop.own_index = 0 and past_stop.pool_id = stop_order.pool_id
+            and past_stop.turn % pool_ids.persons_in_pool = stop_order.turn
+),
+
+assigned as (
+    select * from walked
+    union all
+    select * from carried_past_stop
 )
 
 select

@@ -5,9 +5,12 @@
 --   retry:           a further attempt the day after a not-reached call (3 attempts);
 --   failed_reminder: the day after the third not-reached attempt (to the SMS list);
 --   callback:        a callback the customer asked for, on the day asked (attempt 1);
---   overflow:        a row over yesterday's cap, at the same priority and due date, and
---                    whether it is still due today (its due event in int_outreach_due):
---                    one no longer due expires (int_outreach_routing), never silently;
+--   overflow:        a first listing (due, or already carried) over yesterday's cap, at the
+--                    same priority and due date, and whether it is still due today (its due
+--                    event in int_outreach_due): one no longer due expires
+--                    (int_outreach_routing), never silently. A further attempt, a callback
+--                    or a corrected number carried over the cap keeps its source and
+--                    attempt_no: it is owed once listed, never expires nor draws the holdout;
 --   wrong_number:    a number reported wrong yesterday (today's exceptions file, or the
 --                    call list if the DMS number has changed since).
 -- What brings a row back is the follow_up of its call's last outcome (outcome_codes seed).
@@ -71,7 +74,10 @@ follow_ups as (
         history.due_date,
         history.campaign_code,
         case
-            when history.disposition = 'overflow' then 'overflow'
+            -- carried: a first listing stays one (`overflow`); a further attempt, a callback
+            -- or a corrected number stays what it was, with its attempt_no
+            when history.disposition = 'overflow' and history.source in ('due', 'overflow') then 'overflow'
+            when history.disposition = 'overflow' then history.source
             when call_results.follow_up = 'callback' then 'callback'
             when call_results.follow_up = 'wrong_number' then 'wrong_number'
             when history.attempt_no < 3 then 'retry'
@@ -82,8 +88,10 @@ follow_ups as (
             when call_results.follow_up = 'retry' then least(history.attempt_no + 1, 3)
             else history.attempt_no
         end as attempt_no,
-        -- a carried row is judged again; a further attempt or a callback is owed once listed
-        history.disposition <> 'overflow' or still_due.event_key is not null as is_still_due
+        -- a carried first listing is judged again; a further attempt or a callback, carried
+        -- or not, is owed once listed
+        history.disposition <> 'overflow' or history.source not in ('due', 'overflow')
+        or still_due.event_key is not null as is_still_due
     from history
     left join call_results on history.call_id = call_results.call_id
     left join due as still_due

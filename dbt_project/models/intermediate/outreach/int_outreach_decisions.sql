@@ -1,10 +1,12 @@
 -- The day's outreach decisions (rules §3, §5): where each candidate of D ends, and why.
 -- Placement, after routing (int_outreach_routing) and assignment (int_outreach_assignment):
 --   - a row carried over yesterday's cap that is no longer due ends as `expired` (routing);
---   - a call row over its person's cap is carried to tomorrow (`overflow`);
---   - else a first listing (newly due, or carried until it gets a place) whose list
---     row's lead reason draws the holdout is held out, with every other first listing on
---     that row (a further attempt or a callback is not);
+--   - a first listing (newly due, or carried over the cap until it gets a place) whose
+--     list row's lead reason draws the holdout is held out, with every other first
+--     listing on that row (a further attempt or a callback is not): recorded, not sent,
+--     so it takes no place under the cap (int_outreach_assignment leaves it out), and
+--     has no person or queue;
+--   - else a call row over its person's cap is carried to tomorrow (`overflow`);
 --   - one row per customer per day: a customer called today gets their SMS reasons on
 --     the same call, as other reasons; the highest-priority reason leads the list row
 --     (`is_list_row`), whose id and file are the lead row's dealer's;
@@ -41,10 +43,10 @@ placed as (
         coalesce(array_position(array['MORNING', 'AFTERNOON', 'EVENING'], first_slots.first_slot), 1)
             as first_slot_index,
         case
-            when routed.routing = 'call' and assignment.over_cap then 'overflow'
             when
                 routed.routing in ('call', 'sms', 'exception') and routed.source in ('due', 'overflow')
                 and routed.lead_draws_holdout then 'holdout'
+            when routed.routing = 'call' and assignment.over_cap then 'overflow'
             else routed.routing
         end as list_type
     from routed
