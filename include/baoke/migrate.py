@@ -67,9 +67,9 @@ def migrate(url: str, step_urls: Mapping[StepName, str] | None = None) -> list[s
             )
             cur.execute("select name from etl.schema_migrations")
             done = {row[0] for row in cur.fetchall()}
-            for name, sql in migration_files():
+            for name, text in migration_files():
                 if name not in done:
-                    cur.execute(sql)
+                    cur.execute(text)
                     cur.execute("insert into etl.schema_migrations (name) values (%s)", (name,))
                     applied.append(name)
             _settle_ownership(cur)
@@ -112,7 +112,11 @@ def _settle_ownership(cur: Any) -> None:
     not owned by it handed over (a table's indexes and owned sequences go with it)."""
     from baoke.extract.loader import create_raw_tables
 
-    for schema in SCHEMAS:
+    cur.execute(
+        "select nspname from pg_namespace where nspname = any(%s) and nspowner <> %s::regrole",
+        (list(SCHEMAS), OWNER_ROLE),
+    )
+    for (schema,) in cur.fetchall():
         cur.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(OWNER_ROLE)))
     cur.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
     create_raw_tables(cur)
@@ -143,11 +147,11 @@ def _settle_ownership(cur: Any) -> None:
 
 
 def _ensure_logins(cur: Any, step_urls: Mapping[StepName, str], admin: str | None) -> None:
-    """Each step's login, a member of its group role and of nothing else the platform
-    manages: created if missing, its password set from its URL when the step has a
-    connection of its own (a derived one has none). A login that is the admin itself (a
-    deployment pointing a step at the admin) is left alone: it would stay a superuser,
-    which the run's test then reports."""
+    """Each step's login, made a member of its group role: created if missing, its
+    password set from its URL when the step has a connection of its own (a derived one
+    gets none). A login that is the admin itself, or a superuser (a deployment pointing a
+    step at one), is left alone: no grant would restrict it, and the run's check of
+    ``pg_stat_activity`` (tests/test_run_e2e.py) is what catches such a setup."""
     for step, url in step_urls.items():
         parsed = parse_url(url)
         login = parsed.username
