@@ -953,13 +953,14 @@ def test_the_log_refuses_updates_and_deletes(db: str, tmp_path: Path) -> None:
             cur.execute(
                 "select r, t, p from unnest(array['etl.outreach_log', 'etl.outreach_exports']) t,"
                 " unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p,"
-                " unnest(array['baoke_loader', 'baoke_transformer']) r where has_table_privilege(r, t, p)"
+                " unnest(array['baoke_loader', 'baoke_transformer', 'baoke_exporter']) r"
+                " where has_table_privilege(r, t, p)"
             )
             granted = set(cur.fetchall())
         tables = ("etl.outreach_exports", "etl.outreach_log")
-        assert granted == {("baoke_loader", t, p) for t in tables for p in ("SELECT", "INSERT")} | {
-            ("baoke_transformer", t, "SELECT") for t in tables
-        }, "the export appends, dbt reads; nobody may update or delete"
+        assert granted == {("baoke_exporter", t, p) for t in tables for p in ("SELECT", "INSERT")} | {
+            (r, t, "SELECT") for t in tables for r in ("baoke_transformer", "baoke_loader")
+        }, "the export appends, dbt (and the loader) read; nobody may update or delete"
     finally:
         conn.close()
     assert (recorded_exports(db), logged(db, d002.export_id)) == before, "every row still there, unchanged"
