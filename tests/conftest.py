@@ -22,6 +22,9 @@ os.environ["BAOKE_HOME"] = str(_STATE)
 os.environ["AIRFLOW_HOME"] = str(_STATE / "airflow")
 for _name in (
     "AIRFLOW_CONN_WAREHOUSE",
+    "AIRFLOW_CONN_WAREHOUSE_LOADER",
+    "AIRFLOW_CONN_WAREHOUSE_TRANSFORMER",
+    "AIRFLOW_CONN_WAREHOUSE_EXPORTER",
     "AIRFLOW_CONN_DMS_API",
     "AIRFLOW_CONN_OEM_API",
     "BAOKE_SIM_FAULT_RATE",  # a shell's simulator fault settings must not reach the suite
@@ -38,6 +41,21 @@ os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
 from baoke import airflow_env  # noqa: E402
 
 airflow_env.apply()
+
+_STEP_CONNECTIONS = (
+    "AIRFLOW_CONN_WAREHOUSE_LOADER",
+    "AIRFLOW_CONN_WAREHOUSE_TRANSFORMER",
+    "AIRFLOW_CONN_WAREHOUSE_EXPORTER",
+)
+
+
+@pytest.fixture(autouse=True)
+def _step_connections_stay_in_their_test():
+    """``resolve_warehouse`` exports the steps' connections derived from the warehouse it
+    found; a later test, on another database, must derive its own."""
+    yield
+    for name in _STEP_CONNECTIONS:
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

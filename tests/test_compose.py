@@ -305,6 +305,23 @@ def test_connection_given_to_every_component(airflow_services, conn_id):
         assert isinstance(uri.port, int), f"{name}: the default {var} has no valid port"
 
 
+@pytest.mark.parametrize("step", ["loader", "transformer", "exporter"])
+def test_each_step_connects_to_the_warehouse_service_as_its_own_login(airflow_services, services, step):
+    """docs/outputs.md §5: extraction, dbt and the export never use the admin login."""
+    from baoke.connections import STEPS
+
+    admin = environment(services["warehouse"])["POSTGRES_USER"]
+    for name, service in airflow_services.items():
+        uri = urlsplit(with_defaults(environment(service)[conn_env_name(STEPS[step].conn_id)]))
+        assert (uri.scheme, uri.hostname, uri.port, uri.path) == ("postgresql", "warehouse", 5432, "/baoke"), name
+        assert uri.username == STEPS[step].default_login != admin, name
+        assert uri.password, f"{name}: the migrations create the login with this password"
+
+
+def test_the_compose_file_documents_verify_full():
+    assert "sslmode=verify-full&sslrootcert=" in COMPOSE_FILE.read_text()
+
+
 def test_warehouse_connection_defaults_to_the_warehouse_service(airflow_services, services):
     wh = environment(services["warehouse"])
     for name, service in airflow_services.items():

@@ -298,12 +298,18 @@ def dms_fell_behind(url: str, entity: str, scope: str, until: dt.datetime | None
 def db(fresh_db: str) -> str:
     """A migrated database with the export relation (two dealers with rows on D) and the
     decisions they were made from, ``marts.dim_dealer`` naming a third dealer with nothing
-    due, and the DMS extracted for D for all three."""
+    due, and the DMS extracted for D for all three. Built as dbt builds them: by the owner
+    role, readable by the export's login (the models' ``grants``)."""
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("set role baoke_owner")
         cur.execute(TABLE)
         cur.execute(DECISIONS)
         cur.execute(
             "create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003')) d(dealer_code)"
+        )
+        cur.execute(
+            "grant select on intermediate.int_outreach_export, intermediate.int_outreach_decisions,"
+            " marts.dim_dealer to baoke_exporter"
         )
     conn.close()
     insert(fresh_db, ROWS)
@@ -965,13 +971,14 @@ def test_the_log_refuses_updates_and_deletes(db: str, tmp_path: Path) -> None:
             cur.execute(
                 "select r, t, p from unnest(array['etl.outreach_log', 'etl.outreach_exports']) t,"
                 " unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p,"
-                " unnest(array['baoke_loader', 'baoke_transformer']) r where has_table_privilege(r, t, p)"
+                " unnest(array['baoke_loader', 'baoke_transformer', 'baoke_exporter']) r"
+                " where has_table_privilege(r, t, p)"
             )
             granted = set(cur.fetchall())
         tables = ("etl.outreach_exports", "etl.outreach_log")
-        assert granted == {("baoke_loader", t, p) for t in tables for p in ("SELECT", "INSERT")} | {
-            ("baoke_transformer", t, "SELECT") for t in tables
-        }, "the export appends, dbt reads; nobody may update or delete"
+        assert granted == {("baoke_exporter", t, p) for t in tables for p in ("SELECT", "INSERT")} | {
+            (r, t, "SELECT") for t in tables for r in ("baoke_transformer", "baoke_loader")
+        }, "the export appends, dbt (and the loader) read; nobody may update or delete"
     finally:
         conn.close()
     assert (recorded_exports(db), logged(db, d002.export_id)) == before, "every row still there, unchanged"

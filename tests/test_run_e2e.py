@@ -1,6 +1,7 @@
 """``baoke run --date D`` end to end on the simulated dealer group: every feed extracted
 through Airflow, the warehouse built by dbt through Cosmos, the marts answering BI
-questions as ``bi_reader`` — and a second run of the same date changing nothing."""
+questions as ``bi_reader``, every step connected as its own login and none as a
+superuser — and a second run of the same date changing nothing."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from baoke import feedreports
+from baoke import feedreports, migrate
 from baoke.config import get_settings
 from baoke_sim.demo import DEMO_SEED, simulated_feeds
 from baoke_sim.world import generate
@@ -47,9 +49,10 @@ def _run_twice(warehouse_url: str, env: dict[str, str]) -> dict:
         for name in ("AIRFLOW_CONN_DMS_API", "AIRFLOW_CONN_OEM_API"):
             mp.setenv(name, os.environ[name])  # restored after the runs
         connections_as_a_data_engineer_makes_them(mp)
-        result = baoke(
-            "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
-        )
+        with SessionSampler(warehouse_url) as sessions:
+            result = baoke(
+                "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
+            )
         if result.returncode != 0:
             pytest.fail(f"baoke run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
@@ -60,7 +63,54 @@ def _run_twice(warehouse_url: str, env: dict[str, str]) -> dict:
         again = baoke(
             "run", "--date", D.isoformat(), "--vars", '{"holdout_pct": 0}', "--retries", "0", env=env, timeout=1500
         )
-    return {"result": result, "again": again, "last_batch": last_batch_of_first_run, "kpis": kpis}
+    return {
+        "result": result,
+        "again": again,
+        "last_batch": last_batch_of_first_run,
+        "kpis": kpis,
+        "sessions": sessions.seen,
+    }
+
+
+class SessionSampler(threading.Thread):
+    """Every client session of the run's database, from ``pg_stat_activity`` every 0.1 s
+    while the run lasts: (login, whether it is a superuser, application name)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.seen: set[tuple[str, bool, str]] = set()
+        self._done = threading.Event()
+        self._started = threading.Event()
+
+    def __enter__(self) -> SessionSampler:
+        self.start()
+        self._started.wait(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.join(30)
+
+    def run(self) -> None:
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select pg_backend_pid(), current_database()")
+                me, database = cur.fetchone()
+                self._started.set()
+                while not self._done.is_set():
+                    cur.execute(
+                        "select a.usename, r.rolsuper, a.application_name from pg_stat_activity a"
+                        " join pg_roles r on r.rolname = a.usename"
+                        " where a.datname = %s and a.pid <> %s and a.backend_type = 'client backend'",
+                        (database, me),
+                    )
+                    self.seen.update(cur.fetchall())
+                    self._done.wait(0.1)
+        finally:
+            conn.close()
 
 
 def connections_as_a_data_engineer_makes_them(mp: pytest.MonkeyPatch) -> None:
@@ -123,6 +173,17 @@ def test_run_extracts_every_feed_and_builds_every_mart(first_run, warehouse_url,
         } <= marts
         cur.execute("select max(version_at) < '2026-11-20T00:00:00+08:00' from raw.dms_repair_orders")
         assert cur.fetchone()[0], "the run for D reads nothing changed after D 00:00"
+
+
+@pytest.mark.slow
+def test_no_step_of_the_run_connects_as_a_superuser(first_run):
+    """Extraction, dbt and the export each connect as their own login; the admin
+    connection is the migration runner's alone (``baoke run`` migrates before any step)."""
+    sessions = first_run["sessions"]
+    logins = {login for login, _, _ in sessions}
+    assert {"baoke_extract", "baoke_dbt", "baoke_export"} <= logins, sessions
+    superuser = {(login, app) for login, is_super, app in sessions if is_super}
+    assert superuser <= {("postgres", migrate.APPLICATION_NAME)}, superuser
 
 
 @pytest.mark.slow

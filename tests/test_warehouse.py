@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 from baoke import dbt, migrate, warehouse
+from baoke.connections import step_url
 
 
 def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
@@ -38,8 +39,9 @@ def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
 
 
 @pytest.mark.slow  # runs dbt
-def test_dbt_connects_to_the_embedded_warehouse(warehouse_url: str):
-    assert dbt.run_dbt(["debug"], warehouse_url) is True
+def test_dbt_connects_to_the_embedded_warehouse(fresh_db: str):
+    """As the transformer's login (derived from the admin URL), acting as the owner role."""
+    assert dbt.run_dbt(["debug"], step_url("transformer", fresh_db)) is True
 
 
 @pytest.mark.slow  # runs dbt
@@ -127,7 +129,10 @@ def test_describe_hides_the_password():
 
 
 def test_dbt_profile_takes_every_part_of_the_url():
-    env = dbt.profile_env("postgresql://u:p%40ss@db:5433/wh?sslmode=verify-full")
+    env = dbt.profile_env(
+        "postgresql://u:p%40ss@db:5433/wh?sslmode=verify-full&sslrootcert=/certs/ca.pem"
+        "&sslcert=/certs/dbt.pem&sslkey=/certs/dbt.key"
+    )
     assert env == {
         "BAOKE_WH_HOST": "db",
         "BAOKE_WH_PORT": "5433",
@@ -135,6 +140,9 @@ def test_dbt_profile_takes_every_part_of_the_url():
         "BAOKE_WH_PASSWORD": "p@ss",
         "BAOKE_WH_DBNAME": "wh",
         "BAOKE_WH_SSLMODE": "verify-full",
+        "BAOKE_WH_SSLROOTCERT": "/certs/ca.pem",
+        "BAOKE_WH_SSLCERT": "/certs/dbt.pem",
+        "BAOKE_WH_SSLKEY": "/certs/dbt.key",
     }
 
 

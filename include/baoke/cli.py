@@ -111,8 +111,9 @@ def run_day_and_report(
     import psycopg2
 
     from baoke import runlock, runlog
+    from baoke.connections import step_url
 
-    url = _open_warehouse()
+    url = step_url("loader", _open_warehouse())  # the run's own session: the loader's login
     log_path = runlog.new_log_path(get_settings().state_dir / "logs", business_date)
     command = command or f"baoke run --date {business_date.isoformat()}"
     with runlock.hold(url, business_date, command, str(log_path)) as held:
@@ -144,9 +145,11 @@ def _run_and_report(
         return False
     for result in results:
         typer.echo(report.dag_line(result))
+    from baoke.connections import step_url
+
     reports = report.feed_reports(url, business_date)
     typer.echo(report.feed_report_summary(reports))
-    typer.echo(report.warehouse_summary(url))
+    typer.echo(report.warehouse_summary(step_url("transformer", url)))
     if any(r.dag_id == runner.OUTBOUND_DAG and r.state != "skipped" for r in results):
         typer.echo(report.outbound_summary(business_date))
     typer.echo(f"log (Airflow, dbt): {log_path}")
@@ -206,12 +209,13 @@ def reconcile(
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(1) from err
     from baoke import migrate, runlock
+    from baoke.connections import step_url
 
     migrate.migrate(url)
     days_args = ["--days", str(days)] if days else []
     command = shlex.join(["baoke", "reconcile", "--date", business_date.isoformat(), *days_args])
     try:  # one run at a time: a deep read beside a day's run would load the same versions
-        with runlock.hold(url, business_date, command, None) as held:
+        with runlock.hold(step_url("loader", url), business_date, command, None) as held:
             result = deep_read(url, business_date, days)
             held.finish(result.ok)
     except runlock.RunInProgress as err:
@@ -274,7 +278,9 @@ def dbt(ctx: typer.Context) -> None:
     except warehouse.WarehouseError as err:
         typer.secho(f"error: {err}", fg="red", err=True)
         raise typer.Exit(1) from err
-    raise typer.Exit(0 if dbt_runner.run_dbt(list(ctx.args), url) else 1)
+    from baoke.connections import step_url
+
+    raise typer.Exit(0 if dbt_runner.run_dbt(list(ctx.args), step_url("transformer", url)) else 1)
 
 
 @app.command()

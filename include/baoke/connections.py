@@ -13,6 +13,14 @@ made for any other integration — in the UI, with ``airflow connections add``, 
 The warehouse becomes one URL (``postgresql://user:password@host:port/db?sslmode=...``),
 built and read back by SQLAlchemy's ``URL``, which psycopg2, the loader, the export and
 dbt's profile all take: one way from the connection to a database session.
+
+Least privilege (docs/outputs.md, "Access and privacy"): ``warehouse`` is the admin
+connection, used only to migrate. Each step connects as its own login, from its own
+connection when one is configured (``warehouse_loader``, ``warehouse_transformer``,
+``warehouse_exporter``), else from a connection derived from ``warehouse``: the same
+server, database and options (``sslmode``, certificates), the step's default login
+(``baoke_extract``, ``baoke_dbt``, ``baoke_export``). The migrations create each login
+and make it a member of its step's group role.
 """
 
 from __future__ import annotations
@@ -20,11 +28,34 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg2
 
 WAREHOUSE = "warehouse"
+
+StepName = Literal["loader", "transformer", "exporter"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """How one step of a run reaches the warehouse: its Airflow connection, the group role
+    (migration 011) that holds its grants, and the login a derived connection uses."""
+
+    conn_id: str
+    group: str
+    default_login: str
+
+
+#: extraction, dbt, the export
+STEPS: dict[StepName, Step] = {
+    "loader": Step("warehouse_loader", "baoke_loader", "baoke_extract"),
+    "transformer": Step("warehouse_transformer", "baoke_transformer", "baoke_dbt"),
+    "exporter": Step("warehouse_exporter", "baoke_exporter", "baoke_export"),
+}
+
+#: The NOLOGIN role that owns the warehouse's schemas and tables; dbt acts as it.
+OWNER_ROLE = "baoke_owner"
 
 
 def get_connection(conn_id: str) -> Any:
@@ -89,6 +120,41 @@ def postgres_url(conn: Any) -> str:
 def warehouse_url(conn_id: str = WAREHOUSE) -> str:
     """The configured warehouse's libpq URL (see ``postgres_url``)."""
     return postgres_url(get_connection(conn_id))
+
+
+def step_configured(step: StepName) -> bool:
+    """Whether the step has a connection of its own (environment, Airflow's database or a
+    secrets backend)."""
+    import os
+
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from baoke.config import conn_env_name
+
+    conn_id = STEPS[step].conn_id
+    if os.environ.get(conn_env_name(conn_id)):
+        return True
+    try:
+        get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def derived_url(admin_url: str, step: StepName) -> str:
+    """The step's URL derived from the admin one: same server, database, password and
+    options (``sslmode``...), the step's default login. A login made by the migrations
+    for a derived connection has no password: it signs in where the server trusts it
+    (the embedded warehouse, the tests); anywhere else, configure the step's connection."""
+    return parse_url(admin_url).set(username=STEPS[step].default_login).render_as_string(hide_password=False)
+
+
+def step_url(step: StepName, admin_url: str | None = None) -> str:
+    """The URL the step connects with: its own connection when configured, else derived
+    from ``admin_url`` (default: the ``warehouse`` connection)."""
+    if step_configured(step):
+        return warehouse_url(STEPS[step].conn_id)
+    return derived_url(admin_url or warehouse_url(), step)
 
 
 def parse_url(url: str) -> Any:

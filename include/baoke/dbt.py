@@ -26,13 +26,17 @@ PARSE_ONLY_ENV = {
     "BAOKE_WH_PASSWORD": "",
     "BAOKE_WH_DBNAME": "none",
     "BAOKE_WH_SSLMODE": "prefer",
+    "BAOKE_WH_SSLROOTCERT": "",
+    "BAOKE_WH_SSLCERT": "",
+    "BAOKE_WH_SSLKEY": "",
 }
 
 
 def profile_env(warehouse_url: str) -> dict[str, str]:
     """The ``BAOKE_WH_*`` variables profiles.yml reads, from a warehouse URL (libpq's
     defaults where the URL says nothing: port 5432, the database named after the user,
-    ``sslmode=prefer``), so dbt builds in the database extraction loads."""
+    ``sslmode=prefer``, no certificates), so dbt builds in the database extraction loads,
+    over the transport the connection asks for."""
     url = parse_url(warehouse_url)
     return {
         "BAOKE_WH_HOST": url.host or "127.0.0.1",
@@ -41,6 +45,9 @@ def profile_env(warehouse_url: str) -> dict[str, str]:
         "BAOKE_WH_PASSWORD": url.password or "",
         "BAOKE_WH_DBNAME": url.database or url.username or "postgres",
         "BAOKE_WH_SSLMODE": str(url.query.get("sslmode", "prefer")),
+        "BAOKE_WH_SSLROOTCERT": str(url.query.get("sslrootcert", "")),
+        "BAOKE_WH_SSLCERT": str(url.query.get("sslcert", "")),
+        "BAOKE_WH_SSLKEY": str(url.query.get("sslkey", "")),
     }
 
 

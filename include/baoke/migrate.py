@@ -12,15 +12,34 @@ when, and it takes no lock: Airflow wraps its own ``airflow db migrate`` in an a
 lock (``airflow.utils.db.create_global_lock``) for that reason. yoyo does read SQL files
 and takes a lock, but it is not installed, and a new pinned dependency for forty lines
 is a poor trade.
+
+Least privilege (migration 011): the runner connects as the warehouse's admin (the
+``warehouse`` connection) and is the only code that does. After the files it settles
+who owns what: it creates the raw tables as the owner role, hands every schema, table,
+view, sequence and function of the warehouse's schemas to the owner role (whatever a
+migration created is the admin's until then; grants made on it carry over), and creates
+each step's login as a member of its step's group role. The steps themselves connect with
+their own logins and call the runner only when the ledger shows a migration pending.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 import psycopg2
+from psycopg2 import sql
+
+from baoke.connections import OWNER_ROLE, STEPS, StepName, parse_url, step_configured, step_url, warehouse_url
 
 _LOCK_KEY = 0x5BA0_4E  # any constant shared by every Baoke process
+
+#: How the runner's session shows in ``pg_stat_activity``: the one admin session of a run.
+APPLICATION_NAME = "baoke migrate"
+
+#: The schemas the platform owns (migration 001).
+SCHEMAS = ("raw", "etl", "rules", "staging", "intermediate", "marts")
 
 
 def migration_files() -> list[tuple[str, str]]:
@@ -30,10 +49,14 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
-def migrate(url: str) -> list[str]:
-    """Apply the migrations not yet applied; return their names."""
+def migrate(url: str, step_urls: Mapping[StepName, str] | None = None) -> list[str]:
+    """Apply the migrations not yet applied, settle ownership, and create or update the
+    steps' logins (from ``step_urls``, default: each step's connection, or the one derived
+    from ``url``); return the names of the migrations applied."""
+    if step_urls is None:
+        step_urls = {step: step_url(step, url) for step in STEPS}
     applied: list[str] = []
-    conn = psycopg2.connect(url)
+    conn = psycopg2.connect(url, application_name=APPLICATION_NAME)
     try:
         with conn, conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
@@ -44,11 +67,107 @@ def migrate(url: str) -> list[str]:
             )
             cur.execute("select name from etl.schema_migrations")
             done = {row[0] for row in cur.fetchall()}
-            for name, sql in migration_files():
+            for name, text in migration_files():
                 if name not in done:
-                    cur.execute(sql)
+                    cur.execute(text)
                     cur.execute("insert into etl.schema_migrations (name) values (%s)", (name,))
                     applied.append(name)
+            _settle_ownership(cur)
+            _ensure_logins(cur, step_urls, admin=parse_url(url).username)
     finally:
         conn.close()
     return applied
+
+
+def pending(url: str) -> bool:
+    """Whether the warehouse at ``url`` (a step's login) lacks a migration: read from the
+    ledger, which every step may read. A login that cannot connect or read it yet (a
+    warehouse never migrated) counts as pending."""
+    names = {name for name, _ in migration_files()}
+    try:
+        conn = psycopg2.connect(url)
+    except psycopg2.OperationalError:
+        return True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select name from etl.schema_migrations")
+            return not names <= {row[0] for row in cur.fetchall()}
+    except psycopg2.Error:
+        return True
+    finally:
+        conn.close()
+
+
+def ready_url(step: StepName) -> str:
+    """The step's URL, once the warehouse is migrated: the admin connection is opened only
+    when a migration is pending (``baoke run`` migrates before any step starts)."""
+    url = step_url(step)
+    if pending(url):
+        migrate(warehouse_url())
+    return url
+
+
+def _settle_ownership(cur: Any) -> None:
+    """Raw tables created by the owner role, then every object of the platform's schemas
+    not owned by it handed over (a table's indexes and owned sequences go with it)."""
+    from baoke.extract.loader import create_raw_tables
+
+    cur.execute(
+        "select nspname from pg_namespace where nspname = any(%s) and nspowner <> %s::regrole",
+        (list(SCHEMAS), OWNER_ROLE),
+    )
+    for (schema,) in cur.fetchall():
+        cur.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(OWNER_ROLE)))
+    cur.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
+    create_raw_tables(cur)
+    cur.execute("reset role")
+    cur.execute(
+        "select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')"
+        " and c.relowner <> %(owner)s::regrole"
+        " and not (c.relkind = 'S' and exists (select from pg_depend d where d.classid = 'pg_class'::regclass"
+        "   and d.objid = c.oid and d.deptype in ('a', 'i')))"
+        " order by c.relkind = 'S'",
+        {"schemas": list(SCHEMAS), "owner": OWNER_ROLE},
+    )
+    kinds = {"r": "table", "p": "table", "f": "foreign table", "v": "view", "m": "materialized view", "S": "sequence"}
+    for schema, name, kind in cur.fetchall():
+        cur.execute(
+            sql.SQL("alter {} {}.{} owner to {}").format(
+                sql.SQL(kinds[kind]), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(OWNER_ROLE)
+            )
+        )
+    cur.execute(
+        "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+        " where n.nspname = any(%(schemas)s) and p.proowner <> %(owner)s::regrole",
+        {"schemas": list(SCHEMAS), "owner": OWNER_ROLE},
+    )
+    for (signature,) in cur.fetchall():
+        cur.execute(sql.SQL("alter routine {} owner to {}").format(sql.SQL(signature), sql.Identifier(OWNER_ROLE)))
+
+
+def _ensure_logins(cur: Any, step_urls: Mapping[StepName, str], admin: str | None) -> None:
+    """Each step's login, made a member of its group role: created if missing, its
+    password set from its URL when the step has a connection of its own (a derived one
+    gets none). A login that is the admin itself, or a superuser (a deployment pointing a
+    step at one), is left alone: no grant would restrict it, and the run's check of
+    ``pg_stat_activity`` (tests/test_run_e2e.py) is what catches such a setup."""
+    for step, url in step_urls.items():
+        parsed = parse_url(url)
+        login = parsed.username
+        if not login or login == admin:
+            continue
+        password = parsed.password if step_configured(step) else None
+        cur.execute("select rolsuper from pg_roles where rolname = %s", (login,))
+        found = cur.fetchone()
+        if found is None:
+            cur.execute("savepoint login")
+            try:
+                cur.execute(sql.SQL("create role {} login").format(sql.Identifier(login)))
+            except psycopg2.errors.DuplicateObject:  # another database of the cluster made it
+                cur.execute("rollback to savepoint login")
+            cur.execute("release savepoint login")
+        elif found[0]:
+            continue
+        cur.execute(sql.SQL("alter role {} login password %s").format(sql.Identifier(login)), (password,))
+        cur.execute(sql.SQL("grant {} to {}").format(sql.Identifier(STEPS[step].group), sql.Identifier(login)))

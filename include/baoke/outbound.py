@@ -873,12 +873,11 @@ def export_day(
 
 @contextlib.contextmanager
 def _warehouse() -> Any:
-    from baoke.connections import warehouse, warehouse_url
-    from baoke.migrate import migrate
+    """The warehouse as the exporter's login (docs/outputs.md, "Least privilege")."""
+    from baoke.connections import warehouse
+    from baoke.migrate import ready_url
 
-    url = warehouse_url()
-    migrate(url)
-    with warehouse(url) as conn:
+    with warehouse(ready_url("exporter")) as conn:
         yield conn
 
 

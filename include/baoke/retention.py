@@ -165,12 +165,12 @@ def purge_rejects(conn: Any, business_date: dt.date, age_days: int) -> PurgeResu
 
 @contextlib.contextmanager
 def _warehouse() -> Iterator[Any]:
-    from baoke.connections import warehouse, warehouse_url
-    from baoke.migrate import migrate
+    """The purge connects as the loader (it writes ``etl.purges`` and blanks the payload of
+    old rejects, which the loader wrote): never as the admin connection (outputs.md §5)."""
+    from baoke.connections import warehouse
+    from baoke.migrate import ready_url
 
-    url = warehouse_url()
-    migrate(url)
-    with warehouse(url) as conn:
+    with warehouse(ready_url("loader")) as conn:
         yield conn
 
 

@@ -30,7 +30,15 @@ with warnings.catch_warnings():
     from pgserver.utils import PostmasterInfo, find_suitable_port
 
 from baoke.config import conn_env_name, get_settings
-from baoke.connections import WAREHOUSE, ConnectionConfigError, public_url, warehouse_url
+from baoke.connections import (
+    STEPS,
+    WAREHOUSE,
+    ConnectionConfigError,
+    derived_url,
+    public_url,
+    step_configured,
+    warehouse_url,
+)
 
 DATABASE = "baoke"
 SUPERUSER = "postgres"
@@ -215,6 +223,23 @@ def embedded() -> EmbeddedWarehouse:
 
 
 def resolve_warehouse(start_embedded: bool = True) -> str:
+    """The warehouse (admin) URL, and the steps' connections beside it (``export_step_connections``)."""
+    url = _resolve_admin(start_embedded)
+    export_step_connections(url)
+    return url
+
+
+def export_step_connections(admin_url: str) -> None:
+    """Export ``AIRFLOW_CONN_WAREHOUSE_LOADER`` (and the transformer's, the exporter's),
+    derived from the admin URL, for each step without a connection of its own: Cosmos
+    builds dbt's profile from ``warehouse_transformer``, and the tasks run in child
+    processes."""
+    for step, spec in STEPS.items():
+        if not step_configured(step):
+            os.environ[conn_env_name(spec.conn_id)] = derived_url(admin_url, step)
+
+
+def _resolve_admin(start_embedded: bool) -> str:
     """The warehouse URL: the ``warehouse`` connection from the environment (read by
     Airflow, URI or JSON form), else the embedded server (started if needed and exported
     as ``AIRFLOW_CONN_WAREHOUSE`` so that Airflow tasks, dbt and child processes all see

@@ -20,12 +20,12 @@ from typing import Any
 from baoke import feedreports
 from baoke.config import get_settings
 from baoke.configured import feed_endpoint, open_folder
-from baoke.connections import warehouse, warehouse_url
+from baoke.connections import warehouse
 from baoke.extract import callcenter, dms, freshness, insurer, oem
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.extract.files import FileOutcome
-from baoke.extract.loader import BatchResult, ensure_raw_tables
-from baoke.migrate import migrate
+from baoke.extract.loader import BatchResult
+from baoke.migrate import ready_url
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,9 @@ def tally(results: Iterable[BatchResult | None]) -> dict[str, dict[str, int]]:
 
 @contextlib.contextmanager
 def _warehouse() -> Iterator[Any]:
-    """The warehouse, migrated and with every raw table in place."""
-    url = warehouse_url()
-    migrate(url)
-    with warehouse(url) as conn:
-        ensure_raw_tables(conn)
+    """The warehouse as the loader's login, migrated (which puts every raw table in
+    place)."""
+    with warehouse(ready_url("loader")) as conn:
         yield conn
 
 

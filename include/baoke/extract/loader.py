@@ -97,11 +97,18 @@ create index if not exists {name}_batch on {table} (batch_id);  -- incremental s
 """
 
 
+def create_raw_tables(cur: Any, entities: Iterable[RawEntity] = ALL) -> None:
+    """Create the raw tables (idempotent), in the cursor's transaction. The migration
+    runner calls it as the owner role: the loader's login may not create tables."""
+    for entity in entities:
+        cur.execute(_RAW_DDL.format(table=entity.table, name=entity.table.replace(".", "_")))
+
+
 def ensure_raw_tables(conn: Any, entities: Iterable[RawEntity] = ALL) -> None:
-    """Create the raw tables (idempotent). Called by every extraction task before loading."""
+    """``create_raw_tables`` in a transaction of its own (tests building a raw table
+    outside the migrations)."""
     with conn, conn.cursor() as cur:
-        for entity in entities:
-            cur.execute(_RAW_DDL.format(table=entity.table, name=entity.table.replace(".", "_")))
+        create_raw_tables(cur, entities)
 
 
 def copy_text(value: str) -> str:

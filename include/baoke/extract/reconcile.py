@@ -20,6 +20,7 @@ from typing import Any
 import psycopg2
 
 from baoke.config import get_settings
+from baoke.connections import step_url
 from baoke.dates import TZ
 from baoke.extract import jobs
 from baoke.migrate import migrate
@@ -86,6 +87,7 @@ def reconcile(url: str, business_date: dt.date, days: float | None = None) -> Re
     (the one the jobs use)."""
     result = Reconciliation(business_date, days or get_settings().reconcile_days)
     migrate(url)
+    url = step_url("loader", url)  # what follows reads the loader's ledger, as the loader
     first_batch = _reserve_batch_id(url)
     try:
         jobs.dms_group(business_date, result.days)

@@ -2,19 +2,34 @@
 
 The DAG is rendered from ``dbt_project/target/manifest.json`` (built ahead of time by
 ``baoke manifest``, in the image and before every ``baoke run``), so parsing the DAG
-file does not run dbt. The connection is the Airflow connection ``warehouse``.
+file does not run dbt. The connection is the Airflow connection ``warehouse_transformer``
+(the transformer's login, docs/outputs.md "Least privilege"), acting as the owner role.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from baoke.config import get_settings
+from baoke.connections import OWNER_ROLE, STEPS
 from baoke.dates import business_date_from_context
+
+
+class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
+    """Cosmos' Postgres mapping, with the certificates of the connection's extra beside
+    ``sslmode`` (Cosmos maps only ``sslmode``): dbt's sessions use the transport
+    extraction and the export use."""
+
+    airflow_param_mapping: ClassVar[dict[str, Any]] = {
+        **PostgresUserPasswordProfileMapping.airflow_param_mapping,
+        "sslrootcert": "extra.sslrootcert",
+        "sslcert": "extra.sslcert",
+        "sslkey": "extra.sslkey",
+    }
 
 
 def set_dbt_vars(context: Any, operator: Any) -> None:
@@ -43,8 +58,10 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             target_name="warehouse",
             # threads as in profiles.yml: a model's task runs its tests side by side
             # (Cosmos' profile would otherwise leave dbt at 1 thread)
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="warehouse", profile_args={"schema": "public", "threads": 4}
+            # dbt acts as the owner role: what it builds is baoke_owner's, not the login's
+            profile_mapping=WarehouseProfileMapping(
+                conn_id=STEPS["transformer"].conn_id,
+                profile_args={"schema": "public", "threads": 4, "role": OWNER_ROLE},
             ),
         ),
         "execution_config": ExecutionConfig(
