@@ -104,6 +104,36 @@ def test_the_loader_cannot_write_marts_nor_create_tables(fresh_db: str):
         loader.close()
 
 
+def test_only_the_export_writes_its_audit_and_nobody_forges_who_wrote_it(fresh_db: str):
+    """outputs.md §5: the export audit is the exporter's (the loader, which no longer
+    exports, may not add rows), a row's `db_user` is the session's whatever the writer
+    says, erasures are the admin's, and the row-level security's SECURITY DEFINER function
+    runs as the owner role, never as the superuser who ran the migration."""
+    audit_row = (
+        "insert into etl.export_audit (export_id, run_id, business_date, dealer_code, file_name, file_format,"
+        " bytes, sha256, target, db_user, os_user) values (1, 'r', '2026-11-20', 'D001', 'f.csv', 'csv', 1,"
+        f" '{'0' * 64}', '/o', 'forged', 'me')"
+    )
+    loader = psycopg2.connect(step_url("loader", fresh_db))
+    try:
+        for statement in (audit_row, "insert into etl.erasures (customer_id) values ('C1')"):
+            with pytest.raises(errors.InsufficientPrivilege), loader.cursor() as cur:
+                cur.execute(statement)
+            loader.rollback()
+    finally:
+        loader.close()
+    with psycopg2.connect(step_url("exporter", fresh_db)) as exporter, exporter.cursor() as cur:
+        cur.execute(audit_row + " returning db_user")
+        assert cur.fetchone() == (STEPS["exporter"].default_login,)
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select p.proname, pg_get_userbyid(p.proowner) from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'access'"
+        )
+        owners = dict(cur.fetchall())
+    assert owners and set(owners.values()) == {OWNER_ROLE}, owners
+
+
 def test_the_transformer_builds_as_the_owner_and_owns_nothing(fresh_db: str):
     transformer = psycopg2.connect(step_url("transformer", fresh_db))
     try:

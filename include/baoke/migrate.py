@@ -38,8 +38,9 @@ _LOCK_KEY = 0x5BA0_4E  # any constant shared by every Baoke process
 #: How the runner's session shows in ``pg_stat_activity``: the one admin session of a run.
 APPLICATION_NAME = "baoke migrate"
 
-#: The schemas the platform owns (migration 001).
-SCHEMAS = ("raw", "etl", "rules", "staging", "intermediate", "marts")
+#: The schemas the platform owns (migration 001; `access`, the row-level security's
+#: functions, migration 012): their objects are handed to the owner role.
+SCHEMAS = ("raw", "etl", "rules", "staging", "intermediate", "marts", "access")
 
 
 def migration_files() -> list[tuple[str, str]]:
