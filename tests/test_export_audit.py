@@ -89,7 +89,7 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
     before = audit_rows(db)
     conn, writer = psycopg2.connect(db), psycopg2.connect(db)
     with writer, writer.cursor() as cur:
-        cur.execute("set role baoke_loader")  # the role the export writes the audit as
+        cur.execute("set role baoke_exporter")  # the role the export writes the audit as
     try:
         for statement in (
             "update etl.export_audit set rows = 0",
@@ -111,11 +111,11 @@ def test_the_audit_refuses_updates_and_deletes_to_everyone(db: str, tmp_path: Pa
         with conn, conn.cursor() as cur:
             cur.execute(
                 "select r, p from unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p,"
-                " unnest(array['baoke_loader', 'baoke_transformer', 'bi_reader']) r"
+                " unnest(array['baoke_loader', 'baoke_transformer', 'baoke_exporter', 'bi_reader']) r"
                 " where has_table_privilege(r, 'etl.export_audit', p)"
             )
             granted = set(cur.fetchall())
-        assert granted == {("baoke_loader", "SELECT"), ("baoke_loader", "INSERT")}
+        assert granted == {("baoke_exporter", "SELECT"), ("baoke_exporter", "INSERT"), ("baoke_loader", "SELECT")}
         with writer, writer.cursor() as cur:  # the writer role can append
             cur.execute(
                 "insert into etl.export_audit (export_id, run_id, business_date, dealer_code, file_name, file_format,"
