@@ -33,7 +33,7 @@
 -- thousands of rows.
 -- One row per customer with a call row on D (after the holdout).
 {{ config(
-    pre_hook="set local enable_nestloop = off",
+    pre_hook="set local enable_nestloop = off; set local enable_mergejoin = off",
     indexes=[{'columns': ['customer_id'], 'unique': true}]
 ) }}
 
