@@ -67,7 +67,8 @@ def synthetic_day(cur: Any, rows: int, dealers: int, holdout: float, seed: int =
     advisors = []
     for d in range(dealers):
         for role, n in STAFF.items():
-            advisors += [(f"{role[:2].upper()}{d:03d}{i:02d}", f"DL{d:03d}", rng.random() > 0.05, role) for i in range(n)]
+            for i in range(n):
+                advisors.append((f"{role[:2].upper()}{d:03d}{i:02d}", f"DL{d:03d}", rng.random() > 0.05, role))
     cur.executemany("insert into bench.stg_dms__advisors values (%s, %s, %s, %s)", advisors)
     by_dealer: dict[str, list[str]] = {}
     for advisor_id, dealer, _, role in advisors:
@@ -86,7 +87,8 @@ def synthetic_day(cur: Any, rows: int, dealers: int, holdout: float, seed: int =
         customer, vin = f"K{k:07d}", f"V{k:07d}"
         due = f"2026-{rng.randint(6, 8):02d}-{rng.randint(1, 28):02d}"
         source = rng.choices(["due", "overflow", "retry", "callback"], weights=[80, 10, 8, 2])[0]
-        routed.append((customer, vin, dealer, reason, priority, f"E{k}", due, source, "call", 1, rng.random() < holdout))
+        draws = rng.random() < holdout
+        routed.append((customer, vin, dealer, reason, priority, f"E{k}", due, source, "call", 1, draws))
         if rng.random() < 0.7:
             own.append((customer, rng.choice(by_dealer[f"{dealer}/service_advisor"])))
         vehicles.append((vin, rng.choice(by_dealer[f"{dealer}/sales_consultant"])))
