@@ -37,22 +37,27 @@ REASONS = [
 STAFF = {"service_advisor": 8, "sales_consultant": 4, "followup_agent": 2, "renewal_specialist": 2}
 
 
-def render(sql: str) -> str:
-    """The model's SQL with its refs on the scratch tables (no dbt: the model alone)."""
+def render(sql: str) -> tuple[str, str]:
+    """The model's SQL with its refs on the scratch tables (no dbt: the model alone), and
+    its pre-hook (the planner settings it runs with)."""
     import jinja2
 
+    config: dict[str, Any] = {}
     env = jinja2.Environment()
-    return env.from_string(sql).render(
+    rendered = env.from_string(sql).render(
         ref=lambda name: f"bench.{name}",
         var=lambda name, default=None: {"max_calls_per_advisor": 40}.get(name, default),
-        config=lambda **_: "",
+        config=lambda **kwargs: config.update(kwargs) or "",
     )
+    return rendered, config.get("pre_hook", "")
 
 
 def synthetic_day(cur: Any, rows: int, dealers: int, holdout: float, seed: int = 16) -> None:
     """A day of `rows` call rows over `dealers` dealers, staffed as STAFF says, 70% of
     customers with an advisor of their own (a few of them gone), a share `holdout` of
     them drawing the holdout (0 to compare with a model that walked held-out rows)."""
+    from psycopg2.extras import execute_values
+
     rng = random.Random(seed)
     cur.execute("drop schema if exists bench cascade; create schema bench")
     cur.execute("create table bench.outreach_reasons (reason text, priority int, queue text)")
@@ -62,7 +67,8 @@ def synthetic_day(cur: Any, rows: int, dealers: int, holdout: float, seed: int =
     advisors = []
     for d in range(dealers):
         for role, n in STAFF.items():
-            advisors += [(f"{role[:2].upper()}{d:03d}{i:02d}", f"DL{d:03d}", rng.random() > 0.05, role) for i in range(n)]
+            for i in range(n):
+                advisors.append((f"{role[:2].upper()}{d:03d}{i:02d}", f"DL{d:03d}", rng.random() > 0.05, role))
     cur.executemany("insert into bench.stg_dms__advisors values (%s, %s, %s, %s)", advisors)
     by_dealer: dict[str, list[str]] = {}
     for advisor_id, dealer, _, role in advisors:
@@ -81,21 +87,25 @@ def synthetic_day(cur: Any, rows: int, dealers: int, holdout: float, seed: int =
         customer, vin = f"K{k:07d}", f"V{k:07d}"
         due = f"2026-{rng.randint(6, 8):02d}-{rng.randint(1, 28):02d}"
         source = rng.choices(["due", "overflow", "retry", "callback"], weights=[80, 10, 8, 2])[0]
-        routed.append((customer, vin, dealer, reason, priority, f"E{k}", due, source, "call", 1, rng.random() < holdout))
+        draws = rng.random() < holdout
+        routed.append((customer, vin, dealer, reason, priority, f"E{k}", due, source, "call", 1, draws))
         if rng.random() < 0.7:
             own.append((customer, rng.choice(by_dealer[f"{dealer}/service_advisor"])))
         vehicles.append((vin, rng.choice(by_dealer[f"{dealer}/sales_consultant"])))
-    cur.executemany("insert into bench.int_outreach_routing values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", routed)
-    cur.executemany("insert into bench.int_customer_advisor values (%s, %s)", own)
-    cur.executemany("insert into bench.stg_dms__vehicles values (%s, %s)", vehicles)
+    execute_values(cur, "insert into bench.int_outreach_routing values %s", routed)
+    execute_values(cur, "insert into bench.int_customer_advisor values %s", own)
+    execute_values(cur, "insert into bench.stg_dms__vehicles values %s", vehicles)
     cur.execute("analyze")
 
 
 def timed(cur: Any, sql: str, table: str) -> float:
     """Seconds to build `table` from the model's SQL, with the model's pre-hook."""
+    query, pre_hook = render(sql)
     started = time.monotonic()
-    cur.execute("begin; set local enable_nestloop = off")
-    cur.execute(f"create table bench.{table} as {render(sql)}")
+    cur.execute("begin")
+    if pre_hook:
+        cur.execute(pre_hook)
+    cur.execute(f"create table bench.{table} as {query}")
     cur.execute("commit")
     return time.monotonic() - started
 

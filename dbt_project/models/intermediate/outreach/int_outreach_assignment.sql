@@ -33,7 +33,7 @@
 -- thousands of rows.
 -- One row per customer with a call row on D (after the holdout).
 {{ config(
-    pre_hook="set local enable_nestloop = off",
+    pre_hook="set local enable_nestloop = off; set local enable_mergejoin = off",
     indexes=[{'columns': ['customer_id'], 'unique': true}]
 ) }}
 
@@ -162,15 +162,16 @@ walk (pool_id, place, person_index, loads, cap) as (
         walk.cap
     from walk
     inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place + 1 = walk_rows.place
-    cross join lateral (  -- an aggregate: computed once per step, not once per use
-        select
-            case
-                when walk_rows.own_index > 0 then walk_rows.own_index
-                else array_position(walk.loads, min(person_load))
-            end as person_index,
-            min(person_load) as least_load
-        from unnest(walk.loads) as person_load
-    ) as chosen
+    cross join
+        lateral (  -- an aggregate: computed once per step, not once per use
+            select
+                case
+                    when walk_rows.own_index > 0 then walk_rows.own_index
+                    else array_position(walk.loads, min(person_load))
+                end as person_index,
+                min(person_load) as least_load
+            from unnest(walk.loads) as person_load
+        ) as chosen
     where chosen.least_load < walk.cap
 ),
 
@@ -192,7 +193,7 @@ stops as (
         place as last_place,
         loads
     from walk
-    order by pool_id, place desc
+    order by pool_id asc, place desc
 ),
 
 stop_order as (
