@@ -131,7 +131,8 @@ def test_only_the_export_writes_its_audit_and_nobody_forges_who_wrote_it(fresh_d
             " where n.nspname = 'access'"
         )
         owners = dict(cur.fetchall())
-    assert owners and set(owners.values()) == {OWNER_ROLE}, owners
+    assert owners, "the access schema's functions exist"
+    assert set(owners.values()) == {OWNER_ROLE}, owners
 
 
 def test_the_transformer_builds_as_the_owner_and_owns_nothing(fresh_db: str):
