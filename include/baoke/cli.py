@@ -16,7 +16,7 @@ import typer
 
 from baoke import airflow_env
 from baoke.access import access_app
-from baoke.cli_common import date_option
+from baoke.cli_common import date_option, migrated_warehouse_or_exit
 from baoke.config import NO_TELEMETRY_ENV, get_settings
 from baoke.privacy import app as privacy_app
 
@@ -196,22 +196,15 @@ def reconcile(
 ) -> None:
     """Deep-read the DMS: re-read the last N days of every entity for every dealer and
     load what the daily windows missed (a change dated further back than the lookback)."""
-    from baoke import warehouse
     from baoke.extract.reconcile import reconcile as deep_read
 
     business_date = date_option(date)
     if business_date is None:
         raise typer.BadParameter("--date is required (YYYY-MM-DD)", param_hint="--date")
-    airflow_env.apply()
-    try:
-        url = warehouse.resolve_warehouse()
-    except warehouse.WarehouseError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(1) from err
-    from baoke import migrate, runlock
+    url = migrated_warehouse_or_exit()
+    from baoke import runlock
     from baoke.connections import step_url
 
-    migrate.migrate(url)
     days_args = ["--days", str(days)] if days else []
     command = shlex.join(["baoke", "reconcile", "--date", business_date.isoformat(), *days_args])
     try:  # one run at a time: a deep read beside a day's run would load the same versions

@@ -1,4 +1,4 @@
-"""Option parsing shared by the ``baoke`` commands and sub-commands."""
+"""Option parsing and warehouse opening shared by the ``baoke`` commands and sub-commands."""
 
 from __future__ import annotations
 
@@ -26,3 +26,19 @@ def date_option(value: str | None) -> dt.date | None:
         return parse_business_date(value)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err
+
+
+def migrated_warehouse_or_exit() -> str:
+    """For the administrative commands (deep read, erasure): the local Airflow
+    environment applied, the configured warehouse migrated; its admin URL. A warehouse
+    that cannot be resolved ends the command with its reason (exit 1)."""
+    from baoke import airflow_env, migrate, warehouse
+
+    airflow_env.apply()
+    try:
+        url = warehouse.resolve_warehouse()
+    except warehouse.WarehouseError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(1) from err
+    migrate.migrate(url)
+    return url

@@ -451,16 +451,10 @@ def erase_command(
     """Erase a customer (PIPL Art. 47): replace its name, mobile, address and birth date
     with pseudonyms everywhere in the warehouse, raw versions included, and in every
     version loaded later; keep ids, visits and KPIs. A second erase changes nothing."""
-    from baoke import airflow_env, migrate, warehouse
+    from baoke.cli_common import migrated_warehouse_or_exit
     from baoke.connections import warehouse as connect
 
-    airflow_env.apply()
-    try:
-        url = warehouse.resolve_warehouse()
-    except warehouse.WarehouseError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(1) from err
-    migrate.migrate(url)
+    url = migrated_warehouse_or_exit()
     with connect(url) as conn:
         try:
             result = erase(conn, customer, reason)
