@@ -16,8 +16,9 @@
 -- that follow it up (further attempts, a callback, a row carried over the advisor cap):
 -- the same customer, reason and due event, until the event is due again.
 -- A unit is a due event's first place on a list or in the holdout: the day it is newly
--- due, or, carried over the advisors' cap, the day it gets a place (the holdout is drawn
--- then, among the customers who are called that day: like with like).
+-- due, or, carried over the advisors' cap, the day it gets a place. The holdout is drawn
+-- before the cap, of the due customers (rules §5), so held-out units are never carried;
+-- a first listing carried over the cap until it expired is no unit of either group.
 with first_places as (
     select
         *,
