@@ -28,7 +28,7 @@ from baoke.config import get_settings
 from baoke_sim.connections import feed_connections
 from baoke_sim.dms_api import DmsApi
 from baoke_sim.servers import ApiError, ApiServer, Request, Response
-from test_outbound import DECISIONS, TABLE, insert, row
+from test_outbound import build_export_relations, insert, row
 
 pytestmark = pytest.mark.slow  # runs DAGs through Airflow
 
@@ -199,11 +199,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     )
 
     # the warehouse built D's lists for both dealers (made by hand here: no dbt)
-    with psycopg2.connect(airflow) as conn, conn.cursor() as cur:
-        cur.execute(TABLE)
-        cur.execute(DECISIONS)
-        cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002')) d(dealer_code)")
-    conn.close()
+    build_export_relations(airflow, ["D001", "D002"])
     insert(airflow, [row("call", "D001", 1), row("call", "D002", 2), row("sms", "D002", 3)])
     out = Path(os.environ["OUTBOUND_DIR"]) / D.isoformat()
     (out / "D002").mkdir(parents=True)
@@ -262,11 +258,7 @@ def test_feed_health_fails_listing_the_reports_while_the_lists_still_go_out(
         "insurer [PICC] stale: insurer PICC: no file dated 2026-11-18 or later (the newest is dated 2026-11-16)"
     ) in logs
 
-    with psycopg2.connect(airflow) as conn, conn.cursor() as cur:
-        cur.execute(TABLE)
-        cur.execute(DECISIONS)
-        cur.execute("create table marts.dim_dealer as select * from (values ('D001'), ('D002')) d(dealer_code)")
-    conn.close()
+    build_export_relations(airflow, ["D001", "D002"])
     insert(airflow, [row("call", "D001", 1)])
     dms_extracted(airflow, D, ["D001", "D002"])
     outbound_run, tasks = run("baoke_outbound")

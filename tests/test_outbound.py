@@ -294,24 +294,29 @@ def dms_fell_behind(url: str, entity: str, scope: str, until: dt.datetime | None
     conn.close()
 
 
+def build_export_relations(url: str, dealers: list[str]) -> None:
+    """The relations the export reads, empty, built as dbt builds them: by the owner role,
+    readable by the export's login (the models' ``grants``); ``marts.dim_dealer`` names
+    ``dealers``."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("set role baoke_owner")
+        cur.execute(TABLE)
+        cur.execute(DECISIONS)
+        cur.execute("create table marts.dim_dealer as select * from unnest(%s::text[]) d(dealer_code)", (dealers,))
+        cur.execute(
+            "grant select on intermediate.int_outreach_export, intermediate.int_outreach_decisions,"
+            " marts.dim_dealer to baoke_exporter"
+        )
+    conn.close()
+
+
 @pytest.fixture
 def db(fresh_db: str) -> str:
     """A migrated database with the export relation (two dealers with rows on D) and the
     decisions they were made from, ``marts.dim_dealer`` naming a third dealer with nothing
     due, and the DMS extracted for D for all three. Built as dbt builds them: by the owner
     role, readable by the export's login (the models' ``grants``)."""
-    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("set role baoke_owner")
-        cur.execute(TABLE)
-        cur.execute(DECISIONS)
-        cur.execute(
-            "create table marts.dim_dealer as select * from (values ('D001'), ('D002'), ('D003')) d(dealer_code)"
-        )
-        cur.execute(
-            "grant select on intermediate.int_outreach_export, intermediate.int_outreach_decisions,"
-            " marts.dim_dealer to baoke_exporter"
-        )
-    conn.close()
+    build_export_relations(fresh_db, ["D001", "D002", "D003"])
     insert(fresh_db, ROWS)
     insert_rows(fresh_db, "intermediate.int_outreach_decisions", OTHER_DECISIONS)
     dms_extracted(fresh_db, D, ["D001", "D002", "D003"])
