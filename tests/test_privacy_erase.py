@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from baoke import privacy
 from baoke.dbt import run_dbt
-from baoke.extract.catalog import DMS, INSURER
+from baoke.extract.catalog import DMS, INSURER, OEM_LOST_CUSTOMERS
 from baoke.extract.loader import Batch, ensure_raw_tables
 from dbt_support import target_for
 
@@ -274,7 +274,9 @@ def test_an_erased_customer_is_nowhere_and_the_kpis_are_unchanged(warehouse: str
         cur.execute("select count(*) from etl.erasures")
         assert cur.fetchone()[0] == 1
 
-    # a later DMS version of the customer lands pseudonymised, and so does a rebuild from raw
+    # a later DMS version of the customer lands pseudonymised, and so does a rebuild from raw;
+    # so do a later insurer policy and OEM lost-list item on the customer's car, while the
+    # OEM's item on the other customer's car lands as sent
     with contextlib.closing(psycopg2.connect(warehouse)) as conn:
         _load(
             conn,
@@ -283,8 +285,29 @@ def test_an_erased_customer_is_nowhere_and_the_kpis_are_unchanged(warehouse: str
             [customer("C1", "D001", NAME, MOBILE, "2026-11-15T10:00:00+08:00", member_tier="diamond")],
             business_date=D,
         )
+        renewal = {
+            **dict.fromkeys(INSURER["POLICY"].columns, ""),
+            "保单号": "P2", "车架号": "VIN0000000000001", "被保险人": NAME, "联系电话": f"+86 {MOBILE}",
+            "险种": "商业险", "起保日期": "2027-01-01", "终保日期": "2027-12-31", "签单日期": "2026-11-18",
+        }  # fmt: skip
+        with Batch.open(conn, INSURER["POLICY"], "PICC", "POLICY_PICC_20261118.csv", D) as batch:
+            batch.add(renewal, "line 2", "sha:3", "2026-11-18T00:00:00+08:00")
+            assert batch.load().loaded == 1
+        lost = [
+            {"vin": vin, "customer_name": name, "mobile_masked": f"{mobile[:3]}****{mobile[-4:]}",
+             "last_service_dealer_code": "D001", "last_service_date": "2026-03-01", "oem_status": "LOST",
+             "reason_hint": None}
+            for vin, name, mobile in (
+                ("VIN0000000000001", NAME, MOBILE), ("VIN0000000000002", OTHER_NAME, OTHER_MOBILE)
+            )
+        ]  # fmt: skip
+        with Batch.open(conn, OEM_LOST_CUSTOMERS, "D001", "2026-10", D) as batch:
+            for n, item in enumerate(lost):
+                batch.add(item, f"item {n + 1}", "2026-10", "2026-11-03T00:00:00+08:00")
+            assert batch.load().loaded == 2
     build(warehouse)
-    assert where_found(warehouse, NAME, MOBILE, ADDRESS) == []
+    assert where_found(warehouse, NAME, MOBILE, ADDRESS, f"{MOBILE[:3]}****{MOBILE[-4:]}") == []
+    assert where_found(warehouse, f"{OTHER_MOBILE[:3]}****{OTHER_MOBILE[-4:]}"), "the other car's item as sent"
     with contextlib.closing(psycopg2.connect(warehouse)) as conn, conn.cursor() as cur:
         cur.execute("select member_tier, customer_name from staging.stg_dms__customers where customer_id = 'C1'")
         assert cur.fetchall() == [("diamond", pseudonyms.name)], "the new version loaded, pseudonymised"

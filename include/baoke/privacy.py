@@ -28,8 +28,11 @@ from the customer id, so the pseudonyms of a customer are always the same.
 
 Ids, cars, visits, orders, consents and every figure stay as they were: the KPIs do not
 change. The request is recorded in ``etl.erasures`` (append-only), which the loader
-reads to pseudonymise every later DMS version of the customer on load
-(``pseudonymise_record``). A second request for the same customer changes nothing.
+reads to pseudonymise every record loaded later that carries the customer's personal
+data (``PERSONAL_FIELDS``, ``pseudonymise_record``): a later DMS version of the
+customer, and a later insurer policy or OEM lost-list item on a car the customer owns
+(its latest DMS version names the customer). A second request for the same customer
+changes nothing: nothing loaded since can hold the original values.
 
 The command needs a role that may update every schema (the tables' owner): it is an
 administrator's act, not a step of the daily run.
@@ -151,6 +154,8 @@ class Substitution:
         if isinstance(value, str):
             if "birth" in key and value in self.originals.birth_dates:
                 return None
+            if "mobile" in key and value in self._masked_mobiles:  # the OEM's 138****8000
+                return self.pseudonyms.mobile
             return self.text(value)
         return value
 
@@ -422,17 +427,60 @@ def erased_customers(conn: Any) -> dict[str, Pseudonyms]:
         return {row[0]: Pseudonyms(*row[1:]) for row in cur.fetchall()}
 
 
-def pseudonymise_record(record: dict[str, Any], pseudonyms: Pseudonyms) -> dict[str, Any]:
-    """A DMS customer record of an erased customer as it may be loaded: its name, mobile
-    and address replaced by the customer's pseudonyms, its birth date null (fields it
-    does not have stay absent)."""
-    replaced = {NAME_FIELD: pseudonyms.name, MOBILE_FIELD: pseudonyms.mobile, ADDRESS_FIELD: pseudonyms.address}
+@dataclass(frozen=True)
+class PersonalFields:
+    """Where a feed's records hold a person's data, and the field saying whose it is:
+    ``owner_key`` names the customer (``by_vehicle`` false) or a car (true: the person is
+    the car's owner, as the insurers and the OEM know them)."""
+
+    owner_key: str
+    by_vehicle: bool
+    name: str
+    mobile: str
+    address: str | None = None
+    birth_date: str | None = None
+
+
+#: The raw tables whose records name a person, by table (feeds.md §1-§3).
+PERSONAL_FIELDS: dict[str, PersonalFields] = {
+    "raw.dms_customers": PersonalFields("customer_id", False, NAME_FIELD, MOBILE_FIELD, ADDRESS_FIELD, BIRTH_FIELD),
+    "raw.insurer_policies": PersonalFields("车架号", True, "被保险人", "联系电话"),
+    "raw.oem_lost_customers": PersonalFields("vin", True, "customer_name", "mobile_masked"),
+}
+
+
+def erased_owners(conn: Any, fields: PersonalFields) -> dict[str, Pseudonyms]:
+    """The value of ``fields.owner_key`` -> pseudonyms, for the records of an erased
+    customer: its ids, or the cars whose latest DMS version names it (a car sold on
+    since is the new owner's, and lands as sent)."""
+    customers = erased_customers(conn)
+    if not fields.by_vehicle or not customers:
+        return customers
+    with conn.cursor() as cur:
+        cur.execute(
+            "select distinct on (record_key) record_key, record ->> 'customer_id' from raw.dms_vehicles"
+            " where record_key in (select record_key from raw.dms_vehicles where record ->> 'customer_id' = any(%s))"
+            " order by record_key, version_at desc nulls last, batch_id desc, locator desc",
+            (list(customers),),
+        )
+        return {vin: customers[owner] for vin, owner in cur.fetchall() if owner in customers}
+
+
+def pseudonymise_record(
+    record: dict[str, Any], pseudonyms: Pseudonyms, fields: PersonalFields = PERSONAL_FIELDS["raw.dms_customers"]
+) -> dict[str, Any]:
+    """A record of an erased customer as it may be loaded: its name, mobile and address
+    replaced by the customer's pseudonyms, its birth date null (fields it does not have
+    stay absent)."""
+    replaced = {fields.name: pseudonyms.name, fields.mobile: pseudonyms.mobile}
+    if fields.address:
+        replaced[fields.address] = pseudonyms.address
     out = dict(record)
     for key, value in replaced.items():
         if key in out and out[key] not in (None, ""):
             out[key] = value
-    if out.get(BIRTH_FIELD) not in (None, ""):
-        out[BIRTH_FIELD] = None
+    if fields.birth_date and out.get(fields.birth_date) not in (None, ""):
+        out[fields.birth_date] = None
     return out
 
 

@@ -31,9 +31,10 @@ share a handful of shapes, so a record is only compared with the previous one's 
 names; the set work runs when the shape changes (this check runs for every record of
 the large world, 18M of them).
 
-A DMS customer version of a customer erased on request (``etl.erasures``, ``baoke
-privacy erase``) is pseudonymised before it is checked and stored (``baoke.privacy``):
-its name, mobile, address and birth date never land, in raw nor in the rejects.
+A record of a customer erased on request (``etl.erasures``, ``baoke privacy erase``) is
+pseudonymised before it is checked and stored (``baoke.privacy``): a DMS customer
+version's name, mobile, address and birth date, an insurer policy's or OEM item's name
+and phone on a car the customer owns, never land, in raw nor in the rejects.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from baoke import feedreports
 from baoke.extract.catalog import ALL, RawEntity
 from baoke.extract.copystream import CopyStream
 from baoke.extract.validate import Shape, problem, shape
-from baoke.privacy import erased_customers, pseudonymise_record
+from baoke.privacy import PERSONAL_FIELDS, erased_owners, pseudonymise_record
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,6 @@ RAW_COLUMNS = (
     "record_hash",
     "record",
 )
-#: The raw table whose records are a customer's own (``baoke privacy erase``): the
-#: versions of an erased customer are pseudonymised before they are stored.
-ERASABLE_TABLE = "raw.dms_customers"
 REJECT_COLUMNS = ("batch_id", "feed", "entity", "source", "locator", "field", "reason", "record", "reject_key")
 
 _RAW_DDL = """
@@ -200,8 +198,9 @@ class Batch:
     def __post_init__(self) -> None:
         self.started_at = dt.datetime.now(dt.UTC)
         self._stamp = self.started_at.isoformat()
-        # erased customers (PIPL): their later DMS versions land pseudonymised
-        self._erased = erased_customers(self.conn) if self.entity.table == ERASABLE_TABLE else {}
+        # erased customers (PIPL): their later records land pseudonymised
+        self._personal = PERSONAL_FIELDS.get(self.entity.table)
+        self._erased = erased_owners(self.conn, self._personal) if self._personal else {}
         self._rows = CopyStream(self.conn, f"copy {self.entity.table} ({', '.join(RAW_COLUMNS)}) from stdin")
         self._done = False
         self._prefix = f"{self.batch_id}\t{self._stamp}\t{copy_text(self.source)}\t".encode()
@@ -257,10 +256,10 @@ class Batch:
         ``text`` is the record's JSON exactly as the source sent it, when there is one
         (API pages); it is stored as is instead of re-serialising ``record``."""
         self.extracted += 1
-        if self._erased and isinstance(record, Mapping):
-            erased = self._erased.get(str(record.get("customer_id")))
+        if self._erased and self._personal and isinstance(record, Mapping):
+            erased = self._erased.get(str(record.get(self._personal.owner_key)))
             if erased is not None:  # never stored as sent, not even as a reject
-                record, text = pseudonymise_record(dict(record), erased), None
+                record, text = pseudonymise_record(dict(record), erased, self._personal), None
         if text is None:
             text = record_text(record).encode("utf-8")
         if isinstance(record, Mapping):

@@ -2,7 +2,8 @@
 -- of D: ever an outcome that blocks calls (DO_NOT_CALL), that blocks SMS (UNSUBSCRIBED) or
 -- says the car is gone (VEHICLE_SOLD, MOVED_AWAY) - the outcome_codes seed says which -
 -- and whether the mobile the DMS has now was reported wrong on a list row sent to it
--- (WRONG_NUMBER: off phone lists until the DMS number changes).
+-- (WRONG_NUMBER: off phone lists until the DMS number changes). And whether the customer
+-- asked to be erased (PIPL: contacted no more, on no list).
 -- One row per customer with at least one of them.
 {{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 
@@ -24,6 +25,10 @@ call_results as (
 
 customers as (
     select * from {{ ref('stg_dms__customers') }}
+),
+
+erasures as (
+    select * from {{ ref('stg_platform__erasures') }}
 ),
 
 heard as (
@@ -51,6 +56,8 @@ blocked as (
     select customer_id from heard
     union
     select customer_id from wrong_now
+    union
+    select customer_id from erasures
 )
 
 select
@@ -58,7 +65,9 @@ select
     coalesce(heard.blocks_calls, false) as blocks_calls,
     coalesce(heard.blocks_sms, false) as blocks_sms,
     coalesce(heard.vehicle_gone, false) as vehicle_gone,
-    wrong_now.customer_id is not null as mobile_reported_wrong
+    wrong_now.customer_id is not null as mobile_reported_wrong,
+    erasures.customer_id is not null as is_erased
 from blocked
 left join heard on blocked.customer_id = heard.customer_id
 left join wrong_now on blocked.customer_id = wrong_now.customer_id
+left join erasures on blocked.customer_id = erasures.customer_id

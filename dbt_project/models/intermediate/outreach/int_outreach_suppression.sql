@@ -1,5 +1,6 @@
 -- What may be done with each candidate of D (rules §3, §5): the suppression that applies,
--- first match wins - completed (a newly due event whose call was completed), in the
+-- first match wins - erased (the customer asked to be erased: contacted no more),
+-- completed (a newly due event whose call was completed), in the
 -- workshop (a booked appointment on or after D, or an open repair order; for the reasons
 -- that say so), the car sold or the customer moved (idem) - and the customer's contact
 -- facts: a mobile, call and SMS consent (less what the call center heard: DO_NOT_CALL,
@@ -59,6 +60,7 @@ select
     coalesce(customers.consent_sms, false) and not coalesce(blocks.blocks_sms, false) as may_sms,
     coalesce(blocks.mobile_reported_wrong, false) as is_wrong_number,
     case
+        when blocks.is_erased then 'erased'
         when candidates.source = 'due' and past_events.is_completed then 'completed'
         when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
         when reasons.skip_if_gone and blocks.vehicle_gone then 'vehicle_sold_or_moved'
