@@ -15,24 +15,25 @@ import pytest
 from psycopg2 import errors
 
 from baoke import dbt, migrate
-from baoke.connections import OWNER_ROLE, STEPS, parse_url, step_url
+from baoke.connections import BUILDER_ROLE, OWNER_ROLE, STEPS, parse_url, step_url
 from baoke.warehouse import export_step_connections
 
 SCHEMAS = migrate.SCHEMAS
 
 
 def _owner_builds(admin_url: str) -> None:
-    """What dbt does: as the owner role, a staging table and a mart."""
+    """What dbt does: as the builder role, a staging table and a mart."""
     with psycopg2.connect(admin_url) as conn, conn.cursor() as cur:
-        cur.execute(f"set role {OWNER_ROLE}")
+        cur.execute(f"set role {BUILDER_ROLE}")
         cur.execute("create table staging.stg_probe as select 'C1'::text as customer_id, '13800000000'::text as mobile")
         cur.execute("create table marts.probe_mart as select 'D001'::text as dealer_code, 1 as visits")
 
 
-def test_the_owner_role_owns_every_schema_and_table_and_no_login_owns_any(fresh_db: str):
+def test_the_owner_roles_own_every_schema_and_table_and_no_login_owns_any(fresh_db: str):
+    _owner_builds(fresh_db)
     with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("select rolcanlogin from pg_roles where rolname = %s", (OWNER_ROLE,))
-        assert cur.fetchone() == (False,), "the owner cannot log in"
+        cur.execute("select rolname, rolcanlogin from pg_roles where rolname in (%s, %s)", (OWNER_ROLE, BUILDER_ROLE))
+        assert sorted(cur.fetchall()) == [(BUILDER_ROLE, False), (OWNER_ROLE, False)], "neither can log in"
         cur.execute(
             "select n.nspname, c.relname, pg_get_userbyid(c.relowner) from pg_class c"
             " join pg_namespace n on n.oid = c.relnamespace"
@@ -44,9 +45,13 @@ def test_the_owner_role_owns_every_schema_and_table_and_no_login_owns_any(fresh_
             "select nspname, pg_get_userbyid(nspowner) from pg_namespace where nspname = any(%s)", (list(SCHEMAS),)
         )
         schema_owners = dict(cur.fetchall())
-    assert {"raw.dms_customers", "etl.load_batches", "etl.outreach_log"} <= {f"{s}.{t}" for s, t, _ in owners}
-    assert {owner for _, _, owner in owners} == {OWNER_ROLE}
-    assert schema_owners == dict.fromkeys(SCHEMAS, OWNER_ROLE)
+    assert {"raw.dms_customers", "etl.load_batches", "etl.outreach_log", "marts.probe_mart"} <= {
+        f"{s}.{t}" for s, t, _ in owners
+    }
+    assert {(s, owner) for s, _, owner in owners} <= set(migrate.SCHEMA_OWNERS.items())
+    assert schema_owners == migrate.SCHEMA_OWNERS
+    assert schema_owners["raw"] == schema_owners["etl"] == OWNER_ROLE
+    assert schema_owners["staging"] == schema_owners["marts"] == BUILDER_ROLE
 
 
 def test_each_step_has_a_login_in_its_group_and_none_is_a_superuser(fresh_db: str):
@@ -135,21 +140,54 @@ def test_only_the_export_writes_its_audit_and_nobody_forges_who_wrote_it(fresh_d
     assert set(owners.values()) == {OWNER_ROLE}, owners
 
 
-def test_the_transformer_builds_as_the_owner_and_owns_nothing(fresh_db: str):
+def test_the_transformer_builds_as_the_builder_and_owns_nothing(fresh_db: str):
     transformer = psycopg2.connect(step_url("transformer", fresh_db))
     try:
         with pytest.raises(errors.InsufficientPrivilege), transformer.cursor() as cur:
             cur.execute("create table staging.as_login (x int)")  # as itself: no CREATE
         transformer.rollback()
         with transformer, transformer.cursor() as cur:
-            cur.execute(f"set role {OWNER_ROLE}")  # what dbt's profile (`role:`) does
-            cur.execute("create table staging.as_owner (x int)")
+            cur.execute(f"set role {BUILDER_ROLE}")  # what dbt's profile (`role:`) does
+            cur.execute("create table staging.as_builder (x int)")
             cur.execute("reset role")
-            cur.execute("select pg_get_userbyid(relowner) from pg_class where oid = 'staging.as_owner'::regclass")
-            assert cur.fetchone() == (OWNER_ROLE,)
+            cur.execute("select pg_get_userbyid(relowner) from pg_class where oid = 'staging.as_builder'::regclass")
+            assert cur.fetchone() == (BUILDER_ROLE,)
             cur.execute("select count(*) from raw.dms_customers")  # it reads raw as itself
             with pytest.raises(errors.InsufficientPrivilege):
                 cur.execute("insert into raw.dms_customers select * from raw.dms_customers")
+        with pytest.raises(errors.InsufficientPrivilege), transformer.cursor() as cur:
+            cur.execute(f"set role {OWNER_ROLE}")  # the owner of raw and etl is not its to act as
+        transformer.rollback()
+    finally:
+        transformer.close()
+
+
+def test_dbt_reads_raw_and_etl_but_changes_neither(fresh_db: str):
+    """As the builder (dbt's role), raw and the ledgers are read-only, but for the staging
+    models' own bookkeeping."""
+    transformer = psycopg2.connect(step_url("transformer", fresh_db))
+    try:
+        with transformer.cursor() as cur:
+            cur.execute(f"set role {BUILDER_ROLE}")
+            cur.execute("select count(*) from raw.dms_customers")
+            cur.execute("select count(*) from etl.load_batches")
+            cur.execute("select count(*) from etl.erasures")
+            cur.execute("delete from etl.staging_batches where model = 'none'")
+        transformer.commit()
+        for statement in (
+            "delete from raw.dms_customers",
+            "truncate raw.dms_vehicles",
+            "insert into raw.dms_customers select * from raw.dms_customers",
+            "delete from etl.load_batches",
+            "update etl.files set status = 'loaded'",
+            "drop table etl.outreach_log",
+            "create table raw.mine (x int)",
+        ):
+            with transformer.cursor() as cur:
+                cur.execute(f"set role {BUILDER_ROLE}")
+                with pytest.raises(errors.InsufficientPrivilege):
+                    cur.execute(statement)
+            transformer.rollback()
     finally:
         transformer.close()
 
@@ -168,6 +206,25 @@ def test_a_configured_step_connection_is_the_login_the_migrations_create(
             " from pg_authid where rolname = 'baoke_loader_test'"
         )
         assert cur.fetchone() == (True, True, True)
+
+
+def test_a_derived_step_url_never_carries_the_admins_password(monkeypatch: pytest.MonkeyPatch):
+    """A step without a connection of its own connects as its default login on the admin's
+    server, with the admin's options, but the admin's password stays with the admin."""
+    for step in STEPS:
+        monkeypatch.delenv(f"AIRFLOW_CONN_{STEPS[step].conn_id.upper()}", raising=False)
+    admin = "postgresql://postgres:Adm1n-s3cret@db.example:5433/baoke?sslmode=verify-full"
+    for step, spec in STEPS.items():
+        url = step_url(step, admin)
+        parsed = parse_url(url)
+        assert "Adm1n-s3cret" not in url, step
+        assert (parsed.username, parsed.host, parsed.port, parsed.database) == (
+            spec.default_login,
+            "db.example",
+            5433,
+            "baoke",
+        )
+        assert parsed.query["sslmode"] == "verify-full"
 
 
 def test_sslmode_from_the_connection_extra_reaches_every_step(
@@ -197,7 +254,7 @@ def test_sslmode_from_the_connection_extra_reaches_every_step(
     from baoke.orchestration.dbt_tasks import dbt_task_group_kwargs
 
     cosmos = dbt_task_group_kwargs()["profile_config"].profile_mapping.profile
-    assert (cosmos["sslmode"], cosmos["sslrootcert"], cosmos["role"]) == ("require", "/certs/ca.pem", OWNER_ROLE)
+    assert (cosmos["sslmode"], cosmos["sslrootcert"], cosmos["role"]) == ("require", "/certs/ca.pem", BUILDER_ROLE)
     for step in STEPS:
         with pytest.raises(psycopg2.OperationalError, match="server does not support SSL"):
             migrate.ready_url(step)

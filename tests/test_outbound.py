@@ -295,11 +295,11 @@ def dms_fell_behind(url: str, entity: str, scope: str, until: dt.datetime | None
 
 
 def build_export_relations(url: str, dealers: list[str]) -> None:
-    """The relations the export reads, empty, built as dbt builds them: by the owner role,
+    """The relations the export reads, empty, built as dbt builds them: by the builder role,
     readable by the export's login (the models' ``grants``); ``marts.dim_dealer`` names
     ``dealers``."""
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("set role baoke_owner")
+        cur.execute("set role baoke_builder")
         cur.execute(TABLE)
         cur.execute(DECISIONS)
         cur.execute("create table marts.dim_dealer as select * from unnest(%s::text[]) d(dealer_code)", (dealers,))

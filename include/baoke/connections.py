@@ -54,8 +54,10 @@ STEPS: dict[StepName, Step] = {
     "exporter": Step("warehouse_exporter", "baoke_exporter", "baoke_export"),
 }
 
-#: The NOLOGIN role that owns the warehouse's schemas and tables; dbt acts as it.
+#: The NOLOGIN role that owns what the feeds and the platform record (raw, etl, access).
 OWNER_ROLE = "baoke_owner"
+#: The NOLOGIN role that owns what dbt builds (rules, staging, intermediate, marts); dbt acts as it.
+BUILDER_ROLE = "baoke_builder"
 
 
 def get_connection(conn_id: str) -> Any:
@@ -141,12 +143,19 @@ def step_configured(step: StepName) -> bool:
     return True
 
 
+#: The password a derived step URL carries: none of the admin's. Trust authentication (the
+#: embedded warehouse, the tests) ignores it, and Cosmos' profile mapping insists on one.
+DERIVED_PASSWORD = "derived-step-login"
+
+
 def derived_url(admin_url: str, step: StepName) -> str:
-    """The step's URL derived from the admin one: same server, database, password and
-    options (``sslmode``...), the step's default login. A login made by the migrations
-    for a derived connection has no password: it signs in where the server trusts it
-    (the embedded warehouse, the tests); anywhere else, configure the step's connection."""
-    return parse_url(admin_url).set(username=STEPS[step].default_login).render_as_string(hide_password=False)
+    """The step's URL derived from the admin one: same server, database and options
+    (``sslmode``...), the step's default login, and never the admin's password (a step's
+    processes must not hold it). A login made by the migrations for a derived connection
+    has no password: it signs in where the server trusts it (the embedded warehouse, the
+    tests); anywhere else, configure the step's connection."""
+    parsed = parse_url(admin_url).set(username=STEPS[step].default_login, password=DERIVED_PASSWORD)
+    return parsed.render_as_string(hide_password=False)
 
 
 def step_url(step: StepName, admin_url: str | None = None) -> str:

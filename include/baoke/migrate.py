@@ -13,12 +13,13 @@ lock (``airflow.utils.db.create_global_lock``) for that reason. yoyo does read S
 and takes a lock, but it is not installed, and a new pinned dependency for forty lines
 is a poor trade.
 
-Least privilege (migration 011): the runner connects as the warehouse's admin (the
+Least privilege (migrations 011, 016): the runner connects as the warehouse's admin (the
 ``warehouse`` connection) and is the only code that does. After the files it settles
 who owns what: it creates the raw tables as the owner role, hands every schema, table,
-view, sequence and function of the warehouse's schemas to the owner role (whatever a
-migration created is the admin's until then; grants made on it carry over), and creates
-each step's login as a member of its step's group role. The steps themselves connect with
+view, sequence and function of the warehouse's schemas to the role that owns that schema
+(``SCHEMA_OWNERS``: what the platform records is the owner role's, what dbt builds the
+builder role's; whatever a migration created is the admin's until then, and grants made
+on it carry over), and creates each step's login as a member of its step's group role. The steps themselves connect with
 their own logins and call the runner only when the ledger shows a migration pending.
 """
 
@@ -31,7 +32,16 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from baoke.connections import OWNER_ROLE, STEPS, StepName, parse_url, step_configured, step_url, warehouse_url
+from baoke.connections import (
+    BUILDER_ROLE,
+    OWNER_ROLE,
+    STEPS,
+    StepName,
+    parse_url,
+    step_configured,
+    step_url,
+    warehouse_url,
+)
 
 _LOCK_KEY = 0x5BA0_4E  # any constant shared by every Baoke process
 
@@ -39,8 +49,19 @@ _LOCK_KEY = 0x5BA0_4E  # any constant shared by every Baoke process
 APPLICATION_NAME = "baoke migrate"
 
 #: The schemas the platform owns (migration 001; `access`, the row-level security's
-#: functions, migration 012): their objects are handed to the owner role.
-SCHEMAS = ("raw", "etl", "rules", "staging", "intermediate", "marts", "access")
+#: functions, migration 012), each with the role its objects are handed to (016): the
+#: feeds' records and the platform's ledgers are the owner role's, what dbt builds the
+#: builder role's (so a dbt session can neither delete raw records nor rewrite a ledger).
+SCHEMA_OWNERS: dict[str, str] = {
+    "raw": OWNER_ROLE,
+    "etl": OWNER_ROLE,
+    "access": OWNER_ROLE,
+    "rules": BUILDER_ROLE,
+    "staging": BUILDER_ROLE,
+    "intermediate": BUILDER_ROLE,
+    "marts": BUILDER_ROLE,
+}
+SCHEMAS = tuple(SCHEMA_OWNERS)
 
 
 def migration_files() -> list[tuple[str, str]]:
@@ -110,41 +131,43 @@ def ready_url(step: StepName) -> str:
 
 def _settle_ownership(cur: Any) -> None:
     """Raw tables created by the owner role, then every object of the platform's schemas
-    not owned by it handed over (a table's indexes and owned sequences go with it)."""
+    not owned by its schema's role handed over (a table's indexes and owned sequences go
+    with it)."""
     from baoke.extract.loader import create_raw_tables
 
-    cur.execute(
-        "select nspname from pg_namespace where nspname = any(%s) and nspowner <> %s::regrole",
-        (list(SCHEMAS), OWNER_ROLE),
-    )
-    for (schema,) in cur.fetchall():
-        cur.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(OWNER_ROLE)))
+    for schema, owner in SCHEMA_OWNERS.items():
+        cur.execute("select from pg_namespace where nspname = %s and nspowner <> %s::regrole", (schema, owner))
+        if cur.fetchone() is not None:
+            cur.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
     cur.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
     create_raw_tables(cur)
     cur.execute("reset role")
-    cur.execute(
-        "select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')"
-        " and c.relowner <> %(owner)s::regrole"
-        " and not (c.relkind = 'S' and exists (select from pg_depend d where d.classid = 'pg_class'::regclass"
-        "   and d.objid = c.oid and d.deptype in ('a', 'i')))"
-        " order by c.relkind = 'S'",
-        {"schemas": list(SCHEMAS), "owner": OWNER_ROLE},
-    )
     kinds = {"r": "table", "p": "table", "f": "foreign table", "v": "view", "m": "materialized view", "S": "sequence"}
-    for schema, name, kind in cur.fetchall():
+    for schema, owner in SCHEMA_OWNERS.items():
         cur.execute(
-            sql.SQL("alter {} {}.{} owner to {}").format(
-                sql.SQL(kinds[kind]), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(OWNER_ROLE)
-            )
+            "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = %(schema)s and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')"
+            " and c.relowner <> %(owner)s::regrole"
+            " and not (c.relkind = 'S' and exists (select from pg_depend d where d.classid = 'pg_class'::regclass"
+            "   and d.objid = c.oid and d.deptype in ('a', 'i')))"
+            " order by c.relkind = 'S'",
+            {"schema": schema, "owner": owner},
         )
-    cur.execute(
-        "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
-        " where n.nspname = any(%(schemas)s) and p.proowner <> %(owner)s::regrole",
-        {"schemas": list(SCHEMAS), "owner": OWNER_ROLE},
-    )
-    for (signature,) in cur.fetchall():
-        cur.execute(sql.SQL("alter routine {} owner to {}").format(sql.SQL(signature), sql.Identifier(OWNER_ROLE)))
+        for name, kind in cur.fetchall():
+            cur.execute(
+                sql.SQL("alter {} {}.{} owner to {}").format(
+                    sql.SQL(kinds[kind]), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)
+                )
+            )
+        cur.execute(
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = %(schema)s and p.proowner <> %(owner)s::regrole",
+            {"schema": schema, "owner": owner},
+        )
+        for (signature,) in cur.fetchall():
+            cur.execute(sql.SQL("alter routine {} owner to {}").format(sql.SQL(signature), sql.Identifier(owner)))
+    # dbt reads every source, including the tables later migrations add to raw and etl
+    cur.execute(sql.SQL("grant select on all tables in schema raw, etl to {}").format(sql.Identifier(BUILDER_ROLE)))
 
 
 def _ensure_logins(cur: Any, step_urls: Mapping[StepName, str], admin: str | None) -> None:

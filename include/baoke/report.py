@@ -11,7 +11,7 @@ import datetime as dt
 import psycopg2
 
 from baoke import feedreports
-from baoke.connections import OWNER_ROLE
+from baoke.connections import BUILDER_ROLE
 from baoke.feedreports import FeedReport
 from baoke.runner import DagResult
 
@@ -87,11 +87,11 @@ def failure_lines(results: list[DagResult], reports: list[FeedReport]) -> list[s
 
 def table_counts(url: str) -> list[tuple[str, str, int]]:
     """(schema, relation, rows) for every table and view in Baoke's schemas. ``url`` is
-    the transformer's login, which reads them all as the owner role, the way dbt does."""
+    the transformer's login, which reads them all as the builder role, the way dbt does."""
     conn = psycopg2.connect(url)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"set role {OWNER_ROLE}")
+            cur.execute(f"set role {BUILDER_ROLE}")
             cur.execute(
                 "select table_schema, table_name from information_schema.tables"
                 " where table_schema = any(%s) order by 1, 2",

@@ -15,7 +15,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from baoke.config import get_settings
-from baoke.connections import OWNER_ROLE, STEPS
+from baoke.connections import BUILDER_ROLE, STEPS
 from baoke.dates import business_date_from_context
 
 
@@ -58,10 +58,10 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             target_name="warehouse",
             # threads as in profiles.yml: a model's task runs its tests side by side
             # (Cosmos' profile would otherwise leave dbt at 1 thread)
-            # dbt acts as the owner role: what it builds is baoke_owner's, not the login's
+            # dbt acts as the builder role: what it builds is baoke_builder's, not the login's
             profile_mapping=WarehouseProfileMapping(
                 conn_id=STEPS["transformer"].conn_id,
-                profile_args={"schema": "public", "threads": 4, "role": OWNER_ROLE},
+                profile_args={"schema": "public", "threads": 4, "role": BUILDER_ROLE},
             ),
         ),
         "execution_config": ExecutionConfig(
