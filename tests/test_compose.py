@@ -221,6 +221,13 @@ def test_airflow_logs_in_with_roles(airflow_services, services):
         assert env.get("AIRFLOW__CORE__AUTH_MANAGER") == fab, name
         assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
     assert environment(services["airflow-init"]).get("_AIRFLOW_WWW_USER_CREATE") == "true"
+    # the first Admin's password: the deployer's, or generated at init, never a shared default
+    assert environment(services["airflow-init"]).get("_AIRFLOW_WWW_USER_PASSWORD") == "${_AIRFLOW_WWW_USER_PASSWORD:-}"
+    assert re.search(r"^_AIRFLOW_WWW_USER_PASSWORD=$", ENV_EXAMPLE.read_text(encoding="utf-8"), re.M)
+    script = "\n".join(services["airflow-init"]["command"])
+    generate = script.index("/opt/airflow/auth/admin_password")
+    assert "/dev/urandom" in script[generate - 200 : generate + 100]
+    assert script.index("export _AIRFLOW_WWW_USER_PASSWORD") < script.index("/entrypoint airflow version")
     compose_pins = (ROOT / "requirements-compose.txt").read_text(encoding="utf-8")
     version = re.search(r"^apache-airflow-providers-fab==(\S+)", compose_pins, re.M).group(1)
     constraints = (ROOT / "constraints.txt").read_text(encoding="utf-8")
