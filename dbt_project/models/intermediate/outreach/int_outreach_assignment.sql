@@ -26,8 +26,10 @@
 -- the full persons a carried row went over decides nothing (tomorrow places it afresh).
 -- So the steps are at most the rows of a pool until all its persons are full (about the
 -- sum of its caps, more only when own rows pile up on some persons), not the pool's rows;
--- each step touches one row per pool, through hash joins on small relations (the pools;
--- the walk's rows, hashed once and reused by every step).
+-- each step reads one row per pool, by position, from an array of the pool's rows in
+-- placement order (one array per pool, built once): a step's cost does not grow with the
+-- day's rows (a join on the walk's rows at each step scanned all of them, 57 s on a
+-- 500,000-row day).
 -- Hash joins only (the pre-hook, for this model's transaction): PostgreSQL estimates the
 -- rows of the filtered window results at one or two, and then nests loops over tens of
 -- thousands of rows.
@@ -140,39 +142,50 @@ walk_rows as (
     inner join pool_ids on with_own.pool_dealer_code = pool_ids.dealer_code and with_own.queue = pool_ids.queue
 ),
 
+-- each pool's rows in placement order: who owns the n-th (0: nobody of the pool), by position
+pool_rows as (
+    select
+        pool_id,
+        array_agg(own_index order by place) as own_indexes,
+        count(*) as rows_in_pool
+    from walk_rows
+    group by pool_id
+),
+
 -- step n gives each pool's n-th row to its own person, or else to the first person
 -- (lowest advisor_id) with the fewest rows so far; `loads` is after the step. A pool's
 -- walk stops before a row when everyone in the pool has reached the cap.
 walk (pool_id, place, person_index, loads, cap) as (
     select
-        pool_id,
+        pool_ids.pool_id,
         0::bigint,
         0,
-        array_fill(0, array[persons_in_pool]),
-        cap
+        array_fill(0, array[pool_ids.persons_in_pool]),
+        pool_ids.cap
     from pool_ids
+    inner join pool_rows on pool_ids.pool_id = pool_rows.pool_id
     union all
     select
         walk.pool_id,
-        walk_rows.place,
+        walk.place + 1,
         chosen.person_index,
         walk.loads[:chosen.person_index - 1]
         || (walk.loads[chosen.person_index] + 1)
         || walk.loads[chosen.person_index + 1:],
         walk.cap
     from walk
-    inner join walk_rows on walk.pool_id = walk_rows.pool_id and walk.place + 1 = walk_rows.place
+    inner join pool_rows on walk.pool_id = pool_rows.pool_id
     cross join
         lateral (  -- an aggregate: computed once per step, not once per use
             select
                 case
-                    when walk_rows.own_index > 0 then walk_rows.own_index
+                    when pool_rows.own_indexes[walk.place + 1] > 0 then pool_rows.own_indexes[walk.place + 1]
                     else array_position(walk.loads, min(person_load))
                 end as person_index,
                 min(person_load) as least_load
             from unnest(walk.loads) as person_load
         ) as chosen
-    where chosen.least_load < walk.cap
+    where walk.place < pool_rows.rows_in_pool and chosen.least_load < walk.cap
 ),
 
 walked as (
