@@ -2,7 +2,8 @@
 -- (报案日期) 1-2 days before D (the `outreach_reasons` window), the claim still only
 -- reported (已报案), no repair dealer on it (维修单位代码 empty: nobody has the car yet), and
 -- no open repair order of the vehicle in the group (the car is not already in our
--- workshop). The call goes to the vehicle's owner in the DMS (a vehicle of the active
+-- workshop, nor a repair order of the group already carrying the claim's number). The
+-- call goes to the vehicle's owner in the DMS (a vehicle of the active
 -- base), at the vehicle's responsible dealer: we heard of the accident, we can tow and
 -- repair. Listed once per claim, about the report date. A claim without a VIN takes its
 -- policy's.
@@ -24,9 +25,19 @@ policies as (
     select * from {{ ref('stg_insurer__policies') }}
 ),
 
+repair_orders as (
+    select * from {{ ref('stg_dms__repair_orders') }}
+),
+
 open_repair_orders as (
-    select distinct vin from {{ ref('stg_dms__repair_orders') }}
+    select distinct vin from repair_orders
     where ro_status = 'open'
+),
+
+-- a claim the group already repairs or repaired (its number on a repair order not void)
+claims_in_workshop as (
+    select distinct insurance_claim_no as claim_no from repair_orders
+    where insurance_claim_no is not null and ro_status <> 'void'
 ),
 
 reported_claims as (
@@ -52,6 +63,8 @@ from reported_claims
 inner join vehicles on reported_claims.vin = vehicles.vin
 inner join reasons on reasons.reason = 'ACCIDENT_LEAD'
 left join open_repair_orders on reported_claims.vin = open_repair_orders.vin
+left join claims_in_workshop on reported_claims.claim_no = claims_in_workshop.claim_no
 where
     {{ days_before_d('reported_claims.report_date') }} between reasons.window_min_days and reasons.window_max_days
     and open_repair_orders.vin is null
+    and claims_in_workshop.claim_no is null
