@@ -34,12 +34,13 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pandas as pd
 
 from baoke_sim import store
 from baoke_sim.file_faults import NO_FAULTS, FaultyFile, FileFaults, FileShape, write_file
+from baoke_sim.insurance import TOWED_PREFIX
 
 #: The columns of contract version 1; version 2 added ``V2_COLUMNS`` (optional).
 OUTCOME_COLUMNS_V1 = [
@@ -72,6 +73,7 @@ OUTCOMES_ENCODING = "utf-8-sig"  # UTF-8 with a BOM
 
 #: Extra 30-day return probability caused by being listed, per reason.
 TRUE_UPLIFT: dict[str, float] = {
+    "ACCIDENT_LEAD": 0.30,  # the car towed to the group instead of elsewhere (``_win_accidents``)
     "POST_SERVICE_FOLLOWUP": 0.02,
     "NEW_CAR_FOLLOWUP": 0.03,
     "FIRST_SERVICE_DUE": 0.15,
@@ -385,7 +387,9 @@ def _work_row(
         returns = returns and outcome == "SMS_SENT"
     elif returns:
         outcome = "BOOKED"
-        appointment = _later(rng, day, 1, 10)  # the call caused a kept appointment
+        # the call caused a kept appointment; an accident's car is towed in the next day
+        tow = row.get("primary_reason") == ACCIDENT_LEAD
+        appointment = (day + dt.timedelta(days=1)).isoformat() if tow else _later(rng, day, 1, 10)
     elif rng.random() < config.wrong_number_rate:
         outcome = "WRONG_NUMBER"
     elif rng.random() < REACH_BY_SLOT.get(slot, 0.5):
@@ -470,19 +474,67 @@ def _vehicles_of(conn: sqlite3.Connection, customers: set[str], list_date: dt.da
     }
 
 
+#: The reason whose call can win an accident towed elsewhere (``insurance.towed_elsewhere_rows``).
+ACCIDENT_LEAD = "ACCIDENT_LEAD"
+
+
+class _Won(NamedTuple):
+    claim_no: str
+    amount: str
+
+
+def _win_accidents(conn: sqlite3.Connection, rows: list[dict[str, str]], list_date: dt.date) -> dict[str, _Won]:
+    """The accidents the ACCIDENT_LEAD calls won, by VIN: of each called vehicle, the claim
+    towed elsewhere that was reported 1-2 days before the call. The car is towed to the
+    caller's dealer instead: the claim's rows in the insurer files of the call's day and
+    later name that dealer as the repairer (维修单位代码). A lead on an accident the group
+    repairs anyway (its order not yet opened) wins nothing: the car was coming."""
+    won: dict[str, _Won] = {}
+    for row in rows:
+        claims = conn.execute(
+            "select json_extract(fields, '$[0]'), replace(json_extract(fields, '$[4]'), '/', '-'),"
+            " max(cast(json_extract(fields, '$[5]') as real))"
+            " from insurer_rows where kind = 'CLAIM' and json_extract(fields, '$[2]') = ?"
+            "   and json_extract(fields, '$[0]') like ? group by 1, 2",
+            (row["vin"], f"{TOWED_PREFIX}%"),
+        ).fetchall()
+        first, last = (list_date - dt.timedelta(days=2)).isoformat(), (list_date - dt.timedelta(days=1)).isoformat()
+        for claim_no, reported, amount in claims:
+            if first <= reported <= last:
+                conn.execute(
+                    "update insurer_rows set fields = json_set(fields, '$[6]', ?)"
+                    " where kind = 'CLAIM' and json_extract(fields, '$[0]') = ? and file_date >= ?",
+                    (row["dealer_code"], claim_no, list_date.isoformat()),
+                )
+                won[row["vin"]] = _Won(claim_no, f"{amount:.2f}")
+                break
+    return won
+
+
 def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> int:
     """The visits the calls caused: an appointment (source call_center) and a closed
     maintenance order on its date, visible once the clock passes them; returns how many.
-    A customer listed without a vehicle comes with theirs (none: nothing to service)."""
+    A customer listed without a vehicle comes with theirs (none: nothing to service). An
+    ACCIDENT_LEAD call brings the car towed in the next day, if it won the accident
+    (``_win_accidents``): a BODY_PAINT order paid by the claim."""
     if not visits:
         return 0
     with sqlite3.connect(world) as conn:
         cars = _vehicles_of(conn, {row["customer_id"] for row, _ in visits if not row.get("vin")}, list_date)
         visits = [({**row, "vin": row.get("vin") or cars.get(row["customer_id"], "")}, day) for row, day in visits]
         visits = [(row, day) for row, day in visits if row["vin"]]
+        leads = [row for row, _ in visits if row.get("primary_reason") == ACCIDENT_LEAD]
+        won = _win_accidents(conn, leads, list_date)
+        tow_day = (list_date + dt.timedelta(days=1)).isoformat()
+        visits = [
+            (row, tow_day if row.get("primary_reason") == ACCIDENT_LEAD else day)
+            for row, day in visits
+            if row.get("primary_reason") != ACCIDENT_LEAD or row["vin"] in won
+        ]
         last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
         records: list[tuple[str, str, str, str, dict[str, object]]] = []
         for n, (row, day) in enumerate(visits):
+            accident = won.get(row["vin"]) if row.get("primary_reason") == ACCIDENT_LEAD else None
             last_km = last_kms.get(row["vin"])
             number = f"RO{row['dealer_code']}-CC{list_date:%Y%m%d}{n:05d}"
             appointment = number.replace("RO", "AP")
@@ -531,6 +583,14 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
                 "campaign_code": None,
                 "insurance_claim_no": None,
             }
+            if accident is not None:
+                order |= {
+                    "service_type": "BODY_PAINT",
+                    "labor_amount": "0.00",
+                    "parts_amount": accident.amount,
+                    "total_amount": accident.amount,
+                    "insurance_claim_no": accident.claim_no,
+                }
             records += [
                 ("repair_orders", number, row["dealer_code"], opened_at, {**order, "updated_at": opened_at}),
                 (

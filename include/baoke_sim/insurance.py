@@ -1,9 +1,15 @@
 """Insurance as the insurers see it: yearly policies (compulsory 交强险 and commercial
 商业险) that renew, lapse or move insurer, and claims for the accidents that bring
-BODY_PAINT orders (plus some repaired outside the group). Rows are generated with the
+BODY_PAINT orders, plus accidents towed elsewhere and repaired outside the group (no
+维修单位代码 at any stage). A claim names its repairer once the car is there: an accident
+reported before its BODY_PAINT order opened is reported without one, the moment the
+platform's ACCIDENT_LEAD call can still win the car (the call-center simulator wins some
+of the towed-elsewhere ones, ``callcenter.ACCIDENT_LEAD``). Rows are generated with the
 world and written as each insurer's daily files by ``insurer_files``."""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -24,6 +30,11 @@ POLICY_HEADER = [
     "出单机构",
 ]
 CLAIM_HEADER = ["报案号", "保单号", "车架号", "出险日期", "报案日期", "定损金额", "维修单位代码", "案件状态"]
+#: The share of commercial policy-years with an accident towed elsewhere (repaired outside
+#: the group), before any call: the ones nobody called in time stay there.
+TOWED_ELSEWHERE_RATE = 0.06
+#: Claim numbers of accidents towed elsewhere start with this.
+TOWED_PREFIX = "CLX-"
 
 
 def _dates(days: np.ndarray, slash: np.ndarray) -> np.ndarray:
@@ -134,24 +145,86 @@ def claim_rows(rng: np.random.Generator, policies: pd.DataFrame, orders: pd.Data
     assessed = report + rng.integers(1, 4, n)
     closed = b["close_day"].to_numpy() + rng.integers(3, 20, n)
     amount = np.char.mod("%.2f", b["total"].to_numpy() * rng.uniform(0.9, 1.05, n))
-    stages = []
-    for status, day in (("已报案", report), ("已定损", assessed), ("已结案", closed)):
+    # the repairer is on the claim once the car is there: not on a report made before the order opened
+    at_report = np.where(report < b["open_day"].to_numpy(), "", b["dealer_code"].to_numpy())
+    return _claim_stages(
+        rng,
+        until,
+        matched["insurer_code"].to_numpy(),
+        b["insurance_claim_no"].to_numpy(),
+        matched["policy_no"].to_numpy(),
+        b["vin"].to_numpy(),
+        matched["loss"].to_numpy(),
+        (("已报案", report, at_report), ("已定损", assessed, b["dealer_code"].to_numpy()), ("已结案", closed, None)),
+        amount,
+    )
+
+
+def towed_elsewhere_rows(policies: pd.DataFrame, until: int) -> pd.DataFrame:
+    """Accidents of insured vehicles towed elsewhere and repaired outside the group: one in
+    ``TOWED_ELSEWHERE_RATE`` of the commercial policy-years, its claim reported, assessed
+    and closed with no repairer (维修单位代码 empty). Drawn from a generator of its own,
+    seeded by the chunk's policies, so adding them changed nothing else in the world."""
+    commercial = policies[policies["fields"].map(lambda f: f[5] == "商业险")]
+    if commercial.empty:
+        return commercial
+    rng = np.random.default_rng(zlib.crc32(commercial["policy_no"].iloc[0].encode()))
+    hit = commercial[rng.random(len(commercial)) < TOWED_ELSEWHERE_RATE]
+    n = len(hit)
+    loss = hit["start"].to_numpy() + rng.integers(0, 364, n)
+    report = loss + rng.integers(0, 2, n)
+    assessed = report + rng.integers(2, 6, n)
+    closed = assessed + rng.integers(10, 31, n)
+    amount = np.char.mod("%.2f", rng.lognormal(np.log(6000), 0.5, n))
+    nobody = np.full(n, "")
+    return _claim_stages(
+        rng,
+        until,
+        hit["insurer_code"].to_numpy(),
+        np.char.add(TOWED_PREFIX, hit["policy_no"].to_numpy().astype(str)),
+        hit["policy_no"].to_numpy(),
+        hit["vin"].to_numpy(),
+        loss,
+        (("已报案", report, nobody), ("已定损", assessed, nobody), ("已结案", closed, None)),
+        amount,
+    )
+
+
+def _claim_stages(
+    rng: np.random.Generator,
+    until: int,
+    insurer: np.ndarray,
+    claim_no: np.ndarray,
+    policy_no: np.ndarray,
+    vin: np.ndarray,
+    loss: np.ndarray,
+    stages: tuple[tuple[str, np.ndarray, np.ndarray | None], ...],
+    amount: np.ndarray,
+) -> pd.DataFrame:
+    """A claim's rows, one per stage (status, the day of the file it is in, the repairer
+    then: None keeps the previous stage's), each in that day's file, up to ``until``."""
+    n = len(claim_no)
+    report = stages[0][1]
+    frames = []
+    repairer = np.full(n, "")
+    for status, day, named in stages:
+        repairer = repairer if named is None else named
         slash = rng.random((2, n)) < 0.3
-        stages.append(
+        frames.append(
             pd.DataFrame(
                 {
-                    "insurer_code": matched["insurer_code"].to_numpy(),
+                    "insurer_code": insurer,
                     "kind": "CLAIM",
                     "file_day": day,
                     "fields": list(
                         zip(
-                            b["insurance_claim_no"].to_numpy(),
-                            matched["policy_no"].to_numpy(),
-                            b["vin"].to_numpy(),
-                            _dates(matched["loss"].to_numpy(), slash[0]),
+                            claim_no,
+                            policy_no,
+                            vin,
+                            _dates(loss, slash[0]),
                             _dates(report, slash[1]),
                             np.where(status == "已报案", "0.00", amount),
-                            b["dealer_code"].to_numpy(),
+                            repairer,
                             np.full(n, status),
                             strict=False,
                         )
@@ -159,5 +232,5 @@ def claim_rows(rng: np.random.Generator, policies: pd.DataFrame, orders: pd.Data
                 }
             )
         )
-    claims = pd.concat(stages, ignore_index=True)
+    claims = pd.concat(frames, ignore_index=True)
     return claims[claims.file_day <= until]

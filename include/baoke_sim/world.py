@@ -27,7 +27,7 @@ import pandas as pd
 
 from baoke_sim import store
 from baoke_sim.identity import NamePools, make_mobiles, make_vins, mask_mobile, type_mobiles
-from baoke_sim.insurance import INSURERS, claim_rows, policy_rows
+from baoke_sim.insurance import INSURERS, claim_rows, policy_rows, towed_elsewhere_rows
 
 #: A missing value (None) in a column built with np.where, as numpy makes it from None
 #: and as its type stubs accept it.
@@ -735,7 +735,8 @@ class WorldGenerator:
     ) -> None:
         policies = policy_rows(rng, dealer.code, vehicles, owners, self.timeline.until)
         claims = claim_rows(rng, policies, orders, self.timeline.until)
-        rows = pd.concat([policies, claims], ignore_index=True)
+        towed = towed_elsewhere_rows(policies, self.timeline.until)
+        rows = pd.concat([policies, claims, towed], ignore_index=True)
         rows = rows.assign(file_date=fmt_dates(rows["file_day"].to_numpy()))
         written = store.add_insurer_rows(self.conn, rows, self.next_line)
         self.next_line += written

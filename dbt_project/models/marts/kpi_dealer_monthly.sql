@@ -144,6 +144,24 @@ churn as (
     group by 1, 2
 ),
 
+-- 续保率 (rules §7): commercial policies the dealer sold (出单机构) ending in the month, up
+-- to D-1, renewed (int_policy_renewals: a later commercial policy on the VIN starting 45
+-- days before to 30 days after the end) through the group, or anywhere
+renewals as (
+    select
+        issuing_dealer_code as dealer_code,
+        date_trunc('month', end_date)::date as month_start,
+        count(*) as renewals_due,
+        count(*) filter (where is_renewed_via_group) as renewed_via_dealer,
+        count(*) filter (where is_renewed_anywhere) as renewed_anywhere
+    from {{ ref('int_policy_renewals') }}
+    where
+        coverage = 'commercial'
+        and end_date < {{ business_date() }}
+        and end_date >= (select min(months.month_start) from months)
+    group by 1, 2
+),
+
 -- is_final: no window feeding the figure is still open on D
 finality as (
     select
@@ -151,7 +169,11 @@ finality as (
         grid.month_start,
         grid.month_start + interval '1 month' <= {{ business_date() }} as month_complete,
         (grid.month_start + interval '1 month')::date + {{ var('maintenance_return_days') }}
-        <= {{ business_date() }} as maintenance_windows_closed
+        <= {{ business_date() }} as maintenance_windows_closed,
+        -- a renewal can start up to 30 days after the end date: the month's last end
+        -- date's window closes 30 days after the month's last day
+        (grid.month_start + interval '1 month')::date + {{ var('renewal_days_after_end') }}
+        <= {{ business_date() }} as renewal_windows_closed
     from grid
 )
 
@@ -175,6 +197,11 @@ select
         as reminder_completion_rate,
     coalesce(churn.active_base, 0) as active_base,
     round(churn.churned_or_at_risk::numeric / nullif(churn.active_base, 0), 4)::numeric(5, 4) as churn_rate,
+    coalesce(renewals.renewals_due, 0) as renewals_due,
+    round(renewals.renewed_via_dealer::numeric / nullif(renewals.renewals_due, 0), 4)::numeric(5, 4)
+        as renewal_rate_via_dealer,
+    round(renewals.renewed_anywhere::numeric / nullif(renewals.renewals_due, 0), 4)::numeric(5, 4)
+        as renewal_rate_anywhere,
     finality.month_complete as visits_is_final,
     finality.month_complete as revenue_is_final,
     finality.month_complete as appointment_rate_is_final,
@@ -182,7 +209,9 @@ select
     finality.month_complete as first_service_return_rate_is_final,
     finality.maintenance_windows_closed as maintenance_return_rate_is_final,
     finality.month_complete and not coalesce(reminders.any_open, false) as reminder_completion_rate_is_final,
-    finality.month_complete as churn_rate_is_final
+    finality.month_complete as churn_rate_is_final,
+    finality.renewal_windows_closed as renewal_rate_via_dealer_is_final,
+    finality.renewal_windows_closed as renewal_rate_anywhere_is_final
 from grid
 inner join finality using (dealer_code, month_start)
 left join visit_figures using (dealer_code, month_start)
@@ -190,3 +219,4 @@ left join first_service using (dealer_code, month_start)
 left join maintenance using (dealer_code, month_start)
 left join reminders using (dealer_code, month_start)
 left join churn using (dealer_code, month_start)
+left join renewals using (dealer_code, month_start)

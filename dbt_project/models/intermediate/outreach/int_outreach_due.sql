@@ -2,13 +2,17 @@
 -- per (customer, vehicle, reason, due event), with the reason's priority, channel and
 -- campaign from the `outreach_reasons` seed. Each family of reasons is its own model
 -- (int_outreach_due__*, views read once, here); this table is what the decisions read.
--- Reasons 2-12 are about the vehicles the customer owns on D (the active base,
+-- Reasons 1-12 are about the vehicles the customer owns on D (the active base,
 -- int_outreach_due__vehicles), POINTS_EXPIRY (13, over those vehicles) and BIRTHDAY about
 -- the customer. `event_key` identifies the due event a reason is listed once for (the
--- visit, the vehicle, the due date, the policy, the vehicle's current lapse, the
--- customer's absence, the year).
+-- insurer claim, the visit, the vehicle, the due date, the policy, the vehicle's current
+-- lapse, the customer's absence, the year).
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
+),
+
+accident as (
+    select * from {{ ref('int_outreach_due__accident') }}
 ),
 
 post_service as (
@@ -36,6 +40,8 @@ birthday as (
 ),
 
 all_due as (
+    select * from accident
+    union all
     select * from post_service
     union all
     select * from vehicle_milestones

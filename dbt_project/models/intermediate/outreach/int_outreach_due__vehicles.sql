@@ -1,4 +1,4 @@
--- The vehicles outreach reasons 2-13 are about (rules §3, "The reasons": evaluated for the
+-- The vehicles outreach reasons 1-13 are about (rules §3, "The reasons": evaluated for the
 -- vehicles in the active base, for their current owner), one row per vehicle: its churn
 -- facts as of D (rules §2), its warranty end date, and its current lapse. The lapse is
 -- the vehicle's current absence, `vin@last visit date` (or `vin@delivery date` if never

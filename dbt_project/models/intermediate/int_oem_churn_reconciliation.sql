@@ -1,0 +1,104 @@
+-- Rules §9: the manufacturer's lost list against the dealer's own churn status, per dealer,
+-- OEM period and vehicle. Every VIN the OEM listed for the dealer in the period, with the
+-- group's status of the vehicle at the period's end (rules §2 on the day after the
+-- period's last day, from the visit history: int_vehicle_churn_monthly); and every vehicle
+-- of the dealer that is at_risk or churned then and not on that list. Each is classed
+-- (first match): dealer_only_lost (not listed), not_in_dealer_base (listed, but not a
+-- vehicle of the group's active base then: unknown, sold, scrapped), oem_late_seen_recently
+-- (the group saw it in the last 90 days: new or active), lost_to_other_dealer (the OEM saw
+-- it at another dealer of the brand), agree_lost (the dealer calls it at_risk or churned
+-- too), oem_ahead_lapsing (the dealer calls it lapsing: not lost yet). Periods in the
+-- `kpi_months` months the history covers.
+with lists as (
+    select * from {{ ref('stg_oem__lost_customers') }}
+),
+
+statuses as (
+    select * from {{ ref('int_vehicle_churn_monthly') }}
+),
+
+periods as (
+    select distinct
+        dealer_code,
+        period,
+        to_date(period || '-01', 'YYYY-MM-DD') as month_start
+    from lists
+),
+
+covered_periods as (
+    select * from periods
+    where
+        month_start >= {{ kpi_first_month() }}
+        and month_start < date_trunc('month', {{ business_date() }})
+),
+
+oem_listed as (
+    select
+        lists.dealer_code,
+        lists.period,
+        covered_periods.month_start,
+        lists.vin,
+        true as is_oem_listed,
+        lists.oem_status,
+        lists.reason_hint,
+        lists.last_service_dealer_code,
+        lists.last_service_date,
+        statuses.churn_status as dealer_status,
+        statuses.last_visit_date as dealer_last_visit_date
+    from lists
+    inner join covered_periods
+        on lists.dealer_code = covered_periods.dealer_code and lists.period = covered_periods.period
+    left join statuses on lists.vin = statuses.vin and covered_periods.month_start = statuses.month
+),
+
+dealer_only as (
+    select
+        covered_periods.dealer_code,
+        covered_periods.period,
+        covered_periods.month_start,
+        statuses.vin,
+        false as is_oem_listed,
+        null::text as oem_status,
+        null::text as reason_hint,
+        null::text as last_service_dealer_code,
+        null::date as last_service_date,
+        statuses.churn_status as dealer_status,
+        statuses.last_visit_date as dealer_last_visit_date
+    from covered_periods
+    inner join statuses
+        on covered_periods.dealer_code = statuses.dealer_code and covered_periods.month_start = statuses.month
+    left join lists
+        on
+            covered_periods.dealer_code = lists.dealer_code and covered_periods.period = lists.period
+            and statuses.vin = lists.vin
+    where statuses.churn_status in ('at_risk', 'churned') and lists.vin is null
+),
+
+compared as (
+    select * from oem_listed
+    union all
+    select * from dealer_only
+)
+
+select
+    dealer_code,
+    period,
+    (month_start + interval '1 month - 1 day')::date as period_end_date,
+    vin,
+    is_oem_listed,
+    oem_status,
+    reason_hint,
+    last_service_dealer_code,
+    last_service_date,
+    dealer_status,
+    dealer_last_visit_date,
+    case
+        when not is_oem_listed then 'dealer_only_lost'
+        when dealer_status is null then 'not_in_dealer_base'
+        when dealer_status in ('new', 'active') then 'oem_late_seen_recently'
+        when reason_hint = 'SERVICED_AT_OTHER_DEALER' then 'lost_to_other_dealer'
+        when dealer_status in ('at_risk', 'churned') then 'agree_lost'
+        else 'oem_ahead_lapsing'
+    end as reconciliation_class,
+    is_oem_listed and coalesce(dealer_status in ('at_risk', 'churned'), false) as both_agree
+from compared
