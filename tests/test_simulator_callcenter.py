@@ -16,10 +16,13 @@ import pytest
 from baoke_sim import store
 from baoke_sim.callcenter import (
     OUTCOME_COLUMNS,
+    REACHED,
     TRUE_UPLIFT,
     UNKNOWN_OUTCOMES,
     CallCenterConfig,
     add_bad_rows,
+    preferred_slot,
+    slot_of,
     work_lists,
 )
 from baoke_sim.dms_api import ListingQuery, fetch_page
@@ -101,7 +104,7 @@ def test_outcome_files_follow_the_contract(world: Path, tmp_path: Path):
     assert 280 < len(rows) < 350, "a few rows are never attempted"
     phone = [r for r in rows if r["channel"] == "PHONE"]
     sms = [r for r in rows if r["channel"] == "SMS"]
-    assert {r["outcome"] for r in sms} <= {"SMS_SENT", "SMS_FAILED"}
+    assert {r["outcome"] for r in sms} <= {"SMS_SENT", "SMS_FAILED", "UNSUBSCRIBED"}
     outcomes = {r["outcome"] for r in phone}
     assert {"NO_ANSWER", "DECLINED", "BOOKED", "CALLBACK_REQUESTED"} <= outcomes
     assert all(r["callback_date"] > DAY.isoformat() for r in phone if r["outcome"] == "CALLBACK_REQUESTED")
@@ -398,3 +401,153 @@ def test_no_fix_rates_no_mobile_or_vehicle_changes(real_world: Path, tmp_path: P
     result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", real_world, config)
     assert worked(result, "WRONG_NUMBER")
     assert {c.change for c in result.dms_changes} == {"consent_call_false"}
+
+
+# --- time slots, opt-outs, and lists of contract version 2 ---------------------------------------------
+
+SLOTS = ("MORNING", "AFTERNOON", "EVENING")
+
+
+def test_calls_are_made_in_the_listed_slot_and_reach_more_in_the_customers_own(world: Path, tmp_path: Path):
+    rows = [list_row(i, "LAPSING_WINBACK") | {"preferred_slot": SLOTS[i % 3]} for i in range(6000)]
+    write_list(tmp_path / "out", "call_list", rows)
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=3))
+    slot_listed = {r["call_id"]: r["preferred_slot"] for r in rows}
+    outcomes = read_outcomes(result.outcomes[0])
+    assert {slot_of(o["called_at"]) for o in outcomes} == set(SLOTS)
+    assert all(slot_of(o["called_at"]) == slot_listed[o["call_id"]] for o in outcomes)
+    reached = {"BOOKED", "CALLBACK_REQUESTED", "DECLINED", *REACHED}
+    tried = [o for o in outcomes if o["outcome"] not in ("BOOKED", "WRONG_NUMBER")]  # reach drawn for these
+    own = [o["outcome"] in reached for o in tried if preferred_slot(o["customer_id"]) == slot_listed[o["call_id"]]]
+    other = [o["outcome"] in reached for o in tried if preferred_slot(o["customer_id"]) != slot_listed[o["call_id"]]]
+    assert sum(own) / len(own) > sum(other) / len(other) + 0.25
+
+
+def test_customers_prefer_every_slot_and_keep_their_preference():
+    customers = [f"C{i:08d}" for i in range(3000)]
+    shares = {s: sum(preferred_slot(c) == s for c in customers) / 3000 for s in SLOTS}
+    assert all(0.15 < share < 0.6 for share in shares.values()), shares
+    assert [preferred_slot(c) for c in customers] == [preferred_slot(c) for c in customers]
+
+
+def test_slot_of_a_call_follows_rules_hours():
+    assert slot_of("2026-11-23T11:59:59+08:00") == "MORNING"
+    assert slot_of("2026-11-23T12:00:00+08:00") == "AFTERNOON"
+    assert slot_of("2026-11-23T16:59:00+08:00") == "AFTERNOON"
+    assert slot_of("2026-11-23T17:00:00+08:00") == "EVENING"
+
+
+def test_some_sms_recipients_unsubscribe_and_some_callers_refuse_calls(world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "call_list", [list_row(i, "LAPSING_WINBACK") for i in range(2000)])
+    write_list(tmp_path / "out", "sms_list", [list_row(5000 + i, "BIRTHDAY") for i in range(2000)])
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=8))
+    outcomes = read_outcomes(result.outcomes[0])
+    by_channel = {ch: [o["outcome"] for o in outcomes if o["channel"] == ch] for ch in ("PHONE", "SMS")}
+    unsubscribed = by_channel["SMS"].count("UNSUBSCRIBED")
+    assert 20 <= unsubscribed <= 110, unsubscribed  # about 3% of the delivered
+    assert "UNSUBSCRIBED" not in by_channel["PHONE"]
+    assert by_channel["PHONE"].count("DO_NOT_CALL") >= 10
+    assert "DO_NOT_CALL" not in by_channel["SMS"]
+    assert all(o["note"] for o in outcomes if o["outcome"] == "UNSUBSCRIBED")
+
+
+def test_no_unsubscribe_rate_no_unsubscribed(world: Path, tmp_path: Path):
+    write_list(tmp_path / "out", "sms_list", [list_row(i, "BIRTHDAY") for i in range(500)])
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(unsubscribe_rate=0))
+    assert "UNSUBSCRIBED" not in {o["outcome"] for o in read_outcomes(result.outcomes[0])}
+
+
+#: Columns contract version 2 adds to the lists (outputs.md), which the call center must
+#: accept wherever they stand.
+V2_LIST_COLUMNS = {
+    "queue": "followup_agent",
+    "queue_zh": "回访员",
+    "primary_reason_zh": "拟流失招揽",
+    "preferred_slot_zh": "上午",
+    "sms_text": "【苏州华夏】尊敬的客户，您好，\n欢迎回店保养，退订回T",
+    "mobile_as_recorded": "+86 138-0013-8000",
+    "exception_reason": "",
+}
+
+
+def test_lists_with_new_columns_in_any_order_are_read_by_header(world: Path, tmp_path: Path):
+    rows = [list_row(i, "LAPSING_WINBACK") | {"preferred_slot": SLOTS[i % 3]} for i in range(400)]
+    write_list(tmp_path / "plain", "call_list", rows)
+    write_list(tmp_path / "plain", "sms_list", rows[:100])
+    columns = sorted([*LIST_COLUMNS, *V2_LIST_COLUMNS], reverse=True)  # another order, new columns
+    for kind, kind_rows in (("call_list", rows), ("sms_list", rows[:100])):
+        folder = tmp_path / "v2" / DAY.isoformat() / "D001"
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows([r | V2_LIST_COLUMNS for r in kind_rows])
+        (folder / f"{kind}_D001_{DAY:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    plain = work_lists(DAY, tmp_path / "plain", tmp_path / "a", world, CallCenterConfig(seed=4))
+    v2 = work_lists(DAY, tmp_path / "v2", tmp_path / "b", world, CallCenterConfig(seed=4))
+    assert v2.outcomes[0].read_bytes() == plain.outcomes[0].read_bytes()
+    assert len(read_outcomes(v2.outcomes[0])) > 450
+
+
+def staff_of(world: Path) -> dict[str, dict]:
+    with sqlite3.connect(world) as conn:
+        return {
+            pk: json.loads(record)
+            for pk, record, _ in conn.execute(
+                "select pk, record, max(updated_at) from dms_versions where entity = 'advisors'"
+                " and updated_at < ? group by pk",
+                (f"{DAY.isoformat()}T00:00:00+08:00",),
+            )
+        }
+
+
+def test_customers_brought_back_by_any_queue_are_received_by_a_service_advisor(real_world: Path, tmp_path: Path):
+    staff = staff_of(real_world)
+    callers = sorted(a for a, s in staff.items() if s["role"] != "service_advisor")
+    rows = [
+        r | {"advisor_id": callers[i % len(callers)], "primary_reason": "MAINTENANCE_DUE"}
+        for i, r in enumerate(customers_with_vehicles(real_world, 600))
+    ]
+    write_list(tmp_path / "out", "call_list", rows)
+    result = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", real_world, CallCenterConfig(seed=2))
+    assert result.returns > 10
+    with sqlite3.connect(real_world) as conn:
+        received = [
+            r[0]
+            for r in conn.execute(
+                "select json_extract(record, '$.advisor_id') from dms_versions where pk like 'ROD001-CC%'"
+            )
+        ]
+    assert received
+    assert all(staff[a]["role"] == "service_advisor" and staff[a]["active"] for a in received), (
+        "a 回访员, 续保专员 or 销售顾问 calls, a service advisor opens the order"
+    )
+
+
+def test_a_reason_listed_again_within_the_window_does_not_draw_its_effect_again(world: Path, tmp_path: Path):
+    """A failed reminder's SMS or a re-sent row lists the customer for the same reason
+    again with attempt 1: the true uplift is per listing, not per row."""
+    rows = [list_row(i, "WARRANTY_EXPIRY") for i in range(3000)]
+    write_list(tmp_path / "out", "call_list", rows)
+    first = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=4))
+    assert first.returns > 100
+    later = DAY + dt.timedelta(days=3)
+    folder = tmp_path / "out" / later.isoformat() / "D001"
+    folder.mkdir(parents=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, LIST_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows([r | {"list_date": later.isoformat(), "attempt_no": ""} for r in rows[:1500]])
+    writer.writerows([list_row(i, "MAINTENANCE_DUE") | {"list_date": later.isoformat()} for i in range(1500, 3000)])
+    (folder / f"sms_list_D001_{later:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    again = work_lists(later, tmp_path / "out", tmp_path / "inbox", world, CallCenterConfig(seed=4))
+    with sqlite3.connect(world) as conn:
+        brought = {
+            r[0]
+            for r in conn.execute(
+                "select json_extract(record, '$.customer_id') from dms_versions where pk like ?",
+                (f"ROD001-CC{later:%Y%m%d}%",),
+            )
+        }
+    assert again.returns == len(brought) > 50, "another reason is a new listing"
+    assert not brought & {r["customer_id"] for r in rows[:1500]}, "the same reason again draws nothing"

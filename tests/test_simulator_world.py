@@ -3,6 +3,7 @@ served by the feed servers exactly as generated."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -20,9 +21,10 @@ from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi
 from baoke_sim.identity import is_valid_vin, make_vins, vin_check_digit
 from baoke_sim.oem_api import DEFAULT_API_KEY, OemApi
 from baoke_sim.servers import ApiServer
-from baoke_sim.world import generate
+from baoke_sim.world import Scale, Timeline, WorldGenerator, generate
 
 BUSINESS_DATE = pd.Timestamp("2026-11-23")
+EPOCH = dt.date(1970, 1, 1)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +68,11 @@ def test_vin_check_digits():
 def test_records_carry_exactly_the_contract_fields(world: Path):
     fields = {
         "dealers": "dealer_code name brand city province opened_date updated_at",
-        "advisors": "advisor_id dealer_code name active updated_at",
+        "advisors": "advisor_id dealer_code name active role updated_at",
         "customers": "customer_id dealer_code name gender birth_date mobile city address consent_call consent_sms "
         "member_tier merged_into_customer_id created_at updated_at",
         "vehicles": "vin customer_id dealer_code brand model model_year plate_no delivery_date warranty_end_date "
-        "warranty_end_km status updated_at",
+        "warranty_end_km status sales_consultant_id updated_at",
         "repair_orders": "ro_number dealer_code vin customer_id advisor_id open_date close_date mileage_km "
         "service_type status labor_amount parts_amount total_amount appointment_id campaign_code "
         "insurance_claim_no updated_at",
@@ -236,3 +238,145 @@ def test_cli_generates_and_moves_the_clock(tmp_path: Path):
     assert "the world spans" in result.output
     result = runner.invoke(app, ["simulate", "generate", "--world", str(path), "--scale", "huge"])
     assert result.exit_code == 2
+
+
+# --- staff (feeds.md: advisors' role, vehicles' sales_consultant_id) ----------------------------
+
+
+def serve_all(world: Path, entity: str, clock: str, tmp_path: Path) -> pd.DataFrame:
+    """Every record of ``entity`` the DMS API serves at ``clock``, read over HTTP page by page."""
+    copy = tmp_path / f"served-{entity}.sqlite"
+    copy.write_bytes(world.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        store.set_meta(conn, clock=clock)
+    with ApiServer(DmsApi(copy)) as server:
+        token = requests.post(
+            f"{server.url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+            },
+            timeout=5,
+        ).json()["access_token"]
+        rows, cursor = [], None
+        while True:
+            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = requests.get(
+                f"{server.url}/v1/{entity}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ).json()
+            rows += page["data"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    return pd.DataFrame(rows)
+
+
+def tenure(world: Path) -> pd.DataFrame:
+    """Each staff member's role, first day and (if they left) last day, from all versions."""
+    with sqlite3.connect(world) as conn:
+        every = pd.DataFrame(
+            [json.loads(r[0]) for r in conn.execute("select record from dms_versions where entity = 'advisors'")]
+        )
+    every["day"] = every["updated_at"].str[:10]
+    joined = (
+        every[every.active]
+        .groupby("advisor_id")
+        .agg(role=("role", "first"), dealer=("dealer_code", "first"), hired=("day", "min"))
+    )
+    left = every[~every.active].groupby("advisor_id")["day"].min().rename("left")
+    return joined.join(left)
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory) -> Path:
+    """A group of five small dealers (the medium world's shape, fewer customers)."""
+    path = tmp_path_factory.mktemp("group") / "world.sqlite"
+    conn = store.create(path, bulk=True)
+    timeline = Timeline(start=(dt.date(2020, 12, 31) - EPOCH).days, until=(dt.date(2026, 12, 31) - EPOCH).days)
+    WorldGenerator(conn, Scale(dealers=5, customers=2_500), seed=3, timeline=timeline).run()
+    store.finish(conn)
+    store.set_meta(
+        conn, seed=3, scale="group", start="2020-12-31", until="2026-12-31", clock="2026-11-23T00:00:00+08:00"
+    )
+    conn.close()
+    return path
+
+
+def test_the_dms_serves_each_staff_members_role(world: Path, tmp_path: Path):
+    served = serve_all(world, "advisors", "2026-11-23T00:00:00+08:00", tmp_path)
+    assert set(served["role"]) == {"service_advisor", "sales_consultant", "followup_agent", "renewal_specialist"}
+    active = served[served.active].groupby("role").size()
+    assert 1 <= active["followup_agent"] <= 2
+    assert 1 <= active["renewal_specialist"] <= 2
+    assert (~served.groupby("role").active.all()).all(), "someone of every role has left"
+
+
+def test_service_advisors_are_one_per_8_to_10_visits_a_day(world: Path):
+    staff = tenure(world)
+    orders = latest(world, "repair_orders")
+    visits = orders[(orders.status == "closed") & (orders.service_type != "PDI") & (orders.open_date >= "2025-11-23")]
+    per_day = len(visits) / 365
+    on_duty = staff[(staff.role == "service_advisor") & staff.left.isna()]
+    assert per_day / 10 - 1 <= len(on_duty) <= max(2, per_day / 8 + 1), (per_day, len(on_duty))
+
+
+def test_visits_are_taken_by_a_service_advisor_on_duty_that_day(world: Path):
+    staff = tenure(world)
+    orders = latest(world, "repair_orders", "2099-01-01").join(staff, on="advisor_id")
+    assert (orders.role == "service_advisor").all()
+    assert (orders.hired <= orders.open_date).all()
+    assert (orders.left.isna() | (orders.open_date < orders.left)).all()
+    assert orders.advisor_id.nunique() > 2, "successors take over the posts of those who left"
+
+
+def test_vehicles_carry_the_sales_consultant_who_sold_them(world: Path, tmp_path: Path):
+    vehicles = serve_all(world, "vehicles", "2026-11-23T00:00:00+08:00", tmp_path)
+    staff = tenure(world)
+    sold_here = vehicles[vehicles.dealer_code.notna()].join(staff, on="sales_consultant_id")
+    assert (sold_here.role == "sales_consultant").all()
+    assert (
+        (sold_here.hired <= sold_here.delivery_date)
+        & (sold_here.left.isna() | (sold_here.delivery_date < sold_here.left))
+    ).all()
+    assert vehicles[vehicles.dealer_code.isna()].sales_consultant_id.isna().all(), (
+        "bought elsewhere: nobody here sold it"
+    )
+    assert sold_here.left.notna().any(), "some cars' consultants have left since (the platform falls back)"
+
+
+def test_a_group_staffs_each_dealer_and_leaves_some_without_a_role(group: Path):
+    staff = tenure(group)
+    on_duty = staff[staff.left.isna()]
+    roles = on_duty.groupby("dealer").role.agg(set).to_dict()
+    assert all({"service_advisor", "sales_consultant"} <= r for r in roles.values())
+    assert "renewal_specialist" not in roles["D003"], "a dealer without a 续保专员 (renewals fall back)"
+    assert "followup_agent" not in roles["D005"], "a dealer without a 回访员"
+    assert sum("renewal_specialist" in r and "followup_agent" in r for r in roles.values()) == 3
+
+
+def test_staffing_keeps_the_world_deterministic(group: Path, tmp_path: Path):
+    again = tmp_path / "again.sqlite"
+    conn = store.create(again, bulk=True)
+    timeline = Timeline(start=(dt.date(2020, 12, 31) - EPOCH).days, until=(dt.date(2026, 12, 31) - EPOCH).days)
+    WorldGenerator(conn, Scale(dealers=5, customers=2_500), seed=3, timeline=timeline).run()
+    store.finish(conn)
+    store.set_meta(
+        conn, seed=3, scale="group", start="2020-12-31", until="2026-12-31", clock="2026-11-23T00:00:00+08:00"
+    )
+    conn.close()
+    assert sha256(again) == sha256(group)
+
+
+# --- memberships' points expiry ------------------------------------------------------------------
+
+
+def test_some_members_points_have_expired_and_some_will(world: Path):
+    cards = latest(world, "memberships")
+    with_points = cards[cards.points_balance > 0]
+    clock = BUSINESS_DATE.date().isoformat()
+    expired = with_points[with_points.points_expire_date < clock]
+    future = with_points[with_points.points_expire_date >= clock]
+    assert len(expired) >= 20, "a balance whose expiry date has passed (the DMS clears it only at the next visit)"
+    assert len(future) >= 20
+    assert with_points.points_expire_date.notna().all()

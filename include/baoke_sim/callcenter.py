@@ -13,8 +13,9 @@ return within 30 days than an identical customer who was not listed (intention t
 The world already holds every customer's own future visits, so a call can only bring
 back a customer who would not have come anyway: among those, the listing causes a return
 with the probability that makes the difference in 30-day return rates exactly the
-configured uplift (see ``_effect``). The campaign-effectiveness mart must
-recover it. Everything is deterministic for (seed, list date).
+configured uplift (see ``_effect``), once per listing of a reason: a row listing a
+customer for the same reason again within the window draws nothing (``_listed_before``).
+The campaign-effectiveness mart must recover it. Everything is deterministic for (seed, list date).
 
 The files carry the columns version 2 of the contract added (``csi_score``,
 ``complaint_category``, ``loss_reason``), and can go wrong as any delivered file does
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import random
@@ -85,8 +87,17 @@ TRUE_UPLIFT: dict[str, float] = {
     "POINTS_EXPIRY": 0.05,
     "BIRTHDAY": 0.01,
 }
-REACH_BY_SLOT = {"MORNING": 0.45, "AFTERNOON": 0.5, "EVENING": 0.6}
+#: When a call is made, by the list's ``preferred_slot``: MORNING before 12:00, AFTERNOON
+#: 12:00-17:00, EVENING after 17:00 (rules §3 reads the slot back from ``called_at``).
 SLOT_HOURS = {"MORNING": (9, 12), "AFTERNOON": (14, 17), "EVENING": (18, 20.5)}
+#: Each customer's own best time of day (hidden from the platform), and the chance of
+#: reaching them in it or in another slot: a platform that calls back in the slot of the
+#: last reached call reaches more customers.
+PREFERRED_SLOT_SHARES = {"MORNING": 0.3, "AFTERNOON": 0.25, "EVENING": 0.45}
+REACH_IN_PREFERRED_SLOT = 0.7
+REACH_IN_OTHER_SLOT = 0.35
+#: Share of the delivered SMS whose recipient replies to opt out (outcome UNSUBSCRIBED).
+UNSUBSCRIBE_RATE = 0.03
 REACHED = {
     "CALLBACK_REQUESTED": 0.2,
     "DECLINED": 0.5,
@@ -112,6 +123,7 @@ NOTES = {
     "WRONG_NUMBER": "号码错误，非本人",
     "SMS_SENT": "短信已发送",
     "SMS_FAILED": "短信发送失败",
+    "UNSUBSCRIBED": "客户回复TD退订短信",
 }
 
 
@@ -138,6 +150,7 @@ class CallCenterConfig:
     uplift: dict[str, float] = field(default_factory=lambda: dict(TRUE_UPLIFT))
     wrong_number_rate: float = 0.03
     not_attempted_rate: float = 0.02  # rows the call center reports nothing for
+    unsubscribe_rate: float = UNSUBSCRIBE_RATE  # delivered SMS answered with an opt-out
     # What the DMS learns from the calls (DO_NOT_CALL always sets consent_call = false):
     wrong_number_fix_rate: float = 0.5  # WRONG_NUMBER: the mobile is later blanked or corrected
     vehicle_sold_rate: float = 0.6  # VEHICLE_SOLD: the vehicle is later marked sold
@@ -149,6 +162,24 @@ class CallCenterConfig:
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def preferred_slot(customer_id: str) -> str:
+    """The time of day a customer answers best: a trait of the customer (a hash of the
+    id, the same for every seed and day), which the platform can only learn from the
+    slots its calls reached them in."""
+    draw = int(hashlib.sha256(f"slot:{customer_id}".encode()).hexdigest()[:8], 16) / 16**8
+    for slot, share in PREFERRED_SLOT_SHARES.items():
+        if draw < share:
+            return slot
+        draw -= share
+    return "EVENING"
+
+
+def slot_of(called_at: str) -> str:
+    """The slot a call was made in, from its ``called_at`` (rules §3)."""
+    hour = int(called_at[11:13])
+    return "MORNING" if hour < 12 else "AFTERNOON" if hour < 17 else "EVENING"
 
 
 def _read_list(path: Path) -> list[dict[str, str]]:
@@ -207,6 +238,8 @@ def work_lists(
     }
     rows = [(row, kind == "sms_list") for (_, kind), rows in lists.items() for row in rows]
     coming_anyway = _coming_anyway(world, {row["customer_id"] for row, _ in rows}, list_date)
+    already = _listed_before(world, rows, list_date)
+    rows = [(row, sms) for row, sms in rows if (row["customer_id"], row.get("primary_reason", "")) not in already]
     effects = _effect(rows, coming_anyway, config)
     for dealer_dir in dealer_dirs:
         dealer = dealer_dir.name
@@ -215,10 +248,9 @@ def work_lists(
         for kind in ("call_list", "sms_list"):
             for row in lists.get((dealer, kind), []):
                 sms = kind == "sms_list"
+                key = (row["customer_id"], row.get("primary_reason", ""))
                 effect = (
-                    0.0
-                    if row["customer_id"] in coming_anyway
-                    else effects.get((row.get("primary_reason", ""), sms), 0.0)
+                    0.0 if row["customer_id"] in coming_anyway or key in already else effects.get((key[1], sms), 0.0)
                 )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
@@ -249,6 +281,37 @@ def work_lists(
 
 SMS_DELIVERED = 0.95  # share of SMS_SENT among the SMS rows worked
 ATTRIBUTION_DAYS = 30
+
+
+def _listed_before(world: Path, rows: list[tuple[dict[str, str], bool]], list_date: dt.date) -> set[tuple[str, str]]:
+    """The (customer, reason) pairs of this day's rows first listed within the attribution
+    window before it, and records today's first listings. The true uplift is per listing
+    of a reason (the platform's unit: a due event's first place, and the rows that follow
+    it up): a row listing the customer for the same reason again within the window (a
+    failed reminder's SMS, a callback, a carried or re-sent row) with ``attempt_no`` 1 or
+    none must not draw the effect a second time. Recorded in the world, so working a day
+    again gives the same outcomes."""
+    since = (list_date - dt.timedelta(days=ATTRIBUTION_DAYS - 1)).isoformat()
+    first = {
+        (row["customer_id"], row.get("primary_reason", "")) for row, _ in rows if int(row.get("attempt_no") or 1) == 1
+    }
+    with sqlite3.connect(world) as conn:
+        conn.execute(
+            "create table if not exists cc_first_listings"
+            " (customer_id text, reason text, list_date text, primary key (customer_id, reason, list_date))"
+        )
+        before = {
+            (customer, reason)
+            for customer, reason in conn.execute(
+                "select customer_id, reason from cc_first_listings where list_date >= ? and list_date < ?",
+                (since, list_date.isoformat()),
+            )
+        }
+        conn.executemany(
+            "insert or ignore into cc_first_listings values (?, ?, ?)",
+            [(c, r, list_date.isoformat()) for c, r in sorted(first - before)],
+        )
+    return before & {(row["customer_id"], row.get("primary_reason", "")) for row, _ in rows}
 
 
 def _coming_anyway(world: Path, customers: set[str], list_date: dt.date) -> set[str]:
@@ -377,14 +440,19 @@ def _work_row(
     if rng.random() < config.not_attempted_rate:
         return None
     slot = row.get("preferred_slot") or "MORNING"
+    slot = slot if slot in SLOT_HOURS else "MORNING"
     returns = int(row.get("attempt_no") or 1) == 1 and rng.random() < effect
-    hours = SLOT_HOURS.get(slot, (9, 12))
+    hours = SLOT_HOURS[slot]
     seconds = int(rng.uniform(*hours) * 3600)
     called_at = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
     appointment = callback = ""
     if sms:  # a delivered SMS has the reason's effect too: the customer books at the counter
         outcome = "SMS_SENT" if rng.random() < SMS_DELIVERED else "SMS_FAILED"
         returns = returns and outcome == "SMS_SENT"
+        # a recipient the message did not bring back may reply to opt out (its own draw:
+        # the other outcomes do not move)
+        opt_out = random.Random(f"{config.seed}:{row['call_id']}:unsubscribe").random() < config.unsubscribe_rate
+        outcome = "UNSUBSCRIBED" if outcome == "SMS_SENT" and not returns and opt_out else outcome
     elif returns:
         outcome = "BOOKED"
         # the call caused a kept appointment; an accident's car is towed in the next day
@@ -392,7 +460,9 @@ def _work_row(
         appointment = (day + dt.timedelta(days=1)).isoformat() if tow else _later(rng, day, 1, 10)
     elif rng.random() < config.wrong_number_rate:
         outcome = "WRONG_NUMBER"
-    elif rng.random() < REACH_BY_SLOT.get(slot, 0.5):
+    elif rng.random() < (
+        REACH_IN_PREFERRED_SLOT if slot == preferred_slot(row["customer_id"]) else REACH_IN_OTHER_SLOT
+    ):
         outcome = _pick(rng, REACHED)
         callback = _later(rng, day, 1, 7) if outcome == "CALLBACK_REQUESTED" else ""
     else:
@@ -511,6 +581,56 @@ def _win_accidents(conn: sqlite3.Connection, rows: list[dict[str, str]], list_da
     return won
 
 
+def _service_advisors(
+    conn: sqlite3.Connection, visits: list[tuple[dict[str, str], str]], list_date: dt.date
+) -> dict[str, str | None]:
+    """Who receives each returning customer at the counter: a service advisor, never the
+    回访员, 续保专员 or 销售顾问 who may have made the call. The list row's advisor if an
+    active service advisor on the list date; else the advisor of the customer's latest
+    order if still active; else one of the dealer's active service advisors (the same
+    for a customer every time); None if the dealer has none."""
+    until = f"{list_date + dt.timedelta(days=1):%Y-%m-%d}T00:00:00+08:00"
+    staff = [
+        json.loads(record)
+        for (record,) in conn.execute(
+            "select record from (select record, row_number() over (partition by pk order by updated_at desc) as rn"
+            " from dms_versions where entity = 'advisors' and visible_at < ?) where rn = 1 order by 1",
+            (until,),
+        )
+    ]
+    active = {
+        a["advisor_id"]: a["dealer_code"]
+        for a in staff
+        if a.get("active") and (a.get("role") or "service_advisor") == "service_advisor"
+    }
+    by_dealer: dict[str, list[str]] = {}
+    for advisor, dealer in sorted(active.items()):
+        by_dealer.setdefault(dealer, []).append(advisor)
+    customers = {row["customer_id"] for row, _ in visits}
+    conn.execute("create temp table if not exists wanted_customers (customer_id text primary key)")
+    conn.execute("delete from wanted_customers")
+    conn.executemany("insert or ignore into wanted_customers values (?)", [(c,) for c in customers])
+    latest = {
+        customer: advisor
+        for customer, advisor, _ in conn.execute(
+            "select json_extract(record, '$.customer_id'), json_extract(record, '$.advisor_id'), max(updated_at)"
+            " from dms_versions where entity = 'repair_orders' and visible_at < ?"
+            "   and json_extract(record, '$.customer_id') in (select customer_id from wanted_customers)"
+            " group by 1",
+            (until,),
+        )
+    }
+    chosen: dict[str, str | None] = {}
+    for row, _ in visits:
+        customer = row["customer_id"]
+        pool = by_dealer.get(row["dealer_code"], [])
+        candidates = [row.get("advisor_id"), latest.get(customer)]
+        known = [a for a in candidates if a in active and active[a] == row["dealer_code"]]
+        digest = int(hashlib.sha256(customer.encode()).hexdigest()[:8], 16)
+        chosen[customer] = known[0] if known else (pool[digest % len(pool)] if pool else None)
+    return chosen
+
+
 def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> int:
     """The visits the calls caused: an appointment (source call_center) and a closed
     maintenance order on its date, visible once the clock passes them; returns how many.
@@ -532,6 +652,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
             if row.get("primary_reason") != ACCIDENT_LEAD or row["vin"] in won
         ]
         last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
+        advisors = _service_advisors(conn, visits, list_date)
         records: list[tuple[str, str, str, str, dict[str, object]]] = []
         for n, (row, day) in enumerate(visits):
             accident = won.get(row["vin"]) if row.get("primary_reason") == ACCIDENT_LEAD else None
@@ -570,7 +691,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
                 "dealer_code": row["dealer_code"],
                 "vin": row["vin"],
                 "customer_id": row["customer_id"],
-                "advisor_id": row.get("advisor_id") or None,
+                "advisor_id": advisors[row["customer_id"]],
                 "open_date": day,
                 "close_date": None,
                 "mileage_km": (last_km or 0) + 1500,

@@ -64,7 +64,18 @@ DEALER_CITIES = [
 ]
 OTHER_CITIES = np.array(["上海市", "南京市", "杭州市", "扬州市", "盐城市", "徐州市", "温州市", "台州市"])
 OUTSIDE_DEALERS = np.array([f"X{i:03d}" for i in range(1, 41)])  # brand dealers outside the group
-ADVISOR_CHANGE_YEARS = 2.5  # two advisors leave and two join this far into the timeline
+# Staffing (the dealership documents): a service advisor (服务顾问) per 8-10 visits a day,
+# sales consultants (销售顾问) who sold the cars, one or two 回访员 and 续保专员 per dealer.
+VISITS_PER_CUSTOMER_DAY = 1.97 / 365  # a dealer's visits per customer and day late in the timeline
+VISITS_PER_ADVISOR = 9  # a day's visits per service advisor
+SALES_PER_CUSTOMER_MONTH = 1.2 * 0.9 / 72  # cars sold per customer and month (vehicles, sold here, 6 years)
+SALES_PER_CONSULTANT = 10  # cars a sales consultant sells a month
+ROLE_PREFIX = {"service_advisor": "A", "sales_consultant": "S", "followup_agent": "F", "renewal_specialist": "R"}
+# Share of each role's posts whose holder leaves (a successor joins the same day).
+TURNOVER = {"service_advisor": 0.25, "sales_consultant": 0.4, "followup_agent": 0.5, "renewal_specialist": 0.5}
+# In a group of several dealers, some have nobody in a role (the platform's fallback):
+# dealers with index % 5 == NO_RENEWAL_SPECIALIST have no 续保专员, == NO_FOLLOWUP_AGENT no 回访员.
+NO_RENEWAL_SPECIALIST, NO_FOLLOWUP_AGENT = 2, 4
 EXTRA_VISITS_PER_YEAR = {"REPAIR": 0.35, "BODY_PAINT": 0.12, "WARRANTY": 0.2, "ACCESSORY": 0.15, "INSPECTION": 0.1}
 OEM_PERIODS = 12  # the manufacturer's lists of the last N months are kept
 
@@ -113,6 +124,24 @@ class Dealer:
     district: str
 
 
+@dataclass(frozen=True)
+class Roster:
+    """One role's posts at a dealer: post i is held by ``first[i]`` until ``change[i]``
+    (10**6: never), then by ``then[i]`` (the first leaves, the successor joins that day)."""
+
+    first: np.ndarray
+    then: np.ndarray
+    change: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.first)
+
+    def on(self, post: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Who held each ``post`` on each ``day``."""
+        return np.where(day >= self.change[post], self.then[post], self.first[post])
+
+
 def _dealers(count: int) -> list[Dealer]:
     return [Dealer(i, f"D{i + 1:03d}", *DEALER_CITIES[i % len(DEALER_CITIES)]) for i in range(count)]
 
@@ -125,6 +154,7 @@ class WorldGenerator:
         self.pools = NamePools(seed)
         self.dealers = _dealers(scale.dealers)
         self.counts: dict[str, int] = {}
+        self.rosters: dict[str, Roster] = {}  # the current dealer's staff, per role
         self.next_line = 0  # line numbers of insurer file rows, across chunks
 
     def run(self) -> dict[str, int]:
@@ -136,15 +166,16 @@ class WorldGenerator:
         first_id = 0
         for dealer, n in zip(self.dealers, per_dealer, strict=False):
             rng = np.random.default_rng([self.seed, dealer.index, 10**6])
-            advisors = self._advisors(dealer)
+            advisors, self.rosters = self._staff(dealer, int(n))
             campaigns = self._campaigns(rng, dealer)
-            self._write("advisors", advisors.drop(columns=["hired_day", "left_day"]), "advisor_id")
+            self._write("advisors", advisors, "advisor_id")
             self._write("campaigns", campaigns.drop(columns=["start_day", "end_day"]), "campaign_code")
             oem_visits = []
             for chunk, start in enumerate(range(0, n, CHUNK)):
                 size = min(CHUNK, n - start)
                 chunk_rng = np.random.default_rng([self.seed, dealer.index, chunk])
-                oem_visits.append(self._chunk(chunk_rng, dealer, first_id + start, size, campaigns))
+                staff_rng = np.random.default_rng([self.seed, dealer.index, chunk, 11])
+                oem_visits.append(self._chunk(chunk_rng, staff_rng, dealer, first_id + start, size, campaigns))
             first_id += n
             self._write_oem_lists(rng, dealer, pd.concat(oem_visits, ignore_index=True))
         self.conn.commit()
@@ -191,29 +222,53 @@ class WorldGenerator:
             }
         )
 
-    def _advisors(self, dealer: Dealer) -> pd.DataFrame:
-        """Ten advisors: A7 and A8 leave, A9 and A10 join, ADVISOR_CHANGE_YEARS in."""
-        change = self.timeline.start + int(ADVISOR_CHANGE_YEARS * 365)
-        ids = [f"{dealer.code}-A{i:02d}" for i in range(1, 11)]
-        hired = [self.timeline.start] * 8 + [change] * 2
-        names = self.pools.names(np.random.default_rng([self.seed, dealer.index, 7]), np.array(["M", "F"] * 5))
-        rows = pd.DataFrame(
-            {
-                "advisor_id": ids,
-                "dealer_code": dealer.code,
-                "name": names,
-                "active": True,
-                "hired_day": hired,
-                "left_day": [10**6] * 6 + [change] * 2 + [10**6] * 2,
-            }
-        )
-        joined = rows.assign(updated_at=fmt_stamps(np.array(hired) * 86_400 + 9 * 3600))
-        left = rows[rows.left_day < 10**6].assign(
-            active=False, updated_at=fmt_stamps(np.array([change] * 2) * 86_400 + 18 * 3600)
-        )
-        return pd.concat([joined, left], ignore_index=True)[
-            ["advisor_id", "dealer_code", "name", "active", "updated_at", "hired_day", "left_day"]
-        ]
+    def _staff(self, dealer: Dealer, customers: int) -> tuple[pd.DataFrame, dict[str, Roster]]:
+        """The dealer's staff (the DMS ``advisors``, each with its ``role``), sized from its
+        customers: service advisors for the visits of a day late in the timeline, sales
+        consultants for the cars sold a month, one or two 回访员 and 续保专员 (none in some
+        dealers of a larger group). In every role some leave over the years, a successor
+        joining the same day. Drawn from a generator of its own: staffing does not move
+        any other draw of the world."""
+        rng = np.random.default_rng([self.seed, dealer.index, 8])
+        several = len(self.dealers) > 2
+        posts = {
+            "service_advisor": max(2, round(customers * VISITS_PER_CUSTOMER_DAY / VISITS_PER_ADVISOR)),
+            "sales_consultant": max(2, round(customers * SALES_PER_CUSTOMER_MONTH / SALES_PER_CONSULTANT)),
+            "followup_agent": 0 if several and dealer.index % 5 == NO_FOLLOWUP_AGENT else 1 + int(rng.random() < 0.5),
+            "renewal_specialist": (
+                0 if several and dealer.index % 5 == NO_RENEWAL_SPECIALIST else 1 + int(rng.random() < 0.5)
+            ),
+        }
+        start, span = self.timeline.start, self.timeline.until - self.timeline.start
+        frames, rosters = [], {}
+        for role, n in posts.items():
+            prefix = f"{dealer.code}-{ROLE_PREFIX[role]}"
+            changed = rng.random(n) < TURNOVER[role]
+            if n and not changed.any():
+                changed[rng.integers(0, n)] = True  # someone of every role leaves
+            change = np.where(changed, start + (span * rng.uniform(0.15, 0.95, n)).astype(int), 10**6)
+            first = np.array([f"{prefix}{i:02d}" for i in range(1, n + 1)], dtype=object)
+            then = first.copy()
+            then[changed] = [f"{prefix}{i:02d}" for i in range(n + 1, n + 1 + int(changed.sum()))]
+            rosters[role] = Roster(first, then, change)
+            ids = np.concatenate([first, then[changed]])
+            hired = np.concatenate([np.full(n, start - 30), change[changed]])  # on duty before the first PDI
+            gender = rng.choice(np.array(["M", "F"]), len(ids))
+            people = pd.DataFrame(
+                {
+                    "advisor_id": ids,
+                    "dealer_code": dealer.code,
+                    "name": self.pools.names(rng, gender),
+                    "active": True,
+                    "role": role,
+                    "updated_at": fmt_stamps(hired * 86_400 + 9 * 3600),
+                }
+            )
+            left = people.iloc[np.flatnonzero(changed)].assign(
+                active=False, updated_at=fmt_stamps(change[changed] * 86_400 + 18 * 3600)
+            )
+            frames += [people, left]
+        return pd.concat(frames, ignore_index=True), rosters
 
     def _campaigns(self, rng: np.random.Generator, dealer: Dealer) -> pd.DataFrame:
         """Three service campaigns a year per dealer, three weeks each."""
@@ -256,10 +311,25 @@ class WorldGenerator:
     # -- one chunk of customers -----------------------------------------------------
 
     def _chunk(
-        self, rng: np.random.Generator, dealer: Dealer, first_id: int, n: int, campaigns: pd.DataFrame
+        self,
+        rng: np.random.Generator,
+        staff_rng: np.random.Generator,
+        dealer: Dealer,
+        first_id: int,
+        n: int,
+        campaigns: pd.DataFrame,
     ) -> pd.DataFrame:
         customers = self._customers(rng, dealer, first_id, n)
         vehicles = self._vehicles(rng, dealer, customers)
+        # Who serves them, from a generator of their own (staffing moves no other draw):
+        # each customer's service advisor post, each car's sales consultant post.
+        customers["advisor_post"] = staff_rng.integers(0, self.rosters["service_advisor"].size, n)
+        sales = self.rosters["sales_consultant"]
+        vehicles["sales_consultant_id"] = np.where(
+            vehicles["dealer_code"].notna().to_numpy(),
+            sales.on(staff_rng.integers(0, sales.size, len(vehicles)), vehicles["delivery"].to_numpy()),
+            NULL,
+        )
         new_owners = self._new_owners(rng, dealer, vehicles)
         visits = self._service_history(rng, dealer, vehicles, campaigns)
         orders = self._repair_orders(rng, dealer, customers, vehicles, visits[visits.dealer == dealer.code], campaigns)
@@ -302,7 +372,6 @@ class WorldGenerator:
                 "consent_sms": rng.random(n) > 0.03,
                 "first_delivery": first_delivery,
                 "created_day": first_delivery - rng.integers(0, 20, n),
-                "advisor_pref": rng.integers(0, 8, n),
             }
         ).pipe(self._with_duplicates, rng)
 
@@ -477,10 +546,7 @@ class WorldGenerator:
             & (rng.random(n) < 0.6)
         )
         customer = np.where(on_duplicate, _duplicate_id(customer), customer)
-        pref = customers["advisor_pref"].to_numpy()[owner]
-        change = self.timeline.start + int(ADVISOR_CHANGE_YEARS * 365)
-        pref = np.where((pref >= 6) & (day >= change), pref + 2, pref)
-        advisor = np.char.add(f"{dealer.code}-A", np.char.zfill((pref + 1).astype(str), 2))
+        advisor = self.rosters["service_advisor"].on(customers["advisor_post"].to_numpy()[owner], day)
         mileage = np.where(
             kind == "PDI",
             rng.integers(5, 40, n),
@@ -705,6 +771,7 @@ class WorldGenerator:
             "warranty_end_date",
             "warranty_end_km",
             "status",
+            "sales_consultant_id",
             "updated_at",
         ]
         delivery = vehicles["delivery"].to_numpy()
