@@ -108,7 +108,7 @@ def test_each_fault_is_found_in_the_records_of_the_day_that_met_it(replayed):
 def test_saturdays_late_change_is_found_by_sundays_deep_read(replayed):
     _, reports, _ = replayed
     late = [e for e in _evidence(reports) if e.fault.kind == "late_change" and e.fault.due == SUNDAY - dt.timedelta(1)]
-    assert late, "the seed makes a late change on Saturday:\n" + "\n".join(r.line() for r in reports)
+    assert late, "the replay scripts a late change on Saturday:\n" + "\n".join(r.line() for r in reports)
     assert all(e.status == "matched" and f"found on {SUNDAY} by a deep read" in e.found for e in late), late
 
 

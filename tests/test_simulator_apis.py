@@ -472,6 +472,15 @@ def test_scripted_rules_count_requests_per_path() -> None:
     assert plan.requests_to("/v1/customers") == 2
 
 
+def test_a_fault_scripted_mid_run_goes_to_the_next_request_to_its_path() -> None:
+    plan = FaultPlan.random(0.0)
+    assert [plan.next_fault("/v1/customers") for _ in range(3)] == [None] * 3
+    plan.script_next("/v1/customers", Fault.late_change())
+    assert plan.next_fault("/v1/vehicles") is None, "another path's request is not it"
+    assert plan.next_fault("/v1/customers") == Fault.late_change()
+    assert plan.next_fault("/v1/customers") is None, "once"
+
+
 def test_a_page_with_a_record_whose_updated_at_is_unparseable(serve: Callable[..., str]) -> None:
     url = serve("dms", on_customers(Fault.bad_record("bad_updated_at", row=1), nth=2))
     token = get_token(url)

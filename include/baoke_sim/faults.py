@@ -254,6 +254,12 @@ class FaultPlan:
         """A plan made of the given rules only (typically each with an ``nth``)."""
         return cls(list(rules))
 
+    def script_next(self, path: str, fault: Fault) -> None:
+        """Give ``fault`` to the next request to exactly ``path`` (a fault a replay wants
+        on a given day, whatever the random draws of the days before made)."""
+        with self._lock:
+            self.rules.append(FaultRule(fault, path, nth=self._counts[path] + 1))
+
     def next_fault(self, path: str) -> Fault | None:
         """Count one more request to ``path`` and return the fault it gets, if any."""
         with self._lock:

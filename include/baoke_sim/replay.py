@@ -50,7 +50,7 @@ from baoke.extract import jobs
 from baoke.filedrop import open_drop
 from baoke.migrate import migrate
 from baoke_sim.fault_evidence import STATUSES, Evidence, InjectedFault, api_faults, file_faults, reconcile
-from baoke_sim.faults import FaultPlan
+from baoke_sim.faults import Fault, FaultPlan
 from baoke_sim.file_faults import NO_FAULTS, FileFaults
 from baoke_sim.servers import SimulatedApi
 
@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 #: The rules §3 invariants are the dbt data tests in dbt_project/tests/outreach (no
 #: customer twice on a list, no do-not-call customer called, every due customer decided
 #: and explained...); the replay adds the one only the export can break.
+#: The listing whose next request a scripted late change goes to (``FaultSettings.late_change_on``).
+LATE_CHANGE_PATH = "/v1/customers"
+
 UNEXPORTED_LIST_ROWS = """
     select count(*) from intermediate.int_outreach_decisions d
     where business_date = %(d)s and is_list_row and disposition in ('call', 'sms')
@@ -73,6 +76,10 @@ class FaultSettings:
 
     rate: float = 0.0
     seed: int = 0
+    #: Days on which the DMS's first customers listing gets a late change (a record changed
+    #: now, dated before any daily window), besides the random faults: so a replay can
+    #: count on one before a weekly deep read whatever its world and seed draw.
+    late_change_on: tuple[dt.date, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 0.5:  # transient and record faults: 2 R per request at most 1
@@ -326,6 +333,8 @@ def replay(
             # renewal were issued a year ago), then each day's new files
             since = None if offset == 0 else (day - dt.timedelta(days=3)).isoformat()
             drop = deliver(world, insurer_inbox, faults.files, since=since)
+            if day in faults.late_change_on:
+                apis.dms.faults.script_next(LATE_CHANGE_PATH, Fault.late_change())
             met = outcome_faults + file_faults(
                 "insurer", {n: r for n, r in drop.faulty.items() if n not in delivered_files}, day
             )
