@@ -132,3 +132,95 @@ def test_a_list_short_of_its_total_every_time_fails_naming_it_and_loads_nothing(
     assert scalar(fresh_db, "select count(*) from etl.load_batches") == 0
     assert scalar(fresh_db, "select count(*) from raw.oem_lost_customers") == 0
     assert plan.requests_to("/oem/v1/lost-customers") >= 3, "the period was read three times"
+
+
+# --- recalls: incremental windows, pages adding up to total ---------------------------------
+
+LOOKBACK = dt.timedelta(days=2)
+
+
+def run_recalls(
+    url: str, world: Path, business_date: dt.date, faults: FaultPlan | None = None, retries: int = 5
+) -> oem.BatchResult:
+    conn = connect(url)
+    try:
+        with ApiServer(OemApi(world, faults=faults)) as server:
+            client = oem.OemClient(server.url, DEFAULT_API_KEY, timeout=1, retries=retries, backoff=0.05)
+            return oem.extract_recalls(conn, client, "D001", business_date, LOOKBACK, page_size=PAGE)
+    finally:
+        conn.close()
+
+
+def recall_versions(world: Path, since: str, until: str) -> set[tuple[str, str]]:
+    """(recall|vin, updated_at) of each item's latest version visible at the clock, when
+    it was made in [since, until): what a window's read must load."""
+    with sqlite3.connect(world) as conn:
+        (clock,) = conn.execute("select value from meta where key = 'clock'").fetchone()
+        return set(
+            conn.execute(
+                "select pk, updated_at from dms_versions v where entity = 'oem_recalls' and dealer_code = 'D001'"
+                " and visible_at <= ? and updated_at >= ? and updated_at < ? and not exists (select 1 from"
+                " dms_versions n where n.entity = v.entity and n.pk = v.pk and n.updated_at > v.updated_at"
+                " and n.visible_at <= ?)",
+                (clock, since, until, clock),
+            ).fetchall()
+        )
+
+
+def test_recalls_load_every_item_paged_then_only_each_windows_changes(fresh_db, world):
+    set_clock(world, "2026-11-20T06:00:00+08:00")
+    first = run_recalls(fresh_db, world, dt.date(2026, 9, 1))
+    expected = recall_versions(world, "", "2026-09-01T00:00:00+08:00")
+    assert len(expected) > 2 * PAGE, "several pages"
+    assert {(key, version) for key, version, _ in rows(fresh_db, "raw.oem_recalls")} == expected
+    assert (first.loaded, first.rejected, first.duplicates_skipped) == (len(expected), 0, 0)
+
+    second = run_recalls(fresh_db, world, dt.date(2026, 11, 1))
+    changed = recall_versions(world, "2026-08-30T00:00:00+08:00", "2026-11-01T00:00:00+08:00")
+    assert changed - expected, "completions in the second window"
+    assert second.loaded == len(changed - expected)
+    assert second.duplicates_skipped == len(changed & expected), "the lookback re-reads, loads nothing twice"
+    landed = {(key, version) for key, version, _ in rows(fresh_db, "raw.oem_recalls")}
+    assert landed == expected | changed
+    assert scalar(
+        fresh_db,
+        "select window_since = '2026-08-30T00:00+08:00' and window_until = '2026-11-01T00:00+08:00'"
+        " from etl.load_batches where entity = 'recalls' and business_date = '2026-11-01'",
+    ), "the window ends at D 00:00 +08:00 and starts the lookback before the last one's end"
+    again = run_recalls(fresh_db, world, dt.date(2026, 11, 1))
+    overlap = recall_versions(world, "2026-10-30T00:00:00+08:00", "2026-11-01T00:00:00+08:00")
+    assert (again.loaded, again.duplicates_skipped) == (0, len(overlap)), "a rerun of D reads its lookback only"
+    for b in batches(fresh_db, "oem"):
+        assert b["extracted"] == b["loaded"] + b["rejected"] + b["duplicates_skipped"]
+
+
+@pytest.mark.parametrize("fault", [Fault.error(503), Fault.html_body(), Fault.repeat_page(), Fault.short_page()])
+def test_recalls_survive_transient_faults_and_short_reads_with_the_clean_rows(fresh_db, world, fault):
+    set_clock(world, "2026-11-20T06:00:00+08:00")
+    run_recalls(fresh_db, world, dt.date(2026, 11, 10))
+    clean = rows(fresh_db, "raw.oem_recalls")
+    with connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("truncate raw.oem_recalls, etl.load_batches, etl.extract_state cascade")
+    plan = FaultPlan.script(
+        FaultRule(fault, path="/oem/v1/recalls", nth=2), FaultRule(fault, path="/oem/v1/recalls", nth=4)
+    )
+    run_recalls(fresh_db, world, dt.date(2026, 11, 10), faults=plan)
+    assert rows(fresh_db, "raw.oem_recalls") == clean
+
+
+def test_recalls_short_of_their_total_every_time_fail_load_nothing_and_keep_the_window(fresh_db, world):
+    set_clock(world, "2026-11-20T06:00:00+08:00")
+    plan = FaultPlan([FaultRule(Fault.short_page(), path="/oem/v1/recalls", rate=1.0)])
+    with pytest.raises(FeedError) as failure:
+        run_recalls(fresh_db, world, dt.date(2026, 11, 10), faults=plan, retries=2)
+    message = str(failure.value)
+    found = re.fullmatch(
+        r"OEM API: the recalls of dealer D001 came to (\d+) items of its total (\d+)"
+        r" \(http://127\.0\.0\.1:\d+/oem/v1/recalls\?dealer_code=D001&updated_until=2026-11-10T00%3A00%3A00%2B08%3A00\);"
+        r" nothing of it loaded; still so after 3 attempts",
+        message,
+    )
+    assert found, message
+    assert 0 < int(found[1]) < int(found[2])
+    assert scalar(fresh_db, "select count(*) from raw.oem_recalls") == 0
+    assert scalar(fresh_db, "select count(*) from etl.extract_state") == 0, "the next run reads the same window"

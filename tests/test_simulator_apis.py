@@ -95,6 +95,26 @@ OEM_LISTS = [
 ]
 
 
+def recall(vin: str, updated_at: str, completed: str | None = None) -> dict[str, Any]:
+    return {
+        "recall_code": "RC-01", "recall_name": "燃油泵召回", "vin": vin, "published_date": "2026-11-01",
+        "remedy_available": completed is not None or updated_at > ts("11-05"), "completed_date": completed,
+        "completed_dealer_code": "D001" if completed else None, "updated_at": updated_at,
+    }  # fmt: skip
+
+
+# (vin, dealer, updated_at, visible_at or None, completed_date): versions of recall items
+RECALL_VERSIONS = [
+    ("V1", "D001", ts("11-01T10:00:00"), None, None),
+    ("V1", "D001", ts("11-12T10:00:00"), None, "2026-11-10"),  # completed: replaces the first
+    ("V2", "D001", ts("11-01T10:00:00"), None, None),
+    ("V3", "D001", ts("11-01T10:00:00"), None, None),
+    ("V3", "D001", ts("11-06T09:00:00"), None, None),  # remedy available
+    ("V4", "D001", ts("11-20T23:00:00"), ts("11-21T03:00:00"), None),  # visible after the clock
+    ("V5", "D002", ts("11-02T10:00:00"), None, None),  # another dealer's
+]
+
+
 def set_clock(world: Path, clock: str) -> None:
     with sqlite3.connect(world) as conn:
         conn.execute("insert or replace into meta (key, value) values ('clock', ?)", (clock,))
@@ -113,6 +133,9 @@ def world(tmp_path: Path) -> Path:
         for pk, dealer, updated_at, visible_at, name in CUSTOMER_VERSIONS:
             record = customer(pk, dealer, updated_at, name)
             insert_version(conn, "customers", pk, dealer, updated_at, visible_at, record)
+        for vin, dealer, updated_at, visible_at, completed in RECALL_VERSIONS:
+            record = recall(vin, updated_at, completed)
+            insert_version(conn, "oem_recalls", f"RC-01|{vin}", dealer, updated_at, visible_at, record)
         for dealer, period, generated_at, count in OEM_LISTS:
             for n in range(1, count + 1):
                 conn.execute(
@@ -187,9 +210,9 @@ def pks(rows: list[dict[str, Any]], key: str = "customer_id") -> list[str]:
     return [row[key] for row in rows]
 
 
-def oem_get(url: str, key: str | None = API_KEY, **params: Any) -> requests.Response:
+def oem_get(url: str, key: str | None = API_KEY, path: str = "lost-customers", **params: Any) -> requests.Response:
     headers = {"X-Api-Key": key} if key is not None else {}
-    return requests.get(f"{url}/oem/v1/lost-customers", params=params, headers=headers, timeout=5)
+    return requests.get(f"{url}/oem/v1/{path}", params=params, headers=headers, timeout=5)
 
 
 # --- DMS: auth -----------------------------------------------------------------------------
@@ -692,6 +715,26 @@ def test_oem_published_list_shape_and_paging(oem: str) -> None:
     assert (beyond["total"], beyond["items"]) == (3, [])
     default = oem_get(oem, dealer_code="D001", period="2026-10").json()
     assert (default["page"], default["page_size"], len(default["items"])) == (1, 1000, 3)
+
+
+def test_oem_recalls_show_each_items_latest_version_in_the_window_paged_to_total(oem: str) -> None:
+    def vins(**params: Any) -> tuple[int, list[str]]:
+        body = oem_get(oem, path="recalls", dealer_code="D001", **params).json()
+        return body["total"], [item["vin"] for item in body["items"]]
+
+    first = oem_get(oem, path="recalls", dealer_code="D001", page_size=2).json()
+    assert set(first) == {"dealer_code", "page", "page_size", "total", "items"}
+    assert (first["page"], first["page_size"], first["total"]) == (1, 2, 3)
+    assert [item["vin"] for item in first["items"]] == ["V2", "V3"]
+    assert first["items"][1]["remedy_available"] is True, "the latest version of V3"
+    second = oem_get(oem, path="recalls", dealer_code="D001", page=2, page_size=2).json()
+    assert (second["total"], second["items"]) == (3, [recall("V1", ts("11-12T10:00:00"), "2026-11-10")])
+    assert vins(page=3, page_size=2) == (3, [])
+    assert vins(updated_since=ts("11-06T09:00:00")) == (2, ["V3", "V1"]), "since is inclusive"
+    assert vins(updated_until=ts("11-06T09:00:00")) == (1, ["V2"]), "until is exclusive"
+    assert vins(updated_since=ts("11-13T00:00:00")) == (0, []), "V4 is not visible before the clock passes it"
+    assert oem_get(oem, path="recalls").status_code == 400, "dealer_code is required"
+    assert oem_get(oem, "wrong-key", path="recalls", dealer_code="D001").status_code == 403
 
 
 def test_oem_period_not_yet_published_is_404(oem: str) -> None:

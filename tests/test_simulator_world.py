@@ -80,6 +80,10 @@ def test_records_carry_exactly_the_contract_fields(world: Path):
         "created_at updated_at",
         "memberships": "card_no customer_id dealer_code tier points_balance points_expire_date updated_at",
         "campaigns": "campaign_code dealer_code name type start_date end_date cost_amount updated_at",
+        "recommendations": "recommendation_id ro_number dealer_code vin customer_id advisor_id op_code description "
+        "est_amount status defer_until done_ro_number created_at updated_at",
+        "oem_recalls": "recall_code recall_name vin published_date remedy_available completed_date "
+        "completed_dealer_code updated_at",
     }
     with sqlite3.connect(world) as conn:
         for entity, names in fields.items():
@@ -132,6 +136,32 @@ def test_orders_land_on_duplicate_records_that_are_later_merged(world: Path):
     assert set(orders.customer_id) <= set(customers.index) | set(latest(world, "customers", "2099-01-01").customer_id)
     assert (orders.service_type == "CAMPAIGN").any()
     assert orders[orders.service_type == "CAMPAIGN"].campaign_code.notna().all()
+
+
+def test_recommendations_are_declined_or_deferred_and_some_done_on_a_later_visit(world: Path):
+    recommendations = latest(world, "recommendations")
+    orders = latest(world, "repair_orders").set_index("ro_number")
+    assert set(recommendations.status) == {"declined", "deferred", "done"}
+    deferred = recommendations[recommendations.status == "deferred"]
+    assert (deferred.defer_until > deferred.created_at.str.slice(0, 10)).all()
+    done = recommendations[recommendations.status == "done"]
+    later = orders.loc[done.done_ro_number]
+    assert (later.vin.to_numpy() == done.vin.to_numpy()).all()
+    assert (later.open_date.to_numpy() > orders.loc[done.ro_number].close_date.to_numpy()).all()
+
+
+def test_recalls_are_completed_at_the_group_with_their_code_elsewhere_or_not_at_all(world: Path):
+    recalls = latest(world, "oem_recalls")
+    orders = latest(world, "repair_orders")
+    assert recalls.groupby("recall_code").vin.count().min() > 10
+    done_here = recalls[recalls.completed_dealer_code == "D001"]
+    redeemed = orders[orders.campaign_code.isin(recalls.recall_code.unique())]
+    assert set(zip(done_here.recall_code, done_here.vin, strict=True)) <= set(
+        zip(redeemed.campaign_code, redeemed.vin, strict=True)
+    )
+    assert recalls.completed_dealer_code.str.startswith("X").any(), "some remedies done at other brand dealers"
+    assert recalls.completed_date.isna().any(), "some recalls still open"
+    assert (~recalls.remedy_available).any(), "a recall whose parts are not there yet"
 
 
 def test_some_writes_become_visible_late_never_early(world: Path):

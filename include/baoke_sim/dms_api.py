@@ -1,4 +1,4 @@
-"""The simulated DMS API (docs/feeds.md §1): OAuth client-credentials tokens and the eight
+"""The simulated DMS API (docs/feeds.md §1): OAuth client-credentials tokens and the nine
 incremental listings ``GET /v1/<entity>``, served from the world's ``dms_versions``.
 
 What a listing shows is decided by the world clock: for each primary key, the latest
@@ -50,6 +50,7 @@ ENTITIES: tuple[str, ...] = (
     "appointments",
     "memberships",
     "campaigns",
+    "recommendations",
 )
 
 #: Each entity's primary key (feeds.md §1: the first field).
@@ -62,6 +63,7 @@ PRIMARY_KEYS: dict[str, str] = {
     "appointments": "appointment_id",
     "memberships": "card_no",
     "campaigns": "campaign_code",
+    "recommendations": "recommendation_id",
 }
 #: The updated_at of a record damaged by the bad_record fault: a legacy DMS's zero date.
 BAD_UPDATED_AT = "0000-00-00 00:00:00"
@@ -75,6 +77,7 @@ RENAMED_FIELDS: dict[str, tuple[str, str]] = {
     "repair_orders": ("mileage_km", "odometer_km"),
     "appointments": ("appointment_date", "appt_date"),
     "memberships": ("points_balance", "points"),
+    "recommendations": ("est_amount", "estimate"),
 }
 #: The number each entity's ``bad_number`` damage writes with a thousands separator
 #: (entities without a number are left as they are).
@@ -83,6 +86,7 @@ NUMBER_FIELDS: dict[str, str] = {
     "vehicles": "warranty_end_km",
     "repair_orders": "mileage_km",
     "memberships": "points_balance",
+    "recommendations": "est_amount",
 }
 #: The field the ``unannounced_field`` damage adds, and its value.
 UNANNOUNCED_FIELD = ("dms_build", "5.2.0")
@@ -177,14 +181,14 @@ class ListingQuery:
         return cls(
             entity=entity,
             dealer_code=None if entity == "dealers" else (query.get("dealer_code") or None),
-            since=_timestamp_param(query, "updated_since"),
-            until=_timestamp_param(query, "updated_until"),
+            since=timestamp_param(query, "updated_since"),
+            until=timestamp_param(query, "updated_until"),
             after=decode_cursor(cursor) if cursor else None,
             limit=int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         )
 
 
-def _timestamp_param(query: dict[str, str], name: str) -> str | None:
+def timestamp_param(query: dict[str, str], name: str) -> str | None:
     raw = query.get(name)
     if not raw:
         return None

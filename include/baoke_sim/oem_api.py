@@ -1,5 +1,11 @@
-"""The simulated manufacturer (OEM) lost-customer feed (docs/feeds.md §3):
-``GET /oem/v1/lost-customers?dealer_code=&period=&page=&page_size=`` with ``X-Api-Key``.
+"""The simulated manufacturer (OEM) feed (docs/feeds.md §3), with ``X-Api-Key``: the
+lost-customer lists ``GET /oem/v1/lost-customers?dealer_code=&period=&page=&page_size=``
+and the recalls ``GET /oem/v1/recalls?dealer_code=&updated_since=&updated_until=&page=&page_size=``.
+
+Recalls: each (recall, VIN) item is versioned in the world like a DMS record (entity
+``oem_recalls`` of ``dms_versions``: published, remedy available, completed); a listing
+shows each item's latest version visible at the clock when its ``updated_at`` is in the
+window, in (updated_at, recall, VIN) order, paged by number with the window's ``total``.
 
 A list (dealer, month) is published when the world clock reaches its ``generated_at``
 — normally the 3rd of the following month. Before that the API answers 404
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from baoke_sim.dms_api import timestamp_param
 from baoke_sim.faults import Fault, FaultPlan
 from baoke_sim.servers import (
     CST,
@@ -105,8 +112,57 @@ def fetch_items(conn: sqlite3.Connection, q: ListQuery) -> tuple[int, list[dict[
     return total, [json.loads(record) for (record,) in rows]
 
 
+@dataclass(frozen=True)
+class RecallQuery:
+    """One page request of the recalls listing, validated."""
+
+    dealer_code: str
+    since: str | None = None  # inclusive, +08:00
+    until: str | None = None  # exclusive, +08:00
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_request(cls, query: dict[str, str]) -> RecallQuery:
+        dealer_code = query.get("dealer_code", "")
+        if not dealer_code:
+            raise bad_parameter("dealer_code is required")
+        return cls(
+            dealer_code=dealer_code,
+            since=timestamp_param(query, "updated_since"),
+            until=timestamp_param(query, "updated_until"),
+            page=int_param(query, "page", 1, 1, 1_000_000),
+            page_size=int_param(query, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        )
+
+
+_RECALLS_SQL = """
+select {columns}
+from dms_versions v
+where v.entity = 'oem_recalls' and v.dealer_code = :dealer_code and v.visible_at <= :clock
+  and v.updated_at >= coalesce(:since, '') and (:until is null or v.updated_at < :until)
+  and not exists (
+      select 1 from dms_versions newer
+      where newer.entity = v.entity and newer.pk = v.pk
+        and newer.updated_at > v.updated_at and newer.visible_at <= :clock
+  )
+{page}
+"""
+
+
+def fetch_recalls(conn: sqlite3.Connection, clock: str, q: RecallQuery) -> tuple[int, list[dict[str, Any]]]:
+    """(total items in the window, the items of the requested page)."""
+    params = {"dealer_code": q.dealer_code, "clock": clock, "since": q.since, "until": q.until}
+    (total,) = conn.execute(_RECALLS_SQL.format(columns="count(*)", page=""), params).fetchone()
+    rows = conn.execute(
+        _RECALLS_SQL.format(columns="v.record", page="order by v.updated_at, v.pk limit :limit offset :offset"),
+        {**params, "limit": q.page_size, "offset": (q.page - 1) * q.page_size},
+    ).fetchall()
+    return total, [json.loads(record) for (record,) in rows]
+
+
 class OemApi(SimulatedApi):
-    """The manufacturer's lost-customer feed, one API key for the dealer group."""
+    """The manufacturer's lost-customer lists and recalls, one API key for the dealer group."""
 
     paging_param = "page"
 
@@ -121,7 +177,10 @@ class OemApi(SimulatedApi):
         super().__init__(world, faults)
 
     def routes(self) -> list[Route]:
-        return [route("GET", r"/oem/v1/lost-customers", self._lost_customers, listing=True)]
+        return [
+            route("GET", r"/oem/v1/lost-customers", self._lost_customers, listing=True),
+            route("GET", r"/oem/v1/recalls", self._recalls, listing=True),
+        ]
 
     def authenticate(self, request: Request) -> None:
         if not same_secret(request.headers.get("X-Api-Key"), self.api_key):
@@ -141,6 +200,13 @@ class OemApi(SimulatedApi):
             "total": total,
             "items": items,
         }
+        return Response(200, body)
+
+    def _recalls(self, request: Request, _: re.Match[str]) -> Response:
+        q = RecallQuery.from_request(request.query)
+        with self.world.connect() as conn:
+            total, items = fetch_recalls(conn, self.world.clock(conn), q)
+        body = {"dealer_code": q.dealer_code, "page": q.page, "page_size": q.page_size, "total": total, "items": items}
         return Response(200, body)
 
     def alter_listing(self, request: Request, match: re.Match[str], response: Response, fault: Fault) -> Response:

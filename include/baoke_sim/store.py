@@ -68,7 +68,7 @@ def add_versions(
     conn: sqlite3.Connection,
     entity: str,
     records: pd.DataFrame,
-    pk: str,
+    pk: str | list[str],
     dealer_code: pd.Series | None = None,
     visible_at: pd.Series | None = None,
     replace: bool = False,
@@ -76,14 +76,19 @@ def add_versions(
     """Store one version per row of ``records`` (which holds the feeds.md fields,
     ``updated_at`` included). Returns the number of versions stored. With ``replace``
     a version with the same (entity, pk, updated_at) is overwritten: writers that may
-    run again for the same day (the call center) stay idempotent."""
+    run again for the same day (the call center) stay idempotent. A key of several
+    fields (``pk`` a list: an OEM recall item) is stored as their values joined by ``|``."""
     if records.empty:
         return 0
+    names = [pk] if isinstance(pk, str) else pk
+    keys = records[names[0]].astype(str)
+    for name in names[1:]:
+        keys = keys + "|" + records[name].astype(str)
     dealer = records["dealer_code"] if dealer_code is None else dealer_code
     visible = records["updated_at"] if visible_at is None else visible_at
     rows = zip(
         [entity] * len(records),
-        records[pk].astype(str).tolist(),
+        keys.tolist(),
         dealer.where(dealer.notna(), None).tolist(),
         records["updated_at"].tolist(),
         visible.tolist(),

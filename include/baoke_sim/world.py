@@ -78,6 +78,24 @@ TURNOVER = {"service_advisor": 0.25, "sales_consultant": 0.4, "followup_agent": 
 NO_RENEWAL_SPECIALIST, NO_FOLLOWUP_AGENT = 2, 4
 EXTRA_VISITS_PER_YEAR = {"REPAIR": 0.35, "BODY_PAINT": 0.12, "WARRANTY": 0.2, "ACCESSORY": 0.15, "INSPECTION": 0.1}
 OEM_PERIODS = 12  # the manufacturer's lists of the last N months are kept
+#: The manufacturer's recalls: (code, name, models, published at this share of the
+#: timeline, days until the remedy (parts) is available, years of deliveries affected).
+RECALLS = (
+    ("GRP-RECALL-01", "转向拉杆召回", ("H5", "H6"), 0.6, 0, 2.0),
+    ("GRP-RECALL-02", "安全气囊气体发生器召回", ("HX50",), 0.85, 45, 3.0),
+    ("GRP-RECALL-03", "燃油泵召回", ("H3", "HX70"), 0.97, 30, 1.5),
+)
+#: Work an advisor recommends and a customer may put off: (op_code, description, price median).
+RECOMMENDED_WORK = (
+    ("BRK-PAD-F", "更换前刹车片", 680.0),
+    ("TIRE-4", "更换轮胎(四条)", 2400.0),
+    ("BATT", "更换蓄电池", 850.0),
+    ("AC-FILTER", "更换空调滤芯", 160.0),
+    ("WIPER", "更换雨刮片", 120.0),
+    ("BRK-FLUID", "更换刹车油", 380.0),
+)
+#: The visits on which an advisor recommends further work.
+RECOMMENDING_VISITS = ("FIRST_SERVICE", "MAINTENANCE", "REPAIR", "INSPECTION")
 
 
 def _days(d: dt.date) -> int:
@@ -187,7 +205,7 @@ class WorldGenerator:
         self,
         entity: str,
         records: pd.DataFrame,
-        pk: str,
+        pk: str | list[str],
         visible_at: pd.Series | None = None,
         rooftop: str | None = None,
     ) -> None:
@@ -293,18 +311,25 @@ class WorldGenerator:
             }
         )
 
+    def _recall_days(self) -> np.ndarray:
+        """The day each of RECALLS is published."""
+        span = self.timeline.until - self.timeline.start
+        return np.array([self.timeline.start + int(span * share) for _, _, _, share, _, _ in RECALLS])
+
     def _group_recall(self) -> pd.DataFrame:
-        day = self.timeline.start + int(self.timeline.years * 365 * 0.6)
+        """Each recall is also a group-wide DMS campaign: a repair order doing the remedy
+        carries its code."""
+        day = self._recall_days()
         return pd.DataFrame(
             {
-                "campaign_code": ["GRP-RECALL-01"],
-                "dealer_code": [None],
-                "name": ["转向拉杆召回"],
-                "type": ["RECALL"],
-                "start_date": fmt_dates(np.array([day])),
-                "end_date": fmt_dates(np.array([day + 365])),
-                "cost_amount": ["0.00"],
-                "updated_at": fmt_stamps(np.array([day * 86_400 + 10 * 3600])),
+                "campaign_code": [code for code, *_ in RECALLS],
+                "dealer_code": None,
+                "name": [name for _, name, *_ in RECALLS],
+                "type": "RECALL",
+                "start_date": fmt_dates(day),
+                "end_date": fmt_dates(day + 365),
+                "cost_amount": "0.00",
+                "updated_at": fmt_stamps(day * 86_400 + 10 * 3600),
             }
         )
 
@@ -333,6 +358,10 @@ class WorldGenerator:
         new_owners = self._new_owners(rng, dealer, vehicles)
         visits = self._service_history(rng, dealer, vehicles, campaigns)
         orders = self._repair_orders(rng, dealer, customers, vehicles, visits[visits.dealer == dealer.code], campaigns)
+        # recalls and recommendations draw from a generator of their own, so the rest
+        # of the world is what it was before they were modelled
+        side = rng.spawn(1)[0]
+        recalls = self._recalls(side, dealer, vehicles, visits, orders)
         appointments, appointment_seconds = self._appointments(rng, dealer, orders)
         memberships, tiers = self._memberships(rng, dealer, customers, orders)
         customers["member_tier"] = customers["customer_id"].map(tiers)
@@ -344,6 +373,8 @@ class WorldGenerator:
         self._write("repair_orders", ro_versions, "ro_number", self._late(rng, ro_seconds))
         self._write("appointments", appointments, "appointment_id", self._late(rng, appointment_seconds))
         self._write("memberships", memberships, "card_no")
+        self._write("recommendations", self._recommendations(side, orders), "recommendation_id")
+        self._write("oem_recalls", recalls, ["recall_code", "vin"], rooftop=dealer.code)
         self._write_insurance(rng, dealer, vehicles, everyone, orders)
         return self._oem_basis(dealer, vehicles, customers, visits)
 
@@ -709,6 +740,120 @@ class WorldGenerator:
             updated_at=fmt_stamps(_at(rng, members["last"].to_numpy(), 19, 20)),
         )
         return pd.concat([joined, latest], ignore_index=True), pd.Series(tier.to_numpy(), index=members.index)
+
+    def _recommendations(self, rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
+        """On one service visit in five the advisor recommends work the customer does not
+        have done then: declined, or deferred to a date; half of it is done on the
+        vehicle's next visit (a later version, status done, naming that order)."""
+        closed = orders[orders.final_status == "closed"].sort_values(["vin", "open_day"], kind="stable")
+        following = closed.groupby("vin")[["ro_number", "open_day", "close_day"]].shift(-1)
+        pick = closed.service_type.isin(RECOMMENDING_VISITS).to_numpy() & (rng.random(len(closed)) < 0.2)
+        rec, after = closed[pick], following[pick]
+        n = len(rec)
+        work = rng.integers(0, len(RECOMMENDED_WORK), n)
+        price = np.array([p for _, _, p in RECOMMENDED_WORK])[work] * rng.lognormal(0, 0.2, n)
+        deferred = rng.random(n) < 0.4
+        close_day = rec["close_day"].to_numpy()
+        created_at = _at(rng, close_day, 15, 19)
+        base = pd.DataFrame(
+            {
+                "recommendation_id": np.char.replace(rec["ro_number"].to_numpy().astype(str), "RO", "RC"),
+                "ro_number": rec["ro_number"].to_numpy(),
+                "dealer_code": rec["dealer_code"].to_numpy(),
+                "vin": rec["vin"].to_numpy(),
+                "customer_id": rec["customer_id"].to_numpy(),
+                "advisor_id": rec["advisor_id"].to_numpy(),
+                "op_code": np.array([c for c, _, _ in RECOMMENDED_WORK])[work],
+                "description": np.array([d for _, d, _ in RECOMMENDED_WORK])[work],
+                "est_amount": _money(price),
+                "status": np.where(deferred, "deferred", "declined"),
+                "defer_until": np.where(deferred, fmt_dates(close_day + rng.integers(20, 120, n)), NULL),
+                "done_ro_number": None,
+                "created_at": fmt_stamps(created_at),
+                "updated_at": fmt_stamps(created_at),
+            }
+        )
+        next_day = after["open_day"].to_numpy(dtype=float)
+        done = (next_day > close_day) & (rng.random(n) < 0.5)
+        done_at = np.maximum(_at(rng, np.nan_to_num(next_day).astype(int), 16, 19), created_at + 60)
+        later = base[done].assign(
+            status="done", done_ro_number=after["ro_number"].to_numpy()[done], updated_at=fmt_stamps(done_at[done])
+        )
+        return pd.concat([base, later], ignore_index=True)
+
+    def _recalls(
+        self,
+        rng: np.random.Generator,
+        dealer: Dealer,
+        vehicles: pd.DataFrame,
+        visits: pd.DataFrame,
+        orders: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """The manufacturer's recall items (recall, VIN) for this chunk's vehicles, as
+        versions: published; the remedy available (parts arrived); completed, days after
+        the visit that did it. The group does most remedies (its order carries the
+        recall code as ``campaign_code``: set on ``orders`` here), other brand dealers
+        some; the rest stay open."""
+        columns = [
+            "recall_code",
+            "recall_name",
+            "vin",
+            "published_date",
+            "remedy_available",
+            "completed_date",
+            "completed_dealer_code",
+            "updated_at",
+        ]
+        parts = []
+        delivery = vehicles["delivery"].to_numpy()
+        for (code, name, models, _, remedy_after, years), published in zip(RECALLS, self._recall_days(), strict=True):
+            hit = np.flatnonzero(
+                np.isin(vehicles["model"].to_numpy(), models)
+                & (delivery <= published)
+                & (delivery > published - int(years * 365))
+                & (vehicles["event_day"].to_numpy() > published)
+            )
+            if not len(hit):
+                continue
+            remedy = published + remedy_after
+            vins = vehicles["vin"].to_numpy()[hit]
+            # the first visit at or after the remedy date, anywhere in the brand
+            seen = visits[visits.veh.isin(hit) & (visits.day >= remedy) & (visits.service_type != "PDI")]
+            first = seen.groupby("veh").head(1).set_index("veh").reindex(hit)
+            does = first["day"].notna().to_numpy() & (rng.random(len(hit)) < 0.75)
+            at_group = does & (first["dealer"].to_numpy() == dealer.code)
+            grouped = orders.vin.isin(vins[at_group]) & (orders.open_day >= remedy) & (orders.final_status == "closed")
+            redeemed = orders[grouped & (orders.service_type != "PDI")].groupby("vin").head(1)
+            orders.loc[redeemed.index, "campaign_code"] = code
+            done_day = np.where(does, first["day"].fillna(0).to_numpy(), 0).astype(int)
+            done_day[at_group] = redeemed.set_index("vin")["close_day"].reindex(vins[at_group]).fillna(0).to_numpy()
+            does &= done_day > 0
+            item = pd.DataFrame(
+                {
+                    "recall_code": code,
+                    "recall_name": name,
+                    "vin": vins,
+                    "published_date": fmt_dates(np.full(len(hit), published)),
+                    "remedy_available": remedy_after == 0,
+                    "completed_date": None,
+                    "completed_dealer_code": None,
+                    "updated_at": fmt_stamps(_at(rng, np.full(len(hit), published), 9, 10)),
+                }
+            )
+            parts.append(item[columns])
+            if remedy_after:
+                ready = item.assign(
+                    remedy_available=True, updated_at=fmt_stamps(_at(rng, np.full(len(hit), remedy), 9, 10))
+                )
+                parts.append(ready[columns])
+            completed = item[does].assign(
+                remedy_available=True,
+                completed_date=fmt_dates(done_day[does]),
+                completed_dealer_code=first["dealer"].to_numpy()[does],
+                updated_at=fmt_stamps(_at(rng, done_day[does] + rng.integers(1, 6, does.sum()), 9, 18)),
+            )
+            parts.append(completed[columns])
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
     def _customer_versions(self, rng: np.random.Generator, customers: pd.DataFrame) -> pd.DataFrame:
         """Created; some edited later; some duplicated at the counter, then merged;

@@ -162,6 +162,40 @@ renewals as (
     group by 1, 2
 ),
 
+-- 召回完成率: the vehicles on the dealer's recall listings by the month's last day (a
+-- recall published by then), and the share complete by then (int_recall_status)
+recall_figures as (
+    select
+        grid.dealer_code,
+        grid.month_start,
+        count(*) as recall_vehicles_affected,
+        count(*) filter (where recalls.completed_date <= grid.month_end) as recall_vehicles_completed
+    from grid
+    inner join {{ ref('int_recall_status') }} as recalls
+        on grid.dealer_code = recalls.dealer_code and grid.month_end >= recalls.published_date
+    group by 1, 2
+),
+
+-- 未修项目回修率: the month's declined or deferred recommendations (by the visit's
+-- date), the share done within 90 days, for the followed-up and the held-out
+declined_work as (
+    select
+        dealer_code,
+        date_trunc('month', recommended_date)::date as month_start,
+        count(*) as declined_work,
+        count(*) filter (where is_recaptured) as declined_work_recaptured,
+        count(*) filter (where followup_group = 'followed_up') as declined_work_followed_up,
+        count(*) filter (where followup_group = 'followed_up' and is_recaptured)
+            as declined_work_followed_up_recaptured,
+        count(*) filter (where followup_group = 'held_out') as declined_work_held_out,
+        count(*) filter (where followup_group = 'held_out' and is_recaptured) as declined_work_held_out_recaptured
+    from {{ ref('int_recommendation_followups') }}
+    where
+        recommended_date < {{ business_date() }}
+        and recommended_date >= (select min(months.month_start) from months)
+    group by 1, 2
+),
+
 -- is_final: no window feeding the figure is still open on D
 finality as (
     select
@@ -173,7 +207,9 @@ finality as (
         -- a renewal can start up to 30 days after the end date: the month's last end
         -- date's window closes 30 days after the month's last day
         (grid.month_start + interval '1 month')::date + {{ var('renewal_days_after_end') }}
-        <= {{ business_date() }} as renewal_windows_closed
+        <= {{ business_date() }} as renewal_windows_closed,
+        (grid.month_start + interval '1 month')::date - 1 + {{ var('recapture_days') }}
+        < {{ business_date() }} as recapture_windows_closed
     from grid
 )
 
@@ -211,7 +247,26 @@ select
     finality.month_complete and not coalesce(reminders.any_open, false) as reminder_completion_rate_is_final,
     finality.month_complete as churn_rate_is_final,
     finality.renewal_windows_closed as renewal_rate_via_dealer_is_final,
-    finality.renewal_windows_closed as renewal_rate_anywhere_is_final
+    finality.renewal_windows_closed as renewal_rate_anywhere_is_final,
+    coalesce(recall_figures.recall_vehicles_affected, 0) as recall_vehicles_affected,
+    round(
+        recall_figures.recall_vehicles_completed::numeric / nullif(recall_figures.recall_vehicles_affected, 0), 4
+    )::numeric(5, 4) as recall_completion_rate,
+    finality.month_complete as recall_completion_rate_is_final,
+    coalesce(declined_work.declined_work, 0) as declined_work,
+    round(declined_work.declined_work_recaptured::numeric / nullif(declined_work.declined_work, 0), 4)::numeric(5, 4)
+        as declined_work_recapture_rate,
+    coalesce(declined_work.declined_work_followed_up, 0) as declined_work_followed_up,
+    round(
+        declined_work.declined_work_followed_up_recaptured::numeric
+        / nullif(declined_work.declined_work_followed_up, 0),
+        4
+    )::numeric(5, 4) as declined_work_recapture_rate_followed_up,
+    coalesce(declined_work.declined_work_held_out, 0) as declined_work_held_out,
+    round(
+        declined_work.declined_work_held_out_recaptured::numeric / nullif(declined_work.declined_work_held_out, 0), 4
+    )::numeric(5, 4) as declined_work_recapture_rate_held_out,
+    finality.recapture_windows_closed as declined_work_recapture_rate_is_final
 from grid
 inner join finality using (dealer_code, month_start)
 left join visit_figures using (dealer_code, month_start)
@@ -220,3 +275,5 @@ left join maintenance using (dealer_code, month_start)
 left join reminders using (dealer_code, month_start)
 left join churn using (dealer_code, month_start)
 left join renewals using (dealer_code, month_start)
+left join recall_figures using (dealer_code, month_start)
+left join declined_work using (dealer_code, month_start)

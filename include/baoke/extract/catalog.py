@@ -66,6 +66,8 @@ OUTCOMES = _codes(
 )
 ADVISOR_ROLES = _codes("service_advisor", "sales_consultant", "followup_agent", "renewal_specialist")
 COMPLAINT_CATEGORIES = _codes("service_attitude", "repair_quality", "price", "waiting_time", "parts", "other")
+#: What became of work an advisor recommended (feeds.md §1 ``recommendations``).
+RECOMMENDATION_STATUSES = _codes("declined", "deferred", "done")
 LOSS_REASONS = _codes(
     "SERVICE_QUALITY",
     "REPAIR_QUALITY",
@@ -204,13 +206,37 @@ DMS: dict[str, RawEntity] = {
                 codes={"tier": _codes("normal", "silver", "gold", "diamond")},
             ),
         ),
+        RawEntity(
+            "dms",
+            "recommendations",
+            RecordSpec(
+                ("recommendation_id",),
+                _fields(
+                    "recommendation_id ro_number dealer_code vin customer_id advisor_id op_code description"
+                    " est_amount status defer_until done_ro_number created_at updated_at"
+                ),
+                required=("updated_at", "ro_number", "vin", "status"),
+                timestamps=("created_at", "updated_at"),
+                dates=("defer_until",),
+                amounts=("est_amount",),
+                codes={"status": RECOMMENDATION_STATUSES},
+            ),
+        ),
     )
 }
 
 #: Listed once for the whole group (``dealer_code`` is ignored or may be null).
 DMS_GROUP_WIDE: tuple[str, ...] = ("dealers", "campaigns")
 #: Listed per dealer (one mapped Airflow task per dealer).
-DMS_PER_DEALER: tuple[str, ...] = ("advisors", "customers", "vehicles", "repair_orders", "appointments", "memberships")
+DMS_PER_DEALER: tuple[str, ...] = (
+    "advisors",
+    "customers",
+    "vehicles",
+    "repair_orders",
+    "appointments",
+    "memberships",
+    "recommendations",
+)
 
 #: Insurer files (feeds.md §2), keyed by the file kind in the name; fields in the files' Chinese.
 INSURER: dict[str, RawEntity] = {
@@ -264,6 +290,22 @@ OEM_LOST_CUSTOMERS = RawEntity(
     ),
 )
 
+#: The manufacturer's recalls (feeds.md §3): one item per recall and VIN, incremental on ``updated_at``.
+OEM_RECALLS = RawEntity(
+    "oem",
+    "recalls",
+    RecordSpec(
+        ("recall_code", "vin"),
+        _fields(
+            "recall_code recall_name vin published_date remedy_available completed_date completed_dealer_code"
+            " updated_at"
+        ),
+        required=("updated_at", "published_date", "remedy_available"),
+        timestamps=("updated_at",),
+        dates=("published_date", "completed_date"),
+    ),
+)
+
 #: The outcome files' columns version 2 added (feeds.md §4): a file with or without them is valid.
 CALLCENTER_V2_COLUMNS: tuple[str, ...] = ("csi_score", "complaint_category", "loss_reason")
 
@@ -296,4 +338,10 @@ CALLCENTER_OUTCOMES = RawEntity(
     ),
 )
 
-ALL: tuple[RawEntity, ...] = (*DMS.values(), *INSURER.values(), OEM_LOST_CUSTOMERS, CALLCENTER_OUTCOMES)
+ALL: tuple[RawEntity, ...] = (
+    *DMS.values(),
+    *INSURER.values(),
+    OEM_LOST_CUSTOMERS,
+    OEM_RECALLS,
+    CALLCENTER_OUTCOMES,
+)

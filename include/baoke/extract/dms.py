@@ -67,10 +67,6 @@ class DmsClient(ApiClient):
                 return
 
 
-def _iso(stamp: dt.datetime | None) -> str | None:
-    return stamp.isoformat() if stamp else None
-
-
 def extract(
     conn: Any,
     client: DmsClient,
@@ -90,7 +86,7 @@ def extract(
     scope = "" if entity_name in DMS_GROUP_WIDE else dealer_code
     since, until = state.window(conn, "dms", entity_name, scope, business_date, lookback, deep)
     known = known_versions(conn, entity, since) if since else set()
-    listing = {"dealer_code": scope or None, "updated_since": _iso(since), "updated_until": _iso(until)}
+    listing = {"dealer_code": scope or None, "updated_since": state.iso(since), "updated_until": state.iso(until)}
     source = with_query(f"{client.base_url}/v1/{entity_name}", listing)
     with Batch.open(
         conn,

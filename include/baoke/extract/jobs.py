@@ -171,7 +171,8 @@ def group_dealers() -> list[str]:
 
 
 def oem_lists(dealer_code: str, business_date: dt.date) -> JobResult:
-    """Load one dealer's lost-customer lists published before D and not loaded yet."""
+    """Load one dealer's lost-customer lists published before D and not loaded yet, and
+    its recalls changed in the run's window."""
     settings = get_settings()
     client = _oem_client()
     with _warehouse() as conn:
@@ -184,9 +185,19 @@ def oem_lists(dealer_code: str, business_date: dt.date) -> JobResult:
             settings.page_size,
             settings.max_reject_share,
         )
+        recalls = oem.extract_recalls(
+            conn,
+            client,
+            dealer_code,
+            business_date,
+            dt.timedelta(days=settings.lookback_days),
+            settings.page_size,
+            settings.max_reject_share,
+        )
     return JobResult(
-        [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes],
-        tally(o.result for o in outcomes),
+        [f"{o.period}: {o.status}" + (f" ({o.result.summary()})" if o.result else "") for o in outcomes]
+        + [f"recalls: {recalls.summary()}"],
+        tally([*(o.result for o in outcomes), recalls]),
     )
 
 

@@ -1,5 +1,8 @@
-"""The manufacturer's lost-customer lists (docs/feeds.md §3): one list per dealer and month,
-published on the 3rd of the following month, paged by number, ``X-Api-Key`` auth.
+"""The manufacturer's feed (docs/feeds.md §3), paged by number, ``X-Api-Key`` auth: the
+lost-customer lists (one per dealer and month, published on the 3rd of the following
+month) and the recalls (incremental windows on ``updated_at``, like the DMS entities).
+Both are lists whose pages add up to a ``total``, read whole by one mechanism
+(``read_whole``); each has only its query and its record versions of its own.
 
 A period is loaded once, whole, as one batch. A period not published yet (404
 ``period_not_published``), or published only on or after ``D 00:00`` (which the run for
@@ -12,17 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from baoke.dates import day_start
-from baoke.extract.catalog import OEM_LOST_CUSTOMERS
+from baoke.extract import state
+from baoke.extract.catalog import OEM_LOST_CUSTOMERS, OEM_RECALLS
 from baoke.extract.http import ApiClient, FeedError, Record, with_query
-from baoke.extract.loader import Batch, BatchResult
+from baoke.extract.loader import Batch, BatchResult, known_versions
 from baoke.extract.validate import parse_timestamp
 
 log = logging.getLogger(__name__)
 PATH = "/oem/v1/lost-customers"
+RECALLS_PATH = "/oem/v1/recalls"
 
 
 class OemClient(ApiClient):
@@ -68,6 +74,48 @@ class ShortRead(FeedError):
 
 
 Page = tuple[dict[str, Any], list[Record]]
+#: (record version, when the source says it was made) of an item, from its page's envelope and itself.
+Version = Callable[[dict[str, Any], Any], tuple[str, str | None]]
+
+
+def read_whole(
+    client: OemClient,
+    page: Callable[[int], Page],
+    open_batch: Callable[[], Batch],
+    version: Version,
+    what: str,
+    page_size: int,
+    max_reject_share: float,
+    after: Callable[[Any, BatchResult], None] | None = None,
+    first: Page | None = None,
+) -> BatchResult:
+    """Read a paged list, first page to last, as one batch, and load it; a read whose
+    pages come to fewer items than ``total`` loads nothing and is read again from page 1
+    (``ApiClient.retried``), then fails naming ``what``. ``first``: page 1, already read."""
+    unread = [first] if first is not None else []
+
+    def once() -> BatchResult:
+        body, items = unread.pop() if unread else page(1)  # a read again asks for page 1 again
+        items_read: dict[int, int] = {}  # page number -> items: a page served twice counts once
+        with open_batch() as batch:
+            while True:
+                served = int(body["page"])  # after a retry a gateway may serve an earlier page again
+                batch.new_page()
+                items_read[served] = len(items)
+                for row_no, (item, text) in enumerate(items, 1):
+                    batch.add(item, f"page {served} row {row_no}", *version(body, item), text)
+                if served * page_size >= body["total"] or not items:
+                    break
+                body, items = page(served + 1)
+            read, total = sum(items_read.values()), int(body["total"])
+            if read != total:
+                raise ShortRead(
+                    f"{client.feed}: {what} came to {read} items of its total {total} ({batch.source});"
+                    " nothing of it loaded"
+                )
+            return batch.load(max_reject_share, after=after)
+
+    return client.retried(once, ShortRead)
 
 
 def extract_period(
@@ -93,36 +141,65 @@ def extract_period(
         raise
     if parse_timestamp(first[0]["generated_at"]) >= day_start(business_date):
         return PeriodOutcome(period, "published_after_d")
+    scope = f"{dealer_code} {period}"
     source = with_query(f"{client.base_url}{PATH}", {"dealer_code": dealer_code, "period": period})
-    unread = [first]
+    result = read_whole(
+        client,
+        page,
+        lambda: Batch.open(conn, OEM_LOST_CUSTOMERS, scope, source, business_date, dealer_code=dealer_code),
+        lambda body, _: (scope, body["generated_at"]),
+        f"the list of dealer {dealer_code} for {period}",
+        page_size,
+        max_reject_share,
+        first=first,
+    )
+    return PeriodOutcome(period, "loaded", result)
 
-    def read_whole() -> BatchResult:
-        """One read of the list, first page to last, as one batch; ShortRead (nothing
-        loaded) if its pages come to fewer items than ``total``."""
-        body, items = unread.pop() if unread else page(1)  # a read again asks for page 1 again
-        items_read: dict[int, int] = {}  # page number -> items: a page served twice counts once
-        with Batch.open(
-            conn, OEM_LOST_CUSTOMERS, f"{dealer_code} {period}", source, business_date, dealer_code=dealer_code
-        ) as batch:
-            while True:
-                served = int(body["page"])  # after a retry a gateway may serve an earlier page again
-                batch.new_page()
-                items_read[served] = len(items)
-                for row_no, (item, text) in enumerate(items, 1):
-                    locator = f"page {served} row {row_no}"
-                    batch.add(item, locator, f"{dealer_code} {period}", body["generated_at"], text)
-                if served * page_size >= body["total"] or not items:
-                    break
-                body, items = page(served + 1)
-            read, total = sum(items_read.values()), int(body["total"])
-            if read != total:
-                raise ShortRead(
-                    f"{client.feed}: the list of dealer {dealer_code} for {period} came to {read} items"
-                    f" of its total {total} ({source}); nothing of it loaded"
-                )
-            return batch.load(max_reject_share)
 
-    return PeriodOutcome(period, "loaded", client.retried(read_whole, ShortRead))
+def extract_recalls(
+    conn: Any,
+    client: OemClient,
+    dealer_code: str,
+    business_date: dt.date,
+    lookback: dt.timedelta,
+    page_size: int = 1000,
+    max_reject_share: float = 0.1,
+) -> BatchResult:
+    """Load the recall items of ``dealer_code`` changed in the run's window (up to ``D
+    00:00``, overlapping the last window by ``lookback``; everything on the first run),
+    one version per ``updated_at``; the window's end is recorded with the batch."""
+    since, until = state.window(conn, "oem", OEM_RECALLS.name, dealer_code, business_date, lookback)
+    known = known_versions(conn, OEM_RECALLS, since) if since else set()
+    listing = {"dealer_code": dealer_code, "updated_since": state.iso(since), "updated_until": state.iso(until)}
+    source = with_query(f"{client.base_url}{RECALLS_PATH}", listing)
+
+    def page(number: int) -> Page:
+        query = {**listing, "page": number, "page_size": page_size}
+        return client.get_page(RECALLS_PATH, {k: v for k, v in query.items() if v is not None}, "items")
+
+    def advance(cur: Any, result: BatchResult) -> None:
+        state.advance(cur, "oem", OEM_RECALLS.name, dealer_code, until, result.batch_id)
+
+    return read_whole(
+        client,
+        page,
+        lambda: Batch.open(
+            conn,
+            OEM_RECALLS,
+            dealer_code,
+            source,
+            business_date,
+            window_since=since,
+            window_until=until,
+            known=known,
+            dealer_code=dealer_code,
+        ),
+        lambda _, item: (str(item.get("updated_at")), item.get("updated_at")),
+        f"the recalls of dealer {dealer_code}",
+        page_size,
+        max_reject_share,
+        after=advance,
+    )
 
 
 def extract(

@@ -10,6 +10,11 @@ from typing import Any
 from baoke.dates import day_start
 
 
+def iso(stamp: dt.datetime | None) -> str | None:
+    """A window's end as a listing query sends it (None: no bound)."""
+    return stamp.isoformat() if stamp else None
+
+
 def high_water(conn: Any, feed: str, entity: str, scope: str) -> dt.datetime | None:
     with conn.cursor() as cur:
         cur.execute(

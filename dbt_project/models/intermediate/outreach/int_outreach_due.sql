@@ -6,7 +6,8 @@
 -- int_outreach_due__vehicles), POINTS_EXPIRY (13, over those vehicles) and BIRTHDAY about
 -- the customer. `event_key` identifies the due event a reason is listed once for (the
 -- insurer claim, the visit, the vehicle, the due date, the policy, the vehicle's current
--- lapse, the customer's absence, the year).
+-- lapse, the customer's absence, the year, the recall on the vehicle, the recommendation
+-- and its trigger).
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
@@ -39,6 +40,14 @@ birthday as (
     select * from {{ ref('int_outreach_due__birthday') }}
 ),
 
+recall as (
+    select * from {{ ref('int_outreach_due__recall') }}
+),
+
+declined_work as (
+    select * from {{ ref('int_outreach_due__declined_work') }}
+),
+
 all_due as (
     select * from accident
     union all
@@ -53,6 +62,10 @@ all_due as (
     select * from winback
     union all
     select * from birthday
+    union all
+    select * from recall
+    union all
+    select * from declined_work
 )
 
 select

@@ -37,6 +37,14 @@ points as (  -- the points still good on D, as POINTS_EXPIRY counts them
     select * from {{ ref('int_customer_points') }}
 ),
 
+recalls as (  -- RECALL_OPEN's event is `recall_code|vin`
+    select * from {{ ref('stg_oem__recalls') }}
+),
+
+recommendations as (  -- DECLINED_WORK's event is `recommendation_id@trigger`
+    select * from {{ ref('stg_dms__recommendations') }}
+),
+
 secondary as (
     select
         decisions.call_id,
@@ -64,7 +72,10 @@ reason_facts as (
         vehicles.model,
         case when decisions.reason = 'INSURANCE_RENEWAL' then policies.end_date end as policy_end_date,
         points.points_balance,
-        points.points_expire_date
+        points.points_expire_date,
+        recalls.recall_name,
+        recommendations.description as recommended_work,
+        recommendations.est_amount
     from decisions
     inner join reasons on decisions.reason = reasons.reason
     left join scripts on decisions.reason = scripts.reason
@@ -72,6 +83,12 @@ reason_facts as (
     left join {{ ref('stg_dms__dealers') }} as dealers on decisions.export_dealer_code = dealers.dealer_code
     left join policies on decisions.reason = 'INSURANCE_RENEWAL' and decisions.event_key = policies.policy_no
     left join points on decisions.customer_id = points.customer_id
+    left join recalls
+        on decisions.reason = 'RECALL_OPEN' and decisions.event_key = recalls.recall_code || '|' || recalls.vin
+    left join recommendations
+        on
+            decisions.reason = 'DECLINED_WORK'
+            and split_part(decisions.event_key, '@', 1) = recommendations.recommendation_id
 ),
 
 {#- What the templates' placeholders are filled with (seeds/outreach_scripts.csv): each
@@ -85,6 +102,9 @@ reason_facts as (
     'policy_end_date': "coalesce(" ~ spoken_date('policy_end_date') ~ ", " ~ spoken_date('due_date') ~ ", '近期')",
     'points_balance': "coalesce(points_balance::text, '0')",
     'points_validity': "coalesce('将于' || " ~ spoken_date('points_expire_date') ~ " || '到期', '请尽快使用')",
+    'recall_name': "coalesce(recall_name, '厂家召回')",
+    'recommended_work': "coalesce(recommended_work, '做上次建议的维修项目')",
+    'estimate': "coalesce('（预估' || to_char(est_amount, 'FM999999990') || '元）', '')",
 } %}
 
 filled as (
