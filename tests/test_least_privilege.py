@@ -227,6 +227,21 @@ def test_a_derived_step_url_never_carries_the_admins_password(monkeypatch: pytes
         assert parsed.query["sslmode"] == "verify-full"
 
 
+def test_a_login_made_for_a_derived_connection_has_no_password(fresh_db: str, monkeypatch: pytest.MonkeyPatch):
+    """The embedded warehouse exports the derived step URLs as the steps' connections
+    (Cosmos reads them): the placeholder they carry is never set as a login's password."""
+    for step in STEPS:
+        monkeypatch.delenv(f"AIRFLOW_CONN_{STEPS[step].conn_id.upper()}", raising=False)
+    export_step_connections(fresh_db)
+    migrate.migrate(fresh_db)
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select rolname, rolpassword is null from pg_authid where rolname = any(%s) order by 1",
+            ([spec.default_login for spec in STEPS.values()],),
+        )
+        assert cur.fetchall() == sorted((spec.default_login, True) for spec in STEPS.values())
+
+
 def test_sslmode_from_the_connection_extra_reaches_every_step(
     warehouse_url: str, fresh_db: str, monkeypatch: pytest.MonkeyPatch
 ):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from baoke import privacy
 from baoke.dbt import run_dbt
-from baoke.extract.catalog import DMS, INSURER, OEM_LOST_CUSTOMERS
+from baoke.extract.catalog import CALLCENTER_OUTCOMES, DMS, INSURER, OEM_LOST_CUSTOMERS
 from baoke.extract.loader import Batch, ensure_raw_tables
 from dbt_support import target_for
 
@@ -376,7 +376,20 @@ def test_the_loader_pseudonymises_an_erased_customers_versions_even_when_it_reje
             ],
         )
         assert (result.loaded, result.rejected) == (2, 1)
+        outcome = {
+            **dict.fromkeys(CALLCENTER_OUTCOMES.columns),
+            "call_id": "CA-D001-20261115-00001", "list_date": "2026-11-15", "dealer_code": "D001",
+            "attempt_no": "1", "called_at": "2026-11-15T10:00:00+08:00", "channel": "PHONE", "outcome": "DECLINED",
+        }  # fmt: skip
+        notes = {"C1": f"{NAME}说不需要, 打{MOBILE}", "C2": f"{OTHER_NAME}说下周再约"}
+        with Batch.open(conn, CALLCENTER_OUTCOMES, "D001", "OUTCOMES_D001_20261115.csv", D) as batch:
+            for n, (customer_id, note) in enumerate(notes.items()):
+                record = {**outcome, "customer_id": customer_id, "call_id": f"CA-{n}", "note": note}
+                batch.add(record, f"line {n + 2}", f"v{n}")
+            assert batch.load().loaded == 2
         with conn.cursor() as cur:
+            cur.execute("select record_key, record ->> 'note' from raw.callcenter_outcomes order by 1")
+            assert cur.fetchall() == [("CA-0", ""), ("CA-1", notes["C2"])], "only the erased customer's note"
             cur.execute("select record from raw.dms_customers where record_key = 'C1'")
             [(stored,)] = cur.fetchall()
             cur.execute("select record from etl.rejects")
@@ -394,3 +407,27 @@ def test_the_loader_pseudonymises_an_erased_customers_versions_even_when_it_reje
     for value in (NAME, MOBILE, ADDRESS, BIRTH):
         assert value not in rejected
     assert where_found(fresh_db, NAME, MOBILE, ADDRESS) == []
+
+
+def test_erasing_a_duplicate_record_erases_the_person_it_was_merged_into(fresh_db: str) -> None:
+    """C6 is a duplicate the DMS merged into C5: one person. A request naming either
+    erases both records and records both ids."""
+    with contextlib.closing(psycopg2.connect(fresh_db)) as conn:
+        ensure_raw_tables(conn)
+        _load(
+            conn,
+            DMS["customers"],
+            "D001",
+            [
+                customer("C5", "D001", NAME, MOBILE, "2026-01-01T10:00:00+08:00"),
+                customer("C6", "D001", NAME, "13912345679", "2026-01-02T10:00:00+08:00", merged_into_customer_id="C5"),
+                customer("C7", "D001", OTHER_NAME, OTHER_MOBILE, "2026-01-01T10:00:00+08:00"),
+            ],
+        )
+        result = privacy.erase(conn, "C6", "PIPL-2026-002")
+        assert result.rows_changed >= 2
+        with conn.cursor() as cur:
+            cur.execute("select customer_id, reason from etl.erasures order by 1")
+            assert cur.fetchall() == [("C5", "same person as C6: PIPL-2026-002"), ("C6", "PIPL-2026-002")]
+    assert where_found(fresh_db, NAME, MOBILE, "13912345679") == []
+    assert where_found(fresh_db, OTHER_NAME), "someone else is untouched"

@@ -34,6 +34,7 @@ from psycopg2 import sql
 
 from baoke.connections import (
     BUILDER_ROLE,
+    DERIVED_PASSWORD,
     OWNER_ROLE,
     STEPS,
     StepName,
@@ -181,7 +182,10 @@ def _ensure_logins(cur: Any, step_urls: Mapping[StepName, str], admin: str | Non
         login = parsed.username
         if not login or login == admin:
             continue
-        password = parsed.password if step_configured(step) else None
+        # a derived URL (the embedded warehouse exports them as the steps' connections)
+        # carries a placeholder, never a password to give the login
+        derived = parsed.password == DERIVED_PASSWORD
+        password = parsed.password if step_configured(step) and not derived else None
         cur.execute("select rolsuper from pg_roles where rolname = %s", (login,))
         found = cur.fetchone()
         if found is None:

@@ -52,6 +52,9 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
+from psycopg2 import sql
+
+from baoke.migrate import SCHEMA_OWNERS
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +197,30 @@ def _exists(cur: Any, relation: str) -> bool:
     return bool(cur.fetchone()[0])
 
 
+def _survivor(cur: Any, customer_id: str) -> list[str]:
+    """The customer's id and, when its record is a duplicate merged into another (and that
+    one into another...), the ids it was merged into, by each record's latest version."""
+    chain = [customer_id]
+    while True:
+        cur.execute(
+            "select record ->> 'merged_into_customer_id' from raw.dms_customers where record_key = %s"
+            " order by version_at desc nulls last, batch_id desc, locator desc limit 1",
+            (chain[-1],),
+        )
+        row = cur.fetchone()
+        if row is None or not row[0] or row[0] in chain:
+            return chain
+        chain.append(row[0])
+
+
 def find_originals(cur: Any, customer_id: str) -> Originals:
-    """The customer's ids (its own and those merged into it), cars and personal values,
-    from every raw version of its DMS record and the staged one."""
+    """The customer's ids (its own, the record it was merged into if it is a duplicate,
+    and those merged into either: the DMS says they are one person), cars and personal
+    values, from every raw version of its DMS record and the staged one."""
     found = Originals(customer_ids={customer_id})
     records: list[dict[str, Any]] = []
     if _exists(cur, "raw.dms_customers"):
+        found.customer_ids |= set(_survivor(cur, customer_id))
         while True:  # customers merged into one of the ids are the same person
             cur.execute(
                 "select distinct record_key from raw.dms_customers"
@@ -394,7 +415,7 @@ def erase(conn: Any, customer_id: str, reason: str | None = None) -> Erasure:
                 " rows_changed, os_user) values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
                 (
                     erased,
-                    reason if erased == customer_id else f"merged into {customer_id}: {reason or ''}".strip(),
+                    reason if erased == customer_id else f"same person as {customer_id}: {reason or ''}".strip(),
                     pseudonyms.name,
                     pseudonyms.mobile,
                     pseudonyms.address,
@@ -403,10 +424,18 @@ def erase(conn: Any, customer_id: str, reason: str | None = None) -> Erasure:
                 ),
             )
         counts: dict[str, int] = {}
-        for change in changes:
+        acting_as: str | None = None
+        for change in sorted(changes, key=lambda c: c.table.schema):
+            # as the role owning the schema, never as the admin: a trigger or index on a
+            # table dbt built runs as who updates it, and must not run as a superuser
+            role = SCHEMA_OWNERS.get(change.table.schema)
+            if role != acting_as:
+                cur.execute(sql.SQL("set local role {}").format(sql.Identifier(role)) if role else "reset role")
+                acting_as = role
             apply(cur, change)
             relation = f"{change.table.schema}.{change.table.name}"
             counts[relation] = counts.get(relation, 0) + 1
+        cur.execute("reset role")
         total = len(changes)
         cur.execute("select erased_at from etl.erasures where customer_id = %s", (customer_id,))
         erased_at = cur.fetchone()[0]
@@ -435,17 +464,20 @@ class PersonalFields:
 
     owner_key: str
     by_vehicle: bool
-    name: str
-    mobile: str
+    name: str | None = None
+    mobile: str | None = None
     address: str | None = None
     birth_date: str | None = None
+    free_text: tuple[str, ...] = ()  # what anyone wrote about the person: emptied
 
 
-#: The raw tables whose records name a person, by table (feeds.md §1-§3).
+#: The raw tables whose records name a person, by table (feeds.md §1-§4).
 PERSONAL_FIELDS: dict[str, PersonalFields] = {
     "raw.dms_customers": PersonalFields("customer_id", False, NAME_FIELD, MOBILE_FIELD, ADDRESS_FIELD, BIRTH_FIELD),
     "raw.insurer_policies": PersonalFields("车架号", True, "被保险人", "联系电话"),
     "raw.oem_lost_customers": PersonalFields("vin", True, "customer_name", "mobile_masked"),
+    # an outcome of a call made before the erasure may come back after it
+    "raw.callcenter_outcomes": PersonalFields("customer_id", False, free_text=("note",)),
 }
 
 
@@ -472,9 +504,8 @@ def pseudonymise_record(
     """A record of an erased customer as it may be loaded: its name, mobile and address
     replaced by the customer's pseudonyms, its birth date null (fields it does not have
     stay absent)."""
-    replaced = {fields.name: pseudonyms.name, fields.mobile: pseudonyms.mobile}
-    if fields.address:
-        replaced[fields.address] = pseudonyms.address
+    pairs = ((fields.name, pseudonyms.name), (fields.mobile, pseudonyms.mobile), (fields.address, pseudonyms.address))
+    replaced = {key: value for key, value in pairs if key} | dict.fromkeys(fields.free_text, "")
     out = dict(record)
     for key, value in replaced.items():
         if key in out and out[key] not in (None, ""):

@@ -28,6 +28,14 @@ begin
 end
 $$;
 revoke baoke_owner from baoke_transformer;
+do $$
+begin  -- a revoke removes only this grantor's grant: make sure none is left
+    if pg_has_role('baoke_transformer', 'baoke_owner', 'MEMBER') then
+        raise exception 'baoke_transformer is still a member of baoke_owner (granted by another role)'
+            using hint = 'revoke baoke_owner from baoke_transformer granted by <that role>, then migrate again';
+    end if;
+end
+$$;
 
 grant usage on schema raw, etl to baoke_builder;
 grant select on all tables in schema raw, etl to baoke_builder;
