@@ -192,31 +192,7 @@ def test_orders_open_then_close_and_some_are_void(world: Path):
 
 
 def test_the_dms_api_serves_the_world_as_of_its_clock(world: Path, tmp_path: Path):
-    copy = tmp_path / "served.sqlite"
-    copy.write_bytes(world.read_bytes())
-    with sqlite3.connect(copy) as conn:
-        store.set_meta(conn, clock="2026-11-23T00:00:00+08:00")
-    with ApiServer(DmsApi(copy)) as server:
-        token = requests.post(
-            f"{server.url}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": DEFAULT_CLIENT_ID,
-                "client_secret": DEFAULT_CLIENT_SECRET,
-            },
-            timeout=5,
-        ).json()["access_token"]
-        rows, cursor = [], None
-        while True:
-            params = {"dealer_code": "D001", "limit": 1000, **({"cursor": cursor} if cursor else {})}
-            page = requests.get(
-                f"{server.url}/v1/vehicles", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
-            ).json()
-            rows += page["data"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
-    served = pd.DataFrame(rows)
+    served = serve_all(world, "vehicles", "2026-11-23T00:00:00+08:00", tmp_path, dealer_code="D001")
     expected = latest(world, "vehicles")
     assert len(served) == len(expected)
     assert served["vin"].is_unique
@@ -273,8 +249,9 @@ def test_cli_generates_and_moves_the_clock(tmp_path: Path):
 # --- staff (feeds.md: advisors' role, vehicles' sales_consultant_id) ----------------------------
 
 
-def serve_all(world: Path, entity: str, clock: str, tmp_path: Path) -> pd.DataFrame:
-    """Every record of ``entity`` the DMS API serves at ``clock``, read over HTTP page by page."""
+def serve_all(world: Path, entity: str, clock: str, tmp_path: Path, dealer_code: str | None = None) -> pd.DataFrame:
+    """Every record of ``entity`` the DMS API serves at ``clock`` (for ``dealer_code``, or
+    every dealer), read over HTTP page by page."""
     copy = tmp_path / f"served-{entity}.sqlite"
     copy.write_bytes(world.read_bytes())
     with sqlite3.connect(copy) as conn:
@@ -291,7 +268,11 @@ def serve_all(world: Path, entity: str, clock: str, tmp_path: Path) -> pd.DataFr
         ).json()["access_token"]
         rows, cursor = [], None
         while True:
-            params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            params = {
+                "limit": 1000,
+                **({"dealer_code": dealer_code} if dealer_code else {}),
+                **({"cursor": cursor} if cursor else {}),
+            }
             page = requests.get(
                 f"{server.url}/v1/{entity}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
             ).json()
