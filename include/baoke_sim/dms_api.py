@@ -1,4 +1,4 @@
-"""The simulated DMS API (docs/feeds.md §1): OAuth client-credentials tokens and the eight
+"""The simulated DMS API (docs/feeds.md §1): OAuth client-credentials tokens and the nine
 incremental listings ``GET /v1/<entity>``, served from the world's ``dms_versions``.
 
 What a listing shows is decided by the world clock: for each primary key, the latest
@@ -50,6 +50,7 @@ ENTITIES: tuple[str, ...] = (
     "appointments",
     "memberships",
     "campaigns",
+    "complaints",
 )
 
 #: Each entity's primary key (feeds.md §1: the first field).
@@ -62,6 +63,7 @@ PRIMARY_KEYS: dict[str, str] = {
     "appointments": "appointment_id",
     "memberships": "card_no",
     "campaigns": "campaign_code",
+    "complaints": "complaint_id",
 }
 #: The updated_at of a record damaged by the bad_record fault: a legacy DMS's zero date.
 BAD_UPDATED_AT = "0000-00-00 00:00:00"
@@ -75,6 +77,7 @@ RENAMED_FIELDS: dict[str, tuple[str, str]] = {
     "repair_orders": ("mileage_km", "odometer_km"),
     "appointments": ("appointment_date", "appt_date"),
     "memberships": ("points_balance", "points"),
+    "complaints": ("opened_at", "open_time"),
 }
 #: The number each entity's ``bad_number`` damage writes with a thousands separator
 #: (entities without a number are left as they are).

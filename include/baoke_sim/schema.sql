@@ -12,7 +12,8 @@ create table if not exists meta (
 -- version visible at the clock, if that version's updated_at is in the asked window.
 create table if not exists dms_versions (
     entity      text not null,  -- dealers, advisors, customers, vehicles, repair_orders,
-                                -- appointments, memberships, campaigns
+                                -- appointments, memberships, campaigns,
+                                -- complaints
     pk          text not null,  -- the entity's primary key (feeds.md, first field)
     dealer_code text,           -- for the dealer_code filter: the rooftop whose DMS holds
                                 -- the record (its dealer_code; a vehicle bought elsewhere:

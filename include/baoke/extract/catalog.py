@@ -204,13 +204,40 @@ DMS: dict[str, RawEntity] = {
                 codes={"tier": _codes("normal", "silver", "gold", "diamond")},
             ),
         ),
+        RawEntity(
+            "dms",
+            "complaints",
+            RecordSpec(
+                ("complaint_id",),
+                _fields(
+                    "complaint_id dealer_code customer_id vin ro_number source category severity opened_at"
+                    " first_response_at closed_at status updated_at"
+                ),
+                required=("updated_at", "customer_id", "opened_at", "status"),
+                timestamps=("opened_at", "first_response_at", "closed_at", "updated_at"),
+                codes={
+                    "source": _codes("walk_in", "phone", "call_center", "oem_hotline", "online"),
+                    "category": COMPLAINT_CATEGORIES,
+                    "severity": _codes("normal", "escalated", "major"),
+                    "status": _codes("open", "responded", "closed"),
+                },
+            ),
+        ),
     )
 }
 
 #: Listed once for the whole group (``dealer_code`` is ignored or may be null).
 DMS_GROUP_WIDE: tuple[str, ...] = ("dealers", "campaigns")
 #: Listed per dealer (one mapped Airflow task per dealer).
-DMS_PER_DEALER: tuple[str, ...] = ("advisors", "customers", "vehicles", "repair_orders", "appointments", "memberships")
+DMS_PER_DEALER: tuple[str, ...] = (
+    "advisors",
+    "customers",
+    "vehicles",
+    "repair_orders",
+    "appointments",
+    "memberships",
+    "complaints",
+)
 
 #: Insurer files (feeds.md §2), keyed by the file kind in the name; fields in the files' Chinese.
 INSURER: dict[str, RawEntity] = {
