@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from baoke import runlock
 from baoke.cli import app
 from baoke.extract import jobs
+from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.migrate import migrate
 from baoke_sim.connections import http_connection_uri
 from baoke_sim.dms_api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DmsApi, LateVersion
@@ -142,7 +143,7 @@ def test_baoke_reconcile_loads_exactly_what_the_daily_windows_missed(after_d2):
     assert lines[-1] == "1 record version(s) loaded that raw did not hold: what the daily windows had missed"
     reads = lines[1:-1]
     dealers = scalar(url, "select count(distinct record_key) from raw.dms_dealers")
-    assert len(reads) == 2 + 6 * dealers, "every entity of every dealer"
+    assert len(reads) == len(DMS_GROUP_WIDE) + len(DMS_PER_DEALER) * dealers, "every entity of every dealer"
     assert all(" 2026-10-15 00:00 → 2026-11-14 00:00: " in line for line in reads)
     found = [line for line in reads if " loaded 0 new" not in line]
     assert len(found) == 1
