@@ -3,7 +3,7 @@
 
 For the business date D, reads every DMS record changed before `D 00:00 +08:00`: the
 group-wide listings (dealers, campaigns) first, then one mapped task per dealer
-(advisors, customers, vehicles, repair orders, appointments, memberships). The first
+(advisors, customers, vehicles, repair orders, appointments, memberships, complaints). The first
 run loads all history; later runs read from the last window's end minus the lookback
 (`BAOKE_LOOKBACK_DAYS`, default 2) and skip versions already loaded. Each entity is one
 atomic batch in `etl.load_batches`; bad records go to `etl.rejects`.

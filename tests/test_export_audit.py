@@ -48,7 +48,7 @@ def test_every_file_sent_is_audited_as_its_manifest_describes_it(
         assert [
             (r["file_name"], r["file_format"], r["list_type"], r["rows"], r["bytes"], r["sha256"]) for r in mine
         ] == expected
-        assert len(mine) == 7, "three CSV files, their XLSX twins and the manifest"
+        assert len(mine) == 9, "four CSV files, their XLSX twins and the manifest"
         for r in mine:
             assert (r["export_id"], r["run_id"], r["business_date"]) == (done.export_id, manifest["run_id"], D)
             assert r["target"] == str(folder)
@@ -62,10 +62,10 @@ def test_a_rerun_adds_rows(db: str, tmp_path: Path) -> None:  # noqa: F811
     [first] = export(db, str(tmp_path), ["D001"])
     [second] = export(db, str(tmp_path), ["D001"])
     rows = audit_rows(db)
-    assert len(rows) == 14
-    assert [r["export_id"] for r in rows] == [first.export_id] * 7 + [second.export_id] * 7
+    assert len(rows) == 18
+    assert [r["export_id"] for r in rows] == [first.export_id] * 9 + [second.export_id] * 9
     strip = [{k: v for k, v in r.items() if k != "export_id"} for r in rows]
-    assert strip[:7] == strip[7:], "the same files, sent again, audited again"
+    assert strip[:9] == strip[9:], "the same files, sent again, audited again"
 
 
 def test_an_export_that_fails_to_record_audits_nothing(

@@ -83,6 +83,7 @@ def test_clean_run_loads_every_record_changed_before_d_and_nothing_later(fresh_d
     loaded = {r.table: r.loaded for r in results}
     assert loaded["raw.dms_repair_orders"] > 10_000
     assert loaded["raw.dms_customers"] > 1_000
+    assert loaded["raw.dms_complaints"] > 10, "complaints are extracted per dealer like every DMS entity"
     cutoff = dt.datetime(2026, 11, 18, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     for entity in DMS.values():
         latest = scalar(fresh_db, f"select max(version_at) from {entity.table}")

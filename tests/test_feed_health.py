@@ -213,6 +213,8 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     assert sorted(os.listdir(out / "D001")) == [
         f"call_list_D001_{STAMP}.csv",
         f"call_list_D001_{STAMP}.xlsx",
+        f"complaints_D001_{STAMP}.csv",
+        f"complaints_D001_{STAMP}.xlsx",
         f"exceptions_D001_{STAMP}.csv",
         f"exceptions_D001_{STAMP}.xlsx",
         "manifest.json",
@@ -224,7 +226,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     assert held["status"] == "held"
     assert held["files"] == []
     assert held["held_because"].startswith(
-        "DMS repair_orders, appointments, memberships, recommendations for D002 not extracted for 2026-11-20"
+        "DMS repair_orders, appointments, memberships, recommendations, complaints for D002 not extracted for 2026-11-20"
     )
     assert "lists for D002 on 2026-11-20 held: DMS repair_orders" in logs, "the task says why"
     delivered = json.loads((out / "D001" / "manifest.json").read_text(encoding="utf-8"))

@@ -33,7 +33,15 @@ from baoke.extract import state
 from baoke.extract.catalog import DMS_GROUP_WIDE, DMS_PER_DEALER
 from baoke.filedrop import FolderDrop, open_drop
 from baoke.filedrop.sftp import SftpDrop
-from baoke.outbound import CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, FORMATS, LOG_COLUMNS, SMS_LIST_COLUMNS, ExportError
+from baoke.outbound import (
+    CALL_LIST_COLUMNS,
+    COMPLAINT_COLUMNS,
+    EXCEPTION_COLUMNS,
+    FORMATS,
+    LOG_COLUMNS,
+    SMS_LIST_COLUMNS,
+    ExportError,
+)
 from test_extract_sftp import SftpServer
 
 D = dt.date(2026, 11, 20)
@@ -59,6 +67,60 @@ create table intermediate.int_outreach_decisions (
     is_failed_reminder boolean, routing_without_holdout text, leads_without_holdout boolean, queue text,
     export_dealer_code text)
 """
+
+
+#: The complaints file's rows as the warehouse leaves them (int_complaints_export).
+COMPLAINTS = """
+create table intermediate.int_complaints_export (
+    business_date date, list_type text, case_id text, dealer_code text, customer_id text, customer_name text,
+    mobile text, vin text, ro_number text, advisor_id text, source text, category text, severity text,
+    opened_at text, status text, registered text, breached text, customer_said text)
+"""
+
+
+def complaint(dealer: str, case_id: str, opened_at: str, **values: Any) -> dict[str, Any]:
+    base = {
+        "business_date": D,
+        "list_type": "complaint",
+        "case_id": case_id,
+        "dealer_code": dealer,
+        "customer_id": "C00000001",
+        "customer_name": "张伟",
+        "mobile": "13800000001",
+        "vin": "LSVAU2180N0000001",
+        "ro_number": f"RO{dealer}-0001",
+        "advisor_id": f"{dealer}-A01",
+        "source": "walk_in",
+        "category": "repair_quality",
+        "severity": "normal",
+        "opened_at": opened_at,
+        "status": "responded",
+        "registered": "yes",
+        "breached": None,
+        "customer_said": None,
+    }
+    return {**base, **values}
+
+
+COMPLAINT_ROWS = [
+    # D001: a case the dealer registered, and an older one it never did (listed first)
+    complaint("D001", "CP-D001-7", "2026-11-19 10:30"),
+    complaint(
+        "D001",
+        "CALL-CA-D001-20261115-C00000002",
+        "2026-11-15 16:05",
+        customer_id="C00000002",
+        ro_number=None,
+        source="call_center",
+        severity=None,
+        status="unregistered",
+        registered="no",
+        breached="both",
+        customer_said="=修了三次还响, 要投诉",
+    ),
+    # yesterday's rows must not leak into D
+    complaint("D001", "CP-D001-1", "2026-11-01 09:00", business_date=D - dt.timedelta(days=1)),
+]
 
 
 def row(list_type: str, dealer: str, n: int, **values: Any) -> dict[str, Any]:
@@ -302,10 +364,11 @@ def build_export_relations(url: str, dealers: list[str]) -> None:
         cur.execute("set role baoke_builder")
         cur.execute(TABLE)
         cur.execute(DECISIONS)
+        cur.execute(COMPLAINTS)
         cur.execute("create table marts.dim_dealer as select * from unnest(%s::text[]) d(dealer_code)", (dealers,))
         cur.execute(
             "grant select on intermediate.int_outreach_export, intermediate.int_outreach_decisions,"
-            " marts.dim_dealer to baoke_exporter"
+            " intermediate.int_complaints_export, marts.dim_dealer to baoke_exporter"
         )
     conn.close()
 
@@ -319,6 +382,7 @@ def db(fresh_db: str) -> str:
     build_export_relations(fresh_db, ["D001", "D002", "D003"])
     insert(fresh_db, ROWS)
     insert_rows(fresh_db, "intermediate.int_outreach_decisions", OTHER_DECISIONS)
+    insert_rows(fresh_db, "intermediate.int_complaints_export", COMPLAINT_ROWS)
     dms_extracted(fresh_db, D, ["D001", "D002", "D003"])
     return fresh_db
 
@@ -392,7 +456,7 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
             [
                 *(
                     f"{kind}_{dealer}_{STAMP}.{ext}"
-                    for kind in ("call_list", "sms_list", "exceptions")
+                    for kind in ("call_list", "sms_list", "exceptions", "complaints")
                     for ext in FORMATS
                 ),
                 "manifest.json",
@@ -404,6 +468,7 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         (f"call_list_D001_{STAMP}.csv", CALL_LIST_COLUMNS),
         (f"sms_list_D001_{STAMP}.csv", SMS_LIST_COLUMNS),
         (f"exceptions_D001_{STAMP}.csv", EXCEPTION_COLUMNS),
+        (f"complaints_D001_{STAMP}.csv", COMPLAINT_COLUMNS),
     ):
         raw = (folder / name).read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf"), "a UTF-8 BOM first"
@@ -462,6 +527,20 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         "the number as the DMS holds it, to correct (a leading + guarded like any formula start)"
     )
 
+    complaints = [
+        dict(zip(COMPLAINT_COLUMNS, r, strict=True)) for r in read_csv(folder / f"complaints_D001_{STAMP}.csv")[1:]
+    ]
+    assert [(c["case_id"], c["status"], c["registered"], c["breached"]) for c in complaints] == [
+        ("CALL-CA-D001-20261115-C00000002", "unregistered", "no", "both"),
+        ("CP-D001-7", "responded", "yes", ""),
+    ], "the service manager's file: the case waiting longest first, yesterday's rows not there"
+    assert complaints[0]["customer_said"] == "'=修了三次还响, 要投诉", "what the customer said, never a formula"
+    assert (complaints[1]["customer_name"], complaints[1]["mobile"], complaints[1]["advisor_id"]) == (
+        "张伟",
+        "13800000001",
+        "D001-A01",
+    )
+
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["business_date"] == "2026-11-20"
     assert manifest["dealer_code"] == "D001"
@@ -476,6 +555,8 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         (f"sms_list_D001_{STAMP}.xlsx", "sms", "xlsx", 1),
         (f"exceptions_D001_{STAMP}.csv", "exception", "csv", 1),
         (f"exceptions_D001_{STAMP}.xlsx", "exception", "xlsx", 1),
+        (f"complaints_D001_{STAMP}.csv", "complaint", "csv", 2),
+        (f"complaints_D001_{STAMP}.xlsx", "complaint", "xlsx", 2),
     ]
     assert manifest["files"][0]["by_primary_reason"] == {
         "LAPSING_WINBACK": 1,
@@ -488,6 +569,8 @@ def test_files_follow_the_contract(db: str, tmp_path: Path) -> None:
         == manifest["files"][5]["by_exception_reason"]
         == {"invalid_mobile": 1}
     )
+    assert manifest["files"][6]["by_status"] == {"responded": 1, "unregistered": 1}
+    assert manifest["files"][6]["by_breached"] == {"(none)": 1, "both": 1}
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -519,6 +602,8 @@ def test_the_manifest_is_written_last(db: str, tmp_path: Path, monkeypatch: pyte
         f"2026-11-20/D002/sms_list_D002_{STAMP}.xlsx",
         f"2026-11-20/D002/exceptions_D002_{STAMP}.csv",
         f"2026-11-20/D002/exceptions_D002_{STAMP}.xlsx",
+        f"2026-11-20/D002/complaints_D002_{STAMP}.csv",
+        f"2026-11-20/D002/complaints_D002_{STAMP}.xlsx",
         "2026-11-20/D002/manifest.json",
     ]
 
@@ -551,9 +636,9 @@ def test_a_dealer_with_nothing_due_gets_header_only_files(db: str, tmp_path: Pat
         .read_bytes()
         .endswith(b",script_hint,queue,queue_zh,exception_reason,mobile_as_recorded\r\n")
     )
-    assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0, 0, 0, 0]
+    assert [f["rows"] for f in d003.manifest["files"]] == [0, 0, 0, 0, 0, 0, 0, 0]
     assert xlsx_rows((folder / f"call_list_D003_{STAMP}.xlsx").read_bytes()) == [list(CALL_LIST_COLUMNS)]
-    assert d003.line() == "D003: call 0, sms 0, exceptions 0"
+    assert d003.line() == "D003: call 0, sms 0, exceptions 0, complaints 0"
 
 
 def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
@@ -578,7 +663,7 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
 
     [done] = export(db, str(tmp_path), ["D001"])  # the retry completes the folder
     good = tree(folder)
-    assert len(good) == 7
+    assert len(good) == 9
     assert done.new_sent_calls == 4
 
     # the data changes (e.g. a fixed model is rebuilt) and the rerun fails half-way: the
@@ -591,6 +676,8 @@ def test_a_failure_half_way_leaves_no_partial_file_and_no_manifest(
     assert sorted(os.listdir(folder)) == [
         f"call_list_D001_{STAMP}.csv",
         f"call_list_D001_{STAMP}.xlsx",
+        f"complaints_D001_{STAMP}.csv",
+        f"complaints_D001_{STAMP}.xlsx",
         f"exceptions_D001_{STAMP}.csv",
         f"exceptions_D001_{STAMP}.xlsx",
         f"sms_list_D001_{STAMP}.csv",
@@ -659,9 +746,9 @@ def test_the_run_ends_by_saying_where_the_files_are(db: str, tmp_path: Path) -> 
     assert report.outbound_summary(D, str(tmp_path)).splitlines() == [
         f"call lists for 2026-11-20 in {tmp_path}/2026-11-20:",
         "  D001: call 3 (LAPSING_WINBACK 1, MAINTENANCE_DUE 1, POST_SERVICE_FOLLOWUP 1), sms 1 (BIRTHDAY 1),"
-        " exceptions 1 (invalid_mobile 1)",
-        "  D002: call 1 (INSURANCE_RENEWAL 1), sms 0, exceptions 0",
-        "  D003: call 0, sms 0, exceptions 0",
+        " exceptions 1 (invalid_mobile 1), complaints 2 (responded 1, unregistered 1)",
+        "  D002: call 1 (INSURANCE_RENEWAL 1), sms 0, exceptions 0, complaints 0",
+        "  D003: call 0, sms 0, exceptions 0, complaints 0",
         "  D009: incomplete (no manifest.json)",
     ]
 
@@ -679,7 +766,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     every other dealer's lists are written; lists an earlier attempt wrote are removed."""
     first = {e.dealer_code: e for e in export(db, str(tmp_path))}
     delivered = tree(tmp_path / D.isoformat() / "D002")
-    assert len(delivered) == 7, "an earlier attempt delivered D002 (three lists, their twins, the manifest)"
+    assert len(delivered) == 9, "an earlier attempt delivered D002 (four files, their twins, the manifest)"
     yesterday = day_start(D) - dt.timedelta(days=1)
     for entity in ("repair_orders", "appointments", "memberships", "recommendations"):
         dms_fell_behind(db, entity, "D002", yesterday)  # the D002 task failed at repair_orders
@@ -710,7 +797,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     assert held.message == f"lists for D002 held: {reason}"
     for dealer in ("D001", "D003"):
         assert exports[dealer].manifest == first[dealer].manifest, f"{dealer}'s lists still go out"
-        assert len(os.listdir(tmp_path / D.isoformat() / dealer)) == 7
+        assert len(os.listdir(tmp_path / D.isoformat() / dealer)) == 9
     assert "  D002: held — DMS repair_orders" in report.outbound_summary(D, str(tmp_path))
 
     again = tree(tmp_path)
@@ -799,6 +886,8 @@ def test_each_list_has_an_xlsx_twin_of_text_cells(db: str, tmp_path: Path) -> No
         assert len(cells) - 1 == entry["rows"] >= 1
         header = twin[0]
         for column in ("mobile", "vin", "customer_id", "call_id", "advisor_id", "attempt_no", "priority"):
+            if column not in header:
+                continue  # the complaints file has no call id, attempt or priority
             values = [r[header.index(column)] for r in cells[1:] if len(r) > header.index(column)]
             assert all(kind == "s" for kind, text in values if text), f"{entry['name']} {column}: text cells"
         assert all(kind == "s" for r in cells for kind, text in r if text), "every cell with a value is text"
@@ -829,7 +918,7 @@ def test_an_xlsx_rerun_rewrites_identical_bytes(db: str, tmp_path: Path, monkeyp
     export(db, str(tmp_path), ["D001"])
     folder = tmp_path / D.isoformat() / "D001"
     before = {p.name: p.read_bytes() for p in folder.glob("*.xlsx")}
-    assert len(before) == 3
+    assert len(before) == 4
     import time
 
     time.sleep(1.1)  # another second on the wall clock: nothing in the files may change
@@ -1014,7 +1103,7 @@ def test_a_dealer_with_suppressed_rows_only_gets_its_export(db: str, tmp_path: P
     dms_extracted(db, D, ["D004"])
     exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
     assert list(exports) == ["D001", "D002", "D003", "D004"], "not in dim_dealer, no export row: still exported"
-    assert [f["rows"] for f in exports["D004"].manifest["files"]] == [0, 0, 0, 0, 0, 0]
+    assert [f["rows"] for f in exports["D004"].manifest["files"]] == [0, 0, 0, 0, 0, 0, 0, 0]
     assert logged(db, exports["D004"].export_id) == decided("D004", quiet) != Counter()
 
 
@@ -1063,10 +1152,10 @@ def test_delivery_to_sftp(db: str, tmp_path: Path, sftp_server: SftpServer) -> N
     assert exports[0].location == f"sftp://127.0.0.1:{sftp_server.port}/outbound/2026-11-20/D001"
     writes = [op[1] for op in sftp_server.ops if op[0] == "write"]
     renames = [op[2] for op in sftp_server.ops if op[0] == "rename"]
-    assert len(writes) == 21
+    assert len(writes) == 27
     assert all(w.endswith(".part") for w in writes), "never written in place"
-    assert renames[6::7] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
-    assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 7 != 6)
+    assert renames[8::9] == [f"/outbound/2026-11-20/{d}/manifest.json" for d in ("D001", "D002", "D003")]
+    assert all(r.rsplit("/", 1)[1] != "manifest.json" for i, r in enumerate(renames) if i % 9 != 8)
 
     # a rerun with other content over SFTP removes the stale manifest before rewriting
     insert(db, [row("sms", "D002", 8, primary_reason="BIRTHDAY")])

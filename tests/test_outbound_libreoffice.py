@@ -48,7 +48,7 @@ from typing import Any
 import pytest
 
 from baoke import outbound
-from baoke.outbound import BOM, CALL_LIST_COLUMNS, EXCEPTION_COLUMNS, SMS_LIST_COLUMNS
+from baoke.outbound import BOM, CALL_LIST_COLUMNS, COMPLAINT_COLUMNS, EXCEPTION_COLUMNS, SMS_LIST_COLUMNS
 from test_outbound import STAMP, D, row, unguarded  # the same hand-made rows as the export's own tests
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -250,11 +250,11 @@ def test_bytes_are_what_excel_needs_for_utf8() -> None:
         assert data.startswith(BOM), f"{name}: a UTF-8 BOM at the start"
         assert data.count(BOM) == 1, f"{name}: exactly one UTF-8 BOM"
         text = data[len(BOM) :].decode("utf-8")  # strict: valid UTF-8 throughout
-        assert text.startswith("call_id,list_date,"), f"{name}: English header right after the BOM"
-        parsed = records(data, "utf-8-sig")
-        columns = {"exceptions": EXCEPTION_COLUMNS, "sms_list": SMS_LIST_COLUMNS}.get(
+        columns = {"exceptions": EXCEPTION_COLUMNS, "sms_list": SMS_LIST_COLUMNS, "complaints": COMPLAINT_COLUMNS}.get(
             name[: name.index("_D")], CALL_LIST_COLUMNS
         )
+        assert text.startswith(",".join(columns) + "\r\n"), f"{name}: English header right after the BOM"
+        parsed = records(data, "utf-8-sig")
         assert parsed[0] == list(columns)
         # every record ends in CRLF; the only bare LF is the one inside the quoted script hint
         assert text.endswith("\r\n")

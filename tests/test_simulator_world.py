@@ -84,6 +84,8 @@ def test_records_carry_exactly_the_contract_fields(world: Path):
         "est_amount status defer_until done_ro_number created_at updated_at",
         "oem_recalls": "recall_code recall_name vin published_date remedy_available completed_date "
         "completed_dealer_code updated_at",
+        "complaints": "complaint_id dealer_code customer_id vin ro_number source category severity opened_at "
+        "first_response_at closed_at status updated_at",
     }
     with sqlite3.connect(world) as conn:
         for entity, names in fields.items():
@@ -189,6 +191,28 @@ def test_orders_open_then_close_and_some_are_void(world: Path):
     assert (first == "open").all()
     assert set(final) == {"closed", "void"}
     assert (final == "void").mean() < 0.03
+
+
+def test_complaints_follow_visits_above_all_repeat_repairs_and_mostly_meet_the_service_levels(world: Path):
+    complaints = latest(world, "complaints")
+    orders = latest(world, "repair_orders")
+    assert complaints["ro_number"].isin(orders["ro_number"]).all(), "each complaint is about a visit"
+    visits = orders[(orders.status == "closed") & (orders.service_type != "PDI")]
+    assert 0.005 < len(complaints) / len(visits) < 0.05
+    repairs = visits[visits.service_type.isin(["REPAIR", "WARRANTY"])].sort_values(["vin", "open_date"])
+    gap = pd.to_datetime(repairs.open_date) - pd.to_datetime(repairs.groupby("vin").close_date.shift())
+    repeat = repairs[gap.dt.days <= 30]
+    repeat_share = repeat.ro_number.isin(complaints.ro_number).mean()
+    other_share = visits[~visits.ro_number.isin(repeat.ro_number)].ro_number.isin(complaints.ro_number).mean()
+    assert repeat_share > 5 * other_share, "a repair that did not hold brings complaints"
+    opened = pd.to_datetime(complaints.opened_at)
+    answer = (pd.to_datetime(complaints.first_response_at) - opened).dt.total_seconds()
+    close = (pd.to_datetime(complaints.closed_at) - opened).dt.total_seconds()
+    assert 0.75 < (answer <= 3600).mean() < 0.95, "mostly answered within the hour, some late"
+    assert complaints.first_response_at.isna().any(), "a few closed with no answer on record"
+    assert 0.65 < (close <= 24 * 3600).mean() < 0.95
+    assert (close.dropna() > 0).all()
+    assert (complaints.status == "closed").mean() > 0.95, "all but the last days' are closed"
 
 
 def test_the_dms_api_serves_the_world_as_of_its_clock(world: Path, tmp_path: Path):

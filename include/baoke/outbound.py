@@ -4,9 +4,12 @@
         call_list_<dealer>_<YYYYMMDD>.csv     list_type 'call'
         sms_list_<dealer>_<YYYYMMDD>.csv      list_type 'sms'
         exceptions_<dealer>_<YYYYMMDD>.csv    list_type 'exception', with exception_reason
+        complaints_<dealer>_<YYYYMMDD>.csv    open complaint cases and breached service levels
         manifest.json                         written last: rows, reasons and sha256 per file
 
-read from ``intermediate.int_outreach_export`` (one row per file row, built by dbt).
+read from ``intermediate.int_outreach_export`` (one row per file row, built by dbt), the
+complaints file from ``intermediate.int_complaints_export`` (one row per case, for the
+service manager: rules.md §6), each list followed by its XLSX twin.
 The dealers are those of ``marts.dim_dealer`` and those with export rows or decision rows
 (``export_dealer_code``) on D: a dealer whose only rows are suppressed still gets its
 (header-only) files, so that its rows are logged.
@@ -14,7 +17,7 @@ The dealers are those of ``marts.dim_dealer`` and those with export rows or deci
 - CSV: UTF-8 with a BOM, English header, CRLF line ends, RFC 4180 quoting (Excel and
   LibreOffice open it as is); rows ordered by priority, advisor, customer, call id.
 - Every file goes through the file drop's ``write_bytes`` (``baoke.filedrop``: temporary
-  name, then rename), so the outbound location may be a folder or an ``sftp://`` URL. All three CSV files are
+  name, then rename), so the outbound location may be a folder or an ``sftp://`` URL. All four CSV files are
   written even when empty (header only): the call center sees the day was processed.
 - The manifest is written last; a dealer folder without one is not (yet) delivered. A
   rerun whose content differs removes the old manifest before rewriting the files.
@@ -153,6 +156,27 @@ SMS_LIST_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "sms_text")
 EXCEPTION_COLUMNS: tuple[str, ...] = (*CALL_LIST_COLUMNS, "exception_reason", "mobile_as_recorded")
 #: Every file column, as read from the export relation.
 FILE_COLUMNS: tuple[str, ...] = (*SMS_LIST_COLUMNS, "exception_reason", "mobile_as_recorded")
+#: The complaints file (outputs.md §3): one row per open or breached case (rules §6).
+COMPLAINT_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "dealer_code",
+    "customer_id",
+    "customer_name",
+    "mobile",
+    "vin",
+    "ro_number",
+    "advisor_id",
+    "source",
+    "category",
+    "severity",
+    "opened_at",
+    "status",
+    "registered",
+    "breached",
+    "customer_said",
+)
+#: The relation the complaints file is read from (one row per case for a business date).
+COMPLAINTS_RELATION = "intermediate.int_complaints_export"
 #: The columns filled in from templates (``outreach_scripts``): none may keep a placeholder.
 FILLED_COLUMNS: tuple[str, ...] = ("script_hint", "sms_text")
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -167,17 +191,19 @@ class ListKind:
     list_type: str  # the value of int_outreach_export.list_type
     prefix: str  # file name: <prefix>_<dealer>_<YYYYMMDD>.csv
     columns: tuple[str, ...]
-    channel: str | None  # what etl.sent_calls records; None: not sent (exceptions)
+    channel: str | None  # what etl.sent_calls records; None: not sent (exceptions, complaints)
+    counted_by: str = "primary_reason"  # the manifest counts the file's rows by this column
 
     def file_name(self, dealer_code: str, business_date: dt.date, extension: str = "csv") -> str:
         return f"{self.prefix}_{dealer_code}_{business_date:%Y%m%d}.{extension}"
 
 
-#: The three lists, in the order they are written (the manifest comes after them).
+#: The four files, in the order they are written (the manifest comes after them).
 KINDS: tuple[ListKind, ...] = (
     ListKind("call", "call_list", CALL_LIST_COLUMNS, "PHONE"),
     ListKind("sms", "sms_list", SMS_LIST_COLUMNS, "SMS"),
     ListKind("exception", "exceptions", EXCEPTION_COLUMNS, None),
+    ListKind("complaint", "complaints", COMPLAINT_COLUMNS, None, counted_by="status"),
 )
 #: Each list as a CSV and as its XLSX twin (same rows and header), written in this order.
 FORMATS: tuple[str, ...] = ("csv", "xlsx")
@@ -238,6 +264,11 @@ def _order(row: dict[str, Any]) -> tuple:
         _text(row.get("call_id")),
         tuple(_text(row.get(c)) for c in FILE_COLUMNS),
     )
+
+
+def _case_order(row: dict[str, Any]) -> tuple:
+    """The complaints file: oldest case first (the one waiting longest), then case id."""
+    return (_text(row.get("opened_at")), _text(row.get("case_id")))
 
 
 def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
@@ -389,7 +420,11 @@ def build_files(
     rows = list(rows)
     _check(business_date, dealer_code, rows)
     by_type = {
-        kind.list_type: sorted((r for r in rows if r.get("list_type") == kind.list_type), key=_order) for kind in KINDS
+        kind.list_type: sorted(
+            (r for r in rows if r.get("list_type") == kind.list_type),
+            key=_case_order if kind.list_type == "complaint" else _order,
+        )
+        for kind in KINDS
     }
     files: dict[str, bytes] = {}
     entries = []
@@ -409,12 +444,14 @@ def build_files(
                 "rows": len(listed),
                 "bytes": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
-                "by_primary_reason": _counts(listed, "primary_reason"),
+                f"by_{kind.counted_by}": _counts(listed, kind.counted_by),
             }
             if kind.list_type == "call":
                 entry["by_queue"] = _counts(listed, "queue")
             if kind.list_type == "exception":
                 entry["by_exception_reason"] = _counts(listed, "exception_reason")
+            if kind.list_type == "complaint":
+                entry["by_breached"] = _counts(listed, "breached")
             entries.append(entry)
     digest = hashlib.sha256(f"{business_date.isoformat()}\n{dealer_code}\n".encode())
     for entry in entries:
@@ -587,17 +624,26 @@ def dealers(conn: Any, business_date: dt.date) -> list[str]:
     return found
 
 
-def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
-    """The dealer's export rows for D, as dicts (contract columns plus list_type, channel)."""
-    columns = ("list_type", *FILE_COLUMNS, "channel")
+def _fetch(
+    conn: Any, relation: str, columns: Sequence[str], business_date: dt.date, dealer_code: str
+) -> list[dict[str, Any]]:
     with conn.cursor() as cur:
         cur.execute(
-            f"select {', '.join(columns)} from {EXPORT_RELATION} where business_date = %s and dealer_code = %s",
+            f"select {', '.join(columns)} from {relation} where business_date = %s and dealer_code = %s",
             (business_date, dealer_code),
         )
         found = [dict(zip(columns, row, strict=False)) for row in cur.fetchall()]
     conn.rollback()
     return found
+
+
+def fetch_rows(conn: Any, business_date: dt.date, dealer_code: str) -> list[dict[str, Any]]:
+    """The dealer's export rows for D, as dicts (contract columns plus list_type, channel),
+    and its complaints file rows (list_type ``complaint``)."""
+    _require(conn, COMPLAINTS_RELATION)
+    return _fetch(conn, EXPORT_RELATION, ("list_type", *FILE_COLUMNS, "channel"), business_date, dealer_code) + _fetch(
+        conn, COMPLAINTS_RELATION, ("list_type", *COMPLAINT_COLUMNS), business_date, dealer_code
+    )
 
 
 def logged_list_calls(conn: Any, business_date: dt.date, dealer_code: str) -> set[str]:
@@ -806,7 +852,7 @@ class DealerExport:
             "files": {
                 f["name"]: {
                     "rows": f["rows"],
-                    "by_primary_reason": f["by_primary_reason"],
+                    **{key: f[key] for key in ("by_primary_reason", "by_status") if key in f},
                     **({"by_exception_reason": f["by_exception_reason"]} if "by_exception_reason" in f else {}),
                 }
                 for f in self.manifest["files"]
@@ -921,12 +967,12 @@ def describe(manifest: dict[str, Any]) -> str:
     or ``D002: held — DMS repair_orders for D002 not extracted for ...``."""
     if manifest.get("status") == "held":
         return f"{manifest['dealer_code']}: held — {manifest['held_because']}"
-    label = {"call": "call", "sms": "sms", "exception": "exceptions"}
+    label = {"call": "call", "sms": "sms", "exception": "exceptions", "complaint": "complaints"}
     parts = []
     for entry in manifest["files"]:
         if entry.get("format", "csv") != "csv":
             continue  # the XLSX twin has the CSV's rows
-        reasons = entry.get("by_exception_reason") or entry["by_primary_reason"]
+        reasons = entry.get("by_exception_reason") or entry.get("by_primary_reason") or entry.get("by_status", {})
         detail = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
         parts.append(
             f"{label.get(entry['list_type'], entry['list_type'])} {entry['rows']}" + (f" ({detail})" if detail else "")

@@ -51,6 +51,7 @@ ENTITIES: tuple[str, ...] = (
     "memberships",
     "campaigns",
     "recommendations",
+    "complaints",
 )
 
 #: Each entity's primary key (feeds.md §1: the first field).
@@ -64,6 +65,7 @@ PRIMARY_KEYS: dict[str, str] = {
     "memberships": "card_no",
     "campaigns": "campaign_code",
     "recommendations": "recommendation_id",
+    "complaints": "complaint_id",
 }
 #: The updated_at of a record damaged by the bad_record fault: a legacy DMS's zero date.
 BAD_UPDATED_AT = "0000-00-00 00:00:00"
@@ -78,6 +80,7 @@ RENAMED_FIELDS: dict[str, tuple[str, str]] = {
     "appointments": ("appointment_date", "appt_date"),
     "memberships": ("points_balance", "points"),
     "recommendations": ("est_amount", "estimate"),
+    "complaints": ("opened_at", "open_time"),
 }
 #: The number each entity's ``bad_number`` damage writes with a thousands separator
 #: (entities without a number are left as they are).

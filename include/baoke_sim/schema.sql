@@ -12,8 +12,8 @@ create table if not exists meta (
 -- version visible at the clock, if that version's updated_at is in the asked window.
 create table if not exists dms_versions (
     entity      text not null,  -- dealers, advisors, customers, vehicles, repair_orders,
-                                -- appointments, memberships, campaigns, recommendations;
-                                -- and the OEM's recall items (oem_recalls, pk
+                                -- appointments, memberships, campaigns, recommendations,
+                                -- complaints; and the OEM's recall items (oem_recalls, pk
                                 -- recall_code|vin, versioned like the DMS records)
     pk          text not null,  -- the entity's primary key (feeds.md, first field)
     dealer_code text,           -- for the dealer_code filter: the rooftop whose DMS holds

@@ -12,7 +12,8 @@ driver's own mileage and the 6-month / 5,000 km interval; loyalty is high under 
 (which the manufacturer sees) or to independent shops; accidents bring BODY_PAINT orders
 with insurance claims; orders are opened, then closed (or voided) days later;
 appointments are booked, then kept, cancelled or missed; duplicate customer records are
-merged; vehicles are sold on.
+merged; vehicles are sold on; some visits, above all a repair that did not hold, end in a
+complaint the dealer registers, answers and closes (mostly in time).
 """
 
 from __future__ import annotations
@@ -375,6 +376,9 @@ class WorldGenerator:
         self._write("memberships", memberships, "card_no")
         self._write("recommendations", self._recommendations(side, orders), "recommendation_id")
         self._write("oem_recalls", recalls, ["recall_code", "vin"], rooftop=dealer.code)
+        # Its own generator: complaints leave every other record of the world as it was.
+        complaint_rng = np.random.default_rng([self.seed, dealer.index, first_id, 11])
+        self._write("complaints", self._complaints(complaint_rng, orders), "complaint_id")
         self._write_insurance(rng, dealer, vehicles, everyone, orders)
         return self._oem_basis(dealer, vehicles, customers, visits)
 
@@ -854,6 +858,59 @@ class WorldGenerator:
             )
             parts.append(completed[columns])
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    def _complaints(self, rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
+        """Complaints registered in the DMS after a visit: about 1.5% of visits, a quarter of
+        the repairs that repeat one of the same car within 30 days (the fix did not hold).
+        Each is opened, mostly answered within the hour and closed within the day, some
+        late, a few closed with no answer on record."""
+        done = orders[(orders.final_status == "closed") & (orders.service_type != "PDI")]
+        repair = done[done.service_type.isin(["REPAIR", "WARRANTY"])].sort_values(["vin", "open_day"], kind="stable")
+        gap = repair["open_day"] - repair.groupby("vin")["close_day"].shift()
+        repeat = done.index.isin(repair.index[gap.to_numpy() <= 30])
+        chance = np.where(repeat, 0.25, 0.015)
+        hit = rng.random(len(done)) < chance
+        visits, repeat = done[hit], repeat[hit]
+        n = len(visits)
+        opened = _at(rng, visits["close_day"].to_numpy() + rng.choice([0, 1, 2, 3], n, p=[0.4, 0.3, 0.2, 0.1]), 9, 18)
+        late_reply = rng.random(n)
+        answered = late_reply < 0.95  # the rest are closed with no answer on record
+        responded = opened + np.where(late_reply < 0.85, rng.integers(300, 3600, n), rng.integers(3601, 8 * 3600, n))
+        late_close = rng.random(n) < 0.2
+        closed = np.maximum(
+            responded + 600, opened + np.where(late_close, rng.integers(25, 120, n), rng.integers(2, 24, n)) * 3600
+        )
+        categories = np.array(["service_attitude", "repair_quality", "price", "waiting_time", "parts", "other"])
+        frame = pd.DataFrame(
+            {
+                "complaint_id": np.char.replace(visits["ro_number"].to_numpy().astype(str), "RO", "CP"),
+                "dealer_code": visits["dealer_code"].to_numpy(),
+                "customer_id": visits["customer_id"].to_numpy(),
+                "vin": visits["vin"].to_numpy(),
+                "ro_number": visits["ro_number"].to_numpy(),
+                "source": rng.choice(["walk_in", "phone", "call_center", "oem_hotline", "online"], n),
+                "category": np.where(
+                    repeat, "repair_quality", categories[rng.choice(6, n, p=[0.3, 0.15, 0.2, 0.2, 0.1, 0.05])]
+                ),
+                "severity": rng.choice(["normal", "escalated", "major"], n, p=[0.85, 0.12, 0.03]),
+                "opened_at": fmt_stamps(opened),
+            }
+        )
+        columns = [*frame.columns, "first_response_at", "closed_at", "status", "updated_at"]
+        first = frame.assign(first_response_at=None, closed_at=None, status="open", updated_at=fmt_stamps(opened))
+        reply = frame[answered].assign(
+            first_response_at=fmt_stamps(responded[answered]),
+            closed_at=None,
+            status="responded",
+            updated_at=fmt_stamps(responded[answered]),
+        )
+        close = frame.assign(
+            first_response_at=np.where(answered, fmt_stamps(responded), NULL),
+            closed_at=fmt_stamps(closed),
+            status="closed",
+            updated_at=fmt_stamps(closed),
+        )
+        return pd.concat([first[columns], reply[columns], close[columns]], ignore_index=True)
 
     def _customer_versions(self, rng: np.random.Generator, customers: pd.DataFrame) -> pd.DataFrame:
         """Created; some edited later; some duplicated at the counter, then merged;

@@ -196,6 +196,35 @@ declined_work as (
     group by 1, 2
 ),
 
+-- 满意度, 客诉率, 24小时结案率 (rules §6): the month's scores, and the cases opened in it
+service_quality_rules as (
+    select * from {{ ref('service_quality_rules') }}
+),
+
+csi as (
+    select
+        dealer_code,
+        month as month_start,
+        count(*) as csi_responses,
+        avg(csi_score) as csi_mean
+    from {{ ref('int_csi_responses') }}
+    where month >= (select min(months.month_start) from months)
+    group by 1, 2
+),
+
+complaints as (
+    select
+        dealer_code,
+        date_trunc('month', opened_date)::date as month_start,
+        count(*) as complaint_cases,
+        count(*) filter (where closure_sla <> 'pending') as complaints_closure_due,
+        count(*) filter (where closure_sla = 'met') as complaints_closed_in_24h,
+        count(*) filter (where closure_sla = 'pending') as complaints_pending
+    from {{ ref('int_complaint_case_levels') }}
+    where opened_date >= (select min(months.month_start) from months) and opened_date < {{ business_date() }}
+    group by 1, 2
+),
+
 -- is_final: no window feeding the figure is still open on D
 finality as (
     select
@@ -238,6 +267,14 @@ select
         as renewal_rate_via_dealer,
     round(renewals.renewed_anywhere::numeric / nullif(renewals.renewals_due, 0), 4)::numeric(5, 4)
         as renewal_rate_anywhere,
+    coalesce(csi.csi_responses, 0) as csi_responses,
+    round(csi.csi_mean / 5 * 100, 2)::numeric(5, 2) as csi_index,
+    service_quality_rules.csi_target::numeric(5, 2) as csi_target,
+    coalesce(complaints.complaint_cases, 0) as complaint_cases,
+    round(complaints.complaint_cases::numeric / nullif(visit_figures.visits, 0), 4)::numeric(7, 4) as complaint_rate,
+    round(
+        complaints.complaints_closed_in_24h::numeric / nullif(complaints.complaints_closure_due, 0), 4
+    )::numeric(5, 4) as complaints_closed_in_24h_rate,
     finality.month_complete as visits_is_final,
     finality.month_complete as revenue_is_final,
     finality.month_complete as appointment_rate_is_final,
@@ -266,8 +303,12 @@ select
     round(
         declined_work.declined_work_held_out_recaptured::numeric / nullif(declined_work.declined_work_held_out, 0), 4
     )::numeric(5, 4) as declined_work_recapture_rate_held_out,
-    finality.recapture_windows_closed as declined_work_recapture_rate_is_final
+    finality.recapture_windows_closed as declined_work_recapture_rate_is_final,
+    finality.month_complete as csi_index_is_final,
+    finality.month_complete as complaint_rate_is_final,
+    finality.month_complete and coalesce(complaints.complaints_pending, 0) = 0 as complaints_closed_in_24h_rate_is_final
 from grid
+cross join service_quality_rules
 inner join finality using (dealer_code, month_start)
 left join visit_figures using (dealer_code, month_start)
 left join first_service using (dealer_code, month_start)
@@ -277,3 +318,5 @@ left join churn using (dealer_code, month_start)
 left join renewals using (dealer_code, month_start)
 left join recall_figures using (dealer_code, month_start)
 left join declined_work using (dealer_code, month_start)
+left join csi using (dealer_code, month_start)
+left join complaints using (dealer_code, month_start)

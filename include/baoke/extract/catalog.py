@@ -222,6 +222,25 @@ DMS: dict[str, RawEntity] = {
                 codes={"status": RECOMMENDATION_STATUSES},
             ),
         ),
+        RawEntity(
+            "dms",
+            "complaints",
+            RecordSpec(
+                ("complaint_id",),
+                _fields(
+                    "complaint_id dealer_code customer_id vin ro_number source category severity opened_at"
+                    " first_response_at closed_at status updated_at"
+                ),
+                required=("updated_at", "customer_id", "opened_at", "status"),
+                timestamps=("opened_at", "first_response_at", "closed_at", "updated_at"),
+                codes={
+                    "source": _codes("walk_in", "phone", "call_center", "oem_hotline", "online"),
+                    "category": COMPLAINT_CATEGORIES,
+                    "severity": _codes("normal", "escalated", "major"),
+                    "status": _codes("open", "responded", "closed"),
+                },
+            ),
+        ),
     )
 }
 
@@ -236,6 +255,7 @@ DMS_PER_DEALER: tuple[str, ...] = (
     "appointments",
     "memberships",
     "recommendations",
+    "complaints",
 )
 
 #: Insurer files (feeds.md §2), keyed by the file kind in the name; fields in the files' Chinese.

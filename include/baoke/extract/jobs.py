@@ -129,7 +129,7 @@ def dealer_codes(conn: Any) -> list[str]:
 
 
 def dms_dealer(dealer_code: str, business_date: dt.date, reconcile_days: float | None = None) -> JobResult:
-    """Load one dealer's DMS records (advisors to memberships)."""
+    """Load one dealer's DMS records (advisors to complaints)."""
     return _dms_entities(DMS_PER_DEALER, dealer_code, business_date, reconcile_days)
 
 

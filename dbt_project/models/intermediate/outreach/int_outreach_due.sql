@@ -3,11 +3,11 @@
 -- campaign from the `outreach_reasons` seed. Each family of reasons is its own model
 -- (int_outreach_due__*, views read once, here); this table is what the decisions read.
 -- Reasons 1-12 are about the vehicles the customer owns on D (the active base,
--- int_outreach_due__vehicles), POINTS_EXPIRY (13, over those vehicles) and BIRTHDAY about
--- the customer. `event_key` identifies the due event a reason is listed once for (the
--- insurer claim, the visit, the vehicle, the due date, the policy, the vehicle's current
--- lapse, the customer's absence, the year, the recall on the vehicle, the recommendation
--- and its trigger).
+-- int_outreach_due__vehicles), except COMPLAINT_FOLLOWUP (3), about a complaint case;
+-- POINTS_EXPIRY (13, over those vehicles) and BIRTHDAY about the customer. `event_key`
+-- identifies the due event a reason is listed once for (the insurer claim, the visit, the
+-- case, the vehicle, the due date, the policy, the vehicle's current lapse, the customer's
+-- absence, the year, the recall on the vehicle, the recommendation and its trigger).
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
@@ -18,6 +18,10 @@ accident as (
 
 post_service as (
     select * from {{ ref('int_outreach_due__post_service') }}
+),
+
+complaint as (
+    select * from {{ ref('int_outreach_due__complaint') }}
 ),
 
 vehicle_milestones as (
@@ -52,6 +56,8 @@ all_due as (
     select * from accident
     union all
     select * from post_service
+    union all
+    select * from complaint
     union all
     select * from vehicle_milestones
     union all

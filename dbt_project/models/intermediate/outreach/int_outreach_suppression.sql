@@ -2,7 +2,8 @@
 -- first match wins - erased (the customer asked to be erased: contacted no more),
 -- completed (a newly due event whose call was completed), in the
 -- workshop (a booked appointment on or after D, or an open repair order; for the reasons
--- that say so), the car sold or the customer moved (idem) - and the customer's contact
+-- that say so), the car sold or the customer moved (idem), an open complaint case (rules
+-- §6: no `marketing` reason and no DECLINED_WORK while it is open) - and the customer's contact
 -- facts: a mobile, call and SMS consent (less what the call center heard: DO_NOT_CALL,
 -- UNSUBSCRIBED), whether DO_NOT_CALL was heard (then no SMS for `marketing` reasons
 -- either: the routing's), a number reported wrong, the mobile as recorded in the DMS (for
@@ -37,6 +38,11 @@ in_workshop as (
     union
     select vin from {{ ref('stg_dms__repair_orders') }}
     where ro_status = 'open' and open_date < {{ business_date() }}
+),
+
+open_complaints as (
+    select distinct customer_id from {{ ref('int_complaint_cases') }}
+    where case_status in ('open', 'responded', 'unregistered')
 )
 
 select
@@ -64,6 +70,10 @@ select
         when candidates.source = 'due' and past_events.is_completed then 'completed'
         when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
         when reasons.skip_if_gone and blocks.vehicle_gone then 'vehicle_sold_or_moved'
+        when
+            (reasons.kind = 'marketing' or candidates.reason = 'DECLINED_WORK')
+            and open_complaints.customer_id is not null
+            then 'open_complaint'
     end as suppressed_because,
     candidates.source in ('due', 'overflow')
     and ('x' || substr(md5(
@@ -81,3 +91,4 @@ left join past_events
         candidates.customer_id = past_events.customer_id and candidates.reason = past_events.reason
         and candidates.event_key = past_events.event_key
 left join in_workshop on candidates.vin = in_workshop.vin
+left join open_complaints on candidates.customer_id = open_complaints.customer_id

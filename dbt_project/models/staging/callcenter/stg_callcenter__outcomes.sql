@@ -28,6 +28,9 @@ renamed as (
         {{ field('callback_date') }}::date as callback_date,
         {{ field('appointment_date') }}::date as appointment_date,
         {{ field('note') }} as note,
+        ({{ field('csi_score') }})::integer as csi_score,
+        {{ field('complaint_category') }} as complaint_category,
+        {{ field('loss_reason') }} as loss_reason,
         (version_at at time zone 'Asia/Shanghai')::date as file_date
     from source
 )
