@@ -226,7 +226,8 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_while_the_others_lists_go_
     assert held["status"] == "held"
     assert held["files"] == []
     assert held["held_because"].startswith(
-        "DMS repair_orders, appointments, memberships, recommendations, complaints for D002 not extracted for 2026-11-20"
+        "DMS repair_orders, appointments, memberships, recommendations, complaints"
+        " for D002 not extracted for 2026-11-20"
     )
     assert "lists for D002 on 2026-11-20 held: DMS repair_orders" in logs, "the task says why"
     delivered = json.loads((out / "D001" / "manifest.json").read_text(encoding="utf-8"))
