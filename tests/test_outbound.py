@@ -768,7 +768,7 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     delivered = tree(tmp_path / D.isoformat() / "D002")
     assert len(delivered) == 9, "an earlier attempt delivered D002 (four files, their twins, the manifest)"
     yesterday = day_start(D) - dt.timedelta(days=1)
-    for entity in ("repair_orders", "appointments", "memberships", "recommendations"):
+    for entity in ("repair_orders", "appointments", "memberships", "recommendations", "complaints"):
         dms_fell_behind(db, entity, "D002", yesterday)  # the D002 task failed at repair_orders
 
     exports = {e.dealer_code: e for e in export(db, str(tmp_path))}
@@ -776,7 +776,8 @@ def test_a_dealer_whose_dms_extraction_failed_is_held_and_the_others_go_out(db: 
     assert os.listdir(folder) == ["manifest.json"], "no list file beside a held manifest"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     reason = (
-        "DMS repair_orders, appointments, memberships, recommendations for D002 not extracted for 2026-11-20"
+        "DMS repair_orders, appointments, memberships, recommendations, complaints"
+        " for D002 not extracted for 2026-11-20"
         " (last extracted up to 2026-11-19 00:00 +0800)"
     )
     assert manifest == {
