@@ -29,8 +29,9 @@ levels as (
         timed.*,
         case
             when not timed.is_registered then 'breached'
-            when timed.first_response_at <= timed.respond_by then 'met'
-            when timed.first_response_at is not null then 'breached'
+            -- a complaint closed with no answer on record was answered by its closing
+            when coalesce(timed.first_response_at, timed.closed_at) <= timed.respond_by then 'met'
+            when coalesce(timed.first_response_at, timed.closed_at) is not null then 'breached'
             when timed.closed_at is not null or timed.respond_by < {{ business_day_start() }} then 'breached'
             else 'pending'
         end as response_sla,
