@@ -19,3 +19,39 @@ def target_for(dbt_vars: str) -> list[str]:
     """``--target-path`` for a command run with ``--vars dbt_vars`` (a JSON object)."""
     name = hashlib.sha256(dbt_vars.encode()).hexdigest()[:12]
     return ["--target-path", str(Path(os.environ["BAOKE_HOME"]) / "dbt-targets" / name)]
+
+
+def built_from_empty_feeds(server_url: str, name: str, dbt_vars: str) -> str:
+    """A new database ``name`` on the test server, migrated, its raw tables empty, and
+    every seed and model built by dbt with ``dbt_vars`` (without their tests, which
+    test_dbt_unit.py runs): every mart, grant and policy as a run leaves them. Its URL."""
+    import contextlib
+
+    import psycopg2
+
+    from baoke.dbt import run_dbt
+    from baoke.extract.loader import ensure_raw_tables
+    from baoke.migrate import migrate
+
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    admin.close()
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    with contextlib.closing(psycopg2.connect(url)) as conn:
+        ensure_raw_tables(conn)
+    build = [
+        "build",
+        "--quiet",
+        "--vars",
+        dbt_vars,
+        *target_for(dbt_vars),
+        "--exclude-resource-type",
+        "test",
+        "unit_test",
+    ]
+    assert run_dbt(build, url), f"dbt build of {name} failed"
+    return url

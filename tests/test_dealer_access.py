@@ -24,9 +24,7 @@ from typer.testing import CliRunner
 from baoke.access import AccessError, add_login
 from baoke.cli import app
 from baoke.dbt import run_dbt
-from baoke.extract.loader import ensure_raw_tables
-from baoke.migrate import migrate
-from dbt_support import target_for
+from dbt_support import built_from_empty_feeds, target_for
 
 pytestmark = pytest.mark.slow  # runs dbt
 
@@ -97,20 +95,7 @@ def _marts(cur) -> dict[str, bool]:
 @pytest.fixture(scope="module")
 def two_dealers(warehouse_url: str) -> str:
     """A warehouse database built by dbt, with a row of each of two dealers in every mart."""
-    name = "t_dealer_access"
-    admin = psycopg2.connect(warehouse_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-        cur.execute(f'create database "{name}"')
-    admin.close()
-    url = warehouse_url.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    with contextlib.closing(psycopg2.connect(url)) as conn:
-        ensure_raw_tables(conn)
-    # seeds and models, without their tests (test_dbt_unit.py runs those)
-    build = ["build", "--quiet", "--vars", VARS, *target_for(VARS), "--exclude-resource-type", "test", "unit_test"]
-    assert run_dbt(build, url)
+    url = built_from_empty_feeds(warehouse_url, "t_dealer_access", VARS)
     with contextlib.closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
         cur.execute(
             "select table_name from information_schema.tables"
@@ -167,12 +152,23 @@ def test_a_dealer_login_reads_only_its_dealer_in_every_mart(two_dealers, logins)
     assert dealer == {mart: {DEALERS[0]} for mart in with_dealer}
 
 
+#: Marts of reference data, without a dealer's or customer's row: every login reads them whole.
+REFERENCE_MARTS = ("dim_kpi", "dim_outreach_reason")
+
+
 def test_a_mart_without_a_dealer_code_shows_a_dealer_login_nothing(two_dealers, logins):
     with contextlib.closing(psycopg2.connect(two_dealers)) as conn, conn.cursor() as cur:
-        without = sorted(m for m, has in _marts(cur).items() if not has)
+        without = sorted(m for m, has in _marts(cur).items() if not has and m not in REFERENCE_MARTS)
     assert {"dim_customer", "fct_insurance_policy"} <= set(without)
     assert {m: _count(logins["group"], m) for m in without} == dict.fromkeys(without, len(DEALERS))
     assert {m: _count(logins["dealer"], m) for m in without} == dict.fromkeys(without, 0)
+
+
+def test_reference_marts_are_read_whole_by_a_dealer_login(two_dealers, logins):
+    """The KPIs' names and targets and the outreach reasons hold no dealer's rows: a
+    dealer's report needs them as much as the group's."""
+    for mart in REFERENCE_MARTS:
+        assert _count(logins["dealer"], mart) == _count(logins["group"], mart) > len(DEALERS), mart
 
 
 def test_a_dealer_login_reads_nothing_outside_marts(two_dealers, logins):

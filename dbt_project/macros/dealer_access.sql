@@ -20,7 +20,9 @@
 {#- The post-hook of every mart. A table gets row-level security: a policy that lets every
     role that sees every dealer read and write every row, and, if it has a dealer_code, one
     that lets a dealer login read its dealers' rows; without that second policy a dealer
-    login reads nothing of it. A view cannot carry policies: the build fails unless it
+    login reads nothing of it. Reference data that holds no dealer's or customer's rows
+    (the KPIs' names and targets, the outreach reasons: `meta: {dealer_access: reference}`)
+    is read whole by every login. A view cannot carry policies: the build fails unless it
     reads through `security_invoker` (the policies of the marts it reads apply to the
     reader) or filters with bi_visible_rows(); it is made a security barrier, so no
     function of a reader's query sees the rows the filter hides. -#}
@@ -50,6 +52,9 @@
             {%- if 'dealer_code' in columns %}
             create policy bi_dealer_rows on {{ this }} as permissive for select to bi_dealer
                 using (dealer_code in (select access.dealer_codes(current_user)))
+            {%- elif config.get('meta', {}).get('dealer_access') == 'reference' %}
+            create policy bi_dealer_rows on {{ this }} as permissive for select to bi_dealer
+                using (true)
             {%- endif -%}
         {%- endif -%}
     {%- endif -%}
