@@ -43,7 +43,7 @@ def log_of(result: subprocess.CompletedProcess) -> Path:
 def test_help_lists_the_commands():
     result = baoke("--help")
     assert result.returncode == 0
-    for command in ("run", "demo", "warehouse", "ui", "manifest", "lists"):
+    for command in ("run", "demo", "warehouse", "ui", "manifest", "lists", "report", "docs"):
         assert command in result.stdout
     warehouse_help = baoke("warehouse", "--help")
     for sub in ("up", "down", "url"):

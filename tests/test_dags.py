@@ -157,3 +157,11 @@ def test_the_local_executor_preloads_dbt_for_its_task_processes():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.stdout.split()[-4:] == ["False", "True", "True", "True"], result.stdout + result.stderr
+
+
+def test_the_report_dag_runs_on_the_first_once_the_warehouse_is_built(dagbag):
+    """The monthly report (outputs.md §3): the 1st at 01:00, its writer after a sensor that
+    waits for D's build (the run at 01:00 must not report from yesterday's marts)."""
+    dag = dagbag.dags["baoke_report"]
+    assert dag.schedule == "0 1 1 * *"
+    assert dag.task_dict["warehouse_built"].downstream_task_ids == {"reports"}

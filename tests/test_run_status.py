@@ -113,3 +113,34 @@ def test_a_dag_skipped_or_unable_to_run_fails_the_day():
     assert dag_line(skipped) == "baoke_outbound: skipped (not run: baoke_warehouse failed, so no lists can be built)"
     assert failure_lines([broken], []) == ["baoke_oem could not run: OperationalError: database is locked"]
     assert not day_succeeded([], []), "a day with no DAG is no success"
+
+
+# --- which DAGs a day runs --------------------------------------------------------------
+
+
+def _days_dags(monkeypatch: pytest.MonkeyPatch, business_date: dt.date, warehouse_ok: bool = True) -> list[DagResult]:
+    """run_day with every DAG of DAY_ORDER present, each 'run' by recording it."""
+    from baoke import runner
+
+    monkeypatch.setattr(runner, "load_dags", lambda: {dag_id: dag_id for dag_id in runner.DAY_ORDER})
+
+    def run_dag(dag_id, date, dbt_vars, retries, watch):
+        failed = dag_id == runner.WAREHOUSE_DAG and not warehouse_ok
+        return DagResult(dag_id, "failed" if failed else "success", {"t": "failed" if failed else "success"})
+
+    monkeypatch.setattr(runner, "run_dag", run_dag)
+    return runner.run_day(business_date)
+
+
+def test_the_monthly_report_runs_on_the_first_only_after_the_lists(monkeypatch: pytest.MonkeyPatch):
+    assert "baoke_report" not in [r.dag_id for r in _days_dags(monkeypatch, D)]
+    first = [r.dag_id for r in _days_dags(monkeypatch, dt.date(2026, 12, 1))]
+    assert first[-3:] == ["baoke_outbound", "baoke_report", "baoke_retention"]
+
+
+def test_no_report_from_a_warehouse_that_failed_to_build(monkeypatch: pytest.MonkeyPatch):
+    results = {r.dag_id: r for r in _days_dags(monkeypatch, dt.date(2026, 12, 1), warehouse_ok=False)}
+    assert results["baoke_report"].state == "skipped"
+    assert dag_line(results["baoke_report"]) == (
+        "baoke_report: skipped (not run: baoke_warehouse failed, so no report can be written)"
+    )

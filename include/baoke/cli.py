@@ -152,6 +152,8 @@ def _run_and_report(
     typer.echo(report.warehouse_summary(step_url("transformer", url)))
     if any(r.dag_id == runner.OUTBOUND_DAG and r.state != "skipped" for r in results):
         typer.echo(report.outbound_summary(business_date))
+    if any(r.dag_id == runner.REPORT_DAG and r.ok for r in results):
+        typer.echo(report.monthly_report_summary(business_date))
     typer.echo(f"log (Airflow, dbt): {log_path}")
     for line in report.failure_lines(results, reports):
         typer.secho(f"error: {line}", fg="red", err=True)
@@ -249,6 +251,49 @@ def lists(
     if not console.is_terminal:
         console = Console(highlight=False, width=200)  # piped or captured: no wrapping at 80 columns
     listview.show(console, where, business_date, found)
+
+
+@app.command("report")
+def monthly_report_command(
+    month: Annotated[str, typer.Option("--month", "-m", help="The month to report, YYYY-MM.", metavar="YYYY-MM")],
+) -> None:
+    """Write the monthly report (月度汇报) of MONTH for every dealer and for the group:
+    one HTML file each under OUTBOUND_DIR/reports/YYYY-MM/, from the marts as built now."""
+    from baoke import monthly_report
+    from baoke.connections import step_url
+
+    try:
+        first_day = monthly_report.parse_month(month)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--month") from err
+    url = migrated_warehouse_or_exit()
+    written = monthly_report.write_month(first_day, step_url("exporter", url))
+    if not written:
+        typer.secho("no dealers in the warehouse: build it first (`baoke run --date ...`)", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(monthly_report.summary(written))
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option("--port", help="Port to serve on (default: a free one).")] = 0,
+) -> None:
+    """Generate the dbt docs site (the BI users' data dictionary: every mart, column and
+    description) against the warehouse and serve it on 127.0.0.1 until Ctrl-C."""
+    from baoke import docs_site
+    from baoke.connections import step_url
+
+    url = migrated_warehouse_or_exit()
+    site = docs_site.generate(step_url("transformer", url), get_settings().state_dir / "dbt-docs")
+    httpd = docs_site.server(site, port=port)
+    bound = httpd.server_address[1]
+    typer.echo(f"data dictionary (dbt docs) for the warehouse: http://127.0.0.1:{bound}/  (Ctrl-C stops it)")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
 
 
 @app.command()

@@ -138,3 +138,26 @@ def outbound_summary(business_date: dt.date, location: str | None = None) -> str
             + (outbound.describe(manifest) if manifest is not None else f"{dealer_code}: incomplete (no manifest.json)")
         )
     return "\n".join(lines)
+
+
+def monthly_report_summary(business_date: dt.date, location: str | None = None) -> str:
+    """Where the monthly report the run for D (a 1st) wrote is, read back from the folder."""
+    import contextlib
+
+    from baoke import monthly_report
+    from baoke.config import get_settings
+    from baoke.filedrop import open_drop, public_location
+
+    location = location or get_settings().folder("OUTBOUND_DIR")
+    month = monthly_report.report_month_for(business_date)
+    folder = monthly_report.file_path("GROUP", month).rsplit("/", 1)[0]
+    try:
+        with contextlib.closing(open_drop(location)) as drop:
+            files = drop.files(folder, "report_*.html")
+    except Exception as err:  # the end of a run reports, it does not fail
+        return f"monthly report {month:%Y-%m}: cannot read {public_location(location)}: {err}"
+    written = [
+        {"scope": f.name.split("_")[1], "path": f"{public_location(location)}/{f.relpath}", "bytes": f.size}
+        for f in files
+    ]
+    return monthly_report.summary(written)

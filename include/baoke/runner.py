@@ -36,10 +36,14 @@ from baoke.feedreports import BLOCKING, REPORTED, FeedReport
 EXTRACTION_DAGS: tuple[str, ...] = ("baoke_dms", "baoke_insurer", "baoke_oem", "baoke_callcenter")
 WAREHOUSE_DAG = "baoke_warehouse"
 OUTBOUND_DAG = "baoke_outbound"
+#: The monthly report (outputs.md §3): run on the 1st only, for the month before.
+REPORT_DAG = "baoke_report"
 #: The purge of what is past its retention period, last (outputs.md §5).
 RETENTION_DAG = "baoke_retention"
 #: The day's DAGs in dependency order. Only those present in dags/ run.
-DAY_ORDER: tuple[str, ...] = (*EXTRACTION_DAGS, WAREHOUSE_DAG, OUTBOUND_DAG, RETENTION_DAG)
+DAY_ORDER: tuple[str, ...] = (*EXTRACTION_DAGS, WAREHOUSE_DAG, OUTBOUND_DAG, REPORT_DAG, RETENTION_DAG)
+#: The DAGs that read what the warehouse built, not run when its build failed, and why.
+BUILT_DAGS: dict[str, str] = {OUTBOUND_DAG: "no lists can be built", REPORT_DAG: "no report can be written"}
 #: The task ending each extraction DAG: it fails when its feed was reported for D.
 FEED_HEALTH = "feed_health"
 #: Final task states that are not a failed step.
@@ -322,17 +326,18 @@ def _result(dag_run: Any, errors: dict[str, str], started: dt.datetime) -> DagRe
 def run_day(
     business_date: dt.date, dbt_vars: dict | None = None, retries: int | None = None, watch: Watch | None = None
 ) -> list[DagResult]:
-    """Run the day's DAGs: every extraction DAG, then the warehouse, then the lists if
-    the warehouse was built (else the outbound DAG is skipped, saying why)."""
+    """Run the day's DAGs: every extraction DAG, then the warehouse, then the lists (and
+    on the 1st the monthly report) if the warehouse was built (else they are skipped,
+    saying why), then the retention purge."""
     watch = watch or Watch()
     dags = load_dags()
     results: list[DagResult] = []
     for dag_id in DAY_ORDER:
-        if dag_id not in dags:
+        if dag_id not in dags or (dag_id == REPORT_DAG and business_date.day != 1):
             continue
         warehouse = next((r for r in results if r.dag_id == WAREHOUSE_DAG), None)
-        if dag_id == OUTBOUND_DAG and warehouse is not None and not warehouse.ok:
-            skipped = DagResult(dag_id, "skipped", error=f"not run: {WAREHOUSE_DAG} failed, so no lists can be built")
+        if dag_id in BUILT_DAGS and warehouse is not None and not warehouse.ok:
+            skipped = DagResult(dag_id, "skipped", error=f"not run: {WAREHOUSE_DAG} failed, so {BUILT_DAGS[dag_id]}")
             watch.dag_finished(skipped)
             results.append(skipped)
             continue

@@ -56,6 +56,23 @@ def simulated_feeds(business_date: dt.date) -> Iterator[list[str]]:
         ]
 
 
+def latest_report(business_date: dt.date) -> str:
+    """The monthly report of the last whole month before D (written now unless the run,
+    on a 1st, already did): where it is, to open in a browser."""
+    from baoke import monthly_report, warehouse
+    from baoke.connections import step_url
+    from baoke.filedrop import public_location
+
+    month = monthly_report.report_month_for(business_date)
+    if business_date.day != 1:
+        monthly_report.write_month(month, step_url("exporter", warehouse.resolve_warehouse()))
+    where = public_location(get_settings().folder("OUTBOUND_DIR"))
+    return (
+        f"latest monthly report ({month:%Y-%m}): {where}/{monthly_report.file_path('GROUP', month)}"
+        " (the group's; each dealer's beside it)"
+    )
+
+
 def demo(
     date: Annotated[
         str | None, typer.Option("--date", "-d", help="Business date D, YYYY-MM-DD.", metavar="YYYY-MM-DD")
@@ -79,6 +96,7 @@ def demo(
             typer.echo(line)
         ok = guarded(lambda: run_day_and_report(business_date, {}, retries=0, verbose=verbose))
     if ok:
+        typer.echo(latest_report(business_date))
         typer.secho("demo finished: every DAG succeeded", fg="green")
         typer.echo(
             "next: `make ui` opens the Airflow UI with these DAGs; `baoke warehouse url` prints the database URL"

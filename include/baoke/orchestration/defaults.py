@@ -21,6 +21,8 @@ DEFAULT_ARGS: dict = {
 
 #: Daily runs at 01:00 in the dealers' time zone; the run at D 01:00 serves business date D.
 DAILY_SCHEDULE = "0 1 * * *"
+#: The monthly report's run: the 1st at 01:00, the same hour as the day's run it waits for.
+MONTHLY_SCHEDULE = "0 1 1 * *"
 
 #: No run is meaningful before the platform existed; backfills start from here.
 START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")

@@ -1,0 +1,510 @@
+"""The report's sections as a page shows them: tables of formatted cells and the charts,
+built from the figures the marts hold (``figures.py``). Formatting keeps every digit the
+mart stores (a rate of 0.2490 reads 24.90%), so the page's numbers are the marts'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from baoke.monthly_report import charts
+from baoke.monthly_report.figures import Figures
+
+#: Group figures are the dealers' combined over the denominator each rate divides by;
+#: a KPI without one here has no group figure (its denominator is not in the mart).
+GROUP_WEIGHT: dict[str, str | None] = {
+    "first_service_return_rate": "first_service_due",
+    "maintenance_return_rate": "maintenance_due",
+    "appointment_rate": "visits",
+    "reminder_completion_rate": "reminders_due",
+    "churn_rate": "active_base",
+    "csi_index": "csi_responses",
+    "complaint_rate": "visits",
+    "renewal_rate_via_dealer": "renewals_due",
+    "renewal_rate_anywhere": "renewals_due",
+    "recall_completion_rate": "recall_vehicles_affected",
+    "declined_work_recapture_rate": "declined_work",
+}
+#: Counts and money the group sums.
+GROUP_SUM = ("visits", "revenue")
+
+OEM_HINTS = {"SERVICED_AT_OTHER_DEALER": "在其他经销商保养", "NONE": "未注明原因"}
+LOSS_SOURCES = {"call_center": "回访客户自述", "oem": "厂家流失名单"}
+CASE_STATUS = {"open": "处理中", "unregistered": "未登记", "closed": "已结案", "lapsed_unregistered": "逾期未登记"}
+BREACHED = {"response": "响应超时", "closure": "结案超时", "both": "响应、结案均超时"}
+
+
+def fmt(value: Any, unit: str) -> str:
+    """A mart value as the page shows it: ``—`` for none, rates as percent with the
+    mart's four decimals kept, money with thousands separators."""
+    if value is None:
+        return "—"
+    if unit == "rate":
+        return f"{Decimal(value) * 100:.2f}%"
+    if unit == "money":
+        return f"¥{Decimal(value):,.2f}"
+    if unit == "index":
+        return f"{Decimal(value):.2f}"
+    return f"{int(value):,}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    css: str = ""  # good | bad | open (not final) | ""
+    kpi: str | None = None  # data attributes a test reads back
+    dealer: str | None = None
+    value: str | None = None
+    sub: str = ""  # a second, smaller line (the code beside a Chinese label)
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    note: str = ""
+    empty: str = "本月无数据"
+
+
+@dataclass
+class Chart:
+    title: str
+    svg: str
+
+
+@dataclass
+class Section:
+    title: str
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    note: str = ""
+
+
+def _judge(value: Any, kpi: dict[str, Any]) -> str:
+    """good or bad against the KPI's target (or fine floor), '' where it has none."""
+    target = kpi.get("target")
+    if value is None or target is None:
+        return ""
+    if kpi["better"] == "higher":
+        return "good" if value >= target else "bad"
+    return "good" if value <= target else "bad"
+
+
+def _is_final(row: dict[str, Any] | None, kpi: str) -> bool | None:
+    if row is None:
+        return None
+    if kpi == "revenue_per_visit":
+        kpi = "revenue"
+    return row.get(f"{kpi}_is_final")
+
+
+def _value_cell(row: dict[str, Any] | None, kpi: dict[str, Any], dealer: str) -> Cell:
+    value = None if row is None else row.get(kpi["kpi"])
+    final = _is_final(row, kpi["kpi"])
+    css = "open" if final is False else _judge(value, kpi)
+    text = fmt(value, kpi["unit"]) + (" *" if final is False else "")
+    return Cell(text, css, kpi["kpi"], dealer, None if value is None else str(value))
+
+
+def group_value(rows: Sequence[dict[str, Any]], kpi: str) -> Decimal | None:
+    """The group's figure of a KPI from its dealers' rows of one month (``GROUP_WEIGHT``,
+    ``GROUP_SUM``), rounded as the mart rounds the dealers'; None where it has none."""
+    if kpi in GROUP_SUM:
+        return sum((Decimal(r[kpi] or 0) for r in rows), Decimal(0))
+    if kpi == "revenue_per_visit":
+        visits = sum(int(r["visits"] or 0) for r in rows)
+        revenue = sum((Decimal(r["revenue"] or 0) for r in rows), Decimal(0))
+        return (revenue / visits).quantize(Decimal("0.01")) if visits else None
+    weight = GROUP_WEIGHT.get(kpi)
+    if weight is None:
+        return None
+    parts = [(Decimal(r[kpi]), int(r[weight] or 0)) for r in rows if r.get(kpi) is not None]
+    total = sum(w for _, w in parts)
+    if not total:
+        return None
+    digits = Decimal("0.01") if kpi == "csi_index" else Decimal("0.0001")
+    return (sum((v * w for v, w in parts), Decimal(0)) / total).quantize(digits)
+
+
+def kpi_table(figures: Figures) -> Table:
+    """The month's KPIs against their targets; a dealer's with last month beside it, the
+    group's with its dealers side by side and the group's combined figure."""
+    scope = figures.scope
+    previous = figures.months[-2] if len(figures.months) > 1 else None
+    if scope.is_group:
+        header = ["指标", *[f"{name} {code}" for code, name in scope.dealers], "集团", "目标"]
+    else:
+        header = ["指标", "本月", "上月", "目标", "状态"]
+    rows = []
+    for kpi in figures.kpis:
+        label = Cell(f"{kpi['label_zh']}", sub=f"{kpi['kpi']}")
+        target = Cell(_target_text(kpi))
+        if scope.is_group:
+            month_rows = [r for r in (figures.month_row(code) for code in scope.dealer_codes) if r is not None]
+            cells = [_value_cell(figures.month_row(code), kpi, code) for code in scope.dealer_codes]
+            value = group_value(month_rows, kpi["kpi"])
+            finals = [_is_final(r, kpi["kpi"]) for r in month_rows]
+            open_ = any(f is False for f in finals)
+            text = fmt(value, kpi["unit"]) + (" *" if open_ else "")
+            group = Cell(
+                text,
+                "open" if open_ else _judge(value, kpi),
+                kpi["kpi"],
+                "GROUP",
+                None if value is None else str(value),
+            )
+            rows.append([label, *cells, group, target])
+        else:
+            code = scope.code
+            row = figures.month_row(code)
+            before = figures.month_row(code, previous) if previous else None
+            final = _is_final(row, kpi["kpi"])
+            state = "—" if final is None else ("已定稿" if final else "未定稿")
+            rows.append([label, _value_cell(row, kpi, code), _value_cell(before, kpi, code), target, Cell(state)])
+    note = "* 未定稿：该指标的统计窗口尚未关闭（如定保 ±30 天、续保 30 天），数字还会变化，不代表下滑。"
+    if scope.is_group:
+        note += " 集团合计：各店按该指标的分母加权；无分母的指标不合计。"
+    return Table("关键指标（KPI）与目标", header, rows, note)
+
+
+def _target_text(kpi: dict[str, Any]) -> str:
+    if kpi["kpi"] == "churn_rate":
+        return "按车龄，见流失率图"
+    if kpi.get("target") is None:
+        return "—"
+    text = ("≥ " if kpi["better"] == "higher" else "≤ ") + fmt(kpi["target"], kpi["unit"])
+    if kpi.get("floor") is not None:
+        text += f"（低于 {fmt(kpi['floor'], kpi['unit'])} 处罚）"
+    return text
+
+
+def reminder_table(figures: Figures) -> Table:
+    """The reminder rate per reason: 首保 and 定保 must reach 100%, below 95% is fined."""
+    rows = []
+    for r in figures.reminders:
+        strict = r["reason"] in ("FIRST_SERVICE_DUE", "MAINTENANCE_DUE")
+        rate = r["reminder_completion_rate"]
+        css = "open" if not r["is_final"] else ("" if rate is None or not strict else ("good" if rate >= 1 else "bad"))
+        rows.append(
+            [
+                *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
+                Cell(f"{r['reason_zh']}", sub=f"{r['reason']}"),
+                Cell(fmt(r["due_events"], "count")),
+                Cell(fmt(r["held_out"], "count")),
+                Cell(fmt(r["reminders_due"], "count")),
+                Cell(fmt(r["reminders_attempted"], "count")),
+                Cell(
+                    fmt(rate, "rate") + ("" if r["is_final"] else " *"),
+                    css,
+                    "reminder_completion_rate",
+                    r["dealer_code"],
+                    None if rate is None else str(rate),
+                ),
+                Cell("100%（低于 95% 处罚）" if strict else "—"),
+            ]
+        )
+    header = ["原因", "到期", "对照组", "应提醒", "已提醒", "提醒率", "要求"]
+    if figures.scope.is_group:
+        header = ["门店", *header]
+    return Table("提醒率（按原因）", header, rows)
+
+
+def _series(figures: Figures, dealer: str, kpi: str, label: str) -> charts.Series:
+    rows = [figures.month_row(dealer, m) for m in figures.months]
+    return charts.Series(
+        label,
+        [None if r is None or r.get(kpi) is None else float(r[kpi]) for r in rows],
+        [bool(r and _is_final(r, kpi)) for r in rows],
+    )
+
+
+def _group_series(figures: Figures, kpi: str, label: str) -> charts.Series:
+    values, finals = [], []
+    for month in figures.months:
+        rows = [r for r in (figures.month_row(c, month) for c in figures.scope.dealer_codes) if r is not None]
+        value = group_value(rows, kpi)
+        values.append(None if value is None else float(value))
+        finals.append(bool(rows) and all(_is_final(r, kpi) for r in rows))
+    return charts.Series(label, values, finals)
+
+
+def _target_series(figures: Figures, label: str, target: Any) -> charts.Series:
+    n = len(figures.months)
+    return charts.Series(label, [float(target)] * n, [True] * n, dashed=True)
+
+
+def trend_charts(figures: Figures) -> list[Chart]:
+    """The 12-month trends: return rates, appointment and reminder rates, CSI and renewals,
+    each dealer a line in the group's report; churn by vehicle age against its targets."""
+    kpis = {k["kpi"]: k for k in figures.kpis}
+    label = {k: v["label_zh"] for k, v in kpis.items()}
+    groups: list[tuple[str, list[str], bool]] = [
+        ("回厂率", ["first_service_return_rate", "maintenance_return_rate"], True),
+        ("预约率与提醒率", ["appointment_rate", "reminder_completion_rate"], True),
+        ("满意度指数（CSI）", ["csi_index"], False),
+        ("续保率", ["renewal_rate_via_dealer", "renewal_rate_anywhere"], True),
+    ]
+    out = []
+    for title, names, percent in groups:
+        names = [n for n in names if n in kpis]
+        if figures.scope.is_group:
+            for name in names:
+                series = [_series(figures, code, name, dealer_name) for code, dealer_name in figures.scope.dealers]
+                series.append(_group_series(figures, name, "集团"))
+                out.append(_trend(figures, f"{label[name]}（各店）", series, kpis[name], percent, name))
+        else:
+            series = [_series(figures, figures.scope.code, name, label[name]) for name in names]
+            target_kpi = next((kpis[n] for n in names if kpis[n].get("target") is not None), None)
+            out.append(_trend(figures, title, series, target_kpi, percent, names[0]))
+    out.append(churn_chart(figures))
+    return out
+
+
+def _trend(figures: Figures, title: str, series: list, kpi: dict | None, percent: bool, chart_id: str) -> Chart:
+    if kpi is not None and kpi.get("target") is not None:
+        sign = "≥" if kpi["better"] == "higher" else "≤"
+        series = [*series, _target_series(figures, f"目标 {sign} {fmt(kpi['target'], kpi['unit'])}", kpi["target"])]
+    top = 1.05 if percent else 100.0
+    svg = charts.trend(f"{figures.scope.code}-{chart_id}", title, figures.months, series, percent, top)
+    return Chart(title, svg)
+
+
+def churn_chart(figures: Figures) -> Chart:
+    """Churn (at risk or churned) by vehicle age, each age against its target; the group's
+    combines its dealers' active bases."""
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    for row in figures.churn_by_age:
+        buckets.setdefault(row["age_bucket"], []).append(row)
+    series = []
+    for index, (bucket, rows) in enumerate(buckets.items()):
+        values, finals = [], []
+        for month in figures.months:
+            of_month = [r for r in rows if r["month"] == month]
+            base = sum(int(r["active_base"] or 0) for r in of_month)
+            lost = sum(int(r["churned_or_at_risk"] or 0) for r in of_month)
+            values.append(lost / base if base else None)
+            finals.append(bool(of_month) and all(r["is_final"] for r in of_month))
+        series.append(charts.Series(f"车龄 {bucket}", values, finals, colour=index))
+        target = rows[0]["target_churn_rate"]
+        if target is not None:
+            n = len(figures.months)
+            label = f"{bucket} 目标 < {fmt(target, 'rate')}"
+            series.append(charts.Series(label, [float(target)] * n, [True] * n, dashed=True, colour=index))
+    title = "流失率（按车龄）与目标"
+    return Chart(title, charts.trend(f"{figures.scope.code}-churn", title, figures.months, series, True, None))
+
+
+def churn_table(figures: Figures) -> Table:
+    """This month's churn by vehicle age, per dealer, against the targets."""
+    rows = []
+    for r in figures.churn_by_age:
+        if r["month"] != figures.month:
+            continue
+        css = (
+            "open"
+            if not r["is_final"]
+            else ("" if r["meets_target"] is None else ("good" if r["meets_target"] else "bad"))
+        )
+        rows.append(
+            [
+                Cell(r["dealer_code"]),
+                Cell(r["age_bucket"]),
+                Cell(fmt(r["active_base"], "count")),
+                Cell(fmt(r["churned_or_at_risk"], "count")),
+                Cell(
+                    fmt(r["churn_rate"], "rate") + ("" if r["is_final"] else " *"),
+                    css,
+                    "churn_rate_by_vehicle_age",
+                    r["dealer_code"],
+                    None if r["churn_rate"] is None else str(r["churn_rate"]),
+                ),
+                Cell("—" if r["target_churn_rate"] is None else f"< {fmt(r['target_churn_rate'], 'rate')}"),
+            ]
+        )
+    rows.sort(key=lambda row: (row[0].text,))
+    return Table("本月流失率（按车龄）", ["门店", "车龄", "保有基盘", "流失/流失风险", "流失率", "目标"], rows)
+
+
+def campaign_section(figures: Figures) -> Section:
+    """Each campaign's uplift with its 95% interval (chart), and its figures (table)."""
+    rows, intervals = [], []
+    for c in figures.campaigns:
+        if c["has_holdout"] and c["uplift"] is not None and c["uplift_ci_low"] is not None:
+            intervals.append(
+                charts.Interval(
+                    c["campaign_label"], float(c["uplift"]), float(c["uplift_ci_low"]), float(c["uplift_ci_high"])
+                )
+            )
+        interval = (
+            "—"
+            if c["uplift_ci_low"] is None
+            else f"[{fmt(c['uplift_ci_low'], 'rate')}, {fmt(c['uplift_ci_high'], 'rate')}]"
+        )
+        rows.append(
+            [
+                Cell(f"{c['campaign_label']}", sub=f"{c['campaign_code']}"),
+                Cell(fmt(c["due"], "count")),
+                Cell(fmt(c["held_out"], "count")),
+                Cell(fmt(c["reached"], "count")),
+                Cell(fmt(c["treated_return_rate"], "rate")),
+                Cell(fmt(c["holdout_return_rate"], "rate")),
+                Cell(
+                    fmt(c["uplift"], "rate"),
+                    "open" if not c["is_final"] else "",
+                    "uplift",
+                    c.get("dealer_code", "GROUP"),
+                    None if c["uplift"] is None else str(c["uplift"]),
+                ),
+                Cell(interval),
+                Cell("—" if c["p_value"] is None else f"{Decimal(c['p_value']):.4f}"),
+                Cell(fmt(c["revenue"], "money")),
+                Cell(fmt(c["cost"], "money")),
+                Cell(_campaign_note(c)),
+            ]
+        )
+    header = [
+        "活动",
+        "到期",
+        "对照组",
+        "接通",
+        "回厂率(联系)",
+        "回厂率(对照)",
+        "提升",
+        "95%区间",
+        "p值",
+        "回厂产值",
+        "成本",
+        "说明",
+    ]
+    section = Section(
+        "活动效果（对照组）",
+        [Table("各活动本月效果" + ("（各店合并）" if figures.scope.is_group else ""), header, rows)],
+    )
+    if intervals:
+        title = "回厂率提升及其 95% 置信区间（Newcomb）"
+        section.charts.append(Chart(title, charts.uplift(f"{figures.scope.code}-uplift", title, intervals)))
+    section.note = "提升 = 联系组回厂率 - 对照组回厂率；区间跨过 0 表示尚无把握说有效。无对照组的活动不计提升。"
+    return section
+
+
+def _campaign_note(c: dict[str, Any]) -> str:
+    """Why a campaign has no uplift, or that its figures may still change, in Chinese."""
+    notes = []
+    if not c["has_holdout"]:
+        notes.append("店内/厂家活动，按核销计效果，无对照组" if c["campaign_source"] == "dms" else "无对照组，不计提升")
+    elif c["uplift"] is None:
+        notes.append("联系组或对照组为空，无法计算提升")
+    if not c["is_final"]:
+        notes.append("归因窗口未关闭，数字还会变化")
+    return "；".join(notes)
+
+
+def advisor_table(figures: Figures) -> Table:
+    """The advisor scorecard: calls, reached, booked, visits, CSI of their visits, complaints."""
+    rows = []
+    for a in figures.advisors:
+        rows.append(
+            [
+                *([Cell(a["dealer_code"])] if figures.scope.is_group else []),
+                Cell(f"{a['advisor_name']}", sub=f"{a['advisor_id']}"),
+                Cell(fmt(a["calls_listed"], "count")),
+                Cell(fmt(a["calls_reached"], "count")),
+                Cell(fmt(a["calls_booked"], "count")),
+                Cell(fmt(a["visits"], "count")),
+                Cell(
+                    fmt(a["csi_index"], "index"),
+                    "" if a["csi_index"] is None else ("good" if a["csi_index"] >= a["csi_target"] else "bad"),
+                    "advisor_csi_index",
+                    a["advisor_id"],
+                    None if a["csi_index"] is None else str(a["csi_index"]),
+                ),
+                Cell(fmt(a["complaint_cases"], "count")),
+                Cell(fmt(a["complaints_closed_in_24h_rate"], "rate")),
+            ]
+        )
+    header = ["顾问", "名单数", "接通", "预约", "进厂台次", "CSI", "客诉", "24小时结案率"]
+    if figures.scope.is_group:
+        header = ["门店", *header]
+    return Table("顾问绩效", header, rows)
+
+
+def loss_table(figures: Figures) -> Table:
+    """Why customers left: what reached win-back customers said, and the OEM's hints."""
+    rows = []
+    for r in figures.loss_reasons:
+        reason = OEM_HINTS.get(r["reason"], r["reason"]) if r["source"] == "oem" else r["reason"]
+        rows.append(
+            [
+                *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
+                Cell(LOSS_SOURCES.get(r["source"], r["source"])),
+                Cell(reason),
+                Cell(fmt(r["reached_winback_calls"], "count")),
+                Cell(fmt(r["customers"], "count")),
+                Cell(fmt(r["customers_returned_within_30d"], "count")),
+                Cell(
+                    fmt(r["return_rate"], "rate") + ("" if r["is_final"] else " *"), "open" if not r["is_final"] else ""
+                ),
+                Cell(fmt(r["oem_listed_vehicles"], "count")),
+            ]
+        )
+    header = ["来源", "原因", "接通招揽电话", "客户数", "30天内回厂", "回厂率", "厂家名单车辆"]
+    if figures.scope.is_group:
+        header = ["门店", *header]
+    return Table("客户流失原因", header, rows)
+
+
+def complaint_table(figures: Figures) -> Table:
+    """The complaint cases still open, oldest first, with their service levels."""
+    rows = []
+    for c in figures.open_complaints:
+        rows.append(
+            [
+                Cell(c["case_id"]),
+                *([Cell(c["dealer_code"])] if figures.scope.is_group else []),
+                Cell(c["customer_id"] or "—"),
+                Cell(c["advisor_id"] or "—"),
+                Cell(c["complaint_category"] or "—"),
+                Cell(c["severity"] or "—"),
+                Cell(_when(c["opened_at"])),
+                Cell(CASE_STATUS.get(c["case_status"], c["case_status"])),
+                Cell(BREACHED.get(c["breached"] or "", "—"), "bad" if c["breached"] else ""),
+            ]
+        )
+    header = ["案件", "客户", "顾问", "类别", "严重程度", "开启时间", "状态", "超时"]
+    if figures.scope.is_group:
+        header = ["案件", "门店", *header[1:]]
+    return Table("未结投诉", header, rows, empty="无未结投诉")
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+SectionBuilder = Callable[[Figures], Section]
+
+
+def all_sections(figures: Figures) -> list[Section]:
+    """The report's sections in reading order (outputs.md §3)."""
+    return [
+        Section("一、关键指标", [kpi_table(figures), reminder_table(figures)]),
+        Section(
+            "二、近 12 个月趋势",
+            [churn_table(figures)],
+            trend_charts(figures),
+            note="实心点：已定稿；空心点：未定稿（窗口未关闭）；虚线：目标。",
+        ),
+        _numbered("三、", campaign_section(figures)),
+        Section("四、顾问绩效", [advisor_table(figures)]),
+        Section("五、客户流失原因", [loss_table(figures)]),
+        Section("六、未结投诉", [complaint_table(figures)]),
+    ]
+
+
+def _numbered(prefix: str, section: Section) -> Section:
+    section.title = prefix + section.title
+    return section
