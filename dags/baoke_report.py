@@ -1,14 +1,15 @@
 """
 ### baoke_report — the monthly report (月度汇报) for the store managers
 
-On the 1st of each month (business date D), once the warehouse is built for D, writes the
-report of the month before under `OUTBOUND_DIR`, `reports/<YYYY-MM>/`: one
-self-contained HTML file per dealer (`report_<dealer>_<YYYYMM>.html`) and one for the
+On the 1st of each month (business date D), once every mart it reads was built for D
+(`etl.model_builds`), writes the report of the month before under `OUTBOUND_DIR`,
+`reports/<YYYY-MM>/`: one self-contained HTML file per dealer (`report_<dealer>_<YYYYMM>.html`) and one for the
 group with its dealers side by side (`report_GROUP_<YYYYMM>.html`). The KPIs against
 their targets, each marked final or not; 12-month trend charts; each campaign's uplift
 with its 95% interval; the advisor scorecard; reasons for leaving; open complaints
 (docs/outputs.md §3). Opens with no network, prints to A4; rerunning D rewrites
-identical bytes. `baoke report --month YYYY-MM` writes a month on demand.
+identical bytes (while the marts hold D's build: a rerun after later builds shows
+their figures). `baoke report --month YYYY-MM` writes a month on demand.
 """
 
 from airflow.sdk import PokeReturnValue, dag, task

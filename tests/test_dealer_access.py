@@ -153,7 +153,7 @@ def test_a_dealer_login_reads_only_its_dealer_in_every_mart(two_dealers, logins)
 
 
 #: Marts of reference data, without a dealer's or customer's row: every login reads them whole.
-REFERENCE_MARTS = ("dim_kpi", "dim_outreach_reason")
+REFERENCE_MARTS = ("dim_code_label", "dim_kpi", "dim_outreach_reason")
 
 
 def test_a_mart_without_a_dealer_code_shows_a_dealer_login_nothing(two_dealers, logins):

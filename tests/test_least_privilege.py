@@ -164,7 +164,7 @@ def test_the_transformer_builds_as_the_builder_and_owns_nothing(fresh_db: str):
 
 def test_dbt_reads_raw_and_etl_but_changes_neither(fresh_db: str):
     """As the builder (dbt's role), raw and the ledgers are read-only, but for the staging
-    models' own bookkeeping."""
+    models' own bookkeeping and the record of each mart's build."""
     transformer = psycopg2.connect(step_url("transformer", fresh_db))
     try:
         with transformer.cursor() as cur:
@@ -173,12 +173,17 @@ def test_dbt_reads_raw_and_etl_but_changes_neither(fresh_db: str):
             cur.execute("select count(*) from etl.load_batches")
             cur.execute("select count(*) from etl.erasures")
             cur.execute("delete from etl.staging_batches where model = 'none'")
+            cur.execute(
+                "insert into etl.model_builds (model, business_date) values ('none', '2026-11-01')"
+                " on conflict (model) do update set business_date = excluded.business_date"
+            )
         transformer.commit()
         for statement in (
             "delete from raw.dms_customers",
             "truncate raw.dms_vehicles",
             "insert into raw.dms_customers select * from raw.dms_customers",
             "delete from etl.load_batches",
+            "delete from etl.model_builds",
             "update etl.files set status = 'loaded'",
             "drop table etl.outreach_log",
             "create table raw.mine (x int)",

@@ -11,6 +11,7 @@ figures from three replayed days) is checked against its marts too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -138,14 +139,28 @@ def _fill(cur) -> None:
         "revenue": Decimal("18000.00"), "cost": Decimal("240.00"), "is_final": False,
     })  # fmt: skip
     _insert(cur, "loss_reasons_monthly", {
-        "dealer_code": "D001", "month": MONTH, "source": "call_center", "reason": "价格高", "reached_winback_calls": 3,
+        "dealer_code": "D001", "month": MONTH, "source": "call_center", "reason": "PRICE", "reached_winback_calls": 3,
         "customers": 3, "customers_returned_within_30d": 1, "return_rate": Decimal("0.3333"), "is_final": True,
     })  # fmt: skip
     _insert(cur, "fct_complaint_case", {
         "case_id": "CASE-D002-1", "dealer_code": "D002", "customer_id": "C-42", "advisor_id": "D002-A01",
-        "case_source": "dms", "complaint_category": "服务态度", "severity": "high",
-        "opened_at": dt.datetime(2026, 10, 30, 9, 15), "case_status": "open", "is_open": True, "is_registered": True,
-        "breached": "response",
+        "case_source": "dms", "complaint_category": "service_attitude", "severity": "major",
+        "opened_at": dt.datetime(2026, 10, 30, 1, 15, tzinfo=dt.UTC), "opened_date": dt.date(2026, 10, 30),
+        "case_status": "open", "is_open": True, "is_registered": True, "breached": "response",
+    })  # fmt: skip
+    # open at October's end, closed since: on October's report, with how it ended
+    _insert(cur, "fct_complaint_case", {
+        "case_id": "CASE-D002-2", "dealer_code": "D002", "customer_id": "C-43", "case_source": "dms",
+        "complaint_category": "price", "severity": "normal",
+        "opened_at": dt.datetime(2026, 10, 31, 2, 0, tzinfo=dt.UTC), "opened_date": dt.date(2026, 10, 31),
+        "closed_date": dt.date(2026, 11, 1), "case_status": "closed",
+        "is_open": False, "is_registered": True,
+    })  # fmt: skip
+    # closed within October: not open at its end
+    _insert(cur, "fct_complaint_case", {
+        "case_id": "CASE-D002-3", "dealer_code": "D002", "customer_id": "C-44", "case_source": "dms",
+        "opened_at": dt.datetime(2026, 10, 2, 2, 0, tzinfo=dt.UTC), "opened_date": dt.date(2026, 10, 2),
+        "closed_date": dt.date(2026, 10, 3), "case_status": "closed", "is_open": False, "is_registered": True,
     })  # fmt: skip
 
 
@@ -283,11 +298,18 @@ def test_each_section_is_on_the_page(written: Path):
     for title in ("关键指标", "近 12 个月趋势", "活动效果", "顾问绩效", "客户流失原因", "未结投诉"):
         assert title in page
     assert "CASE-D002-1" in page
+    assert "2026-10-30 09:15" in page  # Beijing time, whatever the session's time zone
+    assert "服务态度" in page  # labels, not codes
+    assert "重大" in page
     assert "响应超时" in page
+    assert "CASE-D002-2" in page  # open at the month's end, closed since
+    assert "已结案" in page
+    assert "CASE-D002-3" not in page
     assert "顾问2" in page  # the advisor scorecard
     assert "[-7.00%, 28.00%]" in page  # the campaign's interval
     assert page.count("<svg") == 6  # return, appointment and reminder, CSI, renewal, churn by age, uplift
-    assert "价格高" in (written / "report_D001_202610.html").read_text(encoding="utf-8")
+    assert "价格高" in (written / "report_D001_202610.html").read_text(encoding="utf-8")  # PRICE
+    assert "3年以上" in page  # the age bucket >3y
 
 
 def test_a_rerun_writes_identical_bytes(written: Path, marts: str, tmp_path: Path):
@@ -318,6 +340,24 @@ def test_a_month_is_asked_for_as_yyyy_mm():
     result = baoke("report", "--month", "2026-1")
     assert result.returncode != 0
     assert "YYYY-MM" in result.stderr
+
+
+def test_a_month_the_warehouse_holds_no_figures_for_is_refused(marts: str, tmp_path: Path):
+    result = baoke("report", "--month", "2030-01", env={"AIRFLOW_CONN_WAREHOUSE": marts, "OUTBOUND_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "no KPI figures for 2030-01" in result.stderr
+    assert "2026-09 to 2026-10" in result.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_report_waits_for_ds_build_of_every_mart_it_reads(marts: str):
+    """dbt records the D each mart was built for (etl.model_builds): built for 2026-11-01."""
+    with contextlib.closing(psycopg2.connect(marts)) as conn:
+        assert monthly_report.built_for(conn, dt.date(2026, 11, 1))
+        assert not monthly_report.built_for(conn, dt.date(2026, 11, 2))
+        with conn.cursor() as cur:
+            cur.execute("select count(*) from etl.model_builds where business_date = '2026-11-01'")
+            assert cur.fetchone()[0] >= len(figures.REPORT_MARTS)
 
 
 def test_the_run_for_the_first_reports_the_month_before():
@@ -408,6 +448,34 @@ def test_the_a4_print_cuts_no_table(browser, written: Path, tmp_path: Path) -> N
         ).stdout
         for last_column in ("目标", "说明", "24小时结案率", "超时"):
             assert last_column in text
+
+
+@needs_chromium
+def test_a_group_of_twenty_dealers_still_fits_a4(browser, marts: str, tmp_path: Path) -> None:
+    """The group's KPIs are tables of four KPIs with a row per dealer, and its charts show
+    many dealers as grey lines behind the group's: twenty dealers fit the page as two do."""
+    with contextlib.closing(psycopg2.connect(marts)) as conn:
+        base = figures.read(conn, figures.scopes(conn)[-1], MONTH)
+    dealers = tuple((f"D{n:03d}", f"第{n}店") for n in range(1, 21))
+    first = [r for r in base.dealer_months if r["dealer_code"] == "D001"]
+    many = dataclasses.replace(
+        base,
+        scope=figures.Scope(figures.GROUP, "集团", dealers),
+        dealer_months=[{**row, "dealer_code": code} for code, _ in dealers for row in first],
+    )
+    path = tmp_path / "many.html"
+    path.write_text(monthly_report.render(many), encoding="utf-8")
+    shown = cells(path)
+    assert all((kpi, code) in shown for kpi in ("visits", "csi_index") for code, _ in dealers)
+    assert Decimal(shown[("visits", "GROUP")][0]) == 20 * KPIS["D001"]["visits"]
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": round(190 / 25.4 * 96), "height": 1000})
+    assert page.evaluate("Math.max(...[...document.querySelectorAll('table')].map(t => t.rows[0].cells.length))") <= 5
+    overflowing = "[...document.querySelectorAll('table')].filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+    assert page.evaluate(overflowing + ".length") == 0
+    assert "灰线为各店" in path.read_text(encoding="utf-8")
 
 
 # --- the data dictionary -----------------------------------------------------------------

@@ -260,18 +260,20 @@ def monthly_report_command(
     """Write the monthly report (月度汇报) of MONTH for every dealer and for the group:
     one HTML file each under OUTBOUND_DIR/reports/YYYY-MM/, from the marts as built now."""
     from baoke import monthly_report
-    from baoke.connections import step_url
+    from baoke.connections import step_url, warehouse
 
     try:
         first_day = monthly_report.parse_month(month)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--month") from err
-    url = migrated_warehouse_or_exit()
-    written = monthly_report.write_month(first_day, step_url("exporter", url))
-    if not written:
-        typer.secho("no dealers in the warehouse: build it first (`baoke run --date ...`)", fg="red", err=True)
+    url = step_url("exporter", migrated_warehouse_or_exit())
+    with warehouse(url) as conn:
+        months = monthly_report.months_with_figures(conn)
+    if first_day not in months:
+        held = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if months else "none: build it first (`baoke run --date ...`)"
+        typer.secho(f"error: no KPI figures for {month} in the warehouse (months it holds: {held})", fg="red", err=True)
         raise typer.Exit(1)
-    typer.echo(monthly_report.summary(written))
+    typer.echo(monthly_report.summary(monthly_report.write_month(first_day, url)))
 
 
 @app.command()

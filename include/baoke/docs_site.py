@@ -4,7 +4,6 @@ descriptions) and served on 127.0.0.1 by ``baoke docs``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import http.server
 import json
@@ -16,9 +15,11 @@ from baoke.dbt import run_dbt
 def generate(transformer_url: str, target: Path) -> Path:
     """``dbt docs generate`` into ``target`` (the project's own target folder, which Cosmos
     renders the DAG from, is left alone); returns the site's folder. The models' SQL is
-    shown compiled for today (every build runs for a business date)."""
+    shown compiled for the most recent business date (every build runs for one)."""
+    from baoke.dates import recent_business_date
+
     target.mkdir(parents=True, exist_ok=True)
-    today = json.dumps({"business_date": dt.date.today().isoformat()})
+    today = json.dumps({"business_date": recent_business_date().isoformat()})
     args = ["docs", "generate", "--vars", today, "--target-path", str(target), "--quiet"]
     if not run_dbt(args, transformer_url):
         raise RuntimeError("dbt docs generate failed: run `baoke dbt docs generate` to see why")

@@ -271,7 +271,8 @@ select
     round(csi.csi_mean / 5 * 100, 2)::numeric(5, 2) as csi_index,
     service_quality_rules.csi_target::numeric(5, 2) as csi_target,
     coalesce(complaints.complaint_cases, 0) as complaint_cases,
-    round(complaints.complaint_cases::numeric / nullif(visit_figures.visits, 0), 4)::numeric(7, 4) as complaint_rate,
+    round(coalesce(complaints.complaint_cases, 0)::numeric / nullif(visit_figures.visits, 0), 4)::numeric(7, 4)
+        as complaint_rate,
     round(
         complaints.complaints_closed_in_24h::numeric / nullif(complaints.complaints_closure_due, 0), 4
     )::numeric(5, 4) as complaints_closed_in_24h_rate,

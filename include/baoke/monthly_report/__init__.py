@@ -141,26 +141,36 @@ def summary(written: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def built_through(conn: Any) -> dt.date | None:
-    """The last day the KPI marts cover (``kpi_dealer_monthly.figures_through``): D-1
-    once the warehouse is built for D; None before the first build."""
+def months_with_figures(conn: Any) -> list[dt.date]:
+    """The months kpi_dealer_monthly holds (the KPI history each build recomputes)."""
     with conn.cursor() as cur:
         cur.execute("select to_regclass('marts.kpi_dealer_monthly') is not null")
         if not cur.fetchone()[0]:
-            return None
-        cur.execute("select max(figures_through) from marts.kpi_dealer_monthly")
-        found = cur.fetchone()[0]
-    return found
+            return []
+        cur.execute("select distinct month from marts.kpi_dealer_monthly order by month")
+        return [row[0] for row in cur.fetchall()]
+
+
+def built_for(conn: Any, business_date: dt.date) -> bool:
+    """Whether every mart the report reads was built for D (``etl.model_builds``): the
+    warehouse builds one mart per task, and a report must not mix D's build with the day
+    before's."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from etl.model_builds where model = any(%s) and business_date >= %s",
+            (list(figures_.REPORT_MARTS), business_date),
+        )
+        built = cur.fetchone()[0]
+    return bool(built == len(figures_.REPORT_MARTS))
 
 
 def warehouse_built(business_date: dt.date) -> bool:
-    """Whether the marts are built for D (their figures run through D-1)."""
+    """The DAG's sensor: whether the marts are built for D."""
     from baoke.connections import warehouse
     from baoke.migrate import ready_url
 
     with warehouse(ready_url("exporter")) as conn:
-        through = built_through(conn)
-    return through is not None and through >= business_date - dt.timedelta(days=1)
+        return built_for(conn, business_date)
 
 
 def write_for(business_date: dt.date) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ Chinese labels render on a machine without a Chinese font. Each chart is determi
 no date in its metadata and a fixed id salt per chart, so a rerun writes the same bytes.
 
 Months whose figure is not final (a window still open, rules §4) are drawn as hollow
-points, so an immature month never reads as a collapse.
+points reached by a dotted line, so an immature month never reads as a collapse.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Series:
     final: Sequence[bool]
     dashed: bool = False  # a target, drawn as a dashed line without points
     colour: int | None = None  # index into COLOURS (default: the series' place)
+    thin: bool = False  # one of many lines behind the one that matters: no points
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,13 @@ def trend(
             if line.dashed:
                 axes.plot(x, y, linestyle="--", linewidth=1.2, color=colour, label=line.label)
                 continue
-            axes.plot(x, y, linewidth=1.6, color=colour, label=line.label)
+            if line.thin:
+                axes.plot(x, y, linewidth=0.8, color=colour, alpha=0.6, label=line.label)
+                continue
+            # solid between final months; dotted into a month that is not final yet
+            settled = [v if line.final[i] else float("nan") for i, v in enumerate(y)]
+            axes.plot(x, y, linewidth=1.2, linestyle=":", color=colour)
+            axes.plot(x, settled, linewidth=1.6, color=colour, label=line.label)
             final = [i for i in x if line.final[i]]
             open_ = [i for i in x if not line.final[i]]
             axes.plot(final, [y[i] for i in final], "o", markersize=4, color=colour)

@@ -47,12 +47,20 @@ class Figures:
     months: list[dt.date]  # the trend's months, oldest first
     dealer_months: list[dict[str, Any]]  # kpi_dealer_monthly over the trend's months
     reminders: list[dict[str, Any]]  # kpi_reminder_monthly of the month
+    revenue: list[dict[str, Any]]  # kpi_revenue_by_service_type of the month
     churn_by_age: list[dict[str, Any]]  # churn_rate_by_vehicle_age over the trend's months
     campaigns: list[dict[str, Any]]  # campaign_effectiveness (dealer) or _pooled (group) of the month
     advisors: list[dict[str, Any]]  # kpi_advisor_monthly of the month
     loss_reasons: list[dict[str, Any]]  # loss_reasons_monthly of the month
-    open_complaints: list[dict[str, Any]]  # fct_complaint_case still open
+    open_complaints: list[dict[str, Any]]  # fct_complaint_case open at the month's end
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)  # (code type, code) -> 中文
     missing: list[str] = field(default_factory=list)  # marts this warehouse does not have
+
+    def label(self, code_type: str, code: str | None) -> str:
+        """A code's Chinese label (dim_code_label), the code itself where it has none."""
+        if code is None:
+            return "—"
+        return self.labels.get((code_type, code), code)
 
     def month_row(self, dealer_code: str, month: dt.date | None = None) -> dict[str, Any] | None:
         """A dealer's kpi_dealer_monthly row of ``month`` (default: the report's)."""
@@ -92,12 +100,18 @@ SECTION_MARTS: dict[str, str] = {
     "kpis": "marts.dim_kpi",
     "dealer_months": "marts.kpi_dealer_monthly",
     "reminders": "marts.kpi_reminder_monthly",
+    "revenue": "marts.kpi_revenue_by_service_type",
     "churn_by_age": "marts.churn_rate_by_vehicle_age",
     "campaigns": "marts.campaign_effectiveness",
     "advisors": "marts.kpi_advisor_monthly",
     "loss_reasons": "marts.loss_reasons_monthly",
     "open_complaints": "marts.fct_complaint_case",
 }
+
+#: The marts that label what the sections show.
+LABEL_MARTS = ("marts.dim_code_label", "marts.dim_outreach_reason", "marts.dim_campaign", "marts.dim_advisor")
+#: Every mart a report reads: the report waits for D's build of each (etl.model_builds).
+REPORT_MARTS = tuple(m.removeprefix("marts.") for m in (*dict.fromkeys(SECTION_MARTS.values()), *LABEL_MARTS))
 
 _QUERIES: dict[str, str] = {
     "kpis": "select * from marts.dim_kpi order by report_order",
@@ -111,6 +125,10 @@ _QUERIES: dict[str, str] = {
         left join marts.dim_outreach_reason as d on d.reason = r.reason
         where r.dealer_code = any(%(dealers)s) and r.month = %(month)s
         order by coalesce(d.priority, 99), r.reason, r.dealer_code""",
+    "revenue": """
+        select * from marts.kpi_revenue_by_service_type
+        where dealer_code = any(%(dealers)s) and month = %(month)s
+        order by dealer_code, revenue desc, service_type""",
     "churn_by_age": """
         select * from marts.churn_rate_by_vehicle_age
         where dealer_code = any(%(dealers)s) and month between %(first)s and %(month)s
@@ -139,21 +157,42 @@ _QUERIES: dict[str, str] = {
         select * from marts.loss_reasons_monthly
         where dealer_code = any(%(dealers)s) and month = %(month)s
         order by source, dealer_code, customers desc nulls last, oem_listed_vehicles desc nulls last, reason""",
+    # open at the month's end: opened by then, not closed by then (a case that lapsed
+    # unregistered is closed on its lapse date); only the columns the table shows (no
+    # `customer_said`: what a customer said may name them)
     "open_complaints": """
-        select * from marts.fct_complaint_case
-        where dealer_code = any(%(dealers)s) and is_open
+        select case_id, dealer_code, customer_id, advisor_id, complaint_category, severity,
+            opened_at, case_status, is_open, breached
+        from marts.fct_complaint_case
+        where dealer_code = any(%(dealers)s)
+            and opened_date <= %(month_end)s
+            and (closed_date is null or closed_date > %(month_end)s)
         order by opened_at, case_id""",
 }
 
 
 def read(conn: Any, scope: Scope, month: dt.date) -> Figures:
     """The figures of ``scope`` for ``month`` (its first day), as the marts hold them now."""
-    params = {"dealers": scope.dealer_codes, "month": month, "first": month_start(month, TREND_MONTHS - 1)}
-    missing = [mart for mart in dict.fromkeys(SECTION_MARTS.values()) if not _exists(conn, mart)]
+    month_end = month_start(month, -1) - dt.timedelta(days=1)
+    params = {
+        "dealers": scope.dealer_codes,
+        "month": month,
+        "month_end": month_end,
+        "first": month_start(month, TREND_MONTHS - 1),
+    }
+    missing = [mart for mart in (*dict.fromkeys(SECTION_MARTS.values()), *LABEL_MARTS) if not _exists(conn, mart)]
     found: dict[str, list[dict[str, Any]]] = {}
     for section, mart in SECTION_MARTS.items():
         query = "campaigns_pooled" if section == "campaigns" and scope.is_group else section
         found[section] = [] if mart in missing else _rows(conn, _QUERIES[query], params)
+    labels = (
+        {}
+        if "marts.dim_code_label" in missing
+        else {
+            (r["code_type"], r["code"]): r["label_zh"]
+            for r in _rows(conn, "select code_type, code, label_zh from marts.dim_code_label")
+        }
+    )
     rows_of_month = [r for r in found["dealer_months"] if r["month"] == month]
     through = max((r["figures_through"] for r in rows_of_month), default=None)
     return Figures(
@@ -161,6 +200,7 @@ def read(conn: Any, scope: Scope, month: dt.date) -> Figures:
         month=month,
         figures_through=through,
         months=[month_start(month, back) for back in range(TREND_MONTHS - 1, -1, -1)],
+        labels=labels,
         missing=missing,
         **found,
     )

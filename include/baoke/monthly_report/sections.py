@@ -6,11 +6,12 @@ mart stores (a rate of 0.2490 reads 24.90%), so the page's numbers are the marts
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from baoke.dates import TZ
 from baoke.monthly_report import charts
 from baoke.monthly_report.figures import Figures
 
@@ -31,11 +32,6 @@ GROUP_WEIGHT: dict[str, str | None] = {
 }
 #: Counts and money the group sums.
 GROUP_SUM = ("visits", "revenue")
-
-OEM_HINTS = {"SERVICED_AT_OTHER_DEALER": "在其他经销商保养", "NONE": "未注明原因"}
-LOSS_SOURCES = {"call_center": "回访客户自述", "oem": "厂家流失名单"}
-CASE_STATUS = {"open": "处理中", "unregistered": "未登记", "closed": "已结案", "lapsed_unregistered": "逾期未登记"}
-BREACHED = {"response": "响应超时", "closure": "结案超时", "both": "响应、结案均超时"}
 
 
 def fmt(value: Any, unit: str) -> str:
@@ -113,13 +109,15 @@ def _value_cell(row: dict[str, Any] | None, kpi: dict[str, Any], dealer: str) ->
 
 def group_value(rows: Sequence[dict[str, Any]], kpi: str) -> Decimal | None:
     """The group's figure of a KPI from its dealers' rows of one month (``GROUP_WEIGHT``,
-    ``GROUP_SUM``), rounded as the mart rounds the dealers'; None where it has none."""
+    ``GROUP_SUM``), rounded half up as PostgreSQL's round() rounds the dealers'; None where
+    it has none. Rebuilt from the dealers' rounded rates, so its last digit may differ from
+    a rate of the group's summed counts by one."""
     if kpi in GROUP_SUM:
         return sum((Decimal(r[kpi] or 0) for r in rows), Decimal(0))
     if kpi == "revenue_per_visit":
         visits = sum(int(r["visits"] or 0) for r in rows)
         revenue = sum((Decimal(r["revenue"] or 0) for r in rows), Decimal(0))
-        return (revenue / visits).quantize(Decimal("0.01")) if visits else None
+        return (revenue / visits).quantize(Decimal("0.01"), ROUND_HALF_UP) if visits else None
     weight = GROUP_WEIGHT.get(kpi)
     if weight is None:
         return None
@@ -128,48 +126,68 @@ def group_value(rows: Sequence[dict[str, Any]], kpi: str) -> Decimal | None:
     if not total:
         return None
     digits = Decimal("0.01") if kpi == "csi_index" else Decimal("0.0001")
-    return (sum((v * w for v, w in parts), Decimal(0)) / total).quantize(digits)
+    return (sum((v * w for v, w in parts), Decimal(0)) / total).quantize(digits, ROUND_HALF_UP)
 
 
-def kpi_table(figures: Figures) -> Table:
-    """The month's KPIs against their targets; a dealer's with last month beside it, the
-    group's with its dealers side by side and the group's combined figure."""
+#: KPIs per table of the group's report: its dealers are its rows, so any number of
+#: dealers fits an A4 page.
+GROUP_TABLE_KPIS = 4
+#: Up to this many dealers each get a coloured, named line in the group's trend charts;
+#: past it, thin grey lines behind the group's.
+NAMED_DEALER_LINES = 8
+NOT_FINAL_NOTE = "* 未定稿：该指标的统计窗口尚未关闭（如定保 ±30 天、续保 30 天），数字还会变化，不代表下滑。"
+
+
+def _group_cell(figures: Figures, kpi: dict[str, Any]) -> Cell:
+    """The group's figure of a KPI this month (``group_value``), not final while any
+    dealer's is not."""
     scope = figures.scope
+    month_rows = [r for r in (figures.month_row(code) for code in scope.dealer_codes) if r is not None]
+    value = group_value(month_rows, kpi["kpi"])
+    open_ = any(_is_final(r, kpi["kpi"]) is False for r in month_rows)
+    text = fmt(value, kpi["unit"]) + (" *" if open_ else "")
+    css = "open" if open_ else _judge(value, kpi)
+    return Cell(text, css, kpi["kpi"], "GROUP", None if value is None else str(value))
+
+
+def kpi_tables(figures: Figures) -> list[Table]:
+    """The month's KPIs against their targets: a dealer's with last month beside it; the
+    group's as a few tables of four KPIs, a row per dealer and the group's combined row."""
+    if figures.scope.is_group:
+        return group_kpi_tables(figures)
+    code = figures.scope.code
     previous = figures.months[-2] if len(figures.months) > 1 else None
-    if scope.is_group:
-        header = ["指标", *[f"{name} {code}" for code, name in scope.dealers], "集团", "目标"]
-    else:
-        header = ["指标", "本月", "上月", "目标", "状态"]
     rows = []
     for kpi in figures.kpis:
-        label = Cell(f"{kpi['label_zh']}", sub=f"{kpi['kpi']}")
-        target = Cell(_target_text(kpi))
-        if scope.is_group:
-            month_rows = [r for r in (figures.month_row(code) for code in scope.dealer_codes) if r is not None]
-            cells = [_value_cell(figures.month_row(code), kpi, code) for code in scope.dealer_codes]
-            value = group_value(month_rows, kpi["kpi"])
-            finals = [_is_final(r, kpi["kpi"]) for r in month_rows]
-            open_ = any(f is False for f in finals)
-            text = fmt(value, kpi["unit"]) + (" *" if open_ else "")
-            group = Cell(
-                text,
-                "open" if open_ else _judge(value, kpi),
-                kpi["kpi"],
-                "GROUP",
-                None if value is None else str(value),
-            )
-            rows.append([label, *cells, group, target])
-        else:
-            code = scope.code
+        row = figures.month_row(code)
+        before = figures.month_row(code, previous) if previous else None
+        final = _is_final(row, kpi["kpi"])
+        rows.append([
+            Cell(kpi['label_zh'], sub=kpi['kpi']),
+            _value_cell(row, kpi, code),
+            _value_cell(before, kpi, code),
+            Cell(_target_text(kpi)),
+            Cell("—" if final is None else ("已定稿" if final else "未定稿")),
+        ])  # fmt: skip
+    return [Table("关键指标（KPI）与目标", ["指标", "本月", "上月", "目标", "状态"], rows, NOT_FINAL_NOTE)]
+
+
+def group_kpi_tables(figures: Figures) -> list[Table]:
+    """The group's KPIs, its dealers side by side: one row per dealer under the targets,
+    the group's combined figure last."""
+    kpis = figures.kpis
+    chunks = [kpis[i : i + GROUP_TABLE_KPIS] for i in range(0, len(kpis), GROUP_TABLE_KPIS)]
+    tables = []
+    for number, chunk in enumerate(chunks, 1):
+        header = ["门店", *[k["label_zh"] for k in chunk]]
+        rows = [[Cell("目标"), *[Cell(_target_text(k)) for k in chunk]]]
+        for code, name in figures.scope.dealers:
             row = figures.month_row(code)
-            before = figures.month_row(code, previous) if previous else None
-            final = _is_final(row, kpi["kpi"])
-            state = "—" if final is None else ("已定稿" if final else "未定稿")
-            rows.append([label, _value_cell(row, kpi, code), _value_cell(before, kpi, code), target, Cell(state)])
-    note = "* 未定稿：该指标的统计窗口尚未关闭（如定保 ±30 天、续保 30 天），数字还会变化，不代表下滑。"
-    if scope.is_group:
-        note += " 集团合计：各店按该指标的分母加权；无分母的指标不合计。"
-    return Table("关键指标（KPI）与目标", header, rows, note)
+            rows.append([Cell(name, sub=code), *[_value_cell(row, k, code) for k in chunk]])
+        rows.append([Cell("集团合计"), *[_group_cell(figures, k) for k in chunk]])
+        tables.append(Table(f"关键指标（{number}/{len(chunks)}）", header, rows))
+    tables[-1].note = NOT_FINAL_NOTE + " 集团合计：各店按该指标的分母加权；无分母的指标不合计。"
+    return tables
 
 
 def _target_text(kpi: dict[str, Any]) -> str:
@@ -183,6 +201,45 @@ def _target_text(kpi: dict[str, Any]) -> str:
     return text
 
 
+def revenue_table(figures: Figures) -> Table:
+    """产值 by service type (rules §4): visits, revenue, revenue per visit and share."""
+    rows = [
+        [
+            *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
+            Cell(figures.label("service_type", r["service_type"]), sub=r["service_type"]),
+            Cell(fmt(r["visits"], "count")),
+            Cell(fmt(r["revenue"], "money"), "open" if not r["is_final"] else ""),
+            Cell(fmt(r["revenue_per_visit"], "money")),
+            Cell(fmt(r["revenue_share"], "rate")),
+        ]
+        for r in figures.revenue
+    ]
+    header = ["服务类型", "进厂台次", "产值", "单车产值", "占比"]
+    return Table("产值（按服务类型）", ["门店", *header] if figures.scope.is_group else header, rows)
+
+
+def declined_work_table(figures: Figures) -> Table:
+    """Declined or deferred work done within 90 days, followed-up customers beside the
+    held-out ones (rules §8): what the follow-up calls are worth."""
+    rows = []
+    for code, name in figures.scope.dealers:
+        r = figures.month_row(code)
+        if r is None:
+            continue
+        open_ = "" if r["declined_work_recapture_rate_is_final"] else " *"
+        rows.append([
+            Cell(name, sub=code),
+            Cell(fmt(r["declined_work"], "count")),
+            Cell(fmt(r["declined_work_recapture_rate"], "rate") + open_),
+            Cell(fmt(r["declined_work_followed_up"], "count")),
+            Cell(fmt(r["declined_work_recapture_rate_followed_up"], "rate") + open_),
+            Cell(fmt(r["declined_work_held_out"], "count")),
+            Cell(fmt(r["declined_work_recapture_rate_held_out"], "rate") + open_),
+        ])  # fmt: skip
+    header = ["门店", "未修项目", "回修率", "跟进", "回修率(跟进)", "对照组", "回修率(对照)"]
+    return Table("未修项目回修（90天内）", header, rows)
+
+
 def reminder_table(figures: Figures) -> Table:
     """The reminder rate per reason: 首保 and 定保 must reach 100%, below 95% is fined."""
     rows = []
@@ -193,7 +250,7 @@ def reminder_table(figures: Figures) -> Table:
         rows.append(
             [
                 *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
-                Cell(f"{r['reason_zh']}", sub=f"{r['reason']}"),
+                Cell(r["reason_zh"], sub=r["reason"]),
                 Cell(fmt(r["due_events"], "count")),
                 Cell(fmt(r["held_out"], "count")),
                 Cell(fmt(r["reminders_due"], "count")),
@@ -214,23 +271,32 @@ def reminder_table(figures: Figures) -> Table:
     return Table("提醒率（按原因）", header, rows)
 
 
-def _series(figures: Figures, dealer: str, kpi: str, label: str) -> charts.Series:
+#: The colour (charts.COLOURS) of the dealers' lines behind the group's when there are many.
+GREY = 7
+
+
+def _series(figures: Figures, dealer: str, kpi: str, label: str, colour: int | None = None) -> charts.Series:
+    """A dealer's KPI over the trend's months (a label starting with ``_`` stays out of
+    the legend)."""
     rows = [figures.month_row(dealer, m) for m in figures.months]
     return charts.Series(
         label,
         [None if r is None or r.get(kpi) is None else float(r[kpi]) for r in rows],
         [bool(r and _is_final(r, kpi)) for r in rows],
+        colour=colour,
+        thin=colour == GREY,
     )
 
 
-def _group_series(figures: Figures, kpi: str, label: str) -> charts.Series:
+def _group_series(figures: Figures, kpi: str, label: str, colour: int | None = None) -> charts.Series:
+    """The group's KPI over the trend's months, combined as ``group_value`` does."""
     values, finals = [], []
     for month in figures.months:
         rows = [r for r in (figures.month_row(c, month) for c in figures.scope.dealer_codes) if r is not None]
         value = group_value(rows, kpi)
         values.append(None if value is None else float(value))
         finals.append(bool(rows) and all(_is_final(r, kpi) for r in rows))
-    return charts.Series(label, values, finals)
+    return charts.Series(label, values, finals, colour=colour)
 
 
 def _target_series(figures: Figures, label: str, target: Any) -> charts.Series:
@@ -253,10 +319,15 @@ def trend_charts(figures: Figures) -> list[Chart]:
     for title, names, percent in groups:
         names = [n for n in names if n in kpis]
         if figures.scope.is_group:
+            named = len(figures.scope.dealers) <= NAMED_DEALER_LINES
             for name in names:
-                series = [_series(figures, code, name, dealer_name) for code, dealer_name in figures.scope.dealers]
-                series.append(_group_series(figures, name, "集团"))
-                out.append(_trend(figures, f"{label[name]}（各店）", series, kpis[name], percent, name))
+                series = [
+                    _series(figures, code, name, dealer_name if named else f"_{code}", None if named else GREY)
+                    for code, dealer_name in figures.scope.dealers
+                ]
+                series.append(_group_series(figures, name, "集团", None if named else 0))
+                title = f"{label[name]}（各店）" if named else f"{label[name]}（集团；灰线为各店）"
+                out.append(_trend(figures, title, series, kpis[name], percent, name))
         else:
             series = [_series(figures, figures.scope.code, name, label[name]) for name in names]
             target_kpi = next((kpis[n] for n in names if kpis[n].get("target") is not None), None)
@@ -289,11 +360,12 @@ def churn_chart(figures: Figures) -> Chart:
             lost = sum(int(r["churned_or_at_risk"] or 0) for r in of_month)
             values.append(lost / base if base else None)
             finals.append(bool(of_month) and all(r["is_final"] for r in of_month))
-        series.append(charts.Series(f"车龄 {bucket}", values, finals, colour=index))
+        name = figures.label("age_bucket", bucket)
+        series.append(charts.Series(f"车龄 {name}", values, finals, colour=index))
         target = rows[0]["target_churn_rate"]
         if target is not None:
             n = len(figures.months)
-            label = f"{bucket} 目标 < {fmt(target, 'rate')}"
+            label = f"{name} 目标 < {fmt(target, 'rate')}"
             series.append(charts.Series(label, [float(target)] * n, [True] * n, dashed=True, colour=index))
     title = "流失率（按车龄）与目标"
     return Chart(title, charts.trend(f"{figures.scope.code}-churn", title, figures.months, series, True, None))
@@ -313,7 +385,7 @@ def churn_table(figures: Figures) -> Table:
         rows.append(
             [
                 Cell(r["dealer_code"]),
-                Cell(r["age_bucket"]),
+                Cell(figures.label("age_bucket", r["age_bucket"])),
                 Cell(fmt(r["active_base"], "count")),
                 Cell(fmt(r["churned_or_at_risk"], "count")),
                 Cell(
@@ -330,15 +402,14 @@ def churn_table(figures: Figures) -> Table:
     return Table("本月流失率（按车龄）", ["门店", "车龄", "保有基盘", "流失/流失风险", "流失率", "目标"], rows)
 
 
-def campaign_section(figures: Figures) -> Section:
+def campaign_section(figures: Figures, title: str) -> Section:
     """Each campaign's uplift with its 95% interval (chart), and its figures (table)."""
     rows, intervals = [], []
     for c in figures.campaigns:
         if c["has_holdout"] and c["uplift"] is not None and c["uplift_ci_low"] is not None:
+            label = c["campaign_label"] + ("" if c["is_final"] else " *")
             intervals.append(
-                charts.Interval(
-                    c["campaign_label"], float(c["uplift"]), float(c["uplift_ci_low"]), float(c["uplift_ci_high"])
-                )
+                charts.Interval(label, float(c["uplift"]), float(c["uplift_ci_low"]), float(c["uplift_ci_high"]))
             )
         interval = (
             "—"
@@ -347,14 +418,14 @@ def campaign_section(figures: Figures) -> Section:
         )
         rows.append(
             [
-                Cell(f"{c['campaign_label']}", sub=f"{c['campaign_code']}"),
+                Cell(c["campaign_label"], sub=c["campaign_code"]),
                 Cell(fmt(c["due"], "count")),
                 Cell(fmt(c["held_out"], "count")),
                 Cell(fmt(c["reached"], "count")),
                 Cell(fmt(c["treated_return_rate"], "rate")),
                 Cell(fmt(c["holdout_return_rate"], "rate")),
                 Cell(
-                    fmt(c["uplift"], "rate"),
+                    fmt(c["uplift"], "rate") + ("" if c["is_final"] else " *"),
                     "open" if not c["is_final"] else "",
                     "uplift",
                     c.get("dealer_code", "GROUP"),
@@ -382,13 +453,16 @@ def campaign_section(figures: Figures) -> Section:
         "说明",
     ]
     section = Section(
-        "活动效果（对照组）",
+        title,
         [Table("各活动本月效果" + ("（各店合并）" if figures.scope.is_group else ""), header, rows)],
     )
     if intervals:
         title = "回厂率提升及其 95% 置信区间（Newcomb）"
         section.charts.append(Chart(title, charts.uplift(f"{figures.scope.code}-uplift", title, intervals)))
-    section.note = "提升 = 联系组回厂率 - 对照组回厂率；区间跨过 0 表示尚无把握说有效。无对照组的活动不计提升。"
+    section.note = (
+        "提升 = 联系组回厂率 - 对照组回厂率；区间跨过 0 表示尚无把握说有效。无对照组的活动不计提升。"
+        "* 归因窗口未关闭，数字还会变化。"
+    )
     return section
 
 
@@ -404,6 +478,15 @@ def _campaign_note(c: dict[str, Any]) -> str:
     return "；".join(notes)
 
 
+def _advisor_csi_css(a: dict[str, Any]) -> str:
+    """An advisor's CSI against the target: amber while the month is open, else green or red."""
+    if a["csi_index"] is None:
+        return ""
+    if not a["is_final"]:
+        return "open"
+    return "good" if a["csi_index"] >= a["csi_target"] else "bad"
+
+
 def advisor_table(figures: Figures) -> Table:
     """The advisor scorecard: calls, reached, booked, visits, CSI of their visits, complaints."""
     rows = []
@@ -411,14 +494,14 @@ def advisor_table(figures: Figures) -> Table:
         rows.append(
             [
                 *([Cell(a["dealer_code"])] if figures.scope.is_group else []),
-                Cell(f"{a['advisor_name']}", sub=f"{a['advisor_id']}"),
+                Cell(a["advisor_name"], sub=a["advisor_id"]),
                 Cell(fmt(a["calls_listed"], "count")),
                 Cell(fmt(a["calls_reached"], "count")),
                 Cell(fmt(a["calls_booked"], "count")),
                 Cell(fmt(a["visits"], "count")),
                 Cell(
                     fmt(a["csi_index"], "index"),
-                    "" if a["csi_index"] is None else ("good" if a["csi_index"] >= a["csi_target"] else "bad"),
+                    _advisor_csi_css(a),
                     "advisor_csi_index",
                     a["advisor_id"],
                     None if a["csi_index"] is None else str(a["csi_index"]),
@@ -437,11 +520,11 @@ def loss_table(figures: Figures) -> Table:
     """Why customers left: what reached win-back customers said, and the OEM's hints."""
     rows = []
     for r in figures.loss_reasons:
-        reason = OEM_HINTS.get(r["reason"], r["reason"]) if r["source"] == "oem" else r["reason"]
+        reason = figures.label("oem_reason_hint" if r["source"] == "oem" else "loss_reason", r["reason"])
         rows.append(
             [
                 *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
-                Cell(LOSS_SOURCES.get(r["source"], r["source"])),
+                Cell(figures.label("loss_source", r["source"])),
                 Cell(reason),
                 Cell(fmt(r["reached_winback_calls"], "count")),
                 Cell(fmt(r["customers"], "count")),
@@ -459,7 +542,8 @@ def loss_table(figures: Figures) -> Table:
 
 
 def complaint_table(figures: Figures) -> Table:
-    """The complaint cases still open, oldest first, with their service levels."""
+    """The complaint cases open at the month's end, oldest first, with their service
+    levels and their status now (a later report shows how each ended)."""
     rows = []
     for c in figures.open_complaints:
         rows.append(
@@ -468,43 +552,39 @@ def complaint_table(figures: Figures) -> Table:
                 *([Cell(c["dealer_code"])] if figures.scope.is_group else []),
                 Cell(c["customer_id"] or "—"),
                 Cell(c["advisor_id"] or "—"),
-                Cell(c["complaint_category"] or "—"),
-                Cell(c["severity"] or "—"),
+                Cell(figures.label("complaint_category", c["complaint_category"])),
+                Cell(figures.label("complaint_severity", c["severity"])),
                 Cell(_when(c["opened_at"])),
-                Cell(CASE_STATUS.get(c["case_status"], c["case_status"])),
-                Cell(BREACHED.get(c["breached"] or "", "—"), "bad" if c["breached"] else ""),
+                Cell(figures.label("case_status", c["case_status"])),
+                Cell(figures.label("breached", c["breached"]), "bad" if c["breached"] else ""),
             ]
         )
-    header = ["案件", "客户", "顾问", "类别", "严重程度", "开启时间", "状态", "超时"]
+    header = ["案件", "客户", "顾问", "类别", "严重程度", "开启时间", "现状", "超时"]
     if figures.scope.is_group:
         header = ["案件", "门店", *header[1:]]
-    return Table("未结投诉", header, rows, empty="无未结投诉")
+    return Table("月末未结投诉", header, rows, empty="月末无未结投诉")
 
 
 def _when(value: dt.datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M")
-
-
-SectionBuilder = Callable[[Figures], Section]
+    """A moment as the store reads it: Beijing time, whatever the session's time zone."""
+    return "—" if value is None else value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def all_sections(figures: Figures) -> list[Section]:
     """The report's sections in reading order (outputs.md §3)."""
     return [
-        Section("一、关键指标", [kpi_table(figures), reminder_table(figures)]),
+        Section(
+            "一、关键指标",
+            [*kpi_tables(figures), reminder_table(figures), revenue_table(figures), declined_work_table(figures)],
+        ),
         Section(
             "二、近 12 个月趋势",
             [churn_table(figures)],
             trend_charts(figures),
-            note="实心点：已定稿；空心点：未定稿（窗口未关闭）；虚线：目标。",
+            note="实心点、实线：已定稿；空心点、点线：未定稿（窗口未关闭）；虚线：目标。",
         ),
-        _numbered("三、", campaign_section(figures)),
+        campaign_section(figures, "三、活动效果（对照组）"),
         Section("四、顾问绩效", [advisor_table(figures)]),
         Section("五、客户流失原因", [loss_table(figures)]),
         Section("六、未结投诉", [complaint_table(figures)]),
     ]
-
-
-def _numbered(prefix: str, section: Section) -> Section:
-    section.title = prefix + section.title
-    return section
