@@ -312,10 +312,30 @@ def test_each_section_is_on_the_page(written: Path):
     assert "3年以上" in page  # the age bucket >3y
 
 
+def test_every_file_sent_is_in_the_export_audit(written: Path, marts: str):
+    """One etl.export_audit row per report file (outputs.md §5), as the files are."""
+    import hashlib
+
+    with contextlib.closing(psycopg2.connect(marts)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select dealer_code, file_name, file_format, list_type, bytes, sha256, target, db_user, export_id"
+            " from etl.export_audit where list_type = 'report' order by audit_id limit 3"
+        )
+        audited = cur.fetchall()
+    assert sorted(row[0] for row in audited) == ["D001", "D002", "GROUP"]
+    for dealer, name, file_format, _, size, sha256, target, db_user, export_id in audited:
+        data = (written / name).read_bytes()
+        assert name == f"report_{dealer}_202610.html"
+        assert (file_format, size, sha256) == ("html", len(data), hashlib.sha256(data).hexdigest())
+        assert target == str(written)
+        assert db_user == "baoke_export"  # the export's login, not an admin
+        assert export_id is None
+
+
 def test_a_rerun_writes_identical_bytes(written: Path, marts: str, tmp_path: Path):
     before = {p.name: p.read_bytes() for p in written.iterdir()}
     with contextlib.closing(psycopg2.connect(marts)) as conn, contextlib.closing(open_drop(str(tmp_path))) as drop:
-        again = monthly_report.write_reports(conn, drop, MONTH)
+        again = monthly_report.write_reports(conn, drop, MONTH, dt.date(2026, 11, 1))
     assert len(again) == 3
     assert {p.name: p.read_bytes() for p in (tmp_path / "reports" / "2026-10").iterdir()} == before
 
@@ -525,7 +545,7 @@ def test_the_replayed_warehouses_report_shows_its_marts(replayed, tmp_path: Path
         contextlib.closing(psycopg2.connect(replayed.url)) as conn,
         contextlib.closing(open_drop(str(tmp_path))) as drop,
     ):
-        written = monthly_report.write_reports(conn, drop, month)
+        written = monthly_report.write_reports(conn, drop, month, dt.date(2026, 10, 1))
         with conn.cursor() as cur:
             cur.execute("select kpi from marts.dim_kpi")
             kpis = [r[0] for r in cur.fetchall()]

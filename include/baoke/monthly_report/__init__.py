@@ -106,8 +106,9 @@ class WrittenReport:
         return {"scope": self.scope_code, "path": self.path, "bytes": self.bytes, "sha256": self.sha256}
 
 
-def write_reports(conn: Any, drop: Any, month: dt.date) -> list[WrittenReport]:
-    """Every dealer's report of ``month`` and the group's, to ``drop`` (OUTBOUND_DIR)."""
+def write_reports(conn: Any, drop: Any, month: dt.date, business_date: dt.date) -> list[WrittenReport]:
+    """Every dealer's report of ``month`` and the group's, to ``drop`` (OUTBOUND_DIR),
+    then one ``etl.export_audit`` row per file sent, for the run of ``business_date``."""
     written = []
     for scope in figures_.scopes(conn):
         page = render(figures_.read(conn, scope, month)).encode("utf-8")
@@ -116,18 +117,47 @@ def write_reports(conn: Any, drop: Any, month: dt.date) -> list[WrittenReport]:
         written.append(
             WrittenReport(scope.code, f"{drop.location}/{path}", len(page), hashlib.sha256(page).hexdigest())
         )
+    record_audit(conn, written, month, business_date)
     return written
 
 
-def write_month(month: dt.date, exporter_url: str | None = None) -> list[dict[str, Any]]:
-    """The reports of ``month`` to ``OUTBOUND_DIR``, read as the export's login."""
+def record_audit(conn: Any, written: list[WrittenReport], month: dt.date, business_date: dt.date) -> None:
+    """The export audit of the report's files (docs/outputs.md §5): its run id derived
+    from the files' content, like the lists'; a rerun appends its own rows."""
+    from psycopg2.extras import execute_values
+
+    from baoke.outbound import who_runs
+
+    os_user, airflow_run = who_runs()
+    digest = hashlib.sha256("".join(w.sha256 for w in written).encode()).hexdigest()
+    run_id = f"report-{month:%Y%m}-{digest[:12]}"
+    with conn, conn.cursor() as cur:
+        execute_values(
+            cur,
+            "insert into etl.export_audit (run_id, business_date, dealer_code, file_name, file_format, list_type,"
+            " bytes, sha256, target, os_user, airflow_run) values %s",
+            [
+                (run_id, business_date, w.scope_code, w.path.rsplit("/", 1)[1], "html", "report", w.bytes, w.sha256,
+                 w.path.rsplit("/", 1)[0], os_user, airflow_run)
+                for w in written
+            ],
+        )  # fmt: skip
+
+
+def write_month(
+    month: dt.date, exporter_url: str | None = None, business_date: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The reports of ``month`` to ``OUTBOUND_DIR``, read as the export's login, for the
+    run of ``business_date`` (default: today, for a report asked for on demand)."""
     from baoke.configured import open_folder
     from baoke.connections import warehouse
+    from baoke.dates import recent_business_date
     from baoke.migrate import ready_url
 
     url = exporter_url or ready_url("exporter")
     with contextlib.closing(open_folder("OUTBOUND_DIR")) as drop, warehouse(url) as conn:
-        return [w.to_dict() for w in write_reports(conn, drop, month)]
+        written = write_reports(conn, drop, month, business_date or recent_business_date())
+    return [w.to_dict() for w in written]
 
 
 def summary(written: list[dict[str, Any]]) -> str:
@@ -177,4 +207,4 @@ def write_for(business_date: dt.date) -> list[dict[str, Any]]:
     """What the run for D writes: on the 1st, the month before's reports; else nothing."""
     if business_date.day != 1:
         return []
-    return write_month(report_month_for(business_date))
+    return write_month(report_month_for(business_date), business_date=business_date)
