@@ -41,7 +41,7 @@ lint: $(STAMP)  ## ruff (lint, format), sqlfluff on the dbt models, mypy, the la
 test: lint  ## the linters, then the whole test suite (what CI runs)
 	$(BIN)/pytest
 
-test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), in about a minute
+test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), in about two minutes
 	$(BIN)/pytest -m "not slow"
 
 ui: $(STAMP)  ## open the Airflow UI locally with the project's DAGs (http://localhost:8080)
