@@ -117,7 +117,8 @@ def _fill(cur) -> None:
         })  # fmt: skip
         _insert(cur, "kpi_advisor_monthly", {
             "advisor_id": f"{code}-A01", "dealer_code": code, "month": MONTH, "calls_listed": 50, "calls_reached": 30,
-            "calls_booked": 10, "visits": 40, "csi_responses": 5, "csi_index": Decimal("88.00"), "csi_target": 93,
+            "calls_booked": 10, "calls_returned": 12, "calls_returned_is_final": True,
+            "visits": 40, "csi_responses": 5, "csi_index": Decimal("88.00"), "csi_target": 93,
             "complaint_cases": 1, "complaints_closed_in_24h_rate": Decimal("1.0000"), "is_final": True,
         })  # fmt: skip
         _insert(cur, "campaign_effectiveness", {
@@ -306,6 +307,7 @@ def test_each_section_is_on_the_page(written: Path):
     assert "已结案" in page
     assert "CASE-D002-3" not in page
     assert "顾问2" in page  # the advisor scorecard
+    assert cells(written / "report_D002_202610.html")[("advisor_calls_returned", "D002-A01")][:2] == ("12", "12")
     assert "[-7.00%, 28.00%]" in page  # the campaign's interval
     assert page.count("<svg") == 6  # return, appointment and reminder, CSI, renewal, churn by age, uplift
     assert "价格高" in (written / "report_D001_202610.html").read_text(encoding="utf-8")  # PRICE

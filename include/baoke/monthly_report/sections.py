@@ -488,7 +488,8 @@ def _advisor_csi_css(a: dict[str, Any]) -> str:
 
 
 def advisor_table(figures: Figures) -> Table:
-    """The advisor scorecard: calls, reached, booked, visits, CSI of their visits, complaints."""
+    """The advisor scorecard: calls, reached, booked, returned, visits, CSI of their
+    visits, complaints."""
     rows = []
     for a in figures.advisors:
         rows.append(
@@ -498,6 +499,13 @@ def advisor_table(figures: Figures) -> Table:
                 Cell(fmt(a["calls_listed"], "count")),
                 Cell(fmt(a["calls_reached"], "count")),
                 Cell(fmt(a["calls_booked"], "count")),
+                Cell(
+                    fmt(a["calls_returned"], "count") + ("" if a["calls_returned_is_final"] else " *"),
+                    "" if a["calls_returned_is_final"] else "open",
+                    "advisor_calls_returned",
+                    a["advisor_id"],
+                    None if a["calls_returned"] is None else str(a["calls_returned"]),
+                ),
                 Cell(fmt(a["visits"], "count")),
                 Cell(
                     fmt(a["csi_index"], "index"),
@@ -510,7 +518,7 @@ def advisor_table(figures: Figures) -> Table:
                 Cell(fmt(a["complaints_closed_in_24h_rate"], "rate")),
             ]
         )
-    header = ["顾问", "名单数", "接通", "预约", "进厂台次", "CSI", "客诉", "24小时结案率"]
+    header = ["顾问", "名单数", "接通", "预约", "回厂", "进厂台次", "CSI", "客诉", "24小时结案率"]
     if figures.scope.is_group:
         header = ["门店", *header]
     return Table("顾问绩效", header, rows)
