@@ -110,8 +110,9 @@ def write_reports(conn: Any, drop: Any, month: dt.date, business_date: dt.date) 
     """Every dealer's report of ``month`` and the group's, to ``drop`` (OUTBOUND_DIR),
     then one ``etl.export_audit`` row per file sent, for the run of ``business_date``."""
     written = []
+    shared = figures_.reference(conn)
     for scope in figures_.scopes(conn):
-        page = render(figures_.read(conn, scope, month)).encode("utf-8")
+        page = render(figures_.read(conn, scope, month, shared)).encode("utf-8")
         path = file_path(scope.code, month)
         drop.write_bytes(path, page)
         written.append(

@@ -97,7 +97,6 @@ def _exists(conn: Any, relation: str) -> bool:
 
 #: The marts each section reads (a section whose mart is missing says so).
 SECTION_MARTS: dict[str, str] = {
-    "kpis": "marts.dim_kpi",
     "dealer_months": "marts.kpi_dealer_monthly",
     "reminders": "marts.kpi_reminder_monthly",
     "revenue": "marts.kpi_revenue_by_service_type",
@@ -108,13 +107,18 @@ SECTION_MARTS: dict[str, str] = {
     "open_complaints": "marts.fct_complaint_case",
 }
 
-#: The marts that label what the sections show.
-LABEL_MARTS = ("marts.dim_code_label", "marts.dim_outreach_reason", "marts.dim_campaign", "marts.dim_advisor")
+#: The marts that name and label what the sections show.
+LABEL_MARTS = (
+    "marts.dim_kpi",
+    "marts.dim_code_label",
+    "marts.dim_outreach_reason",
+    "marts.dim_campaign",
+    "marts.dim_advisor",
+)
 #: Every mart a report reads: the report waits for D's build of each (etl.model_builds).
 REPORT_MARTS = tuple(m.removeprefix("marts.") for m in (*dict.fromkeys(SECTION_MARTS.values()), *LABEL_MARTS))
 
 _QUERIES: dict[str, str] = {
-    "kpis": "select * from marts.dim_kpi order by report_order",
     "dealer_months": """
         select * from marts.kpi_dealer_monthly
         where dealer_code = any(%(dealers)s) and month between %(first)s and %(month)s
@@ -171,20 +175,20 @@ _QUERIES: dict[str, str] = {
 }
 
 
-def read(conn: Any, scope: Scope, month: dt.date) -> Figures:
-    """The figures of ``scope`` for ``month`` (its first day), as the marts hold them now."""
-    month_end = month_start(month, -1) - dt.timedelta(days=1)
-    params = {
-        "dealers": scope.dealer_codes,
-        "month": month,
-        "month_end": month_end,
-        "first": month_start(month, TREND_MONTHS - 1),
-    }
+@dataclass(frozen=True)
+class Reference:
+    """What every report of a month shares, read once: which marts the warehouse lacks,
+    the KPI catalogue and the codes' Chinese labels."""
+
+    missing: list[str]
+    kpis: list[dict[str, Any]]
+    labels: dict[tuple[str, str], str]
+
+
+def reference(conn: Any) -> Reference:
+    """The marts missing, the KPIs (dim_kpi, in report order) and the labels (dim_code_label)."""
     missing = [mart for mart in (*dict.fromkeys(SECTION_MARTS.values()), *LABEL_MARTS) if not _exists(conn, mart)]
-    found: dict[str, list[dict[str, Any]]] = {}
-    for section, mart in SECTION_MARTS.items():
-        query = "campaigns_pooled" if section == "campaigns" and scope.is_group else section
-        found[section] = [] if mart in missing else _rows(conn, _QUERIES[query], params)
+    kpis = [] if "marts.dim_kpi" in missing else _rows(conn, "select * from marts.dim_kpi order by report_order")
     labels = (
         {}
         if "marts.dim_code_label" in missing
@@ -193,6 +197,24 @@ def read(conn: Any, scope: Scope, month: dt.date) -> Figures:
             for r in _rows(conn, "select code_type, code, label_zh from marts.dim_code_label")
         }
     )
+    return Reference(missing, kpis, labels)
+
+
+def read(conn: Any, scope: Scope, month: dt.date, shared: Reference | None = None) -> Figures:
+    """The figures of ``scope`` for ``month`` (its first day), as the marts hold them now;
+    ``shared``: what the month's other reports read already (default: read it here)."""
+    shared = shared or reference(conn)
+    month_end = month_start(month, -1) - dt.timedelta(days=1)
+    params = {
+        "dealers": scope.dealer_codes,
+        "month": month,
+        "month_end": month_end,
+        "first": month_start(month, TREND_MONTHS - 1),
+    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    for section, mart in SECTION_MARTS.items():
+        query = "campaigns_pooled" if section == "campaigns" and scope.is_group else section
+        found[section] = [] if mart in shared.missing else _rows(conn, _QUERIES[query], params)
     rows_of_month = [r for r in found["dealer_months"] if r["month"] == month]
     through = max((r["figures_through"] for r in rows_of_month), default=None)
     return Figures(
@@ -200,7 +222,8 @@ def read(conn: Any, scope: Scope, month: dt.date) -> Figures:
         month=month,
         figures_through=through,
         months=[month_start(month, back) for back in range(TREND_MONTHS - 1, -1, -1)],
-        labels=labels,
-        missing=missing,
+        kpis=shared.kpis,
+        labels=shared.labels,
+        missing=shared.missing,
         **found,
     )

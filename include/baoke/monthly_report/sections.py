@@ -99,12 +99,23 @@ def _is_final(row: dict[str, Any] | None, kpi: str) -> bool | None:
     return row.get(f"{kpi}_is_final")
 
 
+def figure_cell(
+    value: Any, unit: str, final: bool = True, css: str = "", kpi: str | None = None, dealer: str | None = None
+) -> Cell:
+    """A figure as the page shows it (``fmt``). One that is not final (a window still open,
+    rules §4) is starred and amber, never judged good or bad: an immature month must not
+    read as a collapse. ``kpi`` and ``dealer`` name the cell for a test to read back."""
+    shown = None if value is None else str(value)
+    if not final:
+        return Cell(fmt(value, unit) + " *", "open", kpi, dealer, shown)
+    return Cell(fmt(value, unit), css, kpi, dealer, shown)
+
+
 def _value_cell(row: dict[str, Any] | None, kpi: dict[str, Any], dealer: str) -> Cell:
+    """A dealer's KPI of a month, judged against its target (no row: an empty, final cell)."""
     value = None if row is None else row.get(kpi["kpi"])
-    final = _is_final(row, kpi["kpi"])
-    css = "open" if final is False else _judge(value, kpi)
-    text = fmt(value, kpi["unit"]) + (" *" if final is False else "")
-    return Cell(text, css, kpi["kpi"], dealer, None if value is None else str(value))
+    final = _is_final(row, kpi["kpi"]) is not False
+    return figure_cell(value, kpi["unit"], final, _judge(value, kpi), kpi["kpi"], dealer)
 
 
 def group_value(rows: Sequence[dict[str, Any]], kpi: str) -> Decimal | None:
@@ -144,10 +155,8 @@ def _group_cell(figures: Figures, kpi: dict[str, Any]) -> Cell:
     scope = figures.scope
     month_rows = [r for r in (figures.month_row(code) for code in scope.dealer_codes) if r is not None]
     value = group_value(month_rows, kpi["kpi"])
-    open_ = any(_is_final(r, kpi["kpi"]) is False for r in month_rows)
-    text = fmt(value, kpi["unit"]) + (" *" if open_ else "")
-    css = "open" if open_ else _judge(value, kpi)
-    return Cell(text, css, kpi["kpi"], "GROUP", None if value is None else str(value))
+    final = all(_is_final(r, kpi["kpi"]) is not False for r in month_rows)
+    return figure_cell(value, kpi["unit"], final, _judge(value, kpi), kpi["kpi"], "GROUP")
 
 
 def kpi_tables(figures: Figures) -> list[Table]:
@@ -226,15 +235,15 @@ def declined_work_table(figures: Figures) -> Table:
         r = figures.month_row(code)
         if r is None:
             continue
-        open_ = "" if r["declined_work_recapture_rate_is_final"] else " *"
+        final = r["declined_work_recapture_rate_is_final"]
         rows.append([
             Cell(name, sub=code),
             Cell(fmt(r["declined_work"], "count")),
-            Cell(fmt(r["declined_work_recapture_rate"], "rate") + open_),
+            figure_cell(r["declined_work_recapture_rate"], "rate", final),
             Cell(fmt(r["declined_work_followed_up"], "count")),
-            Cell(fmt(r["declined_work_recapture_rate_followed_up"], "rate") + open_),
+            figure_cell(r["declined_work_recapture_rate_followed_up"], "rate", final),
             Cell(fmt(r["declined_work_held_out"], "count")),
-            Cell(fmt(r["declined_work_recapture_rate_held_out"], "rate") + open_),
+            figure_cell(r["declined_work_recapture_rate_held_out"], "rate", final),
         ])  # fmt: skip
     header = ["门店", "未修项目", "回修率", "跟进", "回修率(跟进)", "对照组", "回修率(对照)"]
     return Table("未修项目回修（90天内）", header, rows)
@@ -246,7 +255,7 @@ def reminder_table(figures: Figures) -> Table:
     for r in figures.reminders:
         strict = r["reason"] in ("FIRST_SERVICE_DUE", "MAINTENANCE_DUE")
         rate = r["reminder_completion_rate"]
-        css = "open" if not r["is_final"] else ("" if rate is None or not strict else ("good" if rate >= 1 else "bad"))
+        css = "" if rate is None or not strict else ("good" if rate >= 1 else "bad")
         rows.append(
             [
                 *([Cell(r["dealer_code"])] if figures.scope.is_group else []),
@@ -255,13 +264,7 @@ def reminder_table(figures: Figures) -> Table:
                 Cell(fmt(r["held_out"], "count")),
                 Cell(fmt(r["reminders_due"], "count")),
                 Cell(fmt(r["reminders_attempted"], "count")),
-                Cell(
-                    fmt(rate, "rate") + ("" if r["is_final"] else " *"),
-                    css,
-                    "reminder_completion_rate",
-                    r["dealer_code"],
-                    None if rate is None else str(rate),
-                ),
+                figure_cell(rate, "rate", r["is_final"], css, "reminder_completion_rate", r["dealer_code"]),
                 Cell("100%（低于 95% 处罚）" if strict else "—"),
             ]
         )
@@ -377,24 +380,14 @@ def churn_table(figures: Figures) -> Table:
     for r in figures.churn_by_age:
         if r["month"] != figures.month:
             continue
-        css = (
-            "open"
-            if not r["is_final"]
-            else ("" if r["meets_target"] is None else ("good" if r["meets_target"] else "bad"))
-        )
+        css = "" if r["meets_target"] is None else ("good" if r["meets_target"] else "bad")
         rows.append(
             [
                 Cell(r["dealer_code"]),
                 Cell(figures.label("age_bucket", r["age_bucket"])),
                 Cell(fmt(r["active_base"], "count")),
                 Cell(fmt(r["churned_or_at_risk"], "count")),
-                Cell(
-                    fmt(r["churn_rate"], "rate") + ("" if r["is_final"] else " *"),
-                    css,
-                    "churn_rate_by_vehicle_age",
-                    r["dealer_code"],
-                    None if r["churn_rate"] is None else str(r["churn_rate"]),
-                ),
+                figure_cell(r["churn_rate"], "rate", r["is_final"], css, "churn_rate_by_vehicle_age", r["dealer_code"]),
                 Cell("—" if r["target_churn_rate"] is None else f"< {fmt(r['target_churn_rate'], 'rate')}"),
             ]
         )
@@ -424,13 +417,7 @@ def campaign_section(figures: Figures, title: str) -> Section:
                 Cell(fmt(c["reached"], "count")),
                 Cell(fmt(c["treated_return_rate"], "rate")),
                 Cell(fmt(c["holdout_return_rate"], "rate")),
-                Cell(
-                    fmt(c["uplift"], "rate") + ("" if c["is_final"] else " *"),
-                    "open" if not c["is_final"] else "",
-                    "uplift",
-                    c.get("dealer_code", "GROUP"),
-                    None if c["uplift"] is None else str(c["uplift"]),
-                ),
+                figure_cell(c["uplift"], "rate", c["is_final"], "", "uplift", c.get("dealer_code", "GROUP")),
                 Cell(interval),
                 Cell("—" if c["p_value"] is None else f"{Decimal(c['p_value']):.4f}"),
                 Cell(fmt(c["revenue"], "money")),
@@ -479,11 +466,9 @@ def _campaign_note(c: dict[str, Any]) -> str:
 
 
 def _advisor_csi_css(a: dict[str, Any]) -> str:
-    """An advisor's CSI against the target: amber while the month is open, else green or red."""
+    """An advisor's CSI against the target: green or red."""
     if a["csi_index"] is None:
         return ""
-    if not a["is_final"]:
-        return "open"
     return "good" if a["csi_index"] >= a["csi_target"] else "bad"
 
 
@@ -499,20 +484,17 @@ def advisor_table(figures: Figures) -> Table:
                 Cell(fmt(a["calls_listed"], "count")),
                 Cell(fmt(a["calls_reached"], "count")),
                 Cell(fmt(a["calls_booked"], "count")),
-                Cell(
-                    fmt(a["calls_returned"], "count") + ("" if a["calls_returned_is_final"] else " *"),
-                    "" if a["calls_returned_is_final"] else "open",
+                figure_cell(
+                    a["calls_returned"],
+                    "count",
+                    a["calls_returned_is_final"],
+                    "",
                     "advisor_calls_returned",
                     a["advisor_id"],
-                    None if a["calls_returned"] is None else str(a["calls_returned"]),
                 ),
                 Cell(fmt(a["visits"], "count")),
-                Cell(
-                    fmt(a["csi_index"], "index"),
-                    _advisor_csi_css(a),
-                    "advisor_csi_index",
-                    a["advisor_id"],
-                    None if a["csi_index"] is None else str(a["csi_index"]),
+                figure_cell(
+                    a["csi_index"], "index", a["is_final"], _advisor_csi_css(a), "advisor_csi_index", a["advisor_id"]
                 ),
                 Cell(fmt(a["complaint_cases"], "count")),
                 Cell(fmt(a["complaints_closed_in_24h_rate"], "rate")),
@@ -537,9 +519,7 @@ def loss_table(figures: Figures) -> Table:
                 Cell(fmt(r["reached_winback_calls"], "count")),
                 Cell(fmt(r["customers"], "count")),
                 Cell(fmt(r["customers_returned_within_30d"], "count")),
-                Cell(
-                    fmt(r["return_rate"], "rate") + ("" if r["is_final"] else " *"), "open" if not r["is_final"] else ""
-                ),
+                figure_cell(r["return_rate"], "rate", r["is_final"]),
                 Cell(fmt(r["oem_listed_vehicles"], "count")),
             ]
         )
