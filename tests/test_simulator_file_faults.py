@@ -116,14 +116,14 @@ def test_random_faults_are_drawn_per_file_so_a_later_drop_repeats_them(world: Pa
 DAY = dt.date(2026, 11, 22)
 
 
-def write_call_list(outbound: Path, count: int) -> None:
+def write_call_list(outbound: Path, count: int, reason: str = "LOST_WINBACK") -> None:
     folder = outbound / DAY.isoformat() / "D001"
     folder.mkdir(parents=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["call_id", "list_date", "dealer_code", "customer_id", "vin", "primary_reason", "attempt_no"])
     writer.writerows(
-        [f"D001-{DAY:%Y%m%d}-{i:05d}", DAY, "D001", f"C{i:08d}", f"LHXTEST{i:010d}", "LOST_WINBACK", 1]
+        [f"D001-{DAY:%Y%m%d}-{i:05d}", DAY, "D001", f"C{i:08d}", f"LHXTEST{i:010d}", reason, 1]
         for i in range(count)
     )
     (folder / f"call_list_D001_{DAY:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
@@ -135,7 +135,7 @@ def read_outcomes(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def test_outcome_files_carry_the_v2_columns_within_their_codes(world: Path, tmp_path: Path):
-    write_call_list(tmp_path / "out", 400)
+    write_call_list(tmp_path / "out", 400, "POST_SERVICE_FOLLOWUP")  # a 回访 call: the customer is asked to score
     [path] = work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world).outcomes
     header, rows = read_outcomes(path)
     assert header == OUTCOME_COLUMNS

@@ -17,8 +17,10 @@ configured uplift (see ``_effect``), once per listing of a reason: a row listing
 customer for the same reason again within the window draws nothing (``_listed_before``).
 The campaign-effectiveness mart must recover it. Everything is deterministic for (seed, list date).
 
-The files carry the columns version 2 of the contract added (``csi_score``,
-``complaint_category``, ``loss_reason``), and can go wrong as any delivered file does
+The files carry the columns version 2 of the contract added (``csi_score`` and
+``complaint_category``: what the customer felt about their last visit, and the dealer
+registers some of the complaints heard, ``service_experience``; ``loss_reason``), and
+can go wrong as any delivered file does
 (``file_faults``: ``CallCenterConfig.files``, or ``write_faulty_outcomes`` for one file):
 lost, empty, short, re-sent under another name, a stray quote, a renamed or extra
 column, the version-2 columns left out. A fault damages the file, not what happened:
@@ -40,7 +42,7 @@ from typing import Literal, NamedTuple
 
 import pandas as pd
 
-from baoke_sim import store
+from baoke_sim import service_experience, store
 from baoke_sim.file_faults import NO_FAULTS, FaultyFile, FileFaults, FileShape, write_file
 from baoke_sim.insurance import TOWED_PREFIX
 
@@ -216,6 +218,8 @@ class DayResult:
     dms_changes: list[DmsChange] = field(default_factory=list)
     bad_rows: list[BadOutcomeRow] = field(default_factory=list)
     faulty: dict[str, FaultyFile] = field(default_factory=dict)  # files given a fault, by name
+    complaints_heard: int = 0  # complaints the calls heard (service_experience)
+    complaints_registered: int = 0  # of which the dealer registered in the DMS
 
 
 def work_lists(
@@ -241,6 +245,11 @@ def work_lists(
     already = _listed_before(world, rows, list_date)
     rows = [(row, sms) for row, sms in rows if (row["customer_id"], row.get("primary_reason", "")) not in already]
     effects = _effect(rows, coming_anyway, config)
+    with sqlite3.connect(world) as conn:
+        called = {row["customer_id"] for row, sms in rows if not sms}
+        last_visits = service_experience.last_visits(conn, called, list_date)
+        heard_before = service_experience.already_heard(conn, list_date)
+    heard: list[service_experience.Heard] = []
     for dealer_dir in dealer_dirs:
         dealer = dealer_dir.name
         rng = random.Random(f"{config.seed}:{dealer}:{stamp}")
@@ -254,6 +263,8 @@ def work_lists(
                 )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
+                    told = service_experience.hear(row, outcome, last_visits.get(row["customer_id"]), heard_before)
+                    heard += [told] if told is not None else []
                     worked.append((row, outcome))
                     if outcome.pop("_returns"):
                         visits.append((row, outcome["appointment_date"] or _later(rng, list_date, 1, 25)))
@@ -274,6 +285,9 @@ def work_lists(
         if written.path != out:  # a renamed re-send
             result.outcomes.append(written.path)
         result.rows += len(outcomes)
+    with sqlite3.connect(world) as conn:
+        result.complaints_registered = service_experience.record(conn, list_date, heard)
+    result.complaints_heard = len(heard)
     result.returns = _add_return_visits(world, visits, list_date)
     result.dms_changes = _feed_back(world, _plan_feedback(closing, config, list_date))
     return result
@@ -387,12 +401,16 @@ def write_faulty_outcomes(path: Path, fault: str, seed: int = 0) -> FaultyFile:
 def _damage(
     path: Path, outcomes: list[dict], listed: set[str], unknown_call_ids: int, unknown_outcomes: int, rng: random.Random
 ) -> list[BadOutcomeRow]:
-    """Turn rows without any effect on the world (not reached, declined, SMS...) into
-    rows with an unknown call_id (the call center's own numbering leaked in) or an
-    unknown outcome code, in place. Rows with an effect are never touched, so the world
+    """Turn rows without any effect on the world (not reached, declined, SMS..., no
+    complaint heard) into rows with an unknown call_id (the call center's own numbering
+    leaked in) or an unknown outcome code, in place. Rows with an effect are never touched, so the world
     and the good rows stay consistent. Fewer rows are damaged only when the file has
     too few inert rows; the returned list is exactly what was damaged."""
-    inert = [i for i, o in enumerate(outcomes) if o["outcome"] in _INERT]
+    inert = [
+        i
+        for i, o in enumerate(outcomes)
+        if o["outcome"] in _INERT and not o["complaint_category"] and o["csi_score"] not in ("1", "2")
+    ]
     chosen = rng.sample(inert, min(len(inert), unknown_call_ids + unknown_outcomes))
     bad = []
     for n, index in enumerate(chosen):
@@ -479,17 +497,13 @@ def _work_row(
         "callback_date": callback,
         "appointment_date": appointment,
         "note": NOTES[outcome],
-        **_v2_answers(outcome, random.Random(f"{config.seed}:{row['call_id']}:v2")),
+        **_loss_reason(outcome, random.Random(f"{config.seed}:{row['call_id']}:v2")),
         "_returns": returns,
     }
 
 
-#: What a reached customer may say about the dealer (contract version 2): a CSI score
-#: when asked, a complaint, why they went elsewhere.
-CSI_ASKED = 0.4
-CSI_WEIGHTS = {"1": 0.05, "2": 0.1, "3": 0.25, "4": 0.35, "5": 0.25}
-COMPLAINTS = {"service_attitude": 0.25, "repair_quality": 0.2, "price": 0.3, "waiting_time": 0.15, "parts": 0.1}
-COMPLAINT_RATE = 0.15  # of the customers who decline
+#: Why a reached customer went elsewhere or declines (contract version 2's ``loss_reason``;
+#: the score and complaint are ``service_experience``'s).
 LOSS_REASONS = {
     "SERVICED_AT_OTHER_DEALER": "OTHER_DEALER",
     "SERVICED_AT_INDEPENDENT_SHOP": "INDEPENDENT_SHOP",
@@ -498,14 +512,11 @@ LOSS_REASONS = {
 DECLINE_REASONS = {"PRICE": 0.35, "NO_NEED": 0.4, "SERVICE_QUALITY": 0.15, "INSURER_ASSIGNED": 0.1}
 
 
-def _v2_answers(outcome: str, rng: random.Random) -> dict[str, str]:
-    """The version-2 columns of one call, from a generator of its own (so adding them
-    changed no outcome): empty unless the customer was reached."""
-    reached = outcome in ("BOOKED", "CALLBACK_REQUESTED", "DECLINED", *LOSS_REASONS)
-    csi = _pick(rng, CSI_WEIGHTS) if reached and rng.random() < CSI_ASKED else ""
-    complaint = _pick(rng, COMPLAINTS) if outcome == "DECLINED" and rng.random() < COMPLAINT_RATE else ""
+def _loss_reason(outcome: str, rng: random.Random) -> dict[str, str]:
+    """The call's ``loss_reason``, from a generator of its own (so adding it changed no
+    outcome): empty unless the customer was reached."""
     loss = LOSS_REASONS.get(outcome) or (_pick(rng, DECLINE_REASONS) if outcome == "DECLINED" else "")
-    return {"csi_score": csi, "complaint_category": complaint, "loss_reason": loss}
+    return {"csi_score": "", "complaint_category": "", "loss_reason": loss}
 
 
 def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
