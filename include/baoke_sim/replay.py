@@ -9,7 +9,8 @@ freshness for D; the reports are counted, not raised), one ``dbt build``, the ex
 dealer by dealer (a dealer whose DMS extraction failed is held), then the simulated call
 center works D's lists, which writes its outcome files and makes the called customers
 come back (by the configured true uplift). After each day it checks the outreach
-invariants of rules §3 and reports any breach.
+invariants of rules §3, and the complaint cases and complaints files against the
+complaints the simulator caused (``complaint_truth``), and reports any breach.
 
     baoke simulate replay --start 2026-09-01 --days 60
 
@@ -49,6 +50,7 @@ from baoke.dbt import run_dbt, test_failures
 from baoke.extract import jobs
 from baoke.filedrop import open_drop
 from baoke.migrate import migrate
+from baoke_sim import complaint_truth
 from baoke_sim.fault_evidence import STATUSES, Evidence, InjectedFault, api_faults, file_faults, reconcile
 from baoke_sim.faults import Fault, FaultPlan
 from baoke_sim.file_faults import NO_FAULTS, FileFaults
@@ -113,6 +115,7 @@ class DayReport:
     seconds: float = 0.0  # the whole day, the call center included
     evidence: list[Evidence] = field(default_factory=list)  # what the reconciliation found for them
     unexplained_rejects: list[str] = field(default_factory=list)
+    undelivered_complaints: int = 0  # complaints the simulator caused that no feed delivered (faults)
 
     @property
     def delivered(self) -> int:
@@ -134,7 +137,8 @@ class DayReport:
         return (
             f"{self.business_date}: {self.delivered} of {self.dealers} dealers delivered, {len(self.held)} held{held};"
             f" {self.listed} listed, {self.outcomes} outcomes returned, {self.returns} return visits caused;"
-            f" API requests: {requests}; feed reports: {reports}; {self.new_rejects} new rejects"
+            f" API requests: {requests}; feed reports: {reports}; {self.new_rejects} new rejects;"
+            f" {self.undelivered_complaints} complaints caused but not delivered by the feeds"
             + (f"; faults met: {len(self.faults)} ({met})" if self.faults else "")
             + f"{failed}; {problems}; day {self.seconds:.0f} s, dbt build {self.build_seconds:.0f} s"
             f" (slowest: {slowest})"
@@ -347,6 +351,8 @@ def replay(
             build_seconds = time.perf_counter() - started
             slowest = _slowest_nodes(dbt_dir / "target" / "run_results.json")  # before the checks' dbt test
             dealers, exports = export_lists(url, outbound, day, failures)
+            held = {e.dealer_code for e in exports if e.held}
+            quality, undelivered = complaint_truth.day_breaches(url, world, Path(outbound), day, held)
             worked = work_lists(day, Path(outbound), callcenter_inbox, world, callcenter)
             outcome_faults = file_faults("callcenter", worked.faulty, day + dt.timedelta(days=1))
             feed_reports, new_rejects = day_records(url, day)
@@ -360,7 +366,7 @@ def replay(
                 ),
                 worked.rows,
                 worked.returns,
-                check_day(url, day, dbt_args),
+                {**check_day(url, day, dbt_args), **quality},
                 build_seconds,
                 slowest,
                 dealers,
@@ -371,6 +377,7 @@ def replay(
                 met,
                 {api: n - requests[api] for api, n in apis.requests().items()},
                 time.perf_counter() - day_started,
+                undelivered_complaints=undelivered,
             )
             log.info(report.line())
             print(report.line(), flush=True)
@@ -378,6 +385,9 @@ def replay(
     if reports:
         reports[-1].faults += outcome_faults  # met by the run after the replay: pending
         _reconcile(url, reports, settings.state_dir / "replay-faults.txt")
+        for line in complaint_truth.summary(url, world, start, reports[-1].business_date):
+            log.info(line)
+            print(line, flush=True)
     return reports
 
 
