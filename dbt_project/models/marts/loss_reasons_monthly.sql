@@ -1,7 +1,8 @@
 -- Why customers leave (流失原因分析, rules §6): per dealer, month and reason, the reached
 -- win-back calls (LAPSING_WINBACK, LOST_WINBACK) on which the customer gave a
--- `loss_reason`, and the share of those customers who came back (a visit within 30 days
--- after the call); beside them (`source` = `oem`), the manufacturer's `reason_hint` for
+-- `loss_reason`, and the share of those customers who came back (a visit within the
+-- reason's attribution window after the call, 30 days in the seed; customers counted
+-- after merges, rules §1); beside them (`source` = `oem`), the manufacturer's `reason_hint` for
 -- the dealer's vehicles it listed for that month (no hint: `NONE`).
 with outcomes as (
     select * from {{ ref('stg_callcenter__outcomes') }}
@@ -23,22 +24,36 @@ oem as (
     select * from {{ ref('stg_oem__lost_customers') }}
 ),
 
+identity as (
+    select * from {{ ref('int_customers_resolved') }}
+),
+
+outreach_reasons as (
+    select * from {{ ref('outreach_reasons') }}
+),
+
 winback_rows as (
-    select distinct call_id
+    select distinct on (sent.call_id)
+        sent.call_id,
+        outreach_reasons.attribution_days
     from sent
-    where is_list_row and reason in ('LAPSING_WINBACK', 'LOST_WINBACK')
+    inner join outreach_reasons on sent.reason = outreach_reasons.reason
+    where sent.is_list_row and sent.reason in ('LAPSING_WINBACK', 'LOST_WINBACK')
+    order by sent.call_id asc, sent.business_date desc
 ),
 
 reasons_given as (
     select distinct on (outcomes.call_id)
         outcomes.call_id,
         outcomes.dealer_code,
-        outcomes.customer_id,
+        coalesce(identity.resolved_customer_id, outcomes.customer_id) as customer_id,
         (outcomes.called_at at time zone 'Asia/Shanghai')::date as called_date,
+        winback_rows.attribution_days,
         outcomes.loss_reason
     from outcomes
     inner join winback_rows on outcomes.call_id = winback_rows.call_id
     inner join codes on outcomes.outcome = codes.outcome
+    left join identity on outcomes.customer_id = identity.customer_id
     where codes.is_reached and outcomes.loss_reason is not null
     order by outcomes.call_id asc, outcomes.called_at asc
 ),
@@ -50,7 +65,7 @@ returned as (
         on
             reasons_given.customer_id = visits.customer_id
             and reasons_given.called_date < visits.visit_date
-            and reasons_given.called_date + 30 >= visits.visit_date
+            and reasons_given.called_date + reasons_given.attribution_days >= visits.visit_date
             and visits.visit_date < {{ business_date() }}
 ),
 
@@ -65,7 +80,7 @@ calls as (
         count(distinct reasons_given.customer_id) filter (where returned.call_id is not null)
             as customers_returned_within_30d,
         null::bigint as oem_listed_vehicles,
-        max(reasons_given.called_date) + 30 < {{ business_date() }} as is_final
+        max(reasons_given.called_date + reasons_given.attribution_days) < {{ business_date() }} as is_final
     from reasons_given
     left join returned on reasons_given.call_id = returned.call_id
     group by reasons_given.dealer_code, date_trunc('month', reasons_given.called_date), reasons_given.loss_reason
