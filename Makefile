@@ -38,11 +38,14 @@ lint: $(STAMP)  ## ruff (lint, format), sqlfluff on the dbt models, mypy, the la
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite runs on two workers (CI has two cores); tests/conftest.py says how it is shared.
+XDIST := -n 2 --dist loadfile --no-loadscope-reorder
+
 test: lint  ## the linters, then the whole test suite (what CI runs)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), in about two minutes
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(XDIST) -m "not slow"
 
 ui: $(STAMP)  ## open the Airflow UI locally with the project's DAGs (http://localhost:8080)
 	$(BIN)/baoke ui

@@ -55,7 +55,7 @@ def _where_the_time_went(top: int = 10) -> None:
     the wall time alone does not say what to work on."""
     from baoke.config import get_settings
 
-    results = json.loads((get_settings().dbt_project_dir / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((get_settings().dbt_target_dir / "run_results.json").read_text())["results"]
     by_kind: dict[str, float] = {}
     for result in results:
         kind = result["unique_id"].split(".")[0]

@@ -20,6 +20,10 @@ _STATE = Path(tempfile.mkdtemp(prefix="baoke-test-"))
 
 os.environ["BAOKE_HOME"] = str(_STATE)
 os.environ["AIRFLOW_HOME"] = str(_STATE / "airflow")
+# The suite runs in two worker processes (pytest-xdist, `-n 2`): each builds the dbt
+# project into its own target and log folders, never the other's half-written manifest.
+os.environ["DBT_TARGET_PATH"] = str(_STATE / "dbt-target")
+os.environ["DBT_LOG_PATH"] = str(_STATE / "dbt-logs")
 for _name in (
     "AIRFLOW_CONN_WAREHOUSE",
     "AIRFLOW_CONN_WAREHOUSE_LOADER",
@@ -39,8 +43,43 @@ for _name in (
 os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
 
 from baoke import airflow_env  # noqa: E402
+from baoke.config import get_settings  # noqa: E402
 
+# This session's Airflow is its own: a value inherited from the parent process (the
+# pytest-xdist controller, which ran this file before starting the workers, or a shell)
+# would point every worker at one metadata database.
+for _name in airflow_env.airflow_environment(get_settings()):
+    if _name.startswith("AIRFLOW__"):
+        os.environ.pop(_name, None)
 airflow_env.apply()
+
+#: How `make test` shares the suite between its two workers (pytest-xdist, `-n 2 --dist
+#: loadfile --no-loadscope-reorder`): each module runs whole on one worker (its module
+#: fixtures are built once), in this order, longest first, so that both workers start on
+#: the long ones rather than one finishing the suite alone; modules not named here
+#: follow in their own order.
+LONGEST_FIRST = (
+    "test_run_e2e.py",  # two `baoke run`s of a whole day
+    "test_cli.py",  # `baoke demo`
+    "test_replay.py",  # three replayed days
+    "test_staging_incremental.py",
+    "test_dbt_unit.py",
+    "test_monthly_report.py",
+    "test_feed_faults_files.py",
+    "test_run_progress.py",
+    "test_dealer_access.py",
+    "test_privacy_erase.py",
+    "test_ui.py",
+    "test_dags.py",
+    "test_feed_health.py",
+    "test_outbound.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a module keeps its order
+
 
 _STEP_CONNECTIONS = (
     "AIRFLOW_CONN_WAREHOUSE_LOADER",
@@ -105,8 +144,8 @@ def manifest(state_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def replayed(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory):
-    """Three replayed days with faults on every feed, shared by test_replay.py and
-    test_replay_faults.py (tests/replay_support.py says why one replay serves both)."""
+    """Three replayed days with faults on every feed, read by test_replay.py
+    (tests/replay_support.py says why one replay serves all its checks)."""
     from replay_support import replay_with_faults
 
     return replay_with_faults(warehouse_url, tmp_path_factory)

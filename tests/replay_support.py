@@ -1,4 +1,4 @@
-"""The one replay test_replay.py and test_replay_faults.py both read (the session fixture
+"""The one replay test_replay.py reads (the session fixture
 ``replayed`` in conftest.py): three days of the small world with faults at a few
 percent on every feed (docs/feeds.md §5), dbt's data tests on in every day's build.
 

@@ -29,7 +29,7 @@ def test_every_model_builds_and_every_unit_test_passes(dbt_db):
         ["build", "--quiet", "--vars", VARS, *target_for(VARS), "--exclude-resource-type", "unit_test"], dbt_db
     )
     assert run_dbt(["test", "--quiet", "--vars", VARS, *target_for(VARS), "--select", "test_type:unit"], dbt_db), (
-        "a dbt unit test failed: see dbt_project/logs/dbt.log"
+        "a dbt unit test failed: see dbt.log in DBT_LOG_PATH (dbt_project/logs outside the suite)"
     )
 
 

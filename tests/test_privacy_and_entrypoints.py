@@ -59,7 +59,7 @@ def test_ci_runs_exactly_the_readmes_test_command():
     ]
     assert commands == ["make test"]
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test: .*\n\t\$\(BIN\)/pytest$", makefile, re.M)
+    assert re.search(r"^test: .*\n\t\$\(BIN\)/pytest \$\(XDIST\)$", makefile, re.M), "the suite, on its workers"
 
 
 def test_requirements_are_pinned_and_constrained():

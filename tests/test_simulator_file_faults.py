@@ -123,8 +123,7 @@ def write_call_list(outbound: Path, count: int, reason: str = "LOST_WINBACK") ->
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["call_id", "list_date", "dealer_code", "customer_id", "vin", "primary_reason", "attempt_no"])
     writer.writerows(
-        [f"D001-{DAY:%Y%m%d}-{i:05d}", DAY, "D001", f"C{i:08d}", f"LHXTEST{i:010d}", reason, 1]
-        for i in range(count)
+        [f"D001-{DAY:%Y%m%d}-{i:05d}", DAY, "D001", f"C{i:08d}", f"LHXTEST{i:010d}", reason, 1] for i in range(count)
     )
     (folder / f"call_list_D001_{DAY:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
 

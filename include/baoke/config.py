@@ -97,6 +97,14 @@ class Settings(BaseSettings):
         return self.project_dir / "dbt_project"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        """Where dbt writes its manifest and compiled SQL: dbt's own ``DBT_TARGET_PATH``
+        when set (relative to the project, as dbt reads it), else ``dbt_project/target``.
+        Two processes building the same project at once (the suite's workers) each set
+        their own, or one reads the other's half-written manifest."""
+        return self.dbt_project_dir / os.environ.get("DBT_TARGET_PATH", "target")
+
+    @property
     def dags_dir(self) -> Path:
         return self.project_dir / "dags"
 

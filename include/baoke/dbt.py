@@ -52,7 +52,7 @@ def profile_env(warehouse_url: str) -> dict[str, str]:
 
 
 def manifest_path() -> Path:
-    return get_settings().dbt_project_dir / "target" / "manifest.json"
+    return get_settings().dbt_target_dir / "manifest.json"
 
 
 def run_dbt(args: list[str], warehouse_url: str | None = None) -> bool:

@@ -50,7 +50,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
     return {
         "project_config": ProjectConfig(
             dbt_project_path=project_dir,
-            manifest_path=project_dir / "target" / "manifest.json",
+            manifest_path=settings.dbt_target_dir / "manifest.json",
             install_dbt_deps=False,
         ),
         "profile_config": ProfileConfig(
