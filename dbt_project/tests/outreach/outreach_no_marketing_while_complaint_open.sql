@@ -3,12 +3,10 @@
 -- fct_complaint_case for D, the service manager's view). Returns the rows that break it.
 -- Each build checks the day it decides (D); earlier days were checked by their own builds.
 select
-    decisions.business_date,
-    decisions.customer_id,
-    decisions.reason,
-    decisions.disposition,
+    cases.case_id,
     decisions.call_id,
-    cases.case_id
+    decisions.reason,
+    decisions.customer_id
 from {{ ref('int_outreach_decisions') }} as decisions
 inner join {{ ref('outreach_reasons') }} as reasons on decisions.reason = reasons.reason
 inner join {{ ref('fct_complaint_case') }} as cases
