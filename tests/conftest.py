@@ -76,6 +76,13 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The xdist controller imported this file too, and runs no test: its state folder
+    (each worker has its own, removed by ``state_dir``) goes with it."""
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        shutil.rmtree(_STATE, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a module keeps its order

@@ -67,7 +67,7 @@ def complaint(complaint_id: str, customer: str, vin: str) -> dict:
     }  # fmt: skip
 
 
-def call(day: dt.date, outbound: Path, reason: str, kinds: str = "RKF") -> None:
+def call(day: dt.date, outbound: Path, reason: str, kinds: str = "RKF", attempt: int = 1) -> None:
     folder = outbound / day.isoformat() / "D001"
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
@@ -76,7 +76,7 @@ def call(day: dt.date, outbound: Path, reason: str, kinds: str = "RKF") -> None:
     for kind in kinds:
         for i in range(N):
             call_id = f"D001-{day:%Y%m%d}-{kind}{i:05d}"
-            writer.writerow([call_id, day, "D001", f"C{kind}{i:06d}", f"V{kind}{i:06d}", reason, 1])
+            writer.writerow([call_id, day, "D001", f"C{kind}{i:06d}", f"V{kind}{i:06d}", reason, attempt])
     (folder / f"call_list_D001_{day:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
 
 
@@ -156,3 +156,36 @@ def test_the_simulator_knows_every_complaint_it_caused(world: Path, tmp_path: Pa
         "the DMS holds those made at the dealer and those it registered"
     )
     assert caused.call_id.notna().sum() == len(signals(rows))
+
+
+def test_a_further_attempt_of_the_same_reason_hears_a_grievance_too(world: Path, tmp_path: Path):
+    """Attempts 2 and 3 and callbacks draw no new effect (the reason was listed within its
+    window), but the customer on the line is the same: an untold grievance is told."""
+    call(DAY, tmp_path / "out", "POST_SERVICE_FOLLOWUP", kinds="R")
+    first = outcomes(work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world).outcomes[0])
+    not_reached = {r["customer_id"] for r in first if r["outcome"] not in service_experience.SPOKEN}
+    later = DAY + dt.timedelta(days=1)
+    call(later, tmp_path / "out", "POST_SERVICE_FOLLOWUP", kinds="R", attempt=2)
+    second = signals(outcomes(work_lists(later, tmp_path / "out", tmp_path / "inbox", world).outcomes[0]))
+    assert {r["customer_id"] for r in second} & not_reached
+
+
+def test_a_closing_outcome_carries_no_score(world: Path, tmp_path: Path):
+    call(DAY, tmp_path / "out", "POST_SERVICE_FOLLOWUP")
+    rows = outcomes(work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world).outcomes[0])
+    assert {r["outcome"] for r in rows} & {"MOVED_AWAY", "SERVICED_AT_OTHER_DEALER", "VEHICLE_SOLD"}
+    assert all(r["csi_score"] == "" for r in rows if r["outcome"] not in service_experience.SCORED)
+
+
+def test_a_rerun_of_a_day_replaces_what_it_registered(world: Path, tmp_path: Path):
+    call(DAY, tmp_path / "out", "POST_SERVICE_FOLLOWUP", kinds="R")
+    work_lists(DAY, tmp_path / "out", tmp_path / "inbox", world)
+    call(DAY, tmp_path / "out", "POST_SERVICE_FOLLOWUP", kinds="F")  # the day's lists, re-exported
+    rerun = work_lists(DAY, tmp_path / "out", tmp_path / "again", world)
+    with sqlite3.connect(world) as conn:
+        registered = {pk for (pk,) in conn.execute("select distinct pk from dms_versions where pk like 'CPC%'")}
+        heard = {
+            cid for (cid,) in conn.execute("select complaint_id from heard_complaints where complaint_id is not null")
+        }
+    assert registered == heard, "no complaint registered from a call the day no longer made"
+    assert len(registered) == rerun.complaints_registered

@@ -132,9 +132,14 @@ class EmbeddedWarehouse:
         """PostgreSQL refuses to run as root: as root, run it as a dedicated user."""
         if os.geteuid() != 0:
             return None
+        import pwd
+
         from pgserver.utils import ensure_user_exists
 
-        ensure_user_exists("pgserver")
+        try:
+            ensure_user_exists("pgserver")
+        except subprocess.CalledProcessError:  # another process (a test worker) created it meanwhile
+            pwd.getpwnam("pgserver")  # KeyError if not: the useradd failure was real
         return "pgserver"
 
     def _running(self) -> PostmasterInfo | None:

@@ -246,7 +246,8 @@ def work_lists(
     rows = [(row, sms) for row, sms in rows if (row["customer_id"], row.get("primary_reason", "")) not in already]
     effects = _effect(rows, coming_anyway, config)
     with sqlite3.connect(world) as conn:
-        called = {row["customer_id"] for row, sms in rows if not sms}
+        # every call row, further attempts and callbacks included (not only those that draw an effect)
+        called = {row["customer_id"] for (_, kind), listed in lists.items() if kind == "call_list" for row in listed}
         last_visits = service_experience.last_visits(conn, called, list_date)
         heard_before = service_experience.already_heard(conn, list_date)
     heard: list[service_experience.Heard] = []
@@ -263,7 +264,8 @@ def work_lists(
                 )
                 outcome = _work_row(rng, row, sms, list_date, config, effect)
                 if outcome is not None:
-                    told = service_experience.hear(row, outcome, last_visits.get(row["customer_id"]), heard_before)
+                    visit = last_visits.get(row["customer_id"])
+                    told = service_experience.hear(row, outcome, visit, heard_before, config.seed)
                     heard += [told] if told is not None else []
                     worked.append((row, outcome))
                     if outcome.pop("_returns"):
@@ -286,7 +288,7 @@ def work_lists(
             result.outcomes.append(written.path)
         result.rows += len(outcomes)
     with sqlite3.connect(world) as conn:
-        result.complaints_registered = service_experience.record(conn, list_date, heard)
+        result.complaints_registered = service_experience.record(conn, list_date, heard, config.seed)
     result.complaints_heard = len(heard)
     result.returns = _add_return_visits(world, visits, list_date)
     result.dms_changes = _feed_back(world, _plan_feedback(closing, config, list_date))

@@ -116,6 +116,8 @@ class DayReport:
     evidence: list[Evidence] = field(default_factory=list)  # what the reconciliation found for them
     unexplained_rejects: list[str] = field(default_factory=list)
     undelivered_complaints: int = 0  # complaints the simulator caused that no feed delivered (faults)
+    complaints_heard: int = 0  # complaints the call center heard on D's calls ...
+    complaints_registered: int = 0  # ... of which the dealer registers in the DMS
 
     @property
     def delivered(self) -> int:
@@ -138,7 +140,8 @@ class DayReport:
             f"{self.business_date}: {self.delivered} of {self.dealers} dealers delivered, {len(self.held)} held{held};"
             f" {self.listed} listed, {self.outcomes} outcomes returned, {self.returns} return visits caused;"
             f" API requests: {requests}; feed reports: {reports}; {self.new_rejects} new rejects;"
-            f" {self.undelivered_complaints} complaints caused but not delivered by the feeds"
+            f" {self.complaints_heard} complaints heard on the calls ({self.complaints_registered} registered),"
+            f" {self.undelivered_complaints} caused but not delivered by the feeds"
             + (f"; faults met: {len(self.faults)} ({met})" if self.faults else "")
             + f"{failed}; {problems}; day {self.seconds:.0f} s, dbt build {self.build_seconds:.0f} s"
             f" (slowest: {slowest})"
@@ -378,6 +381,8 @@ def replay(
                 {api: n - requests[api] for api, n in apis.requests().items()},
                 time.perf_counter() - day_started,
                 undelivered_complaints=undelivered,
+                complaints_heard=worked.complaints_heard,
+                complaints_registered=worked.complaints_registered,
             )
             log.info(report.line())
             print(report.line(), flush=True)

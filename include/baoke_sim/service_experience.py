@@ -33,7 +33,7 @@ from baoke_sim import store
 
 #: The satisfaction calls (回访), on which the customer is asked for a score.
 FOLLOWUP_REASONS = ("POST_SERVICE_FOLLOWUP", "NEW_CAR_FOLLOWUP")
-#: Outcomes of a call on which the customer spoke to the agent.
+#: Outcomes of a call on which the customer spoke to the agent (and may complain) ...
 SPOKEN = (
     "BOOKED",
     "CALLBACK_REQUESTED",
@@ -42,6 +42,9 @@ SPOKEN = (
     "SERVICED_AT_OTHER_DEALER",
     "SERVICED_AT_INDEPENDENT_SHOP",
 )
+#: ... of which the reached ones: a satisfaction call gets to its score only there (a
+#: closing outcome ends the call first; feeds.md §4).
+SCORED = ("BOOKED", "CALLBACK_REQUESTED", "DECLINED")
 #: Share of the visits whose customer leaves aggrieved without complaining at the dealer.
 AGGRIEVED_AFTER_REPEAT = 0.5
 AGGRIEVED_OTHERWISE = 0.03
@@ -100,11 +103,11 @@ class LastVisit:
     repeat: bool  # a repair within 30 days of the same car's previous repair
     complained: bool  # the customer complained at the dealer (a DMS complaint of the visit)
 
-    @property
-    def feeling(self) -> str:
+    def feeling(self, seed: int) -> str:
         if self.complained:
             return "complained"
-        if _chance(f"{self.ro_number}:aggrieved") < (AGGRIEVED_AFTER_REPEAT if self.repeat else AGGRIEVED_OTHERWISE):
+        aggrieved = AGGRIEVED_AFTER_REPEAT if self.repeat else AGGRIEVED_OTHERWISE
+        if _chance(f"{seed}:{self.ro_number}:aggrieved") < aggrieved:
             return "aggrieved"
         return "repeat" if self.repeat else "fine"
 
@@ -167,24 +170,27 @@ def last_visits(conn: sqlite3.Connection, customers: set[str], list_date: dt.dat
 
 
 def already_heard(conn: sqlite3.Connection, list_date: dt.date) -> set[str]:
-    """The visits whose complaint a call before ``list_date`` heard (a rerun of the same
-    day hears its own again)."""
+    """The visits whose complaint a call of another day than ``list_date`` heard (a rerun
+    of the day hears its own again, and never one a later day heard)."""
     conn.execute(_SCHEMA)
     return {
-        ro for (ro,) in conn.execute("select ro_number from heard_complaints where list_date < ?", (str(list_date),))
+        ro for (ro,) in conn.execute("select ro_number from heard_complaints where list_date <> ?", (str(list_date),))
     }
 
 
-def hear(row: dict[str, str], outcome: dict, visit: LastVisit | None, heard_before: set[str]) -> Heard | None:
+def hear(
+    row: dict[str, str], outcome: dict, visit: LastVisit | None, heard_before: set[str], seed: int = 0
+) -> Heard | None:
     """Fill the call's ``csi_score`` and ``complaint_category`` from what the customer
     felt about ``visit``; the complaint heard, if any. ``heard_before`` (the visits
     already told about) grows with it: a grievance is told once."""
     outcome["csi_score"] = outcome["complaint_category"] = ""
     if outcome["channel"] != "PHONE" or outcome["outcome"] not in SPOKEN:
         return None
-    draw = random.Random(f"{row['call_id']}:{outcome['attempt_no']}:experience")
-    scored = row.get("primary_reason") in FOLLOWUP_REASONS and draw.random() < SCORE_ASKED
-    feeling = visit.feeling if visit is not None else "fine"
+    draw = random.Random(f"{seed}:{row['call_id']}:{outcome['attempt_no']}:experience")
+    asked = draw.random() < SCORE_ASKED
+    scored = row.get("primary_reason") in FOLLOWUP_REASONS and outcome["outcome"] in SCORED and asked
+    feeling = visit.feeling(seed) if visit is not None else "fine"
     tells = visit is not None and feeling == "aggrieved" and visit.ro_number not in heard_before
     if not tells:
         feeling = "complained" if feeling == "aggrieved" else feeling  # told already: it was dealt with
@@ -205,14 +211,20 @@ def hear(row: dict[str, str], outcome: dict, visit: LastVisit | None, heard_befo
     )
 
 
-def record(conn: sqlite3.Connection, list_date: dt.date, heard: list[Heard]) -> int:
-    """Record the day's complaints heard, and register in the DMS those the dealer does
-    (idempotent: a rerun of the day writes the same). Returns how many were registered."""
+def record(conn: sqlite3.Connection, list_date: dt.date, heard: list[Heard], seed: int = 0) -> int:
+    """Record the day's complaints heard, and register in the DMS those the dealer does.
+    A rerun of the day replaces what its earlier run recorded and registered, the DMS
+    complaints included. Returns how many were registered."""
     conn.execute(_SCHEMA)
+    conn.execute(
+        "delete from dms_versions where entity = 'complaints' and pk in"
+        " (select complaint_id from heard_complaints where list_date = ?)",
+        (str(list_date),),
+    )
     conn.execute("delete from heard_complaints where list_date = ?", (str(list_date),))
     versions = []
     for h in heard:
-        draw = random.Random(f"{h.call_id}:registered")
+        draw = random.Random(f"{seed}:{h.call_id}:registered")
         complaint_id = f"CPC{h.call_id}" if draw.random() < REGISTERED_SHARE else None
         conn.execute(
             "insert or replace into heard_complaints values (?, ?, ?, ?, ?, ?, ?, ?)",
