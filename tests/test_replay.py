@@ -72,6 +72,18 @@ def test_every_day_keeps_the_outreach_rules(replayed):
 
 
 @pytest.mark.slow
+def test_the_calls_hear_complaints_and_each_is_a_case(replayed):
+    """The complaint checks above had something to check: the calls heard complaints, the
+    dealers registered some, and the warehouse holds cases opened from calls."""
+    url, reports, _ = replayed
+    heard = sum(r.complaints_heard for r in reports[:-1])  # the last day's are heard after its build
+    assert heard > 0, [r.line() for r in reports]
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from marts.fct_complaint_case where call_id is not null")
+        assert cur.fetchone()[0] > 0
+
+
+@pytest.mark.slow
 def test_outcomes_drive_the_next_days_lists(replayed):
     url, reports, folder = replayed
     with psycopg2.connect(url) as conn, conn.cursor() as cur:

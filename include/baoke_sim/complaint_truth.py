@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import psycopg2
@@ -67,7 +68,7 @@ def day_breaches(url: str, world: Path, outbound: Path, day: dt.date, held: set[
     with sqlite3.connect(world) as conn:
         caused = caused_complaints(conn, day)
     with contextlib.closing(psycopg2.connect(url)) as conn:
-        cases = pd.read_sql_query(CASES, conn)
+        cases = _frame(conn, CASES)
         with conn.cursor() as cur:
             cur.execute(DELIVERED)
             delivered = {key for (key,) in cur.fetchall()}
@@ -101,8 +102,8 @@ def summary(url: str, world: Path, first: dt.date, until: dt.date) -> list[str]:
     caused["month"] = pd.to_datetime(caused.opened_at.str[:10]).dt.to_period("M").dt.start_time.dt.date
     truth = caused.groupby(["dealer_code", "month"]).size()
     with contextlib.closing(psycopg2.connect(url)) as conn:
-        months = pd.read_sql_query(MONTHLY, conn, params={"first": first.replace(day=1)})
-        scores = pd.read_sql_query(SCORES_BY_REPEAT, conn)
+        months = _frame(conn, MONTHLY, {"first": first.replace(day=1)})
+        scores = _frame(conn, SCORES_BY_REPEAT)
     lines = ["dealer  month    visits  cases  caused  complaint_rate  caused/visits"]
     for row in months.itertuples():
         n = int(truth.get((row.dealer_code, row.month), 0))
@@ -115,6 +116,14 @@ def summary(url: str, world: Path, first: dt.date, until: dt.date) -> list[str]:
         label = "after a repeat repair" if row.repeat_repair else "after other visits"
         lines.append(f"CSI {label}: {row.csi_index} over {row.scores} scores")
     return lines
+
+
+def _frame(conn: Any, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A query's rows as a frame, through a psycopg2 cursor (pandas reads only SQLAlchemy
+    connections without a warning)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
 
 def _complaints_on_file(outbound: Path, day: dt.date) -> set[str]:
