@@ -44,7 +44,7 @@ XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 test: lint  ## the linters, then the whole test suite (what CI runs)
 	$(BIN)/pytest $(XDIST)
 
-test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), in about two minutes
+test-fast: $(STAMP)  ## the tests that run neither Airflow nor dbt (the `slow` marker), on two workers: about 80 s
 	$(BIN)/pytest $(XDIST) -m "not slow"
 
 ui: $(STAMP)  ## open the Airflow UI locally with the project's DAGs (http://localhost:8080)
