@@ -409,9 +409,7 @@ def _damage(
     and the good rows stay consistent. Fewer rows are damaged only when the file has
     too few inert rows; the returned list is exactly what was damaged."""
     inert = [
-        i
-        for i, o in enumerate(outcomes)
-        if o["outcome"] in _INERT and not o["complaint_category"] and o["csi_score"] not in ("1", "2")
+        i for i, o in enumerate(outcomes) if o["outcome"] in _INERT and not service_experience.tells_a_complaint(o)
     ]
     chosen = rng.sample(inert, min(len(inert), unknown_call_ids + unknown_outcomes))
     bad = []

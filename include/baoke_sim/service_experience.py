@@ -98,7 +98,6 @@ class LastVisit:
     """A customer's latest visit closed in the ``TELLS_WITHIN_DAYS`` before a list date."""
 
     ro_number: str
-    dealer_code: str
     vin: str
     repeat: bool  # a repair within 30 days of the same car's previous repair
     complained: bool  # the customer complained at the dealer (a DMS complaint of the visit)
@@ -134,7 +133,7 @@ def last_visits(conn: sqlite3.Connection, customers: set[str], list_date: dt.dat
     conn.execute("delete from experience_customers")
     conn.executemany("insert or ignore into experience_customers values (?)", [(c,) for c in customers])
     orders = pd.read_sql_query(
-        "select pk as ro_number, dealer_code, json_extract(record, '$.vin') as vin,"
+        "select pk as ro_number, json_extract(record, '$.vin') as vin,"
         " json_extract(record, '$.customer_id') as customer_id, json_extract(record, '$.service_type') as service_type,"
         " json_extract(record, '$.open_date') as open_date, json_extract(record, '$.close_date') as close_date"
         " from dms_versions where entity = 'repair_orders' and json_extract(record, '$.status') = 'closed'"
@@ -162,9 +161,7 @@ def last_visits(conn: sqlite3.Connection, customers: set[str], list_date: dt.dat
         )
     }
     return {
-        row.customer_id: LastVisit(
-            row.ro_number, row.dealer_code, row.vin, row.ro_number in repeats, row.ro_number in complained
-        )
+        row.customer_id: LastVisit(row.ro_number, row.vin, row.ro_number in repeats, row.ro_number in complained)
         for row in latest.itertuples()
     }
 
@@ -209,6 +206,12 @@ def hear(
         outcome["called_at"],
         outcome["complaint_category"],
     )
+
+
+def tells_a_complaint(outcome: dict) -> bool:
+    """Whether an outcome row tells the platform of a complaint: a category, or a score of
+    2 or less (a hot alert, rules §6)."""
+    return bool(outcome["complaint_category"]) or outcome["csi_score"] in ("1", "2")
 
 
 def record(conn: sqlite3.Connection, list_date: dt.date, heard: list[Heard], seed: int = 0) -> int:
