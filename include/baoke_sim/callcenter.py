@@ -42,7 +42,7 @@ from typing import Literal, NamedTuple
 
 import pandas as pd
 
-from baoke_sim import service_experience, store
+from baoke_sim import caused_work, service_experience, store
 from baoke_sim.file_faults import NO_FAULTS, FaultyFile, FileFaults, FileShape, write_file
 from baoke_sim.insurance import TOWED_PREFIX
 
@@ -80,8 +80,10 @@ TRUE_UPLIFT: dict[str, float] = {
     "ACCIDENT_LEAD": 0.30,  # the car towed to the group instead of elsewhere (``_win_accidents``)
     "POST_SERVICE_FOLLOWUP": 0.02,
     "NEW_CAR_FOLLOWUP": 0.03,
+    "RECALL_OPEN": 0.25,  # the caused visit does the remedy (``caused_work``)
     "FIRST_SERVICE_DUE": 0.15,
     "MAINTENANCE_DUE": 0.12,
+    "DECLINED_WORK": 0.10,  # the caused visit does the declined work (``caused_work``)
     "INSURANCE_RENEWAL": 0.04,
     "WARRANTY_EXPIRY": 0.08,
     "LAPSING_WINBACK": 0.10,
@@ -519,9 +521,10 @@ def _loss_reason(outcome: str, rng: random.Random) -> dict[str, str]:
     return {"csi_score": "", "complaint_category": "", "loss_reason": loss}
 
 
-def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
+def _last_mileages(conn: sqlite3.Connection, vins: set[str], list_date: dt.date) -> dict[str, int]:
     """Each vehicle's highest odometer reading, in one pass over the repair orders (a
-    query per vehicle would scan them once per returning customer)."""
+    query per vehicle would scan them once per returning customer); not those the calls
+    of ``list_date`` caused, so that working the day again gives the same orders."""
     conn.execute("create temp table if not exists wanted_vins (vin text primary key)")
     conn.execute("delete from wanted_vins")
     conn.executemany("insert or ignore into wanted_vins values (?)", [(v,) for v in vins])
@@ -529,7 +532,8 @@ def _last_mileages(conn: sqlite3.Connection, vins: set[str]) -> dict[str, int]:
         conn.execute(
             "select json_extract(record, '$.vin') as vin, max(cast(json_extract(record, '$.mileage_km') as integer))"
             " from dms_versions where entity = 'repair_orders'"
-            "   and json_extract(record, '$.vin') in (select vin from wanted_vins) group by 1"
+            "   and json_extract(record, '$.vin') in (select vin from wanted_vins) and pk not like ? group by 1",
+            (f"%-CC{list_date:%Y%m%d}%",),
         )
     )
 
@@ -642,6 +646,21 @@ def _service_advisors(
     return chosen
 
 
+def _caused_work(
+    conn: sqlite3.Connection, row: dict[str, str], order: dict, day: str, closed_at: str, list_date: dt.date
+) -> list[tuple[str, str, str | None, str, dict]]:
+    """What the caused visit does for the reason it was called about (``caused_work``):
+    the open recall remedied, the declined work done; nothing if it is no longer open."""
+    reason = row.get("primary_reason")
+    if reason == caused_work.RECALL_OPEN and (recall := caused_work.open_recall(conn, row["vin"], list_date)):
+        return caused_work.remedy_recall(conn, recall, order, day, list_date)
+    if reason == caused_work.DECLINED_WORK and (
+        work := caused_work.open_recommendation(conn, row["vin"], row.get("due_date", ""), list_date)
+    ):
+        return caused_work.do_declined_work(conn, work, order, closed_at, list_date)
+    return []
+
+
 def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], list_date: dt.date) -> int:
     """The visits the calls caused: an appointment (source call_center) and a closed
     maintenance order on its date, visible once the clock passes them; returns how many.
@@ -662,9 +681,9 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
             for row, day in visits
             if row.get("primary_reason") != ACCIDENT_LEAD or row["vin"] in won
         ]
-        last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits})
+        last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits}, list_date)
         advisors = _service_advisors(conn, visits, list_date)
-        records: list[tuple[str, str, str, str, dict[str, object]]] = []
+        records: list[tuple[str, str, str | None, str, dict]] = []
         for n, (row, day) in enumerate(visits):
             accident = won.get(row["vin"]) if row.get("primary_reason") == ACCIDENT_LEAD else None
             last_km = last_kms.get(row["vin"])
@@ -715,6 +734,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
                 "campaign_code": None,
                 "insurance_claim_no": None,
             }
+            records += _caused_work(conn, row, order, day, closed_at, list_date)
             if accident is not None:
                 order |= {
                     "service_type": "BODY_PAINT",
