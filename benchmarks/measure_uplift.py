@@ -4,15 +4,30 @@ every list whose attribution window has ended, treated vs holdout return rates, 
 uplift, its 95% interval (Newcomb's, by the warehouse's own `marts.campaign_uplift`), and
 whether the interval holds the true value.
 
-    BAOKE_HOME=<replay home> .venv/bin/python benchmarks/measure_uplift.py
+    BAOKE_HOME=<replay home> .venv/bin/python benchmarks/measure_uplift.py [--world <world.sqlite>]
+
+With the replay's world (default ``$BAOKE_HOME/sim/world.sqlite``) it then splits each
+reason's returns as only the simulator can: the treated and held-out units' *own* returns
+(visits the world held before any call) and the treated units' returns the calls caused
+(the call center's orders, ``RO<dealer>-CC<list date>…``). Randomisation makes the first
+two equal in expectation, so a measured uplift far from the true one is either a holdout
+that drew customers who return less on their own (chance, or a bias in who is held out),
+or calls that cause more than the true uplift.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import os
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+
 import psycopg2
 
 from baoke.warehouse import resolve_warehouse
-from baoke_sim.callcenter import TRUE_UPLIFT
+from baoke_sim.callcenter import ATTRIBUTION_DAYS, TRUE_UPLIFT
 
 QUERY = """
 with pooled as (
@@ -30,10 +45,88 @@ order by reason
 """
 
 
+#: The units campaign_effectiveness compares (a due event's first place, led by its reason,
+#: on the call or SMS list or held out), from what the export recorded, with their windows closed.
+UNITS = """
+with latest as (
+    select distinct on (business_date, dealer_code) export_id
+    from etl.outreach_exports
+    order by business_date, dealer_code, export_id desc
+)
+select log.business_date, log.customer_id, log.reason, log.disposition = 'holdout'
+from etl.outreach_log as log
+inner join latest using (export_id)
+where log.source in ('due', 'overflow') and log.disposition in ('call', 'sms', 'holdout')
+  and log.routing_without_holdout in ('call', 'sms') and log.leads_without_holdout
+  and log.reason <> 'INSURANCE_RENEWAL'
+  and log.business_date + %s < (select max(business_date) from etl.outreach_log)
+"""
+
+
+def world_visits(world: Path, customers: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each customer's closed visits in the world (not PDI): (open date, order number). A
+    duplicate customer record's id is its original's plus ``D`` (the platform merges them)."""
+    visits: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with sqlite3.connect(f"file:{world}?mode=ro", uri=True) as conn:
+        for customer, day, ro in conn.execute(
+            "select distinct json_extract(record, '$.customer_id'), json_extract(record, '$.open_date'), pk"
+            " from dms_versions where entity = 'repair_orders' and json_extract(record, '$.status') = 'closed'"
+            "   and json_extract(record, '$.service_type') <> 'PDI'"
+        ):
+            customer = customer.removesuffix("D") if customer else customer
+            if customer in customers:
+                visits[customer].append((day, ro))
+    return visits
+
+
+def simulator_view(cur, world: Path) -> None:
+    """Per reason: the units' own return rates (treated, held out) and the treated units'
+    returns caused by their own call, beside the true uplift."""
+    cur.execute(UNITS, (ATTRIBUTION_DAYS,))
+    units = cur.fetchall()
+    visits = world_visits(world, {customer for _, customer, _, _ in units})
+    tally: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, own, caused_own, caused_other
+    for day, customer, reason, held_out in units:
+        first, last = day.isoformat(), (day + dt.timedelta(days=ATTRIBUTION_DAYS)).isoformat()
+        window = [ro for visit_day, ro in visits.get(customer, []) if first < visit_day <= last]
+        own_call = f"-CC{day:%Y%m%d}"
+        counts = tally[(reason, held_out)]
+        counts[0] += 1
+        counts[1] += any("-CC" not in ro for ro in window)
+        counts[2] += any(own_call in ro for ro in window)
+        counts[3] += any("-CC" in ro and own_call not in ro for ro in window)
+    print()
+    print("the simulator's view: returns on the customer's own (the world's visits) and caused by a call")
+    print(
+        f"{'reason':24s} {'treated':>8s} {'own':>6s} {'caused':>7s} {'other':>6s} {'holdout':>8s} {'own':>6s}"
+        f" {'other':>6s} {'own diff':>9s} {'true':>5s}"
+    )
+    for reason in sorted({reason for reason, _ in tally}):
+        n1, own1, caused1, other1 = tally[(reason, False)]
+        n2, own2, _, other2 = tally[(reason, True)]
+        if not n1 or not n2:
+            continue
+        print(
+            f"{reason:24s} {n1:8d} {own1 / n1:6.3f} {caused1 / n1:7.3f} {other1 / n1:6.3f} {n2:8d} {own2 / n2:6.3f}"
+            f" {other2 / n2:6.3f} {own1 / n1 - own2 / n2:+9.3f} {TRUE_UPLIFT.get(reason, 0):5.2f}"
+        )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    home = Path(os.environ.get("BAOKE_HOME", ".baoke"))
+    parser.add_argument("--world", type=Path, default=home / "sim" / "world.sqlite")
+    args = parser.parse_args()
     with psycopg2.connect(resolve_warehouse(start_embedded=True)) as conn, conn.cursor() as cur:
         cur.execute(QUERY)
         rows = cur.fetchall()
+        report(rows)
+        if args.world.exists():
+            simulator_view(cur, args.world)
+
+
+def report(rows: list[tuple]) -> None:
+    """The warehouse's measurement per reason, against the true uplift."""
     held = 0
     print(
         f"{'reason':24s} {'treated':>8s} {'rate':>6s} {'holdout':>8s} {'rate':>6s} {'uplift':>7s} "
