@@ -647,17 +647,15 @@ def _service_advisors(
 
 
 def _caused_work(
-    conn: sqlite3.Connection, row: dict[str, str], order: dict, day: str, closed_at: str, list_date: dt.date
-) -> list[tuple[str, str, str | None, str, dict]]:
+    work: caused_work.OpenWork, row: dict[str, str], order: dict, day: str, closed_at: str
+) -> list[caused_work.Version]:
     """What the caused visit does for the reason it was called about (``caused_work``):
     the open recall remedied, the declined work done; nothing if it is no longer open."""
     reason = row.get("primary_reason")
-    if reason == caused_work.RECALL_OPEN and (recall := caused_work.open_recall(conn, row["vin"], list_date)):
-        return caused_work.remedy_recall(conn, recall, order, day, list_date)
-    if reason == caused_work.DECLINED_WORK and (
-        work := caused_work.open_recommendation(conn, row["vin"], row.get("due_date", ""), list_date)
-    ):
-        return caused_work.do_declined_work(conn, work, order, closed_at, list_date)
+    if reason == caused_work.RECALL_OPEN and (recall := work.open_recall(row["vin"])):
+        return work.remedy_recall(recall, order, day)
+    if reason == caused_work.DECLINED_WORK and (item := work.open_recommendation(row["vin"], row.get("due_date", ""))):
+        return work.do_declined_work(item, order, closed_at)
     return []
 
 
@@ -683,7 +681,9 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
         ]
         last_kms = _last_mileages(conn, {row["vin"] for row, _ in visits}, list_date)
         advisors = _service_advisors(conn, visits, list_date)
-        records: list[tuple[str, str, str | None, str, dict]] = []
+        called_about = {row["vin"] for row, _ in visits if row.get("primary_reason") in caused_work.REASONS}
+        work = caused_work.OpenWork(conn, called_about, list_date)
+        records: list[caused_work.Version] = []
         for n, (row, day) in enumerate(visits):
             accident = won.get(row["vin"]) if row.get("primary_reason") == ACCIDENT_LEAD else None
             last_km = last_kms.get(row["vin"])
@@ -734,7 +734,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
                 "campaign_code": None,
                 "insurance_claim_no": None,
             }
-            records += _caused_work(conn, row, order, day, closed_at, list_date)
+            records += _caused_work(work, row, order, day, closed_at)
             if accident is not None:
                 order |= {
                     "service_type": "BODY_PAINT",
@@ -753,6 +753,7 @@ def _add_return_visits(world: Path, visits: list[tuple[dict[str, str], str]], li
                     {**order, "close_date": day, "status": "closed", "updated_at": closed_at},
                 ),
             ]
+        work.finish()
         conn.executemany(
             "insert or replace into dms_versions (entity, pk, dealer_code, updated_at, visible_at, record)"
             " values (?, ?, ?, ?, ?, ?)",
