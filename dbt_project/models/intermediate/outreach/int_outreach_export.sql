@@ -45,16 +45,26 @@ recommendations as (  -- DECLINED_WORK's event is `recommendation_id@trigger`
     select * from {{ ref('stg_dms__recommendations') }}
 ),
 
+other_reasons as (  -- each other reason once (two lost cars of one customer: one 流失客户招揽)
+    select distinct
+        call_id,
+        reason,
+        priority
+    from decisions
+    where not is_list_row
+),
+
 secondary as (
     select
-        decisions.call_id,
-        string_agg(decisions.reason, '|' order by decisions.priority, decisions.reason) as other_reasons,
-        string_agg(coalesce(reasons.term_zh, decisions.reason), '|' order by decisions.priority, decisions.reason)
-            as other_reasons_zh
-    from decisions
-    left join reasons on decisions.reason = reasons.reason
-    where not decisions.is_list_row
-    group by decisions.call_id
+        other_reasons.call_id,
+        string_agg(other_reasons.reason, '|' order by other_reasons.priority, other_reasons.reason)
+            as other_reasons,
+        string_agg(
+            coalesce(reasons.term_zh, other_reasons.reason), '|' order by other_reasons.priority, other_reasons.reason
+        ) as other_reasons_zh
+    from other_reasons
+    left join reasons on other_reasons.reason = reasons.reason
+    group by other_reasons.call_id
 ),
 
 -- Each reason on a row (the lead and the merged ones) with its own facts: its vehicle,
