@@ -67,7 +67,7 @@ LATEST_LOG = """
         from etl.outreach_exports
         order by business_date, dealer_code, export_id desc
     )
-    select log.business_date, log.reason, log.event_key, log.vin, log.disposition
+    select log.business_date, log.reason, log.event_key, log.vin, log.disposition, log.source, log.attempt_no
     from etl.outreach_log as log inner join latest using (export_id)
     where log.reason = any(%s)
 """
@@ -152,7 +152,8 @@ def latest_log(cur: psycopg2.extensions.cursor, reasons: list[str]) -> pd.DataFr
     """The outreach log as the platform reads it (the latest export of each date and
     dealer), for some reasons."""
     cur.execute(LATEST_LOG, (reasons,))
-    return pd.DataFrame(cur.fetchall(), columns=["business_date", "reason", "event_key", "vin", "disposition"])
+    columns = ["business_date", "reason", "event_key", "vin", "disposition", "source", "attempt_no"]
+    return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
 def model_date(cur: psycopg2.extensions.cursor, model: str) -> dt.date | None:
@@ -374,13 +375,27 @@ def report_recall_relisting(log: pd.DataFrame, orders: pd.DataFrame, world: sqli
     again = rows[known_complete(rows, orders, oem)]
     print(f"   RECALL_OPEN rows listed (call, sms, exception): {len(rows)}")
     print(f"   listed although known complete before the day: {len(again)} (must be 0)")
+    for source, count in again["source"].value_counts().items():
+        print(f"     as {source:26s} {count:6d}")
     for _, row in again.head(5).iterrows():
-        print(f"     e.g. {row['business_date']} {row['event_key']} ({row['disposition']})")
+        print(
+            f"     e.g. {row['business_date']} {row['event_key']} ({row['disposition']}, {row['source']}, "
+            f"attempt {row['attempt_no']})"
+        )
     ledger = caused(world, RECALL_OPEN)
+    anyway = ledger["organic_done_date"].notna()
+    twice = anyway & (ledger["organic_done_date"] <= ledger["done_date"])
     print(
-        f"   recalls the calls remedied (caused_work): {len(ledger)}, of which the world would have had "
-        f"{int(ledger['organic_done_date'].notna().sum())} done later anyway"
+        f"   recalls the calls remedied (caused_work): {len(ledger)}; the world would have remedied "
+        f"{int(anyway.sum())} of them anyway, {int(twice.sum())} on or before the call's visit"
     )
+    if twice.any():
+        print("     (a remedy the world did on or before the call's visit: the car remedied twice, the call no cause)")
+        for _, row in ledger[twice].head(3).iterrows():
+            print(
+                f"     e.g. {row['key']}: listed {row['list_date']}, the world's own remedy "
+                f"{row['organic_done_date']}, the call's {row['done_date']} ({row['ro_number']})"
+            )
 
 
 # --- 5: the OEM reconciliation ------------------------------------------------------------
@@ -523,6 +538,13 @@ def report_oem_reconciliation(
         off = int((rows["vehicles"] != rows["vehicles_d"]).sum())
         print(f"   {name:24s} {w:9d} {e:9d} {w - e:+7d} {d:9d} {w - d:+7d} {off:8d}")
     off = cells[cells["vehicles"] != cells["vehicles_d"]]
+    print(
+        "   every cell recomputed exactly from the world, with the base as of D"
+        if off.empty
+        else f"   {len(off)} cells differ from the independent recomputation with the base as of D"
+    )
+    print("   (world@end - world@D: vehicles sold or scrapped between the period's end and D, which the model")
+    print("   leaves out of the base although rules §9 reads the dealer's status at the period's end)")
     if len(off):
         print("   the largest differences against the world as of D (dealer, period, class: warehouse vs world):")
         worst = off.assign(gap=(off["vehicles"] - off["vehicles_d"]).abs()).nlargest(5, "gap")

@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,23 +55,25 @@ def owners(conn: sqlite3.Connection) -> dict[str, str]:
     )
 
 
-def work(world: Path, tmp: Path, rows: list[dict[str, str]], reason: str, uplift: float = 1.0):
-    folder = tmp / "out" / DAY.isoformat() / "D001"
+def work(world: Path, tmp: Path, rows: list[dict[str, str]], reason: str, uplift: float = 1.0, day: dt.date = DAY):
+    folder = tmp / "out" / day.isoformat() / "D001"
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, list(rows[0]), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
-    (folder / f"call_list_D001_{DAY:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    (folder / f"call_list_D001_{day:%Y%m%d}.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
     config = CallCenterConfig(uplift={reason: uplift}, not_attempted_rate=0.0, wrong_number_rate=0.0)
-    return work_lists(DAY, tmp / "out", tmp / "inbox", world, config)
+    return work_lists(day, tmp / "out", tmp / "inbox", world, config)
 
 
-def call_rows(vins: list[tuple[str, str]], owner: dict[str, str], reason: str) -> list[dict[str, str]]:
+def call_rows(
+    vins: list[tuple[str, str]], owner: dict[str, str], reason: str, day: dt.date = DAY
+) -> list[dict[str, str]]:
     return [
         {
-            "call_id": f"CA-D001-{DAY:%Y%m%d}-{i:05d}",
-            "list_date": DAY.isoformat(),
+            "call_id": f"CA-D001-{day:%Y%m%d}-{i:05d}",
+            "list_date": day.isoformat(),
             "dealer_code": "D001",
             "customer_id": owner[vin],
             "vin": vin,
@@ -107,7 +110,9 @@ def test_a_recall_call_that_brings_the_car_back_remedies_it(world: Path, tmp_pat
         if item["remedy_available"] and not item["completed_date"] and item["vin"] in owner
     }
     assert len(open_items) >= 5, "the world has open recalls with a remedy"
-    vins = sorted(open_items)[:20]
+    with sqlite3.connect(world) as conn:
+        done_soon = {pk for pk, item in latest(conn, "oem_recalls", "9999").items() if item["completed_date"]}
+    vins = sorted(vin for vin, (pk, _) in open_items.items() if pk not in done_soon)[:20]
     rows = call_rows([(vin, DAY.isoformat()) for vin in vins], owner, "RECALL_OPEN")
     result = work(world, tmp_path, rows, "RECALL_OPEN")
     with sqlite3.connect(world) as conn:
@@ -136,6 +141,41 @@ def test_a_recall_call_that_brings_the_car_back_remedies_it(world: Path, tmp_pat
     assert set(ledger) == {open_items[vin][0] for vin in orders}
     untouched = [open_items[vin][0] for vin in vins if vin not in orders]
     assert all(not after[pk]["completed_date"] or after[pk]["completed_date"] > DAY.isoformat() for pk in untouched)
+
+
+def test_a_recall_the_world_remedies_by_the_visit_anyway_is_not_remedied_twice(world: Path, tmp_path: Path):
+    """The manufacturer reports a completion days late: a recall open in the list date's
+    view may already be remedied (the car was at a dealer that day). The call's visit then
+    leaves it as the world had it."""
+    with sqlite3.connect(world) as conn:
+        now = latest(conn, "oem_recalls", "9999")
+        owner = owners(conn)
+    # the day with the most recalls the world remedies on it or the next day, still open in its view
+    completions = Counter(item["completed_date"] for item in now.values() if item["completed_date"])
+    day = dt.date.fromisoformat(max(completions, key=lambda d: (completions[d], d)))
+    with sqlite3.connect(world) as conn:
+        before = latest(conn, "oem_recalls", f"{day.isoformat()}T00:00:00+08:00")
+    next_day = (day + dt.timedelta(days=1)).isoformat()
+    already = {
+        item["vin"]: pk
+        for pk, item in sorted(before.items())
+        if item["remedy_available"]
+        and not item["completed_date"]
+        and item["vin"] in owner
+        and day.isoformat() <= (now[pk]["completed_date"] or "9999") <= next_day
+    }
+    assert already, "recalls the world remedies on the list date or the day after"
+    rows = call_rows([(vin, day.isoformat()) for vin in sorted(already)], owner, "RECALL_OPEN", day)
+    work(world, tmp_path, rows, "RECALL_OPEN", day=day)
+    with sqlite3.connect(world) as conn:
+        orders = caused_orders(conn)
+        after = latest(conn, "oem_recalls", "9999")
+        ledger = conn.execute("select name from sqlite_master where name = 'caused_work'").fetchall()
+        remedied = conn.execute("select count(*) from caused_work").fetchone()[0] if ledger else 0
+    assert orders, "the calls brought cars back"
+    assert all(order["campaign_code"] is None for order in orders.values()), "no second remedy"
+    assert all(after[pk] == now[pk] for pk in already.values()), "the world's own completion stays"
+    assert remedied == 0
 
 
 def test_a_declined_work_call_that_brings_the_car_back_gets_the_work_done(world: Path, tmp_path: Path):

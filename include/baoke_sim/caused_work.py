@@ -91,23 +91,36 @@ class OpenWork:
     def remedy_recall(self, item: Item, order: dict, day: str) -> list[Version]:
         """Do the recall on the caused order: the order carries the recall code, the OEM
         reports it completed by the order's dealer two days later; the completion in the
-        world's future is taken out (``finish`` takes the code off later orders)."""
+        world's future is taken out (``finish`` takes the code off later orders). Nothing
+        if the world had it done by that day anyway (the OEM reports completions days late,
+        so the list date's view can hold a recall already remedied)."""
         pk, rooftop, record = item
+        recorded, organic = self._organic(RECALL_OPEN, pk)
+        if not recorded:
+            later = self._later("oem_recalls", pk)
+            organic = next((v["completed_date"] for v in later if v.get("completed_date")), None)
+        if organic is not None and organic <= day:
+            return []  # done by then anyway (the manufacturer's report of it was still to come)
         order["campaign_code"] = record["recall_code"]
         self.remedied[(record["vin"], record["recall_code"])] = day
         reported = f"{(dt.date.fromisoformat(day) + dt.timedelta(days=2)).isoformat()}T10:00:00+08:00"
-        later = self._take_later_out("oem_recalls", pk)
-        organic = next((v["completed_date"] for v in later if v.get("completed_date")), None)
+        self._take_later_out("oem_recalls", pk)
         self._record(RECALL_OPEN, pk, order["ro_number"], day, organic)
         done = {**record, "completed_date": day, "completed_dealer_code": order["dealer_code"], "updated_at": reported}
         return [("oem_recalls", pk, rooftop, reported, done)]
 
     def do_declined_work(self, item: Item, order: dict, closed_at: str) -> list[Version]:
         """Do the recommended work on the caused order: the recommendation becomes done,
-        naming it; the later ``done`` of the world's future is taken out."""
+        naming it; the later ``done`` of the world's future is taken out. Nothing if the
+        world had it done by that day anyway."""
         pk, dealer, record = item
-        later = self._take_later_out("recommendations", pk)
-        organic = next((str(v["updated_at"])[:10] for v in later if v.get("status") == "done"), None)
+        recorded, organic = self._organic(DECLINED_WORK, pk)
+        if not recorded:
+            later = self._later("recommendations", pk)
+            organic = next((str(v["updated_at"])[:10] for v in later if v.get("status") == "done"), None)
+        if organic is not None and organic <= closed_at[:10]:
+            return []  # done by then anyway
+        self._take_later_out("recommendations", pk)
         self._record(DECLINED_WORK, pk, order["ro_number"], closed_at[:10], organic)
         done = {**record, "status": "done", "done_ro_number": order["ro_number"], "updated_at": closed_at}
         return [("recommendations", pk, dealer, closed_at, done)]
@@ -132,20 +145,32 @@ class OpenWork:
             [(rowid,) for rowid in later],
         )
 
-    def _take_later_out(self, entity: str, pk: str) -> list[dict]:
-        """Remove the record's versions from the list date on (what would have happened
-        later) and return them."""
-        later = [
+    def _organic(self, kind: str, key: str) -> tuple[bool, str | None]:
+        """Whether an earlier run of this list date recorded doing it, and when the world
+        would have done it then (a rerun: the world's later versions are gone, the call's
+        own are there)."""
+        self.conn.execute(LEDGER)
+        row = self.conn.execute(
+            "select organic_done_date from caused_work where kind = ? and key = ? and list_date = ?",
+            (kind, key, self.list_date.isoformat()),
+        ).fetchone()
+        return (False, None) if row is None else (True, row[0])
+
+    def _later(self, entity: str, pk: str) -> list[dict]:
+        """The record's versions from the list date on: what the world would do later."""
+        return [
             json.loads(text)
             for (text,) in self.conn.execute(
                 "select record from dms_versions where entity = ? and pk = ? and updated_at > ? order by updated_at",
                 (entity, pk, self.midnight),
             )
         ]
+
+    def _take_later_out(self, entity: str, pk: str) -> None:
+        """Remove the record's versions from the list date on (the call did it first)."""
         self.conn.execute(
             "delete from dms_versions where entity = ? and pk = ? and updated_at > ?", (entity, pk, self.midnight)
         )
-        return later
 
     def _record(self, kind: str, key: str, ro: str, done: str, organic: str | None) -> None:
         self.conn.execute(LEDGER)
