@@ -1,6 +1,8 @@
 -- What may be done with each candidate of D (rules §3, §5): the suppression that applies,
 -- first match wins - erased (the customer asked to be erased: contacted no more),
--- completed (a newly due event whose call was completed), in the
+-- already done (the recall the row is about is complete, the declined work done: rules §8;
+-- a further attempt, a callback or a failed reminder's SMS too - nothing is left to call
+-- about), completed (a newly due event whose call was completed), in the
 -- workshop (a booked appointment on or after D, or an open repair order; for the reasons
 -- that say so), the car sold or the customer moved (idem), an open complaint case (rules
 -- §6: no `marketing` reason and no DECLINED_WORK while it is open) - and the customer's contact
@@ -40,6 +42,20 @@ in_workshop as (
     where ro_status = 'open' and open_date < {{ business_date() }}
 ),
 
+done_events as (  -- the subject of a RECALL_OPEN event (`recall_code|vin`) or a DECLINED_WORK one
+    select
+        'RECALL_OPEN' as reason,
+        recall_code || '|' || vin as subject
+    from {{ ref('int_recall_status') }}
+    where is_completed
+    union all
+    select
+        'DECLINED_WORK' as reason,
+        recommendation_id as subject  -- its events are `recommendation_id@trigger`
+    from {{ ref('stg_dms__recommendations') }}
+    where recommendation_status = 'done' or done_ro_number is not null
+),
+
 open_complaints as (
     select distinct customer_id from {{ ref('int_complaint_cases') }}
     where case_status in ('open', 'responded', 'unregistered')
@@ -67,6 +83,7 @@ select
     coalesce(blocks.mobile_reported_wrong, false) as is_wrong_number,
     case
         when blocks.is_erased then 'erased'
+        when done_events.reason is not null then 'already_done'
         when candidates.source = 'due' and past_events.is_completed then 'completed'
         when reasons.skip_if_in_workshop and in_workshop.vin is not null then 'in_workshop'
         when reasons.skip_if_gone and blocks.vehicle_gone then 'vehicle_sold_or_moved'
@@ -90,5 +107,7 @@ left join past_events
     on
         candidates.customer_id = past_events.customer_id and candidates.reason = past_events.reason
         and candidates.event_key = past_events.event_key
+left join done_events
+    on candidates.reason = done_events.reason and split_part(candidates.event_key, '@', 1) = done_events.subject
 left join in_workshop on candidates.vin = in_workshop.vin
 left join open_complaints on candidates.customer_id = open_complaints.customer_id
