@@ -25,6 +25,7 @@ DAY = dt.date(2026, 11, 10)
 
 @pytest.fixture(scope="module")
 def generated_world(tmp_path_factory) -> Path:
+    """The accident tests' world (seed 11): open recalls and recommendations on DAY."""
     path = tmp_path_factory.mktemp("caused") / "world.sqlite"
     return world_at(path, "2026-11-23T00:00:00+08:00", seed=11)
 
@@ -99,16 +100,20 @@ def caused_orders(conn: sqlite3.Connection) -> dict[str, dict]:
     }
 
 
-def test_a_recall_call_that_brings_the_car_back_remedies_it(world: Path, tmp_path: Path):
-    stamp = f"{DAY.isoformat()}T00:00:00+08:00"
+def open_recalls(world: Path) -> tuple[dict[str, str], dict[str, tuple[str, dict]]]:
+    """The vehicles' owners, and the recalls open with a remedy on DAY's morning by VIN (pk, item)."""
     with sqlite3.connect(world) as conn:
-        items = latest(conn, "oem_recalls", stamp)
+        items = latest(conn, "oem_recalls", f"{DAY.isoformat()}T00:00:00+08:00")
         owner = owners(conn)
-    open_items = {
+    return owner, {
         item["vin"]: (pk, item)
         for pk, item in sorted(items.items())
         if item["remedy_available"] and not item["completed_date"] and item["vin"] in owner
     }
+
+
+def test_a_recall_call_that_brings_the_car_back_remedies_it(world: Path, tmp_path: Path):
+    owner, open_items = open_recalls(world)
     assert len(open_items) >= 5, "the world has open recalls with a remedy"
     with sqlite3.connect(world) as conn:
         done_soon = {pk for pk, item in latest(conn, "oem_recalls", "9999").items() if item["completed_date"]}
@@ -207,15 +212,8 @@ def test_a_declined_work_call_that_brings_the_car_back_gets_the_work_done(world:
 
 
 def test_working_the_day_again_leaves_the_same_world(world: Path, tmp_path: Path):
-    stamp = f"{DAY.isoformat()}T00:00:00+08:00"
-    with sqlite3.connect(world) as conn:
-        items = latest(conn, "oem_recalls", stamp)
-        owner = owners(conn)
-    vins = sorted(
-        item["vin"]
-        for item in items.values()
-        if item["remedy_available"] and not item["completed_date"] and item["vin"] in owner
-    )[:10]
+    owner, open_items = open_recalls(world)
+    vins = sorted(open_items)[:10]
     rows = call_rows([(vin, DAY.isoformat()) for vin in vins], owner, "RECALL_OPEN")
 
     def snapshot() -> list[tuple]:
