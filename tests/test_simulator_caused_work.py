@@ -148,6 +148,50 @@ def test_a_recall_call_that_brings_the_car_back_remedies_it(world: Path, tmp_pat
     assert all(not after[pk]["completed_date"] or after[pk]["completed_date"] > DAY.isoformat() for pk in untouched)
 
 
+def test_a_recall_the_world_remedies_later_is_remedied_now_and_taken_out_of_its_future(world: Path, tmp_path: Path):
+    """The world would have remedied these recalls after the call's visit (its own later
+    order carries the code): the call's visit does it, the later completion and the later
+    order's code go, and the ledger keeps when the world would have done it."""
+    with sqlite3.connect(world) as conn:
+        now = latest(conn, "oem_recalls", "9999")
+        owner = owners(conn)
+    # the day 15 days before the most completions: remedied by the world after any caused visit (1-10 days on)
+    completions = Counter(item["completed_date"] for item in now.values() if item["completed_date"])
+    day = dt.date.fromisoformat(max(completions, key=lambda d: (completions[d], d))) - dt.timedelta(days=15)
+    with sqlite3.connect(world) as conn:
+        before = latest(conn, "oem_recalls", f"{day.isoformat()}T00:00:00+08:00")
+    last_visit = (day + dt.timedelta(days=10)).isoformat()
+    open_items = {
+        item["vin"]: (pk, item)
+        for pk, item in sorted(before.items())
+        if item["remedy_available"]
+        and not item["completed_date"]
+        and item["vin"] in owner
+        and (now[pk]["completed_date"] or "") > last_visit
+    }
+    vins = sorted(open_items)[:20]
+    assert vins, "recalls the world remedies after the calls' visits"
+    rows = call_rows([(vin, day.isoformat()) for vin in vins], owner, "RECALL_OPEN", day)
+    work(world, tmp_path, rows, "RECALL_OPEN", day=day)
+    with sqlite3.connect(world) as conn:
+        orders = caused_orders(conn)
+        after = latest(conn, "oem_recalls", "9999")
+        ledger = dict(conn.execute("select key, organic_done_date from caused_work"))
+        later_codes = conn.execute(
+            "select count(*) from dms_versions where entity = 'repair_orders' and pk not like '%-CC%'"
+            " and json_extract(record, '$.campaign_code') like 'GRP-RECALL%'"
+            " and json_extract(record, '$.open_date') > ?"
+            " and json_extract(record, '$.vin') in (select value from json_each(?))",
+            (day.isoformat(), json.dumps(sorted(orders))),
+        ).fetchone()[0]
+    assert orders
+    for vin in orders:
+        pk = open_items[vin][0]
+        assert after[pk]["completed_date"] == orders[vin]["open_date"] < now[pk]["completed_date"]
+        assert ledger[pk] == now[pk]["completed_date"], "when the world would have done it"
+    assert later_codes == 0, "the world's later order no longer remedies it"
+
+
 def test_a_recall_the_world_remedies_by_the_visit_anyway_is_not_remedied_twice(world: Path, tmp_path: Path):
     """The manufacturer reports a completion days late: a recall open in the list date's
     view may already be remedied (the car was at a dealer that day). The call's visit then
@@ -196,19 +240,25 @@ def test_a_declined_work_call_that_brings_the_car_back_gets_the_work_done(world:
     assert len(deferred) >= 5
     vins = sorted(deferred)[:20]
     rows = call_rows([(vin, deferred[vin][1]["defer_until"]) for vin in vins], owner, "DECLINED_WORK")
-    rows.append({**rows[0], "call_id": "CA-D001-OTHERDATE", "vin": vins[0], "due_date": "2020-01-01"})
+    other = sorted(set(deferred) - set(vins))[0]  # a row due on another date than its deferral
+    rows.append(
+        {**rows[0], "call_id": "CA-D001-OTHERDATE", "customer_id": owner[other], "vin": other, "due_date": "2020-01-01"}
+    )
     work(world, tmp_path, rows, "DECLINED_WORK")
     with sqlite3.connect(world) as conn:
         orders = caused_orders(conn)
         after = latest(conn, "recommendations", "9999")
         ledger = dict(conn.execute("select key, ro_number from caused_work where kind = 'DECLINED_WORK'"))
     assert len(orders) >= len(vins) // 2, "all but those coming anyway"
-    for vin in orders:
+    for vin in set(orders) & set(vins):
         pk, rec = deferred[vin]
         assert after[pk]["status"] == "done"
         assert after[pk]["done_ro_number"] == orders[vin]["ro_number"] == ledger[pk]
         assert after[pk]["description"] == rec["description"]
-    assert set(ledger) == {deferred[vin][0] for vin in orders}, "a row due on another date names no recommendation"
+    assert set(ledger) == {deferred[vin][0] for vin in orders if vin in vins}, "a row due on another date: no work"
+    assert after[deferred[other][0]]["status"] != "done" or after[deferred[other][0]]["done_ro_number"] != orders.get(
+        other, {}
+    ).get("ro_number")
 
 
 def test_working_the_day_again_leaves_the_same_world(world: Path, tmp_path: Path):

@@ -106,6 +106,7 @@ class OpenWork:
         reported = f"{(dt.date.fromisoformat(day) + dt.timedelta(days=2)).isoformat()}T10:00:00+08:00"
         self._take_later_out("oem_recalls", pk)
         self._record(RECALL_OPEN, pk, order["ro_number"], day, organic)
+        self.recalls[record["vin"]].remove(item)  # done: a second visit of the car that day does not do it again
         done = {**record, "completed_date": day, "completed_dealer_code": order["dealer_code"], "updated_at": reported}
         return [("oem_recalls", pk, rooftop, reported, done)]
 
@@ -122,6 +123,7 @@ class OpenWork:
             return []  # done by then anyway
         self._take_later_out("recommendations", pk)
         self._record(DECLINED_WORK, pk, order["ro_number"], closed_at[:10], organic)
+        self.recommendations[record["vin"]].remove(item)  # done once
         done = {**record, "status": "done", "done_ro_number": order["ro_number"], "updated_at": closed_at}
         return [("recommendations", pk, dealer, closed_at, done)]
 
