@@ -45,8 +45,9 @@ order by reason
 """
 
 
-#: The units campaign_effectiveness compares (a due event's first place, led by its reason,
-#: on the call or SMS list or held out), from what the export recorded, with their windows closed.
+#: The units campaign_effectiveness compares (a due event on the day it is newly due, led by
+#: its reason, on the call or SMS list, carried over the cap or held out), from what the
+#: export recorded, with their windows closed.
 UNITS = """
 with latest as (
     select distinct on (business_date, dealer_code) export_id
@@ -56,7 +57,7 @@ with latest as (
 select log.business_date, log.customer_id, log.reason, log.disposition = 'holdout'
 from etl.outreach_log as log
 inner join latest using (export_id)
-where log.source in ('due', 'overflow') and log.disposition in ('call', 'sms', 'holdout')
+where log.source = 'due' and log.disposition in ('call', 'sms', 'overflow', 'holdout')
   and log.routing_without_holdout in ('call', 'sms') and log.leads_without_holdout
   and log.reason <> 'INSURANCE_RENEWAL'
   and log.business_date + %s < (select max(business_date) from etl.outreach_log)
@@ -80,35 +81,34 @@ def world_visits(world: Path, customers: set[str]) -> dict[str, list[tuple[str, 
 
 
 def simulator_view(cur, world: Path) -> None:
-    """Per reason: the units' own return rates (treated, held out) and the treated units'
-    returns caused by their own call, beside the true uplift."""
+    """Per reason: the units' own return rates (treated, held out: visits the world would
+    have had anyway) and their returns caused by a call (any call of theirs: a carried
+    unit is called days after it was due, a held-out one may be called for another reason)."""
     cur.execute(UNITS, (ATTRIBUTION_DAYS,))
     units = cur.fetchall()
     visits = world_visits(world, {customer for _, customer, _, _ in units})
-    tally: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, own, caused_own, caused_other
+    tally: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])  # n, own, caused
     for day, customer, reason, held_out in units:
         first, last = day.isoformat(), (day + dt.timedelta(days=ATTRIBUTION_DAYS)).isoformat()
         window = [ro for visit_day, ro in visits.get(customer, []) if first < visit_day <= last]
-        own_call = f"-CC{day:%Y%m%d}"
         counts = tally[(reason, held_out)]
         counts[0] += 1
         counts[1] += any("-CC" not in ro for ro in window)
-        counts[2] += any(own_call in ro for ro in window)
-        counts[3] += any("-CC" in ro and own_call not in ro for ro in window)
+        counts[2] += any("-CC" in ro for ro in window)
     print()
     print("the simulator's view: returns on the customer's own (the world's visits) and caused by a call")
     print(
-        f"{'reason':24s} {'treated':>8s} {'own':>6s} {'caused':>7s} {'other':>6s} {'holdout':>8s} {'own':>6s}"
-        f" {'other':>6s} {'own diff':>9s} {'true':>5s}"
+        f"{'reason':24s} {'treated':>8s} {'own':>6s} {'caused':>7s} {'holdout':>8s} {'own':>6s}"
+        f" {'caused':>7s} {'own diff':>9s} {'true':>5s}"
     )
     for reason in sorted({reason for reason, _ in tally}):
-        n1, own1, caused1, other1 = tally[(reason, False)]
-        n2, own2, _, other2 = tally[(reason, True)]
+        n1, own1, caused1 = tally[(reason, False)]
+        n2, own2, caused2 = tally[(reason, True)]
         if not n1 or not n2:
             continue
         print(
-            f"{reason:24s} {n1:8d} {own1 / n1:6.3f} {caused1 / n1:7.3f} {other1 / n1:6.3f} {n2:8d} {own2 / n2:6.3f}"
-            f" {other2 / n2:6.3f} {own1 / n1 - own2 / n2:+9.3f} {TRUE_UPLIFT.get(reason, 0):5.2f}"
+            f"{reason:24s} {n1:8d} {own1 / n1:6.3f} {caused1 / n1:7.3f} {n2:8d} {own2 / n2:6.3f}"
+            f" {caused2 / n2:7.3f} {own1 / n1 - own2 / n2:+9.3f} {TRUE_UPLIFT.get(reason, 0):5.2f}"
         )
 
 

@@ -1,9 +1,9 @@
--- What the calls changed (rules §5), per campaign, dealer and month of the list date.
+-- What the calls changed (rules §5), per campaign, dealer and month (of a unit's due day).
 -- Every outreach reason is a standing campaign measured against its holdout, by
 -- intention to treat: the treated group is every due customer the reason would lead the
 -- list row for (on a phone or SMS list, reached or not) and who was not held out; the
 -- control group, the same customers held out. A unit returns if the customer has a visit within the
--- reason's attribution window after the list date; for INSURANCE_RENEWAL the outcome is
+-- reason's attribution window after its due day; for INSURANCE_RENEWAL the outcome is
 -- a renewal through the group instead (rules §7, int_policy_renewals): a later policy of
 -- the due policy's coverage on the vehicle, starting from 45 days before to 30 days after
 -- the due policy's end, sold by a group dealer; its window is open until 30 days after
@@ -15,21 +15,22 @@
 -- A unit's attempts, reach, bookings and cost are those of its list row and of the rows
 -- that follow it up (further attempts, a callback, a row carried over the advisor cap):
 -- the same customer, reason and due event, until the event is due again.
--- A unit is a due event's first place on a list or in the holdout: the day it is newly
--- due, or, carried over the advisors' cap, the day it gets a place. The holdout is drawn
--- before the cap, of the due customers (rules §5), so held-out units are never carried;
--- a first listing carried over the cap until it expired is no unit of either group.
-with first_places as (
+-- A unit is a due event on the day it is newly due (intention to treat): held out, or
+-- treated whatever came next - called, carried over the advisors' cap and called later,
+-- or carried until it expired. The holdout is drawn that day, before the cap (rules §5).
+-- Counting a carried unit from the day it got its place instead would drop the customers
+-- who came back while they waited, and keep them in the holdout.
+with due_events as (
     select
         *,
         lead(business_date) over (partition by customer_id, reason, event_key order by business_date)
             as next_due_date
     from {{ ref('int_outreach_history') }}
-    where source in ('due', 'overflow') and disposition <> 'overflow'
+    where source = 'due'
 ),
 
 decisions as (
-    select * from first_places
+    select * from due_events
     where routing_without_holdout in ('call', 'sms') and leads_without_holdout
 ),
 
@@ -77,6 +78,16 @@ unit_calls as (
             and (decisions.next_due_date is null or decisions.next_due_date > list_rows.business_date)
 ),
 
+-- the units that got a list row: on their due day, or carried and placed later
+placements as (
+    select distinct
+        business_date,
+        customer_id,
+        reason,
+        event_key
+    from unit_calls
+),
+
 results as (
     select
         unit_calls.business_date,
@@ -99,7 +110,7 @@ units as (
         decisions.dealer_code,
         date_trunc('month', decisions.business_date)::date as month,
         decisions.disposition = 'holdout' as is_holdout,
-        decisions.disposition in ('call', 'sms', 'overflow', 'exception') as is_listed,
+        placements.customer_id is not null as is_listed,
         coalesce(results.attempts, 0) > 0 as is_attempted,
         coalesce(results.reached, false) as is_reached,
         coalesce(results.booked, false) as is_booked,
@@ -124,6 +135,12 @@ units as (
         end as has_returned
     from decisions
     inner join reasons on decisions.reason = reasons.reason
+    left join placements
+        on
+            decisions.business_date = placements.business_date
+            and decisions.customer_id = placements.customer_id
+            and decisions.reason = placements.reason
+            and decisions.event_key = placements.event_key
     left join results
         on
             decisions.business_date = results.business_date

@@ -7,11 +7,12 @@
 --   followup_agent, renewal_specialist: the least-loaded active staff of the role;
 --   a dealer with no active staff of the queue's role: the service_advisor rule, and the
 --   row's queue is service_advisor (the role of who was assigned).
--- Held-out rows take no place (rules §5: recorded, not sent): a first listing (due, or a
--- carried first listing) whose row's lead reason draws the holdout is left out, and the
--- customer's call row is led by the highest-priority call reason left (a further attempt
--- or a callback is never held out); a customer whose call reasons are all held out has
--- no call row here (int_outreach_decisions holds them out, with no person).
+-- Held-out rows take no place (rules §5: recorded, not sent): a newly due reason whose
+-- row's lead reason draws the holdout is left out, and the customer's call row is led by
+-- the highest-priority call reason left (a first listing carried over the cap was drawn
+-- on its due day; a further attempt or a callback is never held out); a customer whose
+-- call reasons are all held out has no call row here (int_outreach_decisions holds them
+-- out, with no person).
 -- Least-loaded is exact, not approximated: rows are given one after the other in placement
 -- order (priority, due date, customer), each to its own person or else to the person of
 -- the pool (the dealer's active staff of the queue's role) with the fewest rows given so
@@ -98,7 +99,7 @@ call_rows as (
     left join pools as row_pool on routed.dealer_code = row_pool.dealer_code and reasons.queue = row_pool.queue
     where
         routed.routing = 'call'
-        and not (routed.lead_draws_holdout and routed.source in ('due', 'overflow'))
+        and not (routed.lead_draws_holdout and routed.source = 'due')
     order by
         routed.customer_id, routed.priority, (routed.source = 'due'), routed.due_date, routed.reason,
         routed.event_key

@@ -1,9 +1,9 @@
 -- The day's outreach decisions (rules §3, §5): where each candidate of D ends, and why.
 -- Placement, after routing (int_outreach_routing) and assignment (int_outreach_assignment):
 --   - a row carried over yesterday's cap that is no longer due ends as `expired` (routing);
---   - a first listing (newly due, or carried over the cap until it gets a place) whose
---     list row's lead reason draws the holdout is held out, with every other first
---     listing on that row (a further attempt or a callback is not): recorded, not sent,
+--   - a newly due reason whose list row's lead reason draws the holdout is held out, with
+--     every other newly due reason on that row (a first listing carried over the cap was
+--     drawn on its due day; a further attempt or a callback is not): recorded, not sent,
 --     so it takes no place under the cap (int_outreach_assignment leaves it out), and
 --     has no person or queue;
 --   - else a call row over its person's cap is carried to tomorrow (`overflow`);
@@ -44,7 +44,7 @@ placed as (
             as first_slot_index,
         case
             when
-                routed.routing in ('call', 'sms', 'exception') and routed.source in ('due', 'overflow')
+                routed.routing in ('call', 'sms', 'exception') and routed.source = 'due'
                 and routed.lead_draws_holdout then 'holdout'
             when routed.routing = 'call' and assignment.over_cap then 'overflow'
             else routed.routing

@@ -9,8 +9,8 @@
 -- facts: a mobile, call and SMS consent (less what the call center heard: DO_NOT_CALL,
 -- UNSUBSCRIBED), whether DO_NOT_CALL was heard (then no SMS for `marketing` reasons
 -- either: the routing's), a number reported wrong, the mobile as recorded in the DMS (for
--- the exceptions file). And the holdout draw (rules §5) for a due event's first place on
--- a list: newly due, or carried over the cap until it gets one, under the reason's
+-- the exceptions file). And the holdout draw (rules §5) for a newly due event, once, on
+-- the day it is due (a first listing carried over the cap was drawn then), under the reason's
 -- holdout share (the seed's, or the run's var `holdout_pct` for every reason when set).
 -- One row per candidate.
 {%- set holdout_override = var('holdout_pct', none) %}
@@ -92,7 +92,7 @@ select
             and open_complaints.customer_id is not null
             then 'open_complaint'
     end as suppressed_because,
-    candidates.source in ('due', 'overflow')
+    candidates.source = 'due'
     and ('x' || substr(md5(
         candidates.customer_id || '|' || candidates.campaign_code || '|'
         || to_char({{ business_date() }}, 'YYYY-MM')
