@@ -6,7 +6,8 @@
 -- last `kpi_months` months at once, not only of the months it has run for.
 -- Set-based: the latest visit of each vehicle and month, carried forward month by month
 -- (runs of months expanded, no sort of vehicles × months); the status by days from an array.
--- The base is today's owned vehicles (the DMS keeps no date of a sale or scrapping).
+-- The base is the vehicles owned at the month's end: today's, and those sold or scrapped
+-- since (int_vehicle_base_exits), so a past month's status is the one it had then.
 with months as (
     select
         month_start::date as month,
@@ -18,9 +19,17 @@ with months as (
     ) as month_start
 ),
 
+exits as (
+    select * from {{ ref('int_vehicle_base_exits') }}
+),
+
 vehicles as (
-    select * from {{ ref('int_vehicles_resolved') }}
-    where is_owned
+    select
+        resolved.*,
+        exits.left_base_on
+    from {{ ref('int_vehicles_resolved') }} as resolved
+    left join exits on resolved.vin = exits.vin
+    where resolved.is_owned or exits.left_base_on is not null
 ),
 
 customers as (
@@ -103,6 +112,7 @@ runs as (
         vehicles.customer_id,
         vehicles.selling_dealer_code,
         vehicles.delivery_date,
+        vehicles.left_base_on,
         visit_runs.from_month,
         visit_runs.to_month,
         visit_runs.latest_visit
@@ -114,6 +124,7 @@ runs as (
         vehicles.customer_id,
         vehicles.selling_dealer_code,
         vehicles.delivery_date,
+        vehicles.left_base_on,
         {{ kpi_first_month() }} as from_month,
         coalesce(
             (first_visit_months.first_month - interval '1 month')::date,
@@ -136,6 +147,10 @@ spine as (
         runs.latest_visit
     from runs
     cross join lateral generate_series(runs.from_month, runs.to_month, interval '1 month') as run_month (month_start)
+    -- in the base at the month's end: not sold or scrapped before its as-of date
+    where
+        runs.left_base_on is null
+        or least((run_month.month_start + interval '1 month')::date, {{ business_date() }}) <= runs.left_base_on
 ),
 
 measured as (
