@@ -1,8 +1,9 @@
 -- When each vehicle that is no longer owned left the active base (rules §2, §9): the first
--- version of its last run of `sold` or `scrapped` versions. A past month's base is the
--- vehicles owned at its end, so a car sold since still has that month's status
--- (int_vehicle_churn_monthly). A car first loaded already gone left on that version's date
--- (the DMS dates a version by the change that made it).
+-- version of its last run of `sold` or `scrapped` versions, in the order staging reads them
+-- (version time, then batch and place in it). A past month's base is the vehicles owned at
+-- its end, so a car sold since still has that month's status (int_vehicle_churn_monthly).
+-- A car first loaded already gone left on that version's date (the DMS dates a version by
+-- the latest change to the record: for such a car, no earlier than its sale).
 with vehicles as (
     select * from {{ ref('int_vehicles_resolved') }}
     where not is_owned
@@ -12,11 +13,14 @@ versions as (
     select * from {{ ref('stg_dms__vehicle_versions') }}
 ),
 
-gone_vehicle_versions as (
+ordered as (
     select
         versions.vin,
         versions.version_at,
-        versions.vehicle_status in ('sold', 'scrapped') as is_gone
+        coalesce(versions.vehicle_status in ('sold', 'scrapped'), false) as is_gone,
+        row_number() over (
+            partition by versions.vin order by versions.version_at, versions.batch_id, versions.locator
+        ) as version_no
     from vehicles
     inner join versions on vehicles.vin = versions.vin
 ),
@@ -24,17 +28,15 @@ gone_vehicle_versions as (
 last_owned as (
     select
         vin,
-        max(version_at) filter (where not is_gone) as last_owned_at
-    from gone_vehicle_versions
+        coalesce(max(version_no) filter (where not is_gone), 0) as last_owned_no
+    from ordered
     group by vin
 )
 
 select
-    gone_vehicle_versions.vin,
-    (min(gone_vehicle_versions.version_at) at time zone 'Asia/Shanghai')::date as left_base_on
-from gone_vehicle_versions
-inner join last_owned on gone_vehicle_versions.vin = last_owned.vin
-where
-    gone_vehicle_versions.is_gone
-    and (last_owned.last_owned_at is null or gone_vehicle_versions.version_at > last_owned.last_owned_at)
-group by gone_vehicle_versions.vin
+    ordered.vin,
+    (min(ordered.version_at) at time zone 'Asia/Shanghai')::date as left_base_on
+from ordered
+inner join last_owned on ordered.vin = last_owned.vin
+where ordered.is_gone and ordered.version_no > last_owned.last_owned_no
+group by ordered.vin

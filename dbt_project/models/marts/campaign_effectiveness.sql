@@ -45,6 +45,17 @@ list_rows as (
     where disposition in ('call', 'sms')
 ),
 
+-- the due events still carried over the cap tonight: their unit may yet be called, so its
+-- month's figures are not final
+still_carried as (
+    select distinct
+        customer_id,
+        reason,
+        event_key
+    from {{ ref('int_outreach_history') }}
+    where business_date = {{ business_date() }} and disposition = 'overflow'
+),
+
 reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
@@ -116,7 +127,7 @@ units as (
         coalesce(results.booked, false) as is_booked,
         coalesce(results.attempts, 0) - coalesce(results.sms_sent, 0) as calls_made,
         coalesce(results.sms_sent, 0) as sms_sent,
-        case
+        still_carried.customer_id is null and case
             -- a renewal can come until 30 days after the due policy's end
             when decisions.reason = 'INSURANCE_RENEWAL'
                 then coalesce(
@@ -141,6 +152,12 @@ units as (
             and decisions.customer_id = placements.customer_id
             and decisions.reason = placements.reason
             and decisions.event_key = placements.event_key
+    left join still_carried
+        on
+            decisions.next_due_date is null
+            and decisions.customer_id = still_carried.customer_id
+            and decisions.reason = still_carried.reason
+            and decisions.event_key = still_carried.event_key
     left join results
         on
             decisions.business_date = results.business_date

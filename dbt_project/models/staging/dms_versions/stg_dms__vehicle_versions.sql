@@ -8,7 +8,9 @@ with source as (
     select
         r.record,
         r.record_key,
-        r.version_at
+        r.version_at,
+        r.batch_id,
+        r.locator
     from (select * from {{ source('raw', 'dms_vehicles') }}) as r
     where
         r.version_at < {{ business_day_start() }}
@@ -23,7 +25,9 @@ renamed as (
     select
         record_key as vin,
         {{ field('status') }} as vehicle_status,
-        version_at
+        version_at,
+        batch_id,
+        locator
     from source
 )
 
