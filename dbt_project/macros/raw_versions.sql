@@ -174,3 +174,19 @@
     from ({{ unmerged_batches(relation, merged_by) }}) as unmerged
     where unmerged.finished_at < now() - interval '1 minute'
 {%- endmacro %}
+
+
+{#- Every version of a raw table the run for D may read (for the staging models that keep
+    every version, not the latest): made before D 00:00 +08:00, loaded by the run for D or
+    an earlier one, and not of a file a corrected re-delivery superseded. -#}
+{% macro raw_versions_as_of_d(relation) -%}
+    select r.*
+    from (select * from {{ relation }}) as r
+    where
+        r.version_at < {{ business_day_start() }}
+        and {{ known_by_d(relation, 'r.batch_id') }}
+        and not exists (
+            select 1 from (select * from {{ source('etl', 'files') }}) as f
+            where f.batch_id = r.batch_id and f.status <> 'loaded'
+        )
+{%- endmacro %}

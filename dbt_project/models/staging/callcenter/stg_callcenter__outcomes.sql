@@ -1,18 +1,6 @@
 -- Every outcome row the call center returned (one per call attempt), as of D.
 with source as (
-    select
-        r.record,
-        r.version_at,
-        r.batch_id,
-        r.locator
-    from (select * from {{ source('raw', 'callcenter_outcomes') }}) as r
-    where
-        r.version_at < {{ business_day_start() }}
-        and {{ known_by_d(source('raw', 'callcenter_outcomes'), 'r.batch_id') }}
-        and not exists (  -- rows of a file a corrected re-delivery superseded
-            select 1 from (select * from {{ source('etl', 'files') }}) as f
-            where f.batch_id = r.batch_id and f.status <> 'loaded'
-        )
+    {{ raw_versions_as_of_d(source('raw', 'callcenter_outcomes')) }}
 ),
 
 renamed as (

@@ -5,20 +5,7 @@
 {{ config(materialized='view') }}
 
 with source as (
-    select
-        r.record,
-        r.record_key,
-        r.version_at,
-        r.batch_id,
-        r.locator
-    from (select * from {{ source('raw', 'dms_vehicles') }}) as r
-    where
-        r.version_at < {{ business_day_start() }}
-        and {{ known_by_d(source('raw', 'dms_vehicles'), 'r.batch_id') }}
-        and not exists (
-            select 1 from (select * from {{ source('etl', 'files') }}) as f
-            where f.batch_id = r.batch_id and f.status <> 'loaded'
-        )
+    {{ raw_versions_as_of_d(source('raw', 'dms_vehicles')) }}
 ),
 
 renamed as (

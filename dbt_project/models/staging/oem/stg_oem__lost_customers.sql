@@ -1,14 +1,7 @@
 -- One row per VIN in each dealer's monthly list (厂家下发流失客户), every period kept:
 -- the intermediate layer picks the latest period before D.
 with source as (
-    select
-        r.record,
-        r.record_version,
-        r.version_at
-    from (select * from {{ source('raw', 'oem_lost_customers') }}) as r
-    where
-        r.version_at < {{ business_day_start() }}
-        and {{ known_by_d(source('raw', 'oem_lost_customers'), 'r.batch_id') }}
+    {{ raw_versions_as_of_d(source('raw', 'oem_lost_customers')) }}
 ),
 
 renamed as (
