@@ -89,16 +89,8 @@ unit_calls as (
             and (decisions.next_due_date is null or decisions.next_due_date > list_rows.business_date)
 ),
 
--- the units that got a list row: on their due day, or carried and placed later
-placements as (
-    select distinct
-        business_date,
-        customer_id,
-        reason,
-        event_key
-    from unit_calls
-),
-
+-- the units that got a list row (on their due day, or carried and placed later), with
+-- what the call center reported for it and its follow-ups
 results as (
     select
         unit_calls.business_date,
@@ -110,7 +102,7 @@ results as (
         bool_or(call_results.booked) as booked,
         sum(call_results.sms_reported) as sms_sent
     from unit_calls
-    inner join {{ ref('int_outreach_call_results') }} as call_results on unit_calls.call_id = call_results.call_id
+    left join {{ ref('int_outreach_call_results') }} as call_results on unit_calls.call_id = call_results.call_id
     group by unit_calls.business_date, unit_calls.customer_id, unit_calls.reason, unit_calls.event_key
 ),
 
@@ -121,7 +113,7 @@ units as (
         decisions.dealer_code,
         date_trunc('month', decisions.business_date)::date as month,
         decisions.disposition = 'holdout' as is_holdout,
-        placements.customer_id is not null as is_listed,
+        results.customer_id is not null as is_listed,
         coalesce(results.attempts, 0) > 0 as is_attempted,
         coalesce(results.reached, false) as is_reached,
         coalesce(results.booked, false) as is_booked,
@@ -146,12 +138,6 @@ units as (
         end as has_returned
     from decisions
     inner join reasons on decisions.reason = reasons.reason
-    left join placements
-        on
-            decisions.business_date = placements.business_date
-            and decisions.customer_id = placements.customer_id
-            and decisions.reason = placements.reason
-            and decisions.event_key = placements.event_key
     left join still_carried
         on
             decisions.next_due_date is null
