@@ -18,7 +18,11 @@ with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
 
-due as (
+-- not materialized: the carried rows look their due event up by int_outreach_due's index.
+-- PostgreSQL estimates yesterday's follow-ups (an OR of three filters) at one row and
+-- joins them in a nested loop: over a materialized copy, that read every due row once
+-- per follow-up (50 s a day on `medium`, 0.1 s by the index).
+due as not materialized (
     select * from {{ ref('int_outreach_due') }}
 ),
 

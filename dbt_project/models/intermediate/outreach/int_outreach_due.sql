@@ -8,6 +8,9 @@
 -- identifies the due event a reason is listed once for (the insurer claim, the visit, the
 -- case, the vehicle, the due date, the policy, the vehicle's current lapse, the customer's
 -- absence, the year, the recall on the vehicle, the recommendation and its trigger).
+-- Indexed by due event: int_outreach_candidates looks yesterday's carried rows up in it.
+{{ config(indexes=[{'columns': ['customer_id', 'reason', 'event_key']}]) }}
+
 with reasons as (
     select * from {{ ref('outreach_reasons') }}
 ),
