@@ -26,13 +26,15 @@
     {%- else -%}
     create temporary table int_visits__touched on commit drop as
     -- changed in the DMS: every record stg_dms__repair_orders merged since this model's
-    -- last build (each carries the D of the build that merged it; by its index). Not the
-    -- raw batches staging has recorded as merged: a batch committed less than a minute
+    -- last build (each carries the D of the build that merged it; by its index): by the
+    -- builds after it, or, rebuilding the same D, by this one. Not those of the last build
+    -- itself, which it read: after a full build every order carries that D. Not the raw
+    -- batches staging has recorded as merged: a batch committed less than a minute
     -- before the build is merged by staging but recorded only at its next build, and its
     -- late-written orders would reach the visits a day late.
     select repair_orders.ro_number
     from {{ ref('stg_dms__repair_orders') }} as repair_orders
-    where repair_orders.merged_for_date >= {{ increment.last_date }}
+    where repair_orders.merged_for_date >= least({{ increment.last_date }} + 1, {{ business_date() }})
     union
     -- merged since: their visits still count for the merged record. By the customer_id
     -- index: as an array, PostgreSQL does not expect each merged record to have visits
