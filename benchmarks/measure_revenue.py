@@ -529,29 +529,28 @@ def report_oem_reconciliation(
     )
     print(f"\n5. OEM RECONCILIATION as of {as_of_d}: marts.oem_churn_reconciliation against the world")
     print(f"   periods compared: {', '.join(sorted(cells['period'].unique()))}")
-    print("   the world's base and owners at the period's end (rules §2, §9) / as of D (the model's comment)")
-    header = f"{'warehouse':>9s} {'world@end':>9s} {'diff':>7s} {'world@D':>9s} {'diff':>7s} {'cells≠@D':>8s}"
+    print("   the world's base and owners at the period's end (rules §2, §9: what the model reads) / as of D")
+    header = f"{'warehouse':>9s} {'world@end':>9s} {'diff':>7s} {'cells≠':>7s} {'world@D':>9s} {'diff':>7s}"
     print(f"   {'class':24s} {header}")
     for name in CLASSES:
         rows = cells[cells["class"] == name]
         w, e, d = int(rows["vehicles"].sum()), int(rows["vehicles_end"].sum()), int(rows["vehicles_d"].sum())
-        off = int((rows["vehicles"] != rows["vehicles_d"]).sum())
-        print(f"   {name:24s} {w:9d} {e:9d} {w - e:+7d} {d:9d} {w - d:+7d} {off:8d}")
-    off = cells[cells["vehicles"] != cells["vehicles_d"]]
+        off = int((rows["vehicles"] != rows["vehicles_end"]).sum())
+        print(f"   {name:24s} {w:9d} {e:9d} {w - e:+7d} {off:7d} {d:9d} {w - d:+7d}")
+    off = cells[cells["vehicles"] != cells["vehicles_end"]]
     print(
-        "   every cell recomputed exactly from the world, with the base as of D"
+        "   every cell recomputed exactly from the world, with the base at each period's end"
         if off.empty
-        else f"   {len(off)} cells differ from the independent recomputation with the base as of D"
+        else f"   {len(off)} cells differ from the independent recomputation with the base at the period's end"
     )
-    print("   (world@end - world@D: vehicles sold or scrapped between the period's end and D, which the model")
-    print("   leaves out of the base although rules §9 reads the dealer's status at the period's end)")
+    print("   (world@D - world@end: the vehicles sold or scrapped between the period's end and D)")
     if len(off):
-        print("   the largest differences against the world as of D (dealer, period, class: warehouse vs world):")
-        worst = off.assign(gap=(off["vehicles"] - off["vehicles_d"]).abs()).nlargest(5, "gap")
+        print("   the largest differences (dealer, period, class: warehouse vs world at the period's end):")
+        worst = off.assign(gap=(off["vehicles"] - off["vehicles_end"]).abs()).nlargest(5, "gap")
         for _, row in worst.iterrows():
             print(
                 f"     {row['dealer_code']} {row['period']} {row['class']}: "
-                f"{int(row['vehicles'])} vs {int(row['vehicles_d'])}"
+                f"{int(row['vehicles'])} vs {int(row['vehicles_end'])}"
             )
 
 
