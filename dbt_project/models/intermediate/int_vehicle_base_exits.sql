@@ -18,25 +18,23 @@ ordered as (
         versions.vin,
         versions.version_at,
         coalesce(versions.vehicle_status in ('sold', 'scrapped'), false) as is_gone,
-        row_number() over (
-            partition by versions.vin order by versions.version_at, versions.batch_id, versions.locator
-        ) as version_no
+        row_number() over by_version as version_no
     from vehicles
     inner join versions on vehicles.vin = versions.vin
+    window by_version as (partition by versions.vin order by versions.version_at, versions.batch_id, versions.locator)
 ),
 
-last_owned as (
+-- each version beside the car's last owned one (0: never owned in the versions loaded)
+numbered as (
     select
-        vin,
-        coalesce(max(version_no) filter (where not is_gone), 0) as last_owned_no
+        *,
+        coalesce(max(version_no) filter (where not is_gone) over (partition by vin), 0) as last_owned_no
     from ordered
-    group by vin
 )
 
 select
-    ordered.vin,
-    (min(ordered.version_at) at time zone 'Asia/Shanghai')::date as left_base_on
-from ordered
-inner join last_owned on ordered.vin = last_owned.vin
-where ordered.is_gone and ordered.version_no > last_owned.last_owned_no
-group by ordered.vin
+    vin,
+    (min(version_at) at time zone 'Asia/Shanghai')::date as left_base_on
+from numbered
+where is_gone and version_no > last_owned_no
+group by vin
