@@ -282,7 +282,10 @@ def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
 
 
 def _display_width(text: str) -> int:
-    """Columns a text takes on screen: a Chinese character takes two."""
+    """Columns a text takes on screen: a Chinese character takes two. (Most cells are
+    ASCII - ids, mobiles, VINs, dates - and are measured by their length.)"""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
