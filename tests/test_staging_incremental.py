@@ -315,3 +315,72 @@ def test_a_warehouse_staged_before_source_versions_is_upgraded_by_its_migration(
     _load_orders(db, _order("R2", "2026-11-11T10:00:00+08:00", status="closed"))
     _build(db, "2026-11-12")
     assert _state(db)["builds"]["stg_dms__repair_orders"] == ("2026-11-12", False), "then merged again"
+
+
+RENEWALS = "stg_insurer__policies stg_dms__dealers int_policy_renewals"
+
+
+def _renewal_policy(number: str, vin: str, start: str, end: str, issued: str, dealer: str = "D001") -> dict:
+    return {**_policy(number, issued), "车架号": vin, "起保日期": start, "终保日期": end, "出单机构": dealer}
+
+
+def _renewals(url: str) -> dict[str, tuple]:
+    """policy -> (its row's transaction id, then its renewal columns): a row the build did
+    not rewrite keeps its xmin."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select policy_no, xmin::text, vin, is_window_closed, is_renewed_anywhere, renewal_policy_no,"
+            " is_renewed_via_group, group_renewal_policy_no from intermediate.int_policy_renewals"
+        )
+        return {row[0]: row[1:] for row in cur.fetchall()}
+
+
+def _build_renewals(url: str, day: str, full_refresh: bool = False) -> None:
+    dbt_vars = json.dumps({"business_date": day})
+    args = ["run", "--quiet", "--select", *RENEWALS.split(), "--vars", dbt_vars, *target_for(dbt_vars)]
+    assert run_dbt(args + (["--full-refresh"] if full_refresh else []), url), f"dbt run for {day} failed"
+
+
+def test_policy_renewals_follow_changed_policies_and_closing_windows(db: str):
+    """int_policy_renewals recomputes only the VINs whose policies changed (a corrected
+    VIN: the old one's too) or whose renewal window closed, and ends with what a build
+    from all policies gives."""
+    _load_dms(db, "dealers", {"dealer_code": "D001", "updated_at": "2026-11-01T10:00:00+08:00"})
+    _load_policy_file(
+        db,
+        "2026-11-06",
+        _renewal_policy("A1", "VINA", "2025-11-01", "2026-10-31", "2025-10-20"),  # window to 11-30
+        _renewal_policy("B0", "VINB", "2025-11-01", "2026-10-31", "2025-10-20"),
+        _renewal_policy("B1", "VINB", "2026-11-01", "2027-10-31", "2026-10-25"),  # B0's renewal
+        _renewal_policy("W0", "VINW", "2025-10-13", "2026-10-12", "2025-10-01"),  # window to 11-11
+        _renewal_policy("Q0", "VINQ", "2026-03-01", "2027-02-28", "2026-02-20"),  # nothing happens to it
+    )
+    _build_renewals(db, "2026-11-10")
+    first = _renewals(db)
+    assert first["B0"][3:5] == (True, "B1")
+    assert first["W0"][2] is False
+    assert first["A1"][3] is False
+
+    _load_policy_file(
+        db,
+        "2026-11-12",
+        _renewal_policy("A2", "VINA", "2026-11-01", "2027-10-31", "2026-11-11", dealer="INS-DIRECT"),
+        _renewal_policy("B1", "VINC", "2026-11-01", "2027-10-31", "2026-11-11"),  # its VIN corrected
+    )
+    _build_renewals(db, "2026-11-13")
+    daily = _renewals(db)
+    with contextlib.closing(psycopg2.connect(db)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select business_date::text, full_rebuild from etl.staging_builds where model = %s",
+            ("int_policy_renewals",),
+        )
+        assert cur.fetchone() == ("2026-11-13", False), "merged, not rebuilt"
+    assert daily["A1"][3:7] == (True, "A2", False, None), "renewed, not through the group"
+    assert daily["B0"][3:5] == (False, None), "its renewal now belongs to another VIN"
+    assert daily["B1"][1] == "VINC"
+    assert daily["W0"][2] is True, "its window closed on 11-11"
+    assert daily["Q0"][0] == first["Q0"][0], "an untouched VIN's row is not rewritten"
+
+    _build_renewals(db, "2026-11-13", full_refresh=True)
+    rebuilt = _renewals(db)
+    assert {p: row[1:] for p, row in daily.items()} == {p: row[1:] for p, row in rebuilt.items()}

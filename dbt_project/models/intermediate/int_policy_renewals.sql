@@ -1,4 +1,12 @@
-{{ config(indexes=[{'columns': ['policy_no'], 'unique': true}]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ prepare_policy_renewals_increment() }}",
+    post_hook="{{ record_staging_build(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') }}",
+    indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['vin']}, {'columns': ['renewal_window_closes_on']}]
+) }}
+-- depends_on: {{ source('raw', 'insurer_policies') }}
 
 -- Rules §7: whether, and where, each policy was renewed. A renewal is a later policy of the
 -- same coverage (commercial after commercial, compulsory after compulsory) on the same VIN,
@@ -7,9 +15,15 @@
 -- it (出单机构). The one definition the renewal KPIs (§7) and INSURANCE_RENEWAL's outcome
 -- (§5) read. The window closes `renewal_days_after_end` days after the end date: until it
 -- has closed before D, a renewal can still come.
+-- Incremental: a daily build recomputes only the policies of the VINs whose policies
+-- changed or whose window closed since the last build (macros/policy_renewals_increment.sql).
 with policies as (
     select * from {{ ref('stg_insurer__policies') }}
-    where vin is not null
+    {%- if is_incremental() and policy_renewals_increment().mode == 'incremental' %}
+        where vin in (select int_policy_renewals__touched.vin from int_policy_renewals__touched)
+    {%- else %}
+        where vin is not null
+    {%- endif %}
 ),
 
 group_dealers as (
