@@ -384,3 +384,82 @@ def test_policy_renewals_follow_changed_policies_and_closing_windows(db: str):
     _build_renewals(db, "2026-11-13", full_refresh=True)
     rebuilt = _renewals(db)
     assert {p: row[1:] for p, row in daily.items()} == {p: row[1:] for p, row in rebuilt.items()}
+
+
+SUMMARIES = "stg_dms__repair_orders stg_dms__customers stg_dms__advisors int_customers_resolved int_visits"
+SUMMARIES += " int_vehicle_latest_visits int_customer_advisor"
+
+
+def _visit(ro: str, vin: str, customer: str, closed: str, advisor: str, updated_at: str, **changes) -> dict:
+    order = {**_order(ro, updated_at, status="closed"), "vin": vin, "customer_id": customer}
+    return {**order, "close_date": closed, "advisor_id": advisor, **changes}
+
+
+def _summaries(url: str) -> dict[str, dict[str, tuple]]:
+    """Each summary: key -> (its row's transaction id, then its columns)."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select vin, xmin::text, last_visit_ro_number, last_maintenance_ro_number"
+            " from intermediate.int_vehicle_latest_visits"
+        )
+        vehicles = {row[0]: row[1:] for row in cur.fetchall()}
+        cur.execute(
+            "select customer_id, xmin::text, advisor_id, advisor_is_active, last_visit_ro_number"
+            " from intermediate.int_customer_advisor"
+        )
+        customers = {row[0]: row[1:] for row in cur.fetchall()}
+    return {"vehicles": vehicles, "customers": customers}
+
+
+def _build_summaries(url: str, day: str, full_refresh: bool = False) -> None:
+    dbt_vars = json.dumps({"business_date": day})
+    args = ["run", "--quiet", "--select", *SUMMARIES.split(), "--vars", dbt_vars, *target_for(dbt_vars)]
+    assert run_dbt(args + (["--full-refresh"] if full_refresh else []), url), f"dbt run for {day} failed"
+
+
+def _without_xmin(summaries: dict[str, dict[str, tuple]]) -> dict[str, dict[str, tuple]]:
+    return {name: {key: row[1:] for key, row in rows.items()} for name, rows in summaries.items()}
+
+
+def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
+    """int_vehicle_latest_visits and int_customer_advisor recompute only the vehicles and
+    customers whose visits (or advisor) changed, including a latest visit voided, moved to
+    another vehicle or counted for a merged customer's survivor, and end with what a build
+    from all visits gives."""
+    first_day = "2026-11-01T10:00:00+08:00"
+    _load_dms(db, "advisors", {"advisor_id": "A1", "active": True, "updated_at": first_day})
+    _load_dms(db, "advisors", {"advisor_id": "A2", "active": True, "updated_at": first_day})
+    _load_dms(db, "customers", _customer("C3", first_day), _customer("C4", first_day))
+    _load_orders(
+        db,
+        _visit("V1", "VINX", "C1", "2026-11-01", "A1", first_day, service_type="MAINTENANCE"),
+        _visit("V2", "VINX", "C1", "2026-11-05", "A2", first_day, service_type="REPAIR"),
+        _visit("V3", "VINY", "C2", "2026-11-03", "A2", first_day),
+        _visit("V4", "VINZ", "C3", "2026-11-02", "A2", first_day),  # nothing happens to it
+        _visit("V5", "VINM", "C4", "2026-11-02", "A2", first_day),
+    )
+    _build_summaries(db, "2026-11-10")
+    first = _summaries(db)
+    assert first["vehicles"]["VINX"][1:] == ("V2", "V1")
+    assert first["customers"]["C1"][1:] == ("A2", True, "V2")
+
+    changed = "2026-11-10T10:00:00+08:00"
+    _load_orders(
+        db,
+        _visit("V2", "VINX", "C1", "2026-11-05", "A2", changed, status="void"),  # X's and C1's latest, voided
+        _visit("V3", "VINW", "C2", "2026-11-03", "A2", changed),  # Y's only visit: another vehicle's
+    )
+    _load_dms(db, "advisors", {"advisor_id": "A1", "active": False, "updated_at": changed})  # C1's advisor again
+    _load_dms(db, "customers", _customer("C4", changed, merged_into="C3"))  # C4's visit counts for C3 now
+    _build_summaries(db, "2026-11-11")
+    daily = _summaries(db)
+    assert daily["vehicles"]["VINX"][1:] == ("V1", "V1")
+    assert "VINY" not in daily["vehicles"]
+    assert daily["vehicles"]["VINW"][1] == "V3"
+    assert daily["customers"]["C1"][1:] == ("A1", False, "V1"), "its latest visit now, with an advisor who left"
+    assert "C4" not in daily["customers"], "merged into C3"
+    assert daily["customers"]["C3"][3] == "V5", "V5 (11-02, a higher order number than V4) counts for C3"
+    assert daily["vehicles"]["VINZ"][0] == first["vehicles"]["VINZ"][0], "an untouched vehicle is not rewritten"
+
+    _build_summaries(db, "2026-11-11", full_refresh=True)
+    assert _without_xmin(daily) == _without_xmin(_summaries(db))

@@ -2,10 +2,20 @@
 -- churn status, the maintenance due dates and the outreach: its latest visit (date,
 -- dealer, repair order) and its latest maintenance visit (FIRST_SERVICE or MAINTENANCE).
 -- "Latest" is by visit date, then repair-order number. One row per vehicle with a visit.
-{{ config(indexes=[{'columns': ['vin'], 'unique': true}]) }}
+-- Incremental: a daily build recomputes only the vehicles whose visits changed since the
+-- last one (macros/visit_summaries.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ prepare_visit_summary_increment('vin', ['last_visit_ro_number', 'last_maintenance_ro_number']) }}",
+    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    indexes=[{'columns': ['vin'], 'unique': true}]
+) }}
+-- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
 
 with visits as (
-    select * from {{ ref('int_visits') }}
+    {{ visits_of_touched_keys('vin') }}
 ),
 
 latest_visits as (
