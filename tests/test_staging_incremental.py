@@ -463,3 +463,93 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
 
     _build_summaries(db, "2026-11-11", full_refresh=True)
     assert _without_xmin(daily) == _without_xmin(_summaries(db))
+
+
+CHURN = SUMMARIES.replace(" int_vehicle_latest_visits int_customer_advisor", "")
+CHURN += " stg_dms__vehicles stg_dms__vehicle_versions int_vehicles_resolved int_vehicle_base_exits"
+CHURN += " int_vehicle_churn_monthly"
+
+
+def _vehicle(vin: str, customer: str, updated_at: str, status: str = "active") -> dict:
+    return {
+        "vin": vin,
+        "customer_id": customer,
+        "dealer_code": "D001",
+        "delivery_date": "2024-01-01",
+        "status": status,
+        "updated_at": updated_at,
+    }
+
+
+def _churn_months(url: str) -> dict[tuple[str, str], tuple]:
+    """(vin, month) -> (its row's transaction id, then its status columns)."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select vin, month::text, xmin::text, as_of_date::text, dealer_code, last_visit_date::text, churn_status,"
+            " customer_id from intermediate.int_vehicle_churn_monthly"
+        )
+        return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
+
+
+def _build_churn(url: str, day: str, full_refresh: bool = False) -> None:
+    dbt_vars = json.dumps({"business_date": day})
+    common = ["--quiet", "--vars", dbt_vars, *target_for(dbt_vars)]
+    assert run_dbt(["seed", "--select", "churn_status_thresholds", *common], url)
+    args = ["run", "--select", *CHURN.split(), *common]
+    assert run_dbt(args + (["--full-refresh"] if full_refresh else []), url), f"dbt run for {day} failed"
+
+
+def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
+    """int_vehicle_churn_monthly rewrites, day to day, the months still open and every month
+    of the vehicles whose history changed (a visit voided, a late visit, a sale), keeps the
+    ended months of the others, drops the months leaving the window, and always equals a
+    build from all visits."""
+    first_day = "2026-11-01T10:00:00+08:00"
+    _load_dms(
+        db,
+        "vehicles",
+        _vehicle("VINX", "C1", first_day),
+        _vehicle("VINY", "C2", first_day),
+        _vehicle("VINZ", "C3", first_day),
+        _vehicle("VINS", "C1", first_day),
+    )
+    _load_orders(
+        db,
+        _visit("X1", "VINX", "C1", "2025-06-01", "A1", first_day),
+        _visit("X2", "VINX", "C1", "2026-03-01", "A1", first_day),
+        _visit("Y1", "VINY", "C2", "2025-01-15", "A1", first_day),
+        _visit("Z1", "VINZ", "C3", "2026-10-01", "A1", first_day),
+        _visit("S1", "VINS", "C1", "2025-08-01", "A1", first_day),
+    )
+    _build_churn(db, "2026-11-10")
+    first = _churn_months(db)
+    assert first[("VINX", "2026-05-01")][3] == "2026-03-01"
+
+    changed = "2026-11-10T10:00:00+08:00"
+    _load_orders(
+        db,
+        _visit("X2", "VINX", "C1", "2026-03-01", "A1", changed, status="void"),
+        _visit("Y2", "VINY", "C2", "2025-09-01", "A1", changed),  # dated long ago, loaded today
+    )
+    _load_dms(db, "vehicles", _vehicle("VINS", "C9", changed, status="sold"))
+    _build_churn(db, "2026-11-11")
+    daily = _churn_months(db)
+    assert daily[("VINX", "2026-05-01")][3] == "2025-06-01", "X2 voided: an ended month changes"
+    assert daily[("VINY", "2025-10-01")][3] == "2025-09-01", "the late visit counts in the months after it"
+    assert ("VINS", "2026-11-01") not in daily, "sold on 11-10: not in the base as of 11-11"
+    assert daily[("VINS", "2026-10-01")][1:3] == ("2026-11-01", "D001"), "still in October's base"
+    assert daily[("VINZ", "2026-10-01")][0] == first[("VINZ", "2026-10-01")][0], "an ended month, unchanged"
+    assert daily[("VINZ", "2026-11-01")][1] == "2026-11-11", "the open month is as of D"
+
+    def without_xmin(months: dict) -> dict:
+        return {key: row[1:] for key, row in months.items()}
+
+    _build_churn(db, "2026-11-11", full_refresh=True)
+    assert without_xmin(daily) == without_xmin(_churn_months(db))
+
+    _build_churn(db, "2026-12-02")  # November has ended, December begun, 2024-12 left the window
+    later = _churn_months(db)
+    assert min(month for _, month in later) == "2025-01-01"
+    assert later[("VINZ", "2026-11-01")][1] == "2026-12-01"
+    _build_churn(db, "2026-12-02", full_refresh=True)
+    assert without_xmin(later) == without_xmin(_churn_months(db))

@@ -21,6 +21,17 @@
 {%- endmacro %}
 
 
+{#- The repair orders whose visit may have changed since `since` (the first D to look at):
+    those int_visits wrote since (a changed order, a customer merge, a close date reached),
+    and those staging merged since (a voided order leaves int_visits without a row). -#}
+{% macro orders_changed_since(since) -%}
+    select visits.ro_number from {{ ref('int_visits') }} as visits where visits.merged_for_date >= {{ since }}
+    union
+    select orders.ro_number from {{ ref('stg_dms__repair_orders') }} as orders
+    where orders.merged_for_date >= {{ since }}
+{%- endmacro %}
+
+
 {#- The model's visits: all of them, or on a daily build those of the touched keys. -#}
 {% macro visits_of_touched_keys(key) -%}
     select * from {{ ref('int_visits') }}
@@ -41,10 +52,7 @@
     {%- set since = 'least(' ~ increment.last_date ~ ' + 1, ' ~ business_date() ~ ')' -%}
     create temporary table {{ this.identifier }}__touched on commit drop as
     with changed_orders as (
-        select visits.ro_number from {{ ref('int_visits') }} as visits where visits.merged_for_date >= {{ since }}
-        union
-        select orders.ro_number from {{ ref('stg_dms__repair_orders') }} as orders
-        where orders.merged_for_date >= {{ since }}
+        {{ orders_changed_since(since) }}
     )
     select visits.{{ key }} from {{ ref('int_visits') }} as visits
     where visits.ro_number in (select changed_orders.ro_number from changed_orders)

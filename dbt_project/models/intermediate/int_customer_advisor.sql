@@ -11,7 +11,8 @@
     pre_hook="{{ prepare_visit_summary_increment('customer_id', ['last_visit_ro_number'],
                                                  also_touched=customers_of_changed_advisors) }}",
     post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
-    indexes=[{'columns': ['customer_id'], 'unique': true}]
+    indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
 
@@ -36,6 +37,7 @@ select
     latest_visits.customer_id,
     latest_visits.advisor_id,
     coalesce(advisors.is_active, false) as advisor_is_active,
-    latest_visits.ro_number as last_visit_ro_number
+    latest_visits.ro_number as last_visit_ro_number,
+    {{ business_date() }} as merged_for_date
 from latest_visits
 left join advisors on latest_visits.advisor_id = advisors.advisor_id

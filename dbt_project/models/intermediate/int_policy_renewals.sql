@@ -4,7 +4,9 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_policy_renewals_increment() }}",
     post_hook="{{ record_staging_build(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') }}",
-    indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['vin']}, {'columns': ['renewal_window_closes_on']}]
+    indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['vin']}, {'columns': ['renewal_window_closes_on']},
+             {'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'insurer_policies') }}
 
@@ -79,7 +81,8 @@ select
     first_via_group.policy_no is not null as is_renewed_via_group,
     first_via_group.renewal_policy_no as group_renewal_policy_no,
     first_via_group.renewal_dealer_code as group_renewal_dealer_code,
-    first_via_group.renewal_premium as group_renewal_premium
+    first_via_group.renewal_premium as group_renewal_premium,
+    {{ business_date() }} as merged_for_date
 from policies
 left join first_anywhere on policies.policy_no = first_anywhere.policy_no
 left join first_via_group on policies.policy_no = first_via_group.policy_no

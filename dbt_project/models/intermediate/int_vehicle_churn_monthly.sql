@@ -1,4 +1,14 @@
-{{ config(indexes=[{'columns': ['month', 'vin'], 'unique': true}]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ prepare_churn_monthly_increment() }}",
+    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    indexes=[{'columns': ['month', 'vin'], 'unique': true}, {'columns': ['vin']}, {'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
+) }}
+-- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
+-- depends_on: {{ ref('stg_dms__vehicles') }}
 
 -- Churn status (rules §2) of every vehicle at the end of each KPI month (rules §4), from
 -- the visit history alone: the status a run on the day after the month end would have
@@ -8,6 +18,8 @@
 -- (runs of months expanded, no sort of vehicles × months); the status by days from an array.
 -- The base is the vehicles owned at the month's end: today's, and those sold or scrapped
 -- since (int_vehicle_base_exits), so a past month's status is the one it had then.
+-- Incremental: a daily build recomputes the months still open and the vehicles whose
+-- history changed (macros/churn_monthly_increment.sql).
 with months as (
     select
         month_start::date as month,
@@ -136,6 +148,15 @@ runs as (
     where first_visit_months.first_month is null or first_visit_months.first_month > {{ kpi_first_month() }}
 ),
 
+-- the months of each run to compute: all of them, or on a daily build, for a vehicle whose
+-- history did not change, the open months only
+runs_to_expand as (
+    select
+        *,
+        {{ churn_monthly_first_month_to_compute('vin', 'from_month') }} as expand_from
+    from runs
+),
+
 spine as (
     select
         runs.vin,
@@ -145,8 +166,8 @@ spine as (
         run_month.month_start::date as month,
         least((run_month.month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date,
         runs.latest_visit
-    from runs
-    cross join lateral generate_series(runs.from_month, runs.to_month, interval '1 month') as run_month (month_start)
+    from runs_to_expand as runs
+    cross join lateral generate_series(runs.expand_from, runs.to_month, interval '1 month') as run_month (month_start)
     -- in the base at the month's end: not sold or scrapped before its as-of date
     where
         runs.left_base_on is null
@@ -198,6 +219,7 @@ select
             then status_arrays.never_visited_statuses
         else status_arrays.visited_statuses
     end)[least(days_counted.days_since_last_visit, (select last_threshold.days from last_threshold)) + 1]
-        as churn_status
+        as churn_status,
+    {{ business_date() }} as merged_for_date
 from days_counted
 cross join status_arrays

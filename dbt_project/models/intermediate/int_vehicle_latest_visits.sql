@@ -10,7 +10,8 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_visit_summary_increment('vin', ['last_visit_ro_number', 'last_maintenance_ro_number']) }}",
     post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
-    indexes=[{'columns': ['vin'], 'unique': true}]
+    indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
 
@@ -44,6 +45,7 @@ select
     latest_visits.last_visit_dealer_code,
     latest_visits.last_visit_ro_number,
     latest_maintenance.last_maintenance_date,
-    latest_maintenance.last_maintenance_ro_number
+    latest_maintenance.last_maintenance_ro_number,
+    {{ business_date() }} as merged_for_date
 from latest_visits
 left join latest_maintenance on latest_visits.vin = latest_maintenance.vin
