@@ -13,7 +13,9 @@ with lists as (
     select * from {{ ref('stg_oem__lost_customers') }}
 ),
 
-statuses as (
+-- (not materialized: 24 months × every vehicle; each use reads the table by its own
+-- plan, the listed vehicles by the (month, vin) index)
+statuses as not materialized (
     select * from {{ ref('int_vehicle_churn_monthly') }}
 ),
 
