@@ -11,8 +11,14 @@ with recommendations as (
     select * from {{ ref('stg_dms__recommendations') }}
 ),
 
-visits as (
-    select * from {{ ref('int_visits') }}
+-- (not materialized, and only what is read: two lookups of the order's visit, not a copy
+-- of every visit)
+visits as not materialized (
+    select
+        ro_number,
+        dealer_code,
+        visit_date
+    from {{ ref('int_visits') }}
 ),
 
 identity as (
