@@ -23,7 +23,9 @@ grid as (
     from dealers cross join months
 ),
 
-visits as (
+-- (not materialized: each figure below reads the visits by its own plan, instead of a
+-- copy of every visit)
+visits as not materialized (
     select * from {{ ref('int_visits') }}
 ),
 

@@ -25,8 +25,15 @@ policies as (
     select * from {{ ref('stg_insurer__policies') }}
 ),
 
+-- the orders either check below reads (open ones, and those naming a claim): one pass over
+-- the orders, and a copy of these few columns only
 repair_orders as (
-    select * from {{ ref('stg_dms__repair_orders') }}
+    select
+        vin,
+        ro_status,
+        insurance_claim_no
+    from {{ ref('stg_dms__repair_orders') }}
+    where ro_status = 'open' or insurance_claim_no is not null
 ),
 
 open_repair_orders as (
