@@ -465,7 +465,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
     assert _without_xmin(daily) == _without_xmin(_summaries(db))
 
 
-CHURN = SUMMARIES.replace(" int_vehicle_latest_visits int_customer_advisor", "")
+CHURN = SUMMARIES.replace(" int_customer_advisor", "")
 CHURN += " stg_dms__vehicles stg_dms__vehicle_versions int_vehicles_resolved int_vehicle_base_exits"
 CHURN += " int_vehicle_churn_monthly"
 

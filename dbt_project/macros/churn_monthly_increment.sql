@@ -10,7 +10,9 @@
         the home dealer, which names the dealer of a vehicle never serviced or sold by
         the group);
     and drops the months that left the `kpi_months` window. Instead of 24 × a million
-    rows, a day rewrites about one month's.
+    rows, a day rewrites about one month's. A vehicle whose history did not change has
+    every visit in or before the first open month, so its open months need only its
+    latest visit (int_vehicle_latest_visits), not all its visits.
     It rebuilds from all visits when int_visits' increment would (the first build, a
     backfill, a superseded DMS file). A change of `churn_status_thresholds` or
     `kpi_months` takes a `--full-refresh` of the model, as does a repair order whose VIN
@@ -67,10 +69,22 @@
     {%- set increment = churn_monthly_increment() -%}
     {%- if is_incremental() and increment.mode == 'incremental' -%}
     (case
-        when {{ vin }} in (select touched.vin from int_vehicle_churn_monthly__touched as touched) then {{ from_month }}
+        when {{ churn_monthly_history_changed(vin) }} then {{ from_month }}
         else greatest({{ from_month }}, {{ increment.first_open_month }})
     end)
     {%- else -%}
     {{ from_month }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Whether a vehicle's history is recomputed in full: always on a full build; on a daily
+    build, if it changed since the last one (else only its open months are, from its
+    latest visit). -#}
+{% macro churn_monthly_history_changed(vin) -%}
+    {%- if is_incremental() and churn_monthly_increment().mode == 'incremental' -%}
+    ({{ vin }} in (select touched.vin from int_vehicle_churn_monthly__touched as touched))
+    {%- else -%}
+    true
     {%- endif -%}
 {%- endmacro %}

@@ -83,15 +83,33 @@ status_by_days as (
 -- each vehicle's latest visit per month (visits before the first month in the first),
 -- as 'YYYY-MM-DD|ro_number|dealer' so that max() keeps the latest with its dealer. A later
 -- month's latest visit is later than an earlier month's, so it is also the latest so far.
-monthly_latest as (
+monthly_latest_of_changed as (
     select
         visits.vin,
         greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }}) as month,
         max(to_char(visits.visit_date, 'YYYY-MM-DD') || '|' || visits.ro_number || '|' || visits.dealer_code)
             as latest_visit
     from visits
-    where visits.visit_date < {{ business_date() }}
+    where visits.visit_date < {{ business_date() }} and {{ churn_monthly_history_changed('visits.vin') }}
     group by visits.vin, greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }})
+),
+
+-- on a daily build, a vehicle whose history did not change has every visit in or before
+-- the first month still open: its latest visit is the latest in each open month too
+latest_of_unchanged as (
+    select
+        latest.vin,
+        greatest(date_trunc('month', latest.last_visit_date)::date, {{ kpi_first_month() }}) as month,
+        to_char(latest.last_visit_date, 'YYYY-MM-DD') || '|' || latest.last_visit_ro_number
+        || '|' || latest.last_visit_dealer_code as latest_visit
+    from {{ ref('int_vehicle_latest_visits') }} as latest
+    where not {{ churn_monthly_history_changed('latest.vin') }}
+),
+
+monthly_latest as (
+    select * from monthly_latest_of_changed
+    union all
+    select * from latest_of_unchanged
 ),
 
 -- runs of months with the same latest visit: from a month with a visit to the month before
