@@ -140,9 +140,9 @@ churn as (
     select
         dealer_code,
         month as month_start,
-        count(*) as active_base,
-        count(*) filter (where churn_status in ('at_risk', 'churned')) as churned_or_at_risk
-    from {{ ref('int_vehicle_churn_monthly') }}
+        sum(vehicles)::bigint as active_base,
+        coalesce(sum(vehicles) filter (where churn_status in ('at_risk', 'churned')), 0)::bigint as churned_or_at_risk
+    from {{ ref('int_churn_monthly_counts') }}
     group by 1, 2
 ),
 
