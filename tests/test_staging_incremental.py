@@ -491,8 +491,8 @@ def _churn_months(url: str) -> dict[tuple[str, str], tuple]:
         return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
 
 
-def _build_churn(url: str, day: str, full_refresh: bool = False) -> None:
-    dbt_vars = json.dumps({"business_date": day})
+def _build_churn(url: str, day: str, full_refresh: bool = False, **other_vars) -> None:
+    dbt_vars = json.dumps({"business_date": day, **other_vars})
     common = ["--quiet", "--vars", dbt_vars, *target_for(dbt_vars)]
     assert run_dbt(["seed", "--select", "churn_status_thresholds", *common], url)
     args = ["run", "--select", *CHURN.split(), *common]
@@ -553,3 +553,7 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     assert later[("VINZ", "2026-11-01")][1] == "2026-12-01"
     _build_churn(db, "2026-12-02", full_refresh=True)
     assert without_xmin(later) == without_xmin(_churn_months(db))
+
+    _build_churn(db, "2026-12-02", kpi_months=12)  # other rules: every month again
+    assert min(month for _, month in _churn_months(db)) == "2026-01-01"
+    assert all(row[0] != later[key][0] for key, row in _churn_months(db).items() if key in later)

@@ -14,12 +14,19 @@
     every visit in or before the first open month, so its open months need only its
     latest visit (int_vehicle_latest_visits), not all its visits.
     It rebuilds from all visits when int_visits' increment would (the first build, a
-    backfill, a superseded DMS file). A change of `churn_status_thresholds` or
-    `kpi_months` takes a `--full-refresh` of the model, as does a repair order whose VIN
-    the DMS corrects (the old VIN keeps the visit in the months already ended). -#}
+    backfill, a superseded DMS file), and when the rules it applies changed since
+    (`churn_status_thresholds`, `kpi_months`: their fingerprint is the table's comment).
+    A repair order whose VIN the DMS corrects keeps the visit in the old VIN's months
+    already ended until a `--full-refresh` (the feeds do not correct VINs). -#}
 {% macro churn_monthly_increment() -%}
     {%- set increment = visit_summary_increment() -%}
     {%- if increment.mode == 'incremental' -%}
+        {%- set same_rules = run_query(
+            "select coalesce(obj_description(to_regclass('" ~ this.schema ~ "." ~ this.identifier ~ "'), 'pg_class'), '')"
+            ~ " = (" ~ churn_rules_fingerprint() ~ ")") -%}
+        {%- if not same_rules.columns[0].values()[0] -%}
+            {{ return({'mode': 'full'}) }}
+        {%- endif -%}
         {%- do increment.update({
             'since': 'least(' ~ increment.last_date ~ ' + 1, ' ~ business_date() ~ ')',
             'first_open_month': 'cast(date_trunc(\'month\', ' ~ increment.last_date ~ ' - 1) as date)'}) -%}
@@ -86,5 +93,23 @@
     ({{ vin }} in (select touched.vin from int_vehicle_churn_monthly__touched as touched))
     {%- else -%}
     true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The churn rules a build applied, as text: the thresholds seed's rows and `kpi_months`.
+    A post-hook writes it as the table's comment; a daily build compares. -#}
+{% macro churn_rules_fingerprint() -%}
+    select 'churn rules ' || md5(coalesce(string_agg(thresholds::text, '|' order by thresholds::text), ''))
+        || ', kpi_months {{ var("kpi_months") }}'
+    from {{ ref('churn_status_thresholds') }} as thresholds
+{%- endmacro %}
+
+
+{#- Post-hook of int_vehicle_churn_monthly: record the rules it was built with. -#}
+{% macro record_churn_rules() -%}
+    {%- if execute -%}
+    {%- set fingerprint = run_query(churn_rules_fingerprint()).columns[0].values()[0] -%}
+    comment on table {{ this }} is '{{ fingerprint }}'
     {%- endif -%}
 {%- endmacro %}
