@@ -14,21 +14,20 @@
     every visit in or before the first open month, so its open months need only its
     latest visit (int_vehicle_latest_visits), not all its visits.
     It rebuilds from all visits when int_visits' increment would (the first build, a
-    backfill, a superseded DMS file), and when the rules it applies changed since
-    (`churn_status_thresholds`, `kpi_months`: their fingerprint is the table's comment).
+    backfill, a superseded DMS file), when the rules it applies changed since
+    (`churn_status_thresholds`, `kpi_months`: `built_with_the_same_rules`), and when the
+    vehicles' or customers' staging was rebuilt since (a record a corrected file dropped
+    leaves no stamp to find it by).
     A repair order whose VIN the DMS corrects keeps the visit in the old VIN's months
     already ended until a `--full-refresh` (the feeds do not correct VINs). -#}
 {% macro churn_monthly_increment() -%}
     {%- set increment = visit_summary_increment() -%}
     {%- if increment.mode == 'incremental' -%}
-        {%- set same_rules = run_query(
-            "select coalesce(obj_description(to_regclass('" ~ this.schema ~ "." ~ this.identifier ~ "'), 'pg_class'), '')"
-            ~ " = (" ~ churn_rules_fingerprint() ~ ")") -%}
-        {%- if not same_rules.columns[0].values()[0] -%}
+        {%- if not built_with_the_same_rules(churn_rules_fingerprint())
+              or staging_rebuilt_since(['stg_dms__vehicles', 'stg_dms__customers'], increment.merged_since) -%}
             {{ return({'mode': 'full'}) }}
         {%- endif -%}
         {%- do increment.update({
-            'since': 'least(' ~ increment.last_date ~ ' + 1, ' ~ business_date() ~ ')',
             'first_open_month': 'cast(date_trunc(\'month\', ' ~ increment.last_date ~ ' - 1) as date)'}) -%}
     {%- endif -%}
     {{ return(increment) }}
@@ -45,21 +44,32 @@
     {%- else -%}
     create temporary table int_vehicle_churn_monthly__touched on commit drop as
     with changed_customers as (
+        -- changed since, or merged into another record (a merge of its survivor, since,
+        -- moves its vehicles again: C into S before, S into T now)
         select customers.customer_id from {{ ref('stg_dms__customers') }} as customers
-        where customers.merged_for_date >= {{ increment.since }}
+        where customers.merged_for_date >= {{ increment.merged_since }}
+        union
+        select resolved.customer_id from {{ ref('int_customers_resolved') }} as resolved
+        where resolved.is_merged
+    ),
+
+    vins as (
+        select visits.vin from {{ ref('int_visits') }} as visits
+        where visits.ro_number in ({{ orders_changed_since(increment.merged_since) }})
+        union
+        select orders.vin from {{ ref('stg_dms__repair_orders') }} as orders
+        where orders.merged_for_date >= {{ increment.merged_since }}
+        union
+        select vehicles.vin from {{ ref('stg_dms__vehicles') }} as vehicles
+        where vehicles.merged_for_date >= {{ increment.merged_since }}
+            or vehicles.customer_id in (select changed_customers.customer_id from changed_customers)
+        union
+        select resolved.vin from {{ ref('int_vehicles_resolved') }} as resolved
+        where resolved.customer_id in (select changed_customers.customer_id from changed_customers)
     )
-    select visits.vin from {{ ref('int_visits') }} as visits
-    where visits.ro_number in ({{ orders_changed_since(increment.since) }})
-    union
-    select orders.vin from {{ ref('stg_dms__repair_orders') }} as orders
-    where orders.merged_for_date >= {{ increment.since }} and orders.vin is not null
-    union
-    select vehicles.vin from {{ ref('stg_dms__vehicles') }} as vehicles
-    where vehicles.merged_for_date >= {{ increment.since }}
-        or vehicles.customer_id in (select changed_customers.customer_id from changed_customers)
-    union
-    select resolved.vin from {{ ref('int_vehicles_resolved') }} as resolved
-    where resolved.customer_id in (select changed_customers.customer_id from changed_customers);
+
+    -- (no null: the model reads the set with `not in`)
+    select vins.vin from vins where vins.vin is not null;
 
     delete from {{ this }}
     where
@@ -97,19 +107,10 @@
 {%- endmacro %}
 
 
-{#- The churn rules a build applied, as text: the thresholds seed's rows and `kpi_months`.
-    A post-hook writes it as the table's comment; a daily build compares. -#}
+{#- The churn rules a build applies, as a query of one text: the thresholds seed's rows and
+    `kpi_months`. -#}
 {% macro churn_rules_fingerprint() -%}
     select 'churn rules ' || md5(coalesce(string_agg(thresholds::text, '|' order by thresholds::text), ''))
         || ', kpi_months {{ var("kpi_months") }}'
     from {{ ref('churn_status_thresholds') }} as thresholds
-{%- endmacro %}
-
-
-{#- Post-hook of int_vehicle_churn_monthly: record the rules it was built with. -#}
-{% macro record_churn_rules() -%}
-    {%- if execute -%}
-    {%- set fingerprint = run_query(churn_rules_fingerprint()).columns[0].values()[0] -%}
-    comment on table {{ this }} is '{{ fingerprint }}'
-    {%- endif -%}
 {%- endmacro %}

@@ -9,3 +9,33 @@
         set business_date = excluded.business_date, built_at = clock_timestamp()
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The rules an incremental model was built with, kept as the table's comment: a daily
+    build that would apply other rules (a changed seed, a var given for the run) rebuilds
+    the model in full instead of mixing rows of both. `fingerprint` is a query of one text
+    naming the rules. -#}
+{% macro record_rules(fingerprint) -%}
+    {%- if execute -%}
+    {%- set text = run_query(fingerprint).columns[0].values()[0] -%}
+    comment on table {{ this }} is '{{ text }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro built_with_the_same_rules(fingerprint) -%}
+    {%- set same = run_query(
+        "select coalesce(obj_description(to_regclass('" ~ this.schema ~ "." ~ this.identifier ~ "'), 'pg_class'), '')"
+        ~ " = (" ~ fingerprint ~ ")") -%}
+    {{ return(same.columns[0].values()[0]) }}
+{%- endmacro %}
+
+
+{#- Whether any of the staging `models` was rebuilt from all of raw by a build for
+    `merged_since` or later (etl.staging_builds): a record a corrected file dropped is
+    then gone without a stamp, and a model following them must rebuild too. -#}
+{% macro staging_rebuilt_since(models, merged_since) -%}
+    {%- set rebuilt = run_query(
+        "select exists (select 1 from etl.staging_builds where full_rebuild and business_date >= " ~ merged_since
+        ~ " and model in ('" ~ models | join("', '") ~ "'))") -%}
+    {{ return(rebuilt.columns[0].values()[0]) }}
+{%- endmacro %}

@@ -9,14 +9,18 @@
       - the VINs of the policies whose window closed since (`is_window_closed` turns
         true on the day after `renewal_window_closes_on`).
     It rebuilds from all policies when `staging_increment` says so (the first build, a
-    backfill, a superseded insurer file) or when the group's dealers changed (a renewal
-    is through the group when a group dealer sold it). -#}
+    backfill, a superseded insurer file), when the group's dealers changed (a renewal
+    is through the group when a group dealer sold it), or when it would apply another
+    renewal window (`renewal_days_before_end`, `renewal_days_after_end`). -#}
 {% macro policy_renewals_increment() -%}
     {%- set increment = staging_increment(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') -%}
+    {%- if increment.mode == 'incremental' and not built_with_the_same_rules(renewal_rules_fingerprint()) -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
     {%- if increment.mode == 'incremental' -%}
         {%- set dealers_changed = run_query(
             "select exists (select 1 from " ~ ref('stg_dms__dealers')
-            ~ " where merged_for_date >= least(" ~ increment.last_date ~ " + 1, " ~ business_date() ~ "))") -%}
+            ~ " where merged_for_date >= " ~ increment.merged_since ~ ")") -%}
         {%- if dealers_changed.columns[0].values()[0] -%}
             {{ return({'mode': 'full'}) }}
         {%- endif -%}
@@ -37,7 +41,7 @@
     with merged as (
         select policies.policy_no, policies.vin
         from {{ ref('stg_insurer__policies') }} as policies
-        where policies.merged_for_date >= least({{ increment.last_date }} + 1, {{ business_date() }})
+        where policies.merged_for_date >= {{ increment.merged_since }}
     )
     select merged.vin from merged where merged.vin is not null
     union
@@ -49,4 +53,10 @@
 
     delete from {{ this }} where vin in (select int_policy_renewals__touched.vin from int_policy_renewals__touched)
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The renewal window a build applies (for `record_rules`). -#}
+{% macro renewal_rules_fingerprint() -%}
+    select 'renewal window {{ var("renewal_days_before_end") }} days before to {{ var("renewal_days_after_end") }} after'
 {%- endmacro %}

@@ -83,7 +83,10 @@
         (its rows must go, and maybe whole records with them);
       - 'incremental': otherwise, merging the records touched since the last build:
         versions made since `since` (the last build's D 00:00 +08:00), and the records of
-        `batches` (loaded since, whatever their versions' dates).
+        `batches` (loaded since, whatever their versions' dates). A model downstream
+        of staging takes the records staging merged from `merged_since` on (their
+        `merged_for_date`): those of the builds after its last one or, rebuilding the
+        same D, of this build.
     A model downstream that follows the same records (`merged_by`: the staging model it
     reads them from, e.g. int_visits) takes only the batches that staging model merged. -#}
 {% macro staging_increment(relation, merged_by=none) -%}
@@ -106,7 +109,8 @@
         their records up by index (a subquery made it expect millions and scan all of raw) -#}
     {%- set batches = run_query(unmerged_batches(relation, merged_by)).columns[0].values() | map('int') | list -%}
     {{ return({'mode': 'incremental', 'batches': batches, 'last_date': "cast('" ~ last_date ~ "' as date)",
-               'since': "(cast('" ~ last_date ~ "' as timestamp) at time zone 'Asia/Shanghai')"}) }}
+               'since': "(cast('" ~ last_date ~ "' as timestamp) at time zone 'Asia/Shanghai')",
+               'merged_since': "least(cast('" ~ last_date ~ "' as date) + 1, " ~ business_date() ~ ")"}) }}
 {%- endmacro %}
 
 

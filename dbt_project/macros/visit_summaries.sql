@@ -15,9 +15,14 @@
     The pre-hook collects those keys (a temporary table `<model>__touched`) and deletes
     their rows; the model then inserts the summaries of those of them that still have
     visits. It rebuilds from all visits when int_visits' increment would (the first build,
-    a backfill, a superseded DMS file). -#}
+    a backfill, a superseded DMS file), or when the advisors' staging was rebuilt since. -#}
 {% macro visit_summary_increment() -%}
-    {{ return(staging_increment(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders')) }}
+    {%- set increment = staging_increment(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') -%}
+    {#- an advisor a corrected file dropped leaves no stamp to find its customers by -#}
+    {%- if increment.mode == 'incremental' and staging_rebuilt_since(['stg_dms__advisors'], increment.merged_since) -%}
+        {{ return({'mode': 'full'}) }}
+    {%- endif -%}
+    {{ return(increment) }}
 {%- endmacro %}
 
 
@@ -49,7 +54,7 @@
     {%- if increment.mode == 'full' -%}
     truncate {{ this }}
     {%- else -%}
-    {%- set since = 'least(' ~ increment.last_date ~ ' + 1, ' ~ business_date() ~ ')' -%}
+    {%- set since = increment.merged_since -%}
     create temporary table {{ this.identifier }}__touched on commit drop as
     with changed_orders as (
         {{ orders_changed_since(since) }}

@@ -34,7 +34,7 @@
     -- late-written orders would reach the visits a day late.
     select repair_orders.ro_number
     from {{ ref('stg_dms__repair_orders') }} as repair_orders
-    where repair_orders.merged_for_date >= least({{ increment.last_date }} + 1, {{ business_date() }})
+    where repair_orders.merged_for_date >= {{ increment.merged_since }}
     union
     -- merged since: their visits still count for the merged record. By the customer_id
     -- index: as an array, PostgreSQL does not expect each merged record to have visits

@@ -3,7 +3,8 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_policy_renewals_increment() }}",
-    post_hook="{{ record_staging_build(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') }}",
+    post_hook=["{{ record_staging_build(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') }}",
+               "{{ record_rules(renewal_rules_fingerprint()) }}"],
     indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['vin']}, {'columns': ['renewal_window_closes_on']},
              {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}

@@ -11,14 +11,9 @@ with recommendations as (
     select * from {{ ref('stg_dms__recommendations') }}
 ),
 
--- (not materialized, and only what is read: two lookups of the order's visit, not a copy
--- of every visit)
+-- (not materialized: each recommendation's orders are looked up by the visits' key)
 visits as not materialized (
-    select
-        ro_number,
-        dealer_code,
-        visit_date
-    from {{ ref('int_visits') }}
+    select * from {{ ref('int_visits') }}
 ),
 
 identity as (
@@ -38,8 +33,8 @@ followups as (
 dated as (
     select
         recommendations.*,
-        coalesce(visits.dealer_code, recommendations.dealer_code) as visit_dealer_code,
-        coalesce(visits.visit_date, (recommendations.created_at at time zone 'Asia/Shanghai')::date)
+        coalesce(recommended_on.dealer_code, recommendations.dealer_code) as visit_dealer_code,
+        coalesce(recommended_on.visit_date, (recommendations.created_at at time zone 'Asia/Shanghai')::date)
             as recommended_date,
         case
             when done.visit_date is not null then done.visit_date
@@ -47,8 +42,21 @@ dated as (
                 then (recommendations.updated_at at time zone 'Asia/Shanghai')::date
         end as done_date
     from recommendations
-    left join visits on recommendations.ro_number = visits.ro_number
-    left join visits as done on recommendations.done_ro_number = done.ro_number
+    -- each order's visit looked up by its key, one per recommendation (a hash join of
+    -- millions of visits against recommendations whose done order is mostly null spilled
+    -- gigabytes on `large`)
+    left join lateral (
+        select
+            visits.dealer_code,
+            visits.visit_date
+        from visits
+        where visits.ro_number = recommendations.ro_number
+    ) as recommended_on on true
+    left join lateral (
+        select visits.visit_date
+        from visits
+        where visits.ro_number = recommendations.done_ro_number
+    ) as done on true
 )
 
 select

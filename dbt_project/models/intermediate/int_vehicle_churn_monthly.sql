@@ -4,12 +4,12 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_churn_monthly_increment() }}",
     post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
-               "{{ record_churn_rules() }}"],
+               "{{ record_rules(churn_rules_fingerprint()) }}"],
     indexes=[{'columns': ['month', 'vin'], 'unique': true}, {'columns': ['vin']}, {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
--- depends_on: {{ ref('stg_dms__vehicles') }}
+-- depends_on: {{ ref('stg_dms__vehicles') }}, {{ ref('int_customers_resolved') }}
 
 -- Churn status (rules §2) of every vehicle at the end of each KPI month (rules §4), from
 -- the visit history alone: the status a run on the day after the month end would have
@@ -53,6 +53,10 @@ visits as (
     select * from {{ ref('int_visits') }}
 ),
 
+latest_visits as (
+    select * from {{ ref('int_vehicle_latest_visits') }}
+),
+
 thresholds as (
     select * from {{ ref('churn_status_thresholds') }}
 ),
@@ -82,14 +86,17 @@ status_by_days as (
 ),
 
 -- each vehicle's latest visit per month (visits before the first month in the first),
--- as 'YYYY-MM-DD|ro_number|dealer' so that max() keeps the latest with its dealer. A later
--- month's latest visit is later than an earlier month's, so it is also the latest so far.
+-- as 'YYYY-MM-DD|ro_number|dealer'. A later month's latest visit is later than an earlier
+-- month's, so it is also the latest so far.
 monthly_latest_of_changed as (
     select
         visits.vin,
         greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }}) as month,
-        max(to_char(visits.visit_date, 'YYYY-MM-DD') || '|' || visits.ro_number || '|' || visits.dealer_code)
-            as latest_visit
+        -- latest by visit date, then repair-order number (as int_vehicle_latest_visits)
+        (array_agg(
+            to_char(visits.visit_date, 'YYYY-MM-DD') || '|' || visits.ro_number || '|' || visits.dealer_code
+            order by visits.visit_date desc, visits.ro_number desc
+        ))[1] as latest_visit
     from visits
     where visits.visit_date < {{ business_date() }} and {{ churn_monthly_history_changed('visits.vin') }}
     group by visits.vin, greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }})
@@ -103,7 +110,7 @@ latest_of_unchanged as (
         greatest(date_trunc('month', latest.last_visit_date)::date, {{ kpi_first_month() }}) as month,
         to_char(latest.last_visit_date, 'YYYY-MM-DD') || '|' || latest.last_visit_ro_number
         || '|' || latest.last_visit_dealer_code as latest_visit
-    from {{ ref('int_vehicle_latest_visits') }} as latest
+    from latest_visits as latest
     where not {{ churn_monthly_history_changed('latest.vin') }}
 ),
 
