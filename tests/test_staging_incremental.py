@@ -429,6 +429,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
     first_day = "2026-11-01T10:00:00+08:00"
     _load_dms(db, "advisors", {"advisor_id": "A1", "active": True, "updated_at": first_day})
     _load_dms(db, "advisors", {"advisor_id": "A2", "active": True, "updated_at": first_day})
+    _load_dms(db, "advisors", {"advisor_id": "A3", "active": True, "updated_at": first_day})
     _load_dms(db, "customers", _customer("C3", first_day), _customer("C4", first_day))
     _load_orders(
         db,
@@ -437,6 +438,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
         _visit("V3", "VINY", "C2", "2026-11-03", "A2", first_day),
         _visit("V4", "VINZ", "C3", "2026-11-02", "A2", first_day),  # nothing happens to it
         _visit("V5", "VINM", "C4", "2026-11-02", "A2", first_day),
+        _visit("V6", "VINP", "C5", "2026-11-02", "A3", first_day),  # only its advisor will change
     )
     _build_summaries(db, "2026-11-10")
     first = _summaries(db)
@@ -450,6 +452,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
         _visit("V3", "VINW", "C2", "2026-11-03", "A2", changed),  # Y's only visit: another vehicle's
     )
     _load_dms(db, "advisors", {"advisor_id": "A1", "active": False, "updated_at": changed})  # C1's advisor again
+    _load_dms(db, "advisors", {"advisor_id": "A3", "active": False, "updated_at": changed})  # C5's advisor left
     _load_dms(db, "customers", _customer("C4", changed, merged_into="C3"))  # C4's visit counts for C3 now
     _build_summaries(db, "2026-11-11")
     daily = _summaries(db)
@@ -458,6 +461,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
     assert daily["vehicles"]["VINW"][1] == "V3"
     assert daily["customers"]["C1"][1:] == ("A1", False, "V1"), "its latest visit now, with an advisor who left"
     assert "C4" not in daily["customers"], "merged into C3"
+    assert daily["customers"]["C5"][1:3] == ("A3", False), "its visits unchanged, its advisor left"
     assert daily["customers"]["C3"][3] == "V5", "V5 (11-02, a higher order number than V4) counts for C3"
     assert daily["vehicles"]["VINZ"][0] == first["vehicles"]["VINZ"][0], "an untouched vehicle is not rewritten"
 

@@ -1,8 +1,8 @@
 {#- Post-hook of every model: give PostgreSQL's planner the statistics of a table the build
     has just written. dbt creates a table model as a new table, and a new table has none
     until autovacuum gets to it, seconds to minutes later; a model reading it before then
-    is planned for a one-row guess. On `medium`, campaign_effectiveness took 137 s so (a
-    nested loop per decision), and 0.7 s once its inputs had been analysed.
+    is planned for a one-row guess, and can take minutes instead of a second
+    (BENCHMARKS.md).
     ANALYZE reads a sample (30,000 rows), so its cost does not grow with the table.
     An incremental model keeps its statistics from build to build, and adds a day's
     change to them: it is analysed when it has none yet (its first build). -#}
