@@ -39,3 +39,28 @@
         ~ " and model in ('" ~ models | join("', '") ~ "'))") -%}
     {{ return(rebuilt.columns[0].values()[0]) }}
 {%- endmacro %}
+
+
+{#- Post-hook of an incremental model: create an index on `columns` unless the table has one
+    on exactly those columns. dbt creates a model's `indexes` only with its table, so a
+    table made by an earlier version (a model that was a table then) would lack the
+    indexes its daily increment now reads by. -#}
+{% macro index_if_missing(columns) -%}
+    {%- if execute -%}
+    do $$
+    begin
+        if not exists (
+            select 1 from pg_index as i
+            where i.indrelid = '{{ this }}'::regclass
+              and array(
+                  select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)
+                  join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                  order by k.n
+              ) = array['{{ columns | join("', '") }}']
+        ) then
+            create index on {{ this }} ({{ columns | join(', ') }});
+        end if;
+    end
+    $$
+    {%- endif -%}
+{%- endmacro %}

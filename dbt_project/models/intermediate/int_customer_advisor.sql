@@ -10,7 +10,8 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_visit_summary_increment('customer_id', ['last_visit_ro_number'],
                                                  also_touched=customers_of_changed_advisors) }}",
-    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+               "{{ index_if_missing(['merged_for_date']) }}"],
     indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}
 ) }}

@@ -4,7 +4,10 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_policy_renewals_increment() }}",
     post_hook=["{{ record_staging_build(source('raw', 'insurer_policies'), merged_by='stg_insurer__policies') }}",
-               "{{ record_rules(renewal_rules_fingerprint()) }}"],
+               "{{ record_rules(renewal_rules_fingerprint()) }}",
+               "{{ index_if_missing(['vin']) }}",
+               "{{ index_if_missing(['renewal_window_closes_on']) }}",
+               "{{ index_if_missing(['merged_for_date']) }}"],
     indexes=[{'columns': ['policy_no'], 'unique': true}, {'columns': ['vin']}, {'columns': ['renewal_window_closes_on']},
              {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}

@@ -9,7 +9,8 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_visit_summary_increment('vin', ['last_visit_ro_number', 'last_maintenance_ro_number']) }}",
-    post_hook="{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+               "{{ index_if_missing(['merged_for_date']) }}"],
     indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}
 ) }}
