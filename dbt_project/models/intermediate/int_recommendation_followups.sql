@@ -42,20 +42,24 @@ dated as (
                 then (recommendations.updated_at at time zone 'Asia/Shanghai')::date
         end as done_date
     from recommendations
-    -- each order's visit looked up by its key, one per recommendation (a hash join of
-    -- millions of visits against recommendations whose done order is mostly null spilled
-    -- gigabytes on `large`)
+    -- each order's visit looked up by its key, one per recommendation (`limit 1` keeps
+    -- the lookup from being flattened into a hash join of millions of visits against
+    -- recommendations whose done order is mostly null: it spilled 30 GB on `large`)
     left join lateral (
         select
             visits.dealer_code,
             visits.visit_date
         from visits
         where visits.ro_number = recommendations.ro_number
+        order by visits.ro_number
+        limit 1
     ) as recommended_on on true
     left join lateral (
         select visits.visit_date
         from visits
         where visits.ro_number = recommendations.done_ro_number
+        order by visits.ro_number
+        limit 1
     ) as done on true
 )
 
