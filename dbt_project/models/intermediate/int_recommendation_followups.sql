@@ -27,7 +27,7 @@ followups as (
         min(business_date) filter (where disposition = 'holdout') as first_held_out_date
     from {{ ref('int_outreach_history') }}
     where reason = 'DECLINED_WORK'
-    group by 1
+    group by split_part(event_key, '@', 1)
 ),
 
 dated as (
