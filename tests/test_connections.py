@@ -145,7 +145,9 @@ def test_the_connection_cli_stores_what_the_platform_reads(tmp_path: Path):
 
     airflow = Path(sys.executable).with_name("airflow")
     env = {
-        **os.environ,
+        # not a connection another test of this worker left in the environment: the CLI
+        # would read it before the one stored here
+        **{name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW_CONN_")},
         "AIRFLOW_HOME": str(tmp_path),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/a.db",
     }

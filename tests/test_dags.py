@@ -136,7 +136,7 @@ def test_the_warehouse_is_built_when_every_raw_table_has_been_loaded(dagbag):
     dag = dagbag.dags["baoke_warehouse"]
     assert {asset.name for asset in dag.schedule} == {entity.table for entity in ALL}
     kpis = dag.task_dict["dbt.kpi_dealer_monthly_model_build"]
-    churn = "dbt.int_vehicle_churn_monthly_model_build"
+    churn = "dbt.int_churn_monthly_counts_model_build"
     assert churn in kpis.upstream_task_ids, "a failing test stops what depends on it"
 
 
