@@ -81,12 +81,12 @@
 
 
 {#- The first month of a vehicle's run of months to compute: the run's first, or on a daily
-    build, for a vehicle whose history did not change, the first month still open. -#}
-{% macro churn_monthly_first_month_to_compute(vin, from_month) -%}
-    {%- set increment = churn_monthly_increment() -%}
-    {%- if is_incremental() and increment.mode == 'incremental' -%}
+    build (`increment`: the model's `churn_monthly_increment()`, computed once), for a
+    vehicle whose history did not change, the first month still open. -#}
+{% macro churn_monthly_first_month_to_compute(vin, from_month, increment) -%}
+    {%- if increment.mode == 'incremental' -%}
     (case
-        when {{ churn_monthly_history_changed(vin) }} then {{ from_month }}
+        when {{ churn_monthly_history_changed(vin, increment) }} then {{ from_month }}
         else greatest({{ from_month }}, {{ increment.first_open_month }})
     end)
     {%- else -%}
@@ -98,8 +98,8 @@
 {#- Whether a vehicle's history is recomputed in full: always on a full build; on a daily
     build, if it changed since the last one (else only its open months are, from its
     latest visit). -#}
-{% macro churn_monthly_history_changed(vin) -%}
-    {%- if is_incremental() and churn_monthly_increment().mode == 'incremental' -%}
+{% macro churn_monthly_history_changed(vin, increment) -%}
+    {%- if increment.mode == 'incremental' -%}
     ({{ vin }} in (select touched.vin from int_vehicle_churn_monthly__touched as touched))
     {%- else -%}
     true

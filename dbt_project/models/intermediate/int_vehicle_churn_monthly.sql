@@ -23,6 +23,7 @@
 -- since (int_vehicle_base_exits), so a past month's status is the one it had then.
 -- Incremental: a daily build recomputes the months still open and the vehicles whose
 -- history changed (macros/churn_monthly_increment.sql).
+{%- set increment = churn_monthly_increment() %}
 with months as (
     select
         month_start::date as month,
@@ -100,7 +101,7 @@ monthly_latest_of_changed as (
             order by visits.visit_date desc, visits.ro_number desc
         ))[1] as latest_visit
     from visits
-    where visits.visit_date < {{ business_date() }} and {{ churn_monthly_history_changed('visits.vin') }}
+    where visits.visit_date < {{ business_date() }} and {{ churn_monthly_history_changed('visits.vin', increment) }}
     group by visits.vin, greatest(date_trunc('month', visits.visit_date)::date, {{ kpi_first_month() }})
 ),
 
@@ -113,7 +114,7 @@ latest_of_unchanged as (
         to_char(latest.last_visit_date, 'YYYY-MM-DD') || '|' || latest.last_visit_ro_number
         || '|' || latest.last_visit_dealer_code as latest_visit
     from latest_visits as latest
-    where not {{ churn_monthly_history_changed('latest.vin') }}
+    where not {{ churn_monthly_history_changed('latest.vin', increment) }}
 ),
 
 monthly_latest as (
@@ -181,7 +182,7 @@ runs as (
 runs_to_expand as (
     select
         *,
-        {{ churn_monthly_first_month_to_compute('vin', 'from_month') }} as expand_from
+        {{ churn_monthly_first_month_to_compute('vin', 'from_month', increment) }} as expand_from
     from runs
 ),
 
