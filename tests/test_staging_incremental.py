@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from baoke.dbt import run_dbt
-from baoke.extract.catalog import DMS, INSURER
+from baoke.extract.catalog import DMS, INSURER, OEM_LOST_CUSTOMERS
 from baoke.extract.loader import Batch, ensure_raw_tables
 from dbt_support import target_for
 
@@ -471,7 +471,7 @@ def test_visit_summaries_follow_changed_visits_merges_and_advisors(db: str):
 
 CHURN = SUMMARIES.replace(" int_customer_advisor", "")
 CHURN += " stg_dms__vehicles stg_dms__vehicle_versions int_vehicles_resolved int_vehicle_base_exits"
-CHURN += " int_vehicle_churn_monthly"
+CHURN += " int_vehicle_churn_monthly stg_oem__lost_customers int_oem_churn_reconciliation"
 
 
 def _vehicle(vin: str, customer: str, updated_at: str, status: str = "active") -> dict:
@@ -495,6 +495,32 @@ def _churn_months(url: str) -> dict[tuple[str, str], tuple]:
         return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
 
 
+def _load_oem_list(url: str, period: str, generated_at: str, *listed: tuple[str, str]) -> int:
+    """Load dealer D001's lost list for ``period``: (VIN, OEM status) pairs."""
+    scope = f"D001 {period}"
+    with contextlib.closing(psycopg2.connect(url)) as conn:
+        ensure_raw_tables(conn)
+        with Batch.open(conn, OEM_LOST_CUSTOMERS, scope, "test", dt.date(2026, 11, 20), dealer_code="D001") as batch:
+            for n, (vin, status) in enumerate(listed):
+                record = {**dict.fromkeys(OEM_LOST_CUSTOMERS.columns), "vin": vin, "oem_status": status}
+                batch.add(record, f"row {n}", scope, generated_at)
+            return _settled(conn, batch.load().batch_id)
+
+
+def _reconciliation(url: str) -> dict[tuple[str, str], tuple]:
+    """(period, vin) -> (its row's transaction id, then what it says)."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select period, vin, xmin::text, dealer_code, is_oem_listed, dealer_status, reconciliation_class"
+            " from intermediate.int_oem_churn_reconciliation"
+        )
+        return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
+
+
+def _without_xmin_rows(rows: dict) -> dict:
+    return {key: row[1:] for key, row in rows.items()}
+
+
 def _build_churn(url: str, day: str, full_refresh: bool = False, **other_vars) -> None:
     dbt_vars = json.dumps({"business_date": day, **other_vars})
     common = ["--quiet", "--vars", dbt_vars, *target_for(dbt_vars)]
@@ -507,7 +533,8 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     """int_vehicle_churn_monthly rewrites, day to day, the months still open and every month
     of the vehicles whose history changed (a visit voided, a late visit, a sale), keeps the
     ended months of the others, drops the months leaving the window, and always equals a
-    build from all visits."""
+    build from all visits. The OEM reconciliation follows it: it recomputes the vehicles
+    whose ended months changed and the lists that arrived, and equals a full build too."""
     first_day = "2026-11-01T10:00:00+08:00"
     _load_dms(
         db,
@@ -525,9 +552,12 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
         _visit("Z1", "VINZ", "C3", "2026-10-01", "A1", first_day),
         _visit("S1", "VINS", "C1", "2025-08-01", "A1", first_day),
     )
+    # the OEM's September list: VINX and VINY, and a car the group does not know
+    _load_oem_list(db, "2026-09", "2026-10-03T08:00:00+08:00", ("VINX", "LOST"), ("VINY", "AT_RISK"), ("VINQ", "LOST"))
     _build_churn(db, "2026-11-10")
     first = _churn_months(db)
     assert first[("VINX", "2026-05-01")][3] == "2026-03-01"
+    first_compared = _reconciliation(db)
 
     changed = "2026-11-10T10:00:00+08:00"
     _load_orders(
@@ -536,8 +566,13 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
         _visit("Y2", "VINY", "C2", "2025-09-01", "A1", changed),  # dated long ago, loaded today
     )
     _load_dms(db, "vehicles", _vehicle("VINS", "C9", changed, status="sold"))
+    _load_oem_list(db, "2026-10", "2026-11-10T09:00:00+08:00", ("VINZ", "AT_RISK"))  # October's, published today
     _build_churn(db, "2026-11-11")
     daily = _churn_months(db)
+    compared = _reconciliation(db)
+    assert compared[("2026-10", "VINZ")][1:] == ("D001", True, "active", "oem_late_seen_recently"), "a new list"
+    assert compared[("2026-09", "VINQ")][0] == first_compared[("2026-09", "VINQ")][0], "unchanged: not rewritten"
+    assert compared[("2026-09", "VINX")][0] != first_compared[("2026-09", "VINX")][0], "VINX's history changed"
     assert daily[("VINX", "2026-05-01")][3] == "2025-06-01", "X2 voided: an ended month changes"
     assert daily[("VINY", "2025-10-01")][3] == "2025-09-01", "the late visit counts in the months after it"
     assert ("VINS", "2026-11-01") not in daily, "sold on 11-10: not in the base as of 11-11"
@@ -545,18 +580,18 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     assert daily[("VINZ", "2026-10-01")][0] == first[("VINZ", "2026-10-01")][0], "an ended month, unchanged"
     assert daily[("VINZ", "2026-11-01")][1] == "2026-11-11", "the open month is as of D"
 
-    def without_xmin(months: dict) -> dict:
-        return {key: row[1:] for key, row in months.items()}
-
     _build_churn(db, "2026-11-11", full_refresh=True)
-    assert without_xmin(daily) == without_xmin(_churn_months(db))
+    assert _without_xmin_rows(daily) == _without_xmin_rows(_churn_months(db))
+    assert _without_xmin_rows(compared) == _without_xmin_rows(_reconciliation(db))
 
     _build_churn(db, "2026-12-02")  # November has ended, December begun, 2024-12 left the window
     later = _churn_months(db)
     assert min(month for _, month in later) == "2025-01-01"
     assert later[("VINZ", "2026-11-01")][1] == "2026-12-01"
+    later_compared = _reconciliation(db)
     _build_churn(db, "2026-12-02", full_refresh=True)
-    assert without_xmin(later) == without_xmin(_churn_months(db))
+    assert _without_xmin_rows(later) == _without_xmin_rows(_churn_months(db))
+    assert _without_xmin_rows(later_compared) == _without_xmin_rows(_reconciliation(db))
 
     _build_churn(db, "2026-12-02", kpi_months=12)  # other rules: every month again
     assert min(month for _, month in _churn_months(db)) == "2026-01-01"

@@ -71,11 +71,23 @@
     -- (no null: the model reads the set with `not in`)
     select vins.vin from vins where vins.vin is not null;
 
-    delete from {{ this }}
-    where
-        vin in (select touched.vin from int_vehicle_churn_monthly__touched as touched)
-        or month >= {{ increment.first_open_month }}
-        or month < {{ kpi_first_month() }}
+    analyze int_vehicle_churn_monthly__touched;
+
+    -- each of the three by the (month, vin) index: a vehicle's rows are one per month (a
+    -- vin index instead cost every daily insert of a million rows a random write)
+    delete from {{ this }} as held
+    using
+        int_vehicle_churn_monthly__touched as touched,
+        generate_series(
+            (select min(kept.month) from {{ this }} as kept)::timestamp,
+            {{ increment.first_open_month }}::timestamp,
+            interval '1 month'
+        ) as kept_month (month_start)
+    where held.month = kept_month.month_start::date and held.vin = touched.vin;
+
+    delete from {{ this }} where month >= {{ increment.first_open_month }};
+
+    delete from {{ this }} where month < {{ kpi_first_month() }}
     {%- endif -%}
 {%- endmacro %}
 

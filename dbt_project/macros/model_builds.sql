@@ -49,18 +49,39 @@
     {%- if execute -%}
     do $$
     begin
-        if not exists (
-            select 1 from pg_index as i
-            where i.indrelid = '{{ this }}'::regclass
-              and array(
-                  select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)
-                  join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum
-                  order by k.n
-              ) = array['{{ columns | join("', '") }}']
-        ) then
+        if not exists ({{ indexes_on(columns) }}) then
             create index on {{ this }} ({{ columns | join(', ') }});
         end if;
     end
     $$
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook of an incremental model: drop the indexes on exactly `columns` that an earlier
+    version created and the model no longer reads by (each costs every daily insert). -#}
+{% macro drop_index_if_present(columns) -%}
+    {%- if execute -%}
+    do $$
+    declare
+        unused regclass;
+    begin
+        for unused in select i.indexrelid::regclass from ({{ indexes_on(columns) }}) as i loop
+            execute 'drop index ' || unused;
+        end loop;
+    end
+    $$
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The model's indexes on exactly `columns`, in that order (pg_index rows). -#}
+{% macro indexes_on(columns) -%}
+    select i.indexrelid from pg_index as i
+    where i.indrelid = '{{ this }}'::regclass
+      and array(
+          select a.attname::text from unnest(i.indkey) with ordinality as k (attnum, n)
+          join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum
+          order by k.n
+      ) = array['{{ columns | join("', '") }}']
 {%- endmacro %}

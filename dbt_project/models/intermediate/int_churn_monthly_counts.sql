@@ -12,34 +12,50 @@ targets as (
     select * from {{ ref('churn_rate_targets') }}
 ),
 
--- each bucket's age range in years (its lower bound: the previous bucket's upper one), so
--- that a vehicle finds its bucket by a join on a four-row table, not a lookup per row
-buckets as (
+-- the as-of date of each month (as int_vehicle_churn_monthly: the day after its end, or D)
+months as (
+    select least((month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date
+    from generate_series(
+        {{ kpi_first_month() }}::timestamp,
+        date_trunc('month', {{ business_date() }} - 1),
+        interval '1 month'
+    ) as month_start
+),
+
+-- per month, where the buckets begin as delivery dates: a vehicle is at most N years old
+-- at the month's last day if delivered on or after (that day - N years) + 1. The bounds
+-- ascend (oldest bucket first) so that width_bucket() finds a vehicle's bucket with one
+-- call per row: 0 is the unbounded (oldest) bucket, or none if the seed has none. A join
+-- on the buckets' age ranges instead cost four interval computations per vehicle-month.
+month_buckets as (
     select
-        age_bucket,
-        max_age_years,
-        lag(max_age_years) over (order by bucket_order) as min_age_years
-    from targets
+        months.as_of_date,
+        array_agg(
+            ((months.as_of_date - 1) - make_interval(years => targets.max_age_years))::date + 1
+            order by targets.bucket_order desc
+        ) filter (where targets.max_age_years is not null) as delivered_from,
+        array_prepend(
+            max(targets.age_bucket) filter (where targets.max_age_years is null),
+            array_agg(targets.age_bucket order by targets.bucket_order desc)
+            filter (where targets.max_age_years is not null)
+        ) as age_buckets
+    from months
+    cross join targets
+    group by months.as_of_date
 )
 
 select
     statuses.dealer_code,
     statuses.month,
-    buckets.age_bucket,
+    month_buckets.age_buckets[width_bucket(statuses.delivery_date, month_buckets.delivered_from) + 1] as age_bucket,
     statuses.churn_status,
     count(*) as vehicles,
     -- the month has ended: its status is as of the day after its last day
     bool_and(statuses.as_of_date = (statuses.month + interval '1 month')::date) as is_final
 from statuses
-left join buckets
-    on
-        statuses.delivery_date is not null
-        and (
-            buckets.max_age_years is null
-            or statuses.delivery_date > (statuses.as_of_date - 1) - make_interval(years => buckets.max_age_years)
-        )
-        and (
-            buckets.min_age_years is null
-            or statuses.delivery_date <= (statuses.as_of_date - 1) - make_interval(years => buckets.min_age_years)
-        )
-group by statuses.dealer_code, statuses.month, buckets.age_bucket, statuses.churn_status
+inner join month_buckets on statuses.as_of_date = month_buckets.as_of_date
+group by
+    statuses.dealer_code,
+    statuses.month,
+    month_buckets.age_buckets[width_bucket(statuses.delivery_date, month_buckets.delivered_from) + 1],
+    statuses.churn_status

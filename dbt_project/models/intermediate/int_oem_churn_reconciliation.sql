@@ -1,3 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ prepare_reconciliation_increment() }}",
+    post_hook=["{{ record_staging_build(source('raw', 'oem_lost_customers')) }}",
+               "{{ record_rules(churn_rules_fingerprint()) }}",
+               "{{ index_if_missing(['merged_for_date']) }}"],
+    indexes=[{'columns': ['merged_for_date']}],
+    meta={'build_date_column': 'merged_for_date'}
+) }}
+-- depends_on: {{ source('raw', 'oem_lost_customers') }}
+
 -- Rules §9: the manufacturer's lost list against the dealer's own churn status, per dealer,
 -- OEM period and vehicle. Every VIN the OEM listed for the dealer in the period, with the
 -- group's status of the vehicle at the period's end (rules §2 on the day after the
@@ -9,6 +22,10 @@
 -- it at another dealer of the brand), agree_lost (the dealer calls it at_risk or churned
 -- too), oem_ahead_lapsing (the dealer calls it lapsing: not lost yet). Periods in the
 -- `kpi_months` months the history covers.
+-- Incremental: a daily build recomputes the vehicles whose ended months the churn history
+-- rewrote, the lists that changed and the periods just ended
+-- (macros/reconciliation_increment.sql).
+{%- set increment = reconciliation_increment() %}
 with lists as (
     select * from {{ ref('stg_oem__lost_customers') }}
 ),
@@ -20,11 +37,12 @@ statuses as not materialized (
 ),
 
 periods as (
-    select distinct
+    select
         dealer_code,
         period,
         to_date(period || '-01', 'YYYY-MM-DD') as month_start
     from lists
+    group by dealer_code, period
 ),
 
 covered_periods as (
@@ -32,6 +50,21 @@ covered_periods as (
     where
         month_start >= {{ kpi_first_month() }}
         and month_start < date_trunc('month', {{ business_date() }})
+),
+
+-- the listed vehicles to compare: all, or on a daily build those recomputed
+lists_to_compare as (
+    select * from lists
+    where
+        {{ reconciliation_recomputes(
+            'lists.dealer_code', 'lists.period', "to_date(lists.period || '-01', 'YYYY-MM-DD')", 'lists.vin', increment
+        ) }}
+),
+
+-- the vehicle-months to compare: all, or on a daily build those of the vehicles whose
+-- history changed, of the dealers' lists that changed and of the periods just ended
+statuses_to_compare as (
+    {{ reconciliation_statuses_to_compare('statuses', 'covered_periods', increment) }}
 ),
 
 oem_listed as (
@@ -47,7 +80,7 @@ oem_listed as (
         lists.last_service_date,
         statuses.churn_status as dealer_status,
         statuses.last_visit_date as dealer_last_visit_date
-    from lists
+    from lists_to_compare as lists
     inner join covered_periods
         on lists.dealer_code = covered_periods.dealer_code and lists.period = covered_periods.period
     left join statuses on lists.vin = statuses.vin and covered_periods.month_start = statuses.month
@@ -67,7 +100,7 @@ dealer_only as (
         statuses.churn_status as dealer_status,
         statuses.last_visit_date as dealer_last_visit_date
     from covered_periods
-    inner join statuses
+    inner join statuses_to_compare as statuses
         on covered_periods.dealer_code = statuses.dealer_code and covered_periods.month_start = statuses.month
     left join lists
         on
@@ -102,5 +135,6 @@ select
         when dealer_status in ('at_risk', 'churned') then 'agree_lost'
         else 'oem_ahead_lapsing'
     end as reconciliation_class,
-    is_oem_listed and coalesce(dealer_status in ('at_risk', 'churned'), false) as both_agree
+    is_oem_listed and coalesce(dealer_status in ('at_risk', 'churned'), false) as both_agree,
+    {{ business_date() }} as merged_for_date
 from compared

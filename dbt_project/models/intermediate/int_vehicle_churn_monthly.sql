@@ -3,11 +3,12 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ prepare_churn_monthly_increment() }}",
-    post_hook=["{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
+    post_hook=["{{ record_churn_history_changes() }}",
+               "{{ record_staging_build(source('raw', 'dms_repair_orders'), merged_by='stg_dms__repair_orders') }}",
                "{{ record_rules(churn_rules_fingerprint()) }}",
-               "{{ index_if_missing(['vin']) }}",
+               "{{ drop_index_if_present(['vin']) }}",
                "{{ index_if_missing(['merged_for_date']) }}"],
-    indexes=[{'columns': ['month', 'vin'], 'unique': true}, {'columns': ['vin']}, {'columns': ['merged_for_date']}],
+    indexes=[{'columns': ['month', 'vin'], 'unique': true}, {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'dms_repair_orders') }}, {{ ref('stg_dms__repair_orders') }}
