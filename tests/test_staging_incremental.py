@@ -584,11 +584,20 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     assert _without_xmin_rows(daily) == _without_xmin_rows(_churn_months(db))
     assert _without_xmin_rows(compared) == _without_xmin_rows(_reconciliation(db))
 
+    # August's list lands while the warehouse builds: after its staging model, before the
+    # reconciliation (a run of the reconciliation alone does the same); the next day finds it
+    _load_oem_list(db, "2026-08", "2026-09-02T08:00:00+08:00", ("VINZ", "LOST"))
+    dbt_vars = json.dumps({"business_date": "2026-11-11"})
+    only_reconciliation = ["run", "--quiet", "--select", "int_oem_churn_reconciliation", "--vars", dbt_vars]
+    assert run_dbt([*only_reconciliation, *target_for(dbt_vars)], db)
+    assert ("2026-08", "VINZ") not in _reconciliation(db), "not in staging yet"
+
     _build_churn(db, "2026-12-02")  # November has ended, December begun, 2024-12 left the window
     later = _churn_months(db)
     assert min(month for _, month in later) == "2025-01-01"
     assert later[("VINZ", "2026-11-01")][1] == "2026-12-01"
     later_compared = _reconciliation(db)
+    assert later_compared[("2026-08", "VINZ")][1:3] == ("D001", True), "the list that landed mid-build"
     _build_churn(db, "2026-12-02", full_refresh=True)
     assert _without_xmin_rows(later) == _without_xmin_rows(_churn_months(db))
     assert _without_xmin_rows(later_compared) == _without_xmin_rows(_reconciliation(db))

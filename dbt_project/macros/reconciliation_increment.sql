@@ -1,25 +1,35 @@
 {#- int_oem_churn_reconciliation is incremental: a period it compares has ended, so its
     rows change only when
-      - the churn history rewrote a vehicle's ended months (a visit, the vehicle's or its
-        owner's record changed: the ledger etl.churn_history_changes says which);
-      - the OEM's list for a dealer and period arrived or changed (raw rows in a batch not
-        merged yet, or made since the last build's D and so visible only now);
-      - a period was still open at the last build (it is compared from the month after its
-        end) or left the `kpi_months` window.
+      - the churn history rewrote a vehicle's months (a visit, the vehicle's or its owner's
+        record changed), or every vehicle's from some month on (the months still open at
+        its last build): the ledger etl.churn_history_changes says which, from the rows
+        recorded after this model's last build;
+      - the OEM's list for a dealer and period changed: arrived, corrected, or visible only
+        now (found by comparing each list in staging with the rows compared last time,
+        a count and a sum of row hashes per list, so a list loaded while the warehouse
+        builds is found the next day);
+      - a period ended since the last build, or left the `kpi_months` window.
     A daily build recomputes those vehicles, those lists and those periods; the rest of
     24 months × every vehicle stays. It rebuilds in full on its first build, a backfill, a
     superseded OEM file, a churn-rules change, and when the churn history was rebuilt in
-    full since (or longer ago than its ledger keeps). -#}
+    full since (or this model was last built longer ago than the ledger keeps).
+    The model's body and its pre-hook each call this and must reach the same decision:
+    it reads only what the build itself does not change before the post-hooks. -#}
 {% macro reconciliation_increment() -%}
     {%- set increment = staging_increment(source('raw', 'oem_lost_customers')) -%}
     {%- if increment.mode == 'incremental' -%}
-        {%- set history = churn_history_changed_since(increment.merged_since) -%}
+        {%- set history = churn_history_changed_after(
+            "(select builds.built_at from etl.staging_builds as builds where builds.model = '"
+            ~ this.identifier ~ "')") -%}
         {%- if history.all or not built_with_the_same_rules(churn_rules_fingerprint()) -%}
             {{ return({'mode': 'full'}) }}
         {%- endif -%}
+        {#- the first period whose rows are all recomputed: the first still open at the last
+            build, or earlier if the churn history rewrote an earlier month for everyone -#}
         {%- do increment.update({
             'changed_vins': history.vins,
-            'first_open_month': 'cast(date_trunc(\'month\', ' ~ increment.last_date ~ ' - 1) as date)'}) -%}
+            'recompute_from': 'least(cast(date_trunc(\'month\', ' ~ increment.last_date ~ ' - 1) as date), '
+                              ~ history.from_month ~ ')'}) -%}
     {%- endif -%}
     {{ return(increment) }}
 {%- endmacro %}
@@ -37,15 +47,35 @@
     {{ increment.changed_vins }};
 
     create temporary table int_oem_churn_reconciliation__lists on commit drop as
-    select distinct
-        split_part(lists.record_version, ' ', 1) as dealer_code,
-        split_part(lists.record_version, ' ', 2) as period
-    from {{ source('raw', 'oem_lost_customers') }} as lists
-    where
-        lists.version_at >= {{ increment.since }}
-        {%- if increment.batches %}
-        or lists.batch_id in ({{ increment.batches | join(', ') }})
-        {%- endif %};
+    with staged as (
+        select
+            lists.dealer_code,
+            lists.period,
+            count(*) as items,
+            sum({{ oem_list_row_hash('lists') }}) as fingerprint
+        from {{ ref('stg_oem__lost_customers') }} as lists
+        where
+            to_date(lists.period || '-01', 'YYYY-MM-DD') >= {{ kpi_first_month() }}
+            and to_date(lists.period || '-01', 'YYYY-MM-DD') < date_trunc('month', {{ business_date() }})
+        group by lists.dealer_code, lists.period
+    ),
+
+    compared as (
+        select
+            held.dealer_code,
+            held.period,
+            count(*) as items,
+            sum({{ oem_list_row_hash('held') }}) as fingerprint
+        from {{ this }} as held
+        where held.is_oem_listed
+        group by held.dealer_code, held.period
+    )
+
+    select coalesce(staged.dealer_code, compared.dealer_code) as dealer_code,
+        coalesce(staged.period, compared.period) as period
+    from staged
+    full join compared on staged.dealer_code = compared.dealer_code and staged.period = compared.period
+    where staged.items is distinct from compared.items or staged.fingerprint is distinct from compared.fingerprint;
 
     -- (the planner's estimates for the model's lookups by these two sets)
     analyze int_oem_churn_reconciliation__vins;
@@ -55,23 +85,33 @@
     where
         vin in (select changed.vin from int_oem_churn_reconciliation__vins as changed)
         or (dealer_code, period) in (select lists.dealer_code, lists.period from int_oem_churn_reconciliation__lists as lists)
-        or period_end_date >= {{ increment.first_open_month }}
+        or period_end_date >= {{ increment.recompute_from }}
         or period_end_date < {{ kpi_first_month() }}
     {%- endif -%}
 {%- endmacro %}
 
 
+{#- A list row's hash (a bigint) from what the model takes of it: equal lists, equal sums. -#}
+{% macro oem_list_row_hash(alias) -%}
+    hashtextextended(
+        ({{ alias }}.vin, {{ alias }}.oem_status, {{ alias }}.reason_hint, {{ alias }}.last_service_dealer_code,
+         {{ alias }}.last_service_date)::text,
+        0
+    )
+{%- endmacro %}
+
+
 {#- Whether the model computes a row of `dealer_code`, `period` (text), its first day
     `month_start` and `vin`: always on a full build; on a daily build, if the vehicle's
-    history or the dealer's list for the period changed, or the period was still open at
-    the last build (`increment`: reconciliation_increment(), computed once). -#}
+    history or the dealer's list for the period changed, or the period is recomputed whole
+    (`increment`: reconciliation_increment(), computed once). -#}
 {% macro reconciliation_recomputes(dealer_code, period, month_start, vin, increment) -%}
     {%- if increment.mode == 'incremental' -%}
     ({{ vin }} in (select changed.vin from int_oem_churn_reconciliation__vins as changed)
         or ({{ dealer_code }}, {{ period }}) in (
             select lists.dealer_code, lists.period from int_oem_churn_reconciliation__lists as lists
         )
-        or {{ month_start }} >= {{ increment.first_open_month }})
+        or {{ month_start }} >= {{ increment.recompute_from }})
     {%- else -%}
     true
     {%- endif -%}
@@ -80,8 +120,8 @@
 
 {#- The vehicle-months the model compares (a query): every one of `statuses` on a full
     build; on a daily build those of the vehicles whose history changed (in the months of
-    `covered_periods`), of the dealers' lists that changed, and of the periods ended since
-    the last build. Each set is read by the (month, vin) index: an `or` of the three would
+    `covered_periods`), of the dealers' lists that changed, and of the periods recomputed
+    whole. Each set is read by the (month, vin) index: an `or` of the three would
     read every vehicle-month. -#}
 {% macro reconciliation_statuses_to_compare(statuses, covered_periods, increment) -%}
     {%- if increment.mode == 'incremental' -%}
@@ -100,7 +140,7 @@
     union
     select ended_statuses.* from {{ statuses }} as ended_statuses
     where
-        ended_statuses.month >= {{ increment.first_open_month }}
+        ended_statuses.month >= {{ increment.recompute_from }}
         and ended_statuses.month < date_trunc('month', {{ business_date() }})
     {%- else -%}
     select * from {{ statuses }}

@@ -12,9 +12,11 @@ targets as (
     select * from {{ ref('churn_rate_targets') }}
 ),
 
--- the as-of date of each month (as int_vehicle_churn_monthly: the day after its end, or D)
+-- each month and its as-of date (as int_vehicle_churn_monthly: the day after its end, or D)
 months as (
-    select least((month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date
+    select
+        month_start::date as month,
+        least((month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date
     from generate_series(
         {{ kpi_first_month() }}::timestamp,
         date_trunc('month', {{ business_date() }} - 1),
@@ -29,11 +31,11 @@ months as (
 -- on the buckets' age ranges instead cost four interval computations per vehicle-month.
 month_buckets as (
     select
-        months.as_of_date,
-        array_agg(
+        months.month,
+        coalesce(array_agg(
             ((months.as_of_date - 1) - make_interval(years => targets.max_age_years))::date + 1
             order by targets.bucket_order desc
-        ) filter (where targets.max_age_years is not null) as delivered_from,
+        ) filter (where targets.max_age_years is not null), '{}') as delivered_from,
         array_prepend(
             max(targets.age_bucket) filter (where targets.max_age_years is null),
             array_agg(targets.age_bucket order by targets.bucket_order desc)
@@ -41,7 +43,7 @@ month_buckets as (
         ) as age_buckets
     from months
     cross join targets
-    group by months.as_of_date
+    group by months.month
 )
 
 select
@@ -53,7 +55,7 @@ select
     -- the month has ended: its status is as of the day after its last day
     bool_and(statuses.as_of_date = (statuses.month + interval '1 month')::date) as is_final
 from statuses
-inner join month_buckets on statuses.as_of_date = month_buckets.as_of_date
+inner join month_buckets on statuses.month = month_buckets.month
 group by
     statuses.dealer_code,
     statuses.month,

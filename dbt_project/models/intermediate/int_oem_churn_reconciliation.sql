@@ -6,7 +6,7 @@
     post_hook=["{{ record_staging_build(source('raw', 'oem_lost_customers')) }}",
                "{{ record_rules(churn_rules_fingerprint()) }}",
                "{{ index_if_missing(['merged_for_date']) }}"],
-    indexes=[{'columns': ['merged_for_date']}],
+    indexes=[{'columns': ['dealer_code', 'period', 'vin'], 'unique': true}, {'columns': ['merged_for_date']}],
     meta={'build_date_column': 'merged_for_date'}
 ) }}
 -- depends_on: {{ source('raw', 'oem_lost_customers') }}
@@ -22,7 +22,7 @@
 -- it at another dealer of the brand), agree_lost (the dealer calls it at_risk or churned
 -- too), oem_ahead_lapsing (the dealer calls it lapsing: not lost yet). Periods in the
 -- `kpi_months` months the history covers.
--- Incremental: a daily build recomputes the vehicles whose ended months the churn history
+-- Incremental: a daily build recomputes the vehicles whose months the churn history
 -- rewrote, the lists that changed and the periods just ended
 -- (macros/reconciliation_increment.sql).
 {%- set increment = reconciliation_increment() %}
