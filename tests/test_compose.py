@@ -420,6 +420,10 @@ def test_postgres_16_with_named_volume_and_pg_isready(compose, services, name, u
     assert "pg_isready" in healthcheck_command(service)
 
 
+def test_warehouse_compares_text_as_the_embedded_one(services):
+    assert "--lc-collate=C" in environment(services["warehouse"])["POSTGRES_INITDB_ARGS"].split()
+
+
 def test_warehouse_is_separate_from_airflow_metadata(services):
     pg, wh = services["postgres"], services["warehouse"]
     assert {m[0] for m in volume_mounts(pg)}.isdisjoint({m[0] for m in volume_mounts(wh)})

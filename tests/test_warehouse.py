@@ -28,6 +28,11 @@ def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
             for name in ("wal_level", "unix_socket_directories", "timezone"):
                 cur.execute(f"show {name}")
                 assert cur.fetchone() == (warehouse.SERVER_SETTINGS[name],), name
+            # text compares byte by byte (fast sorts and indexes), characters stay UTF-8
+            cur.execute("select datcollate, datctype from pg_database where datname = current_database()")
+            assert cur.fetchone() == ("C", "C.UTF-8")
+            cur.execute("select array_agg(x order by x) from (values ('张三'), ('Zoe'), ('abc'), ('ABC'), ('李四')) v (x)")
+            assert cur.fetchone() == (["ABC", "Zoe", "abc", "张三", "李四"],), "code-point order, as C.UTF-8"
         assert wh.down() is True
         assert wh.url() is None
         with psycopg2.connect(wh.up()) as conn, conn.cursor() as cur:

@@ -128,8 +128,11 @@
     select changed_statuses.*
     from int_oem_churn_reconciliation__vins as changed
     cross join (select distinct periods.month_start from {{ covered_periods }} as periods) as covered_months
-    inner join {{ statuses }} as changed_statuses
-        on covered_months.month_start = changed_statuses.month and changed.vin = changed_statuses.vin
+    cross join lateral (
+        select * from {{ statuses }} as status
+        where status.month = covered_months.month_start and status.vin = changed.vin
+        limit 1  -- (else flattened into a hash join reading every vehicle-month)
+    ) as changed_statuses
     union
     select listed_statuses.*
     from int_oem_churn_reconciliation__lists as changed_lists

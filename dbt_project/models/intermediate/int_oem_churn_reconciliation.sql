@@ -26,7 +26,9 @@
 -- rewrote, the lists that changed and the periods just ended
 -- (macros/reconciliation_increment.sql).
 {%- set increment = reconciliation_increment() %}
-with lists as (
+-- (not materialized: each use reads the lists by its own plan, a daily build's few rows
+-- by the (dealer_code, period, vin) index)
+with lists as not materialized (
     select * from {{ ref('stg_oem__lost_customers') }}
 ),
 
@@ -83,7 +85,16 @@ oem_listed as (
     from lists_to_compare as lists
     inner join covered_periods
         on lists.dealer_code = covered_periods.dealer_code and lists.period = covered_periods.period
-    left join statuses on lists.vin = statuses.vin and covered_periods.month_start = statuses.month
+    -- looked up by the (month, vin) index for each listed vehicle (`limit 1`: a plain join
+    -- is planned as a hash of every vehicle-month, even for the few rows of a daily build)
+    left join lateral (
+        select
+            status.churn_status,
+            status.last_visit_date
+        from statuses as status
+        where status.month = covered_periods.month_start and status.vin = lists.vin
+        limit 1
+    ) as statuses on true
 ),
 
 dealer_only as (

@@ -1,5 +1,7 @@
 -- One row per VIN in each dealer's monthly list (厂家下发流失客户), every period kept:
--- the intermediate layer picks the latest period before D.
+-- the intermediate layer picks the latest period before D. Indexed by its key: the OEM
+-- reconciliation's daily build looks a few listed vehicles up by it.
+{{ config(indexes=[{'columns': ['dealer_code', 'period', 'vin'], 'unique': true}]) }}
 with source as (
     {{ raw_versions_as_of_d(source('raw', 'oem_lost_customers')) }}
 ),
