@@ -31,7 +31,8 @@ def test_embedded_warehouse_listens_on_tcp_and_keeps_data(tmp_path: Path):
             # text compares byte by byte (fast sorts and indexes), characters stay UTF-8
             cur.execute("select datcollate, datctype from pg_database where datname = current_database()")
             assert cur.fetchone() == ("C", "C.UTF-8")
-            cur.execute("select array_agg(x order by x) from (values ('张三'), ('Zoe'), ('abc'), ('ABC'), ('李四')) v (x)")
+            names = "('张三'), ('Zoe'), ('abc'), ('ABC'), ('李四')"
+            cur.execute(f"select array_agg(x order by x) from (values {names}) v (x)")
             assert cur.fetchone() == (["ABC", "Zoe", "abc", "张三", "李四"],), "code-point order, as C.UTF-8"
         assert wh.down() is True
         assert wh.url() is None

@@ -93,6 +93,7 @@ oem_listed as (
             status.last_visit_date
         from statuses as status
         where status.month = covered_periods.month_start and status.vin = lists.vin
+        order by status.month  -- (one row: the key is (month, vin))
         limit 1
     ) as statuses on true
 ),
