@@ -5,7 +5,8 @@ marts' (the group's combined over each rate's denominator), immature figures are
 as such, a rerun writes the same bytes, and the page renders in a real headless Chromium
 with its charts drawn, its Chinese text in the embedded font and its tables inside an A4
 page. `baoke docs` serves the data dictionary. The replayed warehouse's report (real
-figures from three replayed days) is checked against its marts too.
+figures from three replayed days) is checked against its marts in test_replay.py, beside
+the replay's other checks.
 """
 
 from __future__ import annotations
@@ -536,28 +537,3 @@ def test_baoke_docs_serves_the_data_dictionary(marts: str):
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-# --- the replayed warehouse: real figures ------------------------------------------------
-
-
-def test_the_replayed_warehouses_report_shows_its_marts(replayed, tmp_path: Path):
-    month = dt.date(2026, 9, 1)
-    with (
-        contextlib.closing(psycopg2.connect(replayed.url)) as conn,
-        contextlib.closing(open_drop(str(tmp_path))) as drop,
-    ):
-        written = monthly_report.write_reports(conn, drop, month, dt.date(2026, 10, 1))
-        with conn.cursor() as cur:
-            cur.execute("select kpi from marts.dim_kpi")
-            kpis = [r[0] for r in cur.fetchall()]
-            cur.execute(
-                f"select dealer_code, {', '.join(kpis)} from marts.kpi_dealer_monthly where month = %s", (month,)
-            )
-            rows = cur.fetchall()
-    assert rows
-    assert len(written) == len(rows) + 1
-    for dealer_code, *values in rows:
-        shown = cells(tmp_path / "reports" / "2026-09" / f"report_{dealer_code}_202609.html")
-        for kpi, value in zip(kpis, values, strict=True):
-            assert shown[(kpi, dealer_code)][0] == (None if value is None else str(value)), kpi

@@ -21,6 +21,7 @@ answer cheap. The fault seed was picked so that every class of fault occurs
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -32,8 +33,10 @@ import psycopg2
 import pytest
 import requests
 
+from baoke import monthly_report
 from baoke.dbt import run_dbt
 from baoke.extract.catalog import ALL
+from baoke.filedrop import open_drop
 from baoke.outbound import held_because
 from baoke_sim.callcenter import OUTCOMES_ENCODING, OUTCOMES_SHAPE, CallCenterConfig, work_lists
 from baoke_sim.connections import feed_connections
@@ -47,6 +50,7 @@ from baoke_sim.servers import ApiServer
 from baoke_sim.world import SCALES
 from extract_support import generated
 from replay_support import DAYS, START, SUNDAY
+from test_monthly_report import cells
 
 
 @pytest.mark.slow
@@ -393,3 +397,30 @@ def test_a_customer_listed_without_a_vehicle_comes_back_with_one_of_theirs(small
         ).fetchall()
     assert result.returns == len(caused) > 0
     assert all(vin in vehicles[customer] for customer, vin in caused), "each came with a vehicle of theirs"
+
+
+# --- the replayed warehouse's monthly report: real figures ---------------------------------
+# (here, not in test_monthly_report.py: the suite's workers each replay the days once, for
+# the tests of the files they run, and this one would make a second worker replay them too)
+
+
+def test_the_replayed_warehouses_report_shows_its_marts(replayed, tmp_path: Path):
+    month = dt.date(2026, 9, 1)
+    with (
+        contextlib.closing(psycopg2.connect(replayed.url)) as conn,
+        contextlib.closing(open_drop(str(tmp_path))) as drop,
+    ):
+        written = monthly_report.write_reports(conn, drop, month, dt.date(2026, 10, 1))
+        with conn.cursor() as cur:
+            cur.execute("select kpi from marts.dim_kpi")
+            kpis = [r[0] for r in cur.fetchall()]
+            cur.execute(
+                f"select dealer_code, {', '.join(kpis)} from marts.kpi_dealer_monthly where month = %s", (month,)
+            )
+            rows = cur.fetchall()
+    assert rows
+    assert len(written) == len(rows) + 1
+    for dealer_code, *values in rows:
+        shown = cells(tmp_path / "reports" / "2026-09" / f"report_{dealer_code}_202609.html")
+        for kpi, value in zip(kpis, values, strict=True):
+            assert shown[(kpi, dealer_code)][0] == (None if value is None else str(value)), kpi

@@ -485,14 +485,20 @@ def _vehicle(vin: str, customer: str, updated_at: str, status: str = "active") -
     }
 
 
+def _rows_by_key(url: str, query: str) -> dict[tuple[str, str], tuple]:
+    """The query's rows by their first two columns (the key): the rest, xmin first."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
+
+
 def _churn_months(url: str) -> dict[tuple[str, str], tuple]:
     """(vin, month) -> (its row's transaction id, then its status columns)."""
-    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "select vin, month::text, xmin::text, as_of_date::text, dealer_code, last_visit_date::text, churn_status,"
-            " customer_id from intermediate.int_vehicle_churn_monthly"
-        )
-        return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
+    return _rows_by_key(
+        url,
+        "select vin, month::text, xmin::text, as_of_date::text, dealer_code, last_visit_date::text, churn_status,"
+        " customer_id from intermediate.int_vehicle_churn_monthly",
+    )
 
 
 def _load_oem_list(url: str, period: str, generated_at: str, *listed: tuple[str, str]) -> int:
@@ -509,12 +515,11 @@ def _load_oem_list(url: str, period: str, generated_at: str, *listed: tuple[str,
 
 def _reconciliation(url: str) -> dict[tuple[str, str], tuple]:
     """(period, vin) -> (its row's transaction id, then what it says)."""
-    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "select period, vin, xmin::text, dealer_code, is_oem_listed, dealer_status, reconciliation_class"
-            " from intermediate.int_oem_churn_reconciliation"
-        )
-        return {(row[0], row[1]): row[2:] for row in cur.fetchall()}
+    return _rows_by_key(
+        url,
+        "select period, vin, xmin::text, dealer_code, is_oem_listed, dealer_status, reconciliation_class"
+        " from intermediate.int_oem_churn_reconciliation",
+    )
 
 
 def _without_xmin_rows(rows: dict) -> dict:

@@ -25,3 +25,10 @@
 {% macro kpi_first_month() -%}
     cast(date_trunc('month', {{ business_date() }} - 1 - make_interval(months => {{ var('kpi_months') }} - 1)) as date)
 {%- endmacro %}
+
+
+{#- The first day of each KPI month, the first one's to D-1's (a set-returning expression
+    of timestamps: `from {{ kpi_month_series() }} as month_start`). -#}
+{% macro kpi_month_series() -%}
+    generate_series({{ kpi_first_month() }}::timestamp, date_trunc('month', {{ business_date() }} - 1), interval '1 month')
+{%- endmacro %}

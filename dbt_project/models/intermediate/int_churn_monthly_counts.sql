@@ -17,11 +17,7 @@ months as (
     select
         month_start::date as month,
         least((month_start + interval '1 month')::date, {{ business_date() }}) as as_of_date
-    from generate_series(
-        {{ kpi_first_month() }}::timestamp,
-        date_trunc('month', {{ business_date() }} - 1),
-        interval '1 month'
-    ) as month_start
+    from {{ kpi_month_series() }} as month_start
 ),
 
 -- per month, where the buckets begin as delivery dates: a vehicle is at most N years old

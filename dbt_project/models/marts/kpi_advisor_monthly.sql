@@ -7,11 +7,7 @@ with months as (
     select
         month_start::date as month_start,
         (month_start + interval '1 month')::date <= {{ business_date() }} as month_complete
-    from generate_series(
-        {{ kpi_first_month() }}::timestamp,
-        date_trunc('month', {{ business_date() }} - 1),
-        interval '1 month'
-    ) as month_start
+    from {{ kpi_month_series() }} as month_start
 ),
 
 advisors as (

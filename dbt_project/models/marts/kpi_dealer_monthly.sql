@@ -4,11 +4,7 @@ with months as (
     select
         month_start::date as month_start,
         least((month_start + interval '1 month - 1 day')::date, {{ business_date() }} - 1) as month_end
-    from generate_series(
-        {{ kpi_first_month() }}::timestamp,
-        date_trunc('month', {{ business_date() }} - 1),
-        interval '1 month'
-    ) as month_start
+    from {{ kpi_month_series() }} as month_start
 ),
 
 dealers as (
