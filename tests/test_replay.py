@@ -404,6 +404,7 @@ def test_a_customer_listed_without_a_vehicle_comes_back_with_one_of_theirs(small
 # the tests of the files they run, and this one would make a second worker replay them too)
 
 
+@pytest.mark.slow
 def test_the_replayed_warehouses_report_shows_its_marts(replayed, tmp_path: Path):
     month = dt.date(2026, 9, 1)
     with (

@@ -131,6 +131,7 @@
     cross join lateral (
         select * from {{ statuses }} as status
         where status.month = covered_months.month_start and status.vin = changed.vin
+        order by status.month  -- (one row: the key is (month, vin))
         limit 1  -- (else flattened into a hash join reading every vehicle-month)
     ) as changed_statuses
     union

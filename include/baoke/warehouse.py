@@ -176,10 +176,10 @@ class EmbeddedWarehouse:
             ensure_prefix_permissions(self.root)
             shutil.chown(self.root, user=user)
             _make_binaries_readable()
-        # Text compares byte by byte (collation C): a VIN, a repair-order number or a
-        # customer id sorts and indexes several times faster than through the C.UTF-8
-        # locale, which PostgreSQL must call per comparison and cannot abbreviate; for
-        # UTF-8 the order is the same (code points). Character classes stay C.UTF-8.
+        # Text compares byte by byte (collation C): VINs, repair-order numbers and
+        # customer ids sort about twice as fast as through the C.UTF-8 locale, which
+        # PostgreSQL must call per comparison and cannot abbreviate; for UTF-8 the order
+        # is the same (code points). Character classes stay C.UTF-8.
         pg.initdb(  # type: ignore[attr-defined]
             ["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--lc-collate=C", "-U", SUPERUSER],
             pgdata=self.pgdata,
