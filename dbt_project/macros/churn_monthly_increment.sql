@@ -73,8 +73,10 @@
 
     analyze int_vehicle_churn_monthly__touched;
 
-    -- each of the three by the (month, vin) index: a vehicle's rows are one per month (a
-    -- vin index instead cost every daily insert of a million rows a random write)
+    -- by the (month, vin) index, a vehicle's rows being one per month: no vin index, which
+    -- cost every daily insert of a million rows a random write. (On `large` the first is
+    -- still planned as one pass over every row: PostgreSQL underestimates how many
+    -- distinct vehicles there are, so it expects more rows per vehicle.)
     delete from {{ this }} as held
     using
         int_vehicle_churn_monthly__touched as touched,
