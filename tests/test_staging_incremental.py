@@ -557,6 +557,7 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
         _vehicle("VINY", "C2", first_day),
         _vehicle("VINZ", "C3", first_day),
         _vehicle("VINS", "C1", first_day),
+        _vehicle("VINW", "C4", first_day),
     )
     _load_orders(
         db,
@@ -565,6 +566,7 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
         _visit("Y1", "VINY", "C2", "2025-01-15", "A1", first_day),
         _visit("Z1", "VINZ", "C3", "2026-10-01", "A1", first_day),
         _visit("S1", "VINS", "C1", "2025-08-01", "A1", first_day),
+        _visit("W1", "VINW", "C4", "2026-05-20", "A1", first_day),  # lapsing on 11-11, at risk on 12-01
     )
     # the OEM's September list: VINX and VINY, and a car the group does not know
     _load_oem_list(db, "2026-09", "2026-10-03T08:00:00+08:00", ("VINX", "LOST"), ("VINY", "AT_RISK"), ("VINQ", "LOST"))
@@ -581,6 +583,7 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     )
     _load_dms(db, "vehicles", _vehicle("VINS", "C9", changed, status="sold"))
     _load_oem_list(db, "2026-10", "2026-11-10T09:00:00+08:00", ("VINZ", "AT_RISK"))  # October's, published today
+    _load_oem_list(db, "2026-11", "2026-11-05T09:00:00+08:00", ("VINQ", "LOST"))  # compared once November has ended
     _build_churn(db, "2026-11-11")
     daily = _churn_months(db)
     compared = _reconciliation(db)
@@ -598,13 +601,17 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     assert _without_xmin_rows(daily) == _without_xmin_rows(_churn_months(db))
     assert _without_xmin_rows(compared) == _without_xmin_rows(_reconciliation(db))
 
-    # August's list lands while the warehouse builds: after its staging model, before the
-    # reconciliation (a run of the reconciliation alone does the same); the next day finds it
+    # A run of the reconciliation alone for 12-02, before its staging and the churn history:
+    # August's list has landed (as while the warehouse builds: after its staging model), and
+    # November, ended, is compared with the churn history's November still open as of 11-11.
+    # The next build finds the list, and November rewritten for every vehicle (the ledger's
+    # first month rewritten, earlier than the reconciliation's own).
     _load_oem_list(db, "2026-08", "2026-09-02T08:00:00+08:00", ("VINZ", "LOST"))
-    dbt_vars = json.dumps({"business_date": "2026-11-11"})
+    dbt_vars = json.dumps({"business_date": "2026-12-02"})
     only_reconciliation = ["run", "--quiet", "--select", "int_oem_churn_reconciliation", "--vars", dbt_vars]
     assert run_dbt([*only_reconciliation, *target_for(dbt_vars)], db)
     assert ("2026-08", "VINZ") not in _reconciliation(db), "not in staging yet"
+    assert ("2026-11", "VINW") not in _reconciliation(db), "lapsing as of 11-11"
 
     _build_churn(db, "2026-12-02")  # November has ended, December begun, 2024-12 left the window
     later = _churn_months(db)
@@ -612,6 +619,7 @@ def test_churn_history_recomputes_open_months_and_changed_vehicles(db: str):
     assert later[("VINZ", "2026-11-01")][1] == "2026-12-01"
     later_compared = _reconciliation(db)
     assert later_compared[("2026-08", "VINZ")][1:3] == ("D001", True), "the list that landed mid-build"
+    assert later_compared[("2026-11", "VINW")][1:] == ("D001", False, "at_risk", "dealer_only_lost"), "as of 12-01"
     _build_churn(db, "2026-12-02", full_refresh=True)
     assert _without_xmin_rows(later) == _without_xmin_rows(_churn_months(db))
     assert _without_xmin_rows(later_compared) == _without_xmin_rows(_reconciliation(db))
